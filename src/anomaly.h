@@ -1,0 +1,59 @@
+/* anomaly.h - the named anomaly counters every layer increments, and the packet class counters.
+ * One list (CS_ANOMALIES) gives each anomaly its JSON name and a one-line description for the report. */
+#ifndef CS_ANOMALY_H
+#define CS_ANOMALY_H
+
+#include "common.h"
+
+/* X(id, json_name, description) */
+#define CS_ANOMALIES(X)                                                                        \
+    X(LINK_TRUNCATED, "link_truncated", "packet shorter than its link-layer header")         \
+    X(VLAN_TRUNCATED, "vlan_truncated", "VLAN tag cut short")                                \
+    X(IP_TRUNCATED, "ip_truncated", "IPv4/IPv6 header cut short by the snaplen")             \
+    X(IP_BAD_VERSION, "ip_bad_version", "IP version field does not match the link type")     \
+    X(IP_BAD_HLEN, "ip_bad_header_len", "IPv4 header length below 20 bytes")                 \
+    X(IP_BAD_TOTLEN, "ip_bad_total_len", "IP length field inconsistent with the frame")      \
+    X(IP_FRAGMENT, "ip_fragment", "IP fragment (not reassembled; TCP in fragments skipped)") \
+    X(IPV6_BAD_EXT, "ipv6_bad_ext_header", "IPv6 extension header chain cut short")          \
+    X(TCP_TRUNCATED, "tcp_truncated_header", "TCP header cut short by the snaplen")          \
+    X(TCP_BAD_DOFF, "tcp_bad_data_offset", "TCP data offset below 5 or past the IP payload")  \
+    X(TCP_BAD_OPTION, "tcp_bad_option", "TCP option with a bad length")                      \
+    X(TCP_PAYLOAD_CUT, "tcp_payload_cut", "TCP payload cut by the snaplen (bytes lost)")      \
+    X(TCP_BAD_CHECKSUM, "tcp_bad_checksum", "TCP checksum wrong (only with --verify-checksums)") \
+    X(TCP_BAD_FLAGS, "tcp_bad_flags", "TCP flag combination that is never valid (SYN+RST, none)") \
+    X(REASM_GAP, "reasm_gap", "hole in a TCP byte stream that was skipped")                  \
+    X(REASM_OOO_CAP, "reasm_ooo_cap", "out-of-order buffer full: data skipped as a gap")      \
+    X(REASM_OVERLAP_DIFF, "reasm_overlap_conflict", "retransmission carrying different bytes") \
+    X(FLOW_CAP_EVICT, "flow_cap_evictions", "connections evicted because --max-conns was hit") \
+    X(FLOW_TOMB_EVICT, "flow_tombstone_evictions", "closed-connection records dropped (cap)")  \
+    X(TIME_BACKWARDS, "time_backwards", "packet timestamp earlier than the one before it")    \
+    X(FILE_TRUNCATED, "file_truncated", "capture file ends in the middle of a packet")        \
+    X(FILE_READ_ERROR, "file_read_error", "capture file read error")
+
+#define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
+typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;
+#undef CS_ANOM_ENUM
+
+/* Packet classes counted by the decoder. */
+typedef struct cs_counters {
+    uint64_t packets;     /* every packet handed to the decoder */
+    uint64_t bytes;       /* wire length sum */
+    uint64_t cap_bytes;   /* captured length sum */
+    uint64_t non_ip;      /* link payload that is not IPv4/IPv6 (ARP, LLDP, ...) */
+    uint64_t ipv4;
+    uint64_t ipv6;
+    uint64_t tcp;         /* TCP packets handed to the flow table */
+    uint64_t udp;
+    uint64_t icmp;
+    uint64_t other_l4;
+    uint64_t anomalies[CS_ANOM_COUNT];
+    uint64_t gap_bytes;      /* bytes skipped in reassembly gaps */
+    uint64_t payload_cut_bytes; /* payload bytes lost to the snaplen */
+} cs_counters;
+
+/* Returns the JSON name of anomaly `a`. Can't fail. */
+const char *cs_anomaly_name(cs_anomaly a);
+/* Returns the human description of anomaly `a`. Can't fail. */
+const char *cs_anomaly_desc(cs_anomaly a);
+
+#endif

@@ -1,0 +1,769 @@
+/* flow.c - connection table: open-addressing index over a pool of cs_conn, Wireshark tcp.stream rules,
+ * per-connection state/counters, expiry lists (idle, closed), the cap, and remembered closed 4-tuples. */
+#include <string.h>
+
+#include "flow.h"
+#include "hashidx.h"
+
+#define POOL_CHUNK_BITS 12
+#define POOL_CHUNK (1u << POOL_CHUNK_BITS)
+#define NIL UINT32_MAX
+
+enum { LIST_NONE, LIST_OPEN, LIST_CLOSED, LIST_COUNT };
+
+/* A finalised 4-tuple, remembered so that a late packet gets the stream index Wireshark gives it. */
+typedef struct tomb {
+    uint32_t hash;
+    uint8_t family;
+    uint8_t base_set; /* bit i: base_seq[i] valid */
+    uint16_t port[2];
+    cs_addr addr[2];
+    uint32_t base_seq[2];
+    uint64_t stream;
+    bool used;
+} tomb;
+
+typedef struct lru {
+    uint32_t head, tail; /* oldest first */
+} lru;
+
+struct cs_flow_table {
+    cs_flow_cfg cfg;
+    cs_reasm_limits lim;
+    const cs_flow_hooks *hooks;
+    cs_counters *ctr;
+    cs_hidx idx;
+    cs_conn **chunks;       /* pool: chunk k holds ids [k*POOL_CHUNK, (k+1)*POOL_CHUNK) */
+    uint32_t nchunks;
+    uint32_t free_head;     /* free list through lru_next */
+    uint32_t active, peak;
+    lru lists[LIST_COUNT];
+    uint64_t next_stream;
+    cs_time_t now;          /* latest packet time seen */
+    cs_time_t next_check;   /* next expiry scan */
+    tomb *tombs;            /* ring of finalised tuples */
+    uint32_t tomb_next;
+    cs_hidx tomb_idx;
+};
+
+/* ---- pool ---------------------------------------------------------------------------------- */
+
+static inline cs_conn *conn_at(const cs_flow_table *t, uint32_t id)
+{
+    return &t->chunks[id >> POOL_CHUNK_BITS][id & (POOL_CHUNK - 1)];
+}
+
+static cs_conn *conn_alloc(cs_flow_table *t)
+{
+    if (t->free_head == NIL) {
+        uint32_t k = t->nchunks++;
+        t->chunks = g_renew(cs_conn *, t->chunks, t->nchunks);
+        t->chunks[k] = g_new(cs_conn, POOL_CHUNK);
+        for (uint32_t i = POOL_CHUNK; i-- > 0;) {
+            cs_conn *c = &t->chunks[k][i];
+            c->id = (k << POOL_CHUNK_BITS) | i;
+            c->lru_next = t->free_head;
+            t->free_head = c->id;
+        }
+    }
+    cs_conn *c = conn_at(t, t->free_head);
+    uint32_t id = c->id;
+    t->free_head = c->lru_next;
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    return c;
+}
+
+static void conn_release(cs_flow_table *t, cs_conn *c)
+{
+    c->lru_next = t->free_head;
+    t->free_head = c->id;
+}
+
+/* ---- expiry lists -------------------------------------------------------------------------- */
+
+static void lru_unlink(cs_flow_table *t, cs_conn *c)
+{
+    lru *l = &t->lists[c->lru_list];
+    if (c->lru_prev != NIL)
+        conn_at(t, c->lru_prev)->lru_next = c->lru_next;
+    else
+        l->head = c->lru_next;
+    if (c->lru_next != NIL)
+        conn_at(t, c->lru_next)->lru_prev = c->lru_prev;
+    else
+        l->tail = c->lru_prev;
+    c->lru_list = LIST_NONE;
+}
+
+static void lru_append(cs_flow_table *t, cs_conn *c, uint8_t list)
+{
+    lru *l = &t->lists[list];
+    c->lru_list = list;
+    c->lru_next = NIL;
+    c->lru_prev = l->tail;
+    if (l->tail != NIL)
+        conn_at(t, l->tail)->lru_next = c->id;
+    else
+        l->head = c->id;
+    l->tail = c->id;
+}
+
+/* Moves c to the young end of `list`. */
+static inline void lru_touch(cs_flow_table *t, cs_conn *c, uint8_t list)
+{
+    if (c->lru_list == list && t->lists[list].tail == c->id)
+        return;
+    lru_unlink(t, c);
+    lru_append(t, c, list);
+}
+
+/* ---- keys and hashing ---------------------------------------------------------------------- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t endpoint_hash(const cs_addr *a, uint16_t port)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, a->b, 8);
+    memcpy(&hi, a->b + 8, 8);
+    return mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
+}
+
+/* Direction-independent hash of a packet's 4-tuple. */
+static inline uint32_t tuple_hash(const cs_addr *a, uint16_t pa, const cs_addr *b, uint16_t pb,
+                                  uint8_t family)
+{
+    uint64_t h = endpoint_hash(a, pa) + endpoint_hash(b, pb) + family;
+    return (uint32_t)(mix64(h) >> 32);
+}
+
+static inline bool addr_eq(const cs_addr *a, const cs_addr *b)
+{
+    return memcmp(a->b, b->b, 16) == 0;
+}
+
+/* Which endpoint of (addr, port) sent pkt: 0, 1, or -1 when it is another tuple. */
+static inline int tuple_dir(const cs_addr addr[2], const uint16_t port[2], uint8_t family,
+                            const cs_pkt *p)
+{
+    if (family != p->family)
+        return -1;
+    if (p->sport == port[0] && p->dport == port[1] && addr_eq(&p->src, &addr[0]) &&
+        addr_eq(&p->dst, &addr[1]))
+        return 0;
+    if (p->sport == port[1] && p->dport == port[0] && addr_eq(&p->src, &addr[1]) &&
+        addr_eq(&p->dst, &addr[0]))
+        return 1;
+    return -1;
+}
+
+typedef struct match_ctx {
+    const cs_flow_table *t;
+    const cs_pkt *pkt;
+    int dir;
+} match_ctx;
+
+static bool match_conn(void *vctx, uint32_t val)
+{
+    match_ctx *m = vctx;
+    const cs_conn *c = conn_at(m->t, val - 1);
+    m->dir = tuple_dir(c->addr, c->port, c->family, m->pkt);
+    return m->dir >= 0;
+}
+
+static bool match_tomb(void *vctx, uint32_t val)
+{
+    match_ctx *m = vctx;
+    const tomb *tb = &m->t->tombs[val - 1];
+    m->dir = tuple_dir(tb->addr, tb->port, tb->family, m->pkt);
+    return m->dir >= 0;
+}
+
+/* ---- tombstones ---------------------------------------------------------------------------- */
+
+static void tomb_remove(cs_flow_table *t, uint32_t ti)
+{
+    tomb *tb = &t->tombs[ti];
+    uint32_t pos = cs_hidx_find_val(&t->tomb_idx, tb->hash, ti + 1);
+    if (pos != CS_HIDX_NONE)
+        cs_hidx_remove_at(&t->tomb_idx, pos);
+    tb->used = false;
+}
+
+static void tomb_add(cs_flow_table *t, const cs_conn *c)
+{
+    if (t->cfg.max_tombstones == 0)
+        return;
+    uint32_t ti = t->tomb_next;
+    t->tomb_next = (t->tomb_next + 1) % t->cfg.max_tombstones;
+    tomb *tb = &t->tombs[ti];
+    if (tb->used) {
+        tomb_remove(t, ti);
+        t->ctr->anomalies[CS_ANOM_FLOW_TOMB_EVICT]++;
+    }
+    tb->hash = c->hash;
+    tb->family = c->family;
+    tb->base_set = 0;
+    for (int i = 0; i < 2; i++) {
+        tb->addr[i] = c->addr[i];
+        tb->port[i] = c->port[i];
+        tb->base_seq[i] = c->d[i].base_seq;
+        if (c->d[i].base_set)
+            tb->base_set |= (uint8_t)(1u << i);
+    }
+    tb->stream = c->stream;
+    tb->used = true;
+    cs_hidx_insert(&t->tomb_idx, tb->hash, ti + 1);
+}
+
+/* ---- reassembly sink adapter --------------------------------------------------------------- */
+
+typedef struct sink_ctx {
+    cs_flow_table *t;
+    cs_conn *c;
+    int dir;
+} sink_ctx;
+
+static void sink_data(void *vctx, const uint8_t *p, uint32_t len, cs_time_t ts)
+{
+    sink_ctx *s = vctx;
+    if (s->t->hooks->stream_data != NULL)
+        s->t->hooks->stream_data(s->t->hooks->ctx, s->c, s->dir, p, len, ts);
+}
+
+static void hist_add(cs_conn *c, int dir, char letter);
+
+static void sink_gap(void *vctx, uint32_t len, cs_time_t ts)
+{
+    sink_ctx *s = vctx;
+    s->t->ctr->anomalies[CS_ANOM_REASM_GAP]++;
+    s->t->ctr->gap_bytes += len;
+    hist_add(s->c, s->dir, 'G');
+    if (s->t->hooks->stream_gap != NULL)
+        s->t->hooks->stream_gap(s->t->hooks->ctx, s->c, s->dir, len, ts);
+}
+
+static void sink_end(void *vctx, cs_time_t ts)
+{
+    sink_ctx *s = vctx;
+    if (s->t->hooks->stream_end != NULL)
+        s->t->hooks->stream_end(s->t->hooks->ctx, s->c, s->dir, ts);
+}
+
+static inline cs_reasm_sink make_sink(sink_ctx *sc)
+{
+    cs_reasm_sink k = {sink_data, sink_gap, sink_end, sc};
+    return k;
+}
+
+/* ---- finalisation -------------------------------------------------------------------------- */
+
+static void finalise(cs_flow_table *t, cs_conn *c, cs_end_reason why)
+{
+    for (int i = 0; i < 2; i++) {
+        int dir = i == 0 ? c->client : !c->client;
+        sink_ctx sc = {t, c, dir};
+        cs_reasm_sink sink = make_sink(&sc);
+        uint64_t before = c->d[dir].reasm.cap_hits;
+        cs_reasm_finish(&c->d[dir].reasm, &sink, c->last_ts);
+        t->ctr->anomalies[CS_ANOM_REASM_OOO_CAP] += c->d[dir].reasm.cap_hits - before;
+    }
+    if (t->hooks->conn_end != NULL && !c->quote_only)
+        t->hooks->conn_end(t->hooks->ctx, c, why);
+    tomb_add(t, c);
+    uint32_t pos = cs_hidx_find_val(&t->idx, c->hash, c->id + 1);
+    if (pos != CS_HIDX_NONE)
+        cs_hidx_remove_at(&t->idx, pos);
+    lru_unlink(t, c);
+    cs_reasm_clear(&c->d[0].reasm);
+    cs_reasm_clear(&c->d[1].reasm);
+    conn_release(t, c);
+    t->active--;
+}
+
+static void expire_list(cs_flow_table *t, uint8_t list, cs_time_t timeout, cs_end_reason why,
+                        cs_time_t now)
+{
+    while (t->lists[list].head != NIL) {
+        cs_conn *c = conn_at(t, t->lists[list].head);
+        if (now - c->last_ts <= timeout)
+            break;
+        finalise(t, c, why);
+    }
+}
+
+void cs_flow_expire(cs_flow_table *t, cs_time_t now)
+{
+    expire_list(t, LIST_CLOSED, t->cfg.close_linger, CS_END_CLOSED, now);
+    expire_list(t, LIST_OPEN, t->cfg.idle_timeout, CS_END_IDLE, now);
+}
+
+/* Makes room for one more connection under the cap: closed ones go first, then the idlest. */
+static void make_room(cs_flow_table *t)
+{
+    while (t->active >= t->cfg.max_conns) {
+        uint8_t list = t->lists[LIST_CLOSED].head != NIL ? LIST_CLOSED : LIST_OPEN;
+        if (t->lists[list].head == NIL)
+            return;
+        t->ctr->anomalies[CS_ANOM_FLOW_CAP_EVICT]++;
+        finalise(t, conn_at(t, t->lists[list].head), CS_END_EVICTED);
+    }
+}
+
+/* ---- history and roles --------------------------------------------------------------------- */
+
+/* Records a Zeek history letter once per endpoint (upper case for the originator). */
+static void hist_add(cs_conn *c, int dir, char letter)
+{
+    int side = dir == c->client ? 0 : 1;
+    uint32_t bit = 1u << (letter - 'A');
+    if (c->hist_bits[side] & bit)
+        return;
+    c->hist_bits[side] |= bit;
+    if (c->hist_len + 1 < (int)sizeof c->history) {
+        c->history[c->hist_len++] = side == 0 ? letter : (char)(letter - 'A' + 'a');
+        c->history[c->hist_len] = '\0';
+    }
+}
+
+/* Well-known service ports above 1023 that identify a server when no handshake was seen. */
+static bool likely_server_port(uint16_t p)
+{
+    static const uint16_t ports[] = {1080, 1433, 1521, 2049, 3128, 3306, 3389, 5432, 5900, 6379,
+                                     8000, 8008, 8080, 8081, 8443, 8888, 9000, 9090, 9200, 11211};
+    for (size_t i = 0; i < CS_ARRAY_LEN(ports); i++)
+        if (ports[i] == p)
+            return true;
+    return false;
+}
+
+/* Picks the client of a connection whose handshake was not seen; endpoint 0 sent first. */
+static void guess_roles(cs_conn *c)
+{
+    uint16_t p0 = c->port[0], p1 = c->port[1];
+    bool s0 = p0 < 1024 || likely_server_port(p0);
+    bool s1 = p1 < 1024 || likely_server_port(p1);
+    c->role_how = CS_ROLE_PORT;
+    if (s0 != s1) {
+        c->client = s0 ? 1 : 0;
+    } else if ((p0 >= 32768) != (p1 >= 32768)) {
+        c->client = p0 >= 32768 ? 0 : 1; /* the ephemeral port is the client's */
+    } else {
+        c->client = 0;
+        c->role_how = CS_ROLE_FIRST;
+    }
+}
+
+/* Sets the roles from a handshake packet sent by endpoint dir. Returns true if they changed. */
+static void roles_from_handshake(cs_conn *c, int dir, uint8_t flags)
+{
+    if (c->role_how == CS_ROLE_SYN)
+        return;
+    if ((flags & (CS_TH_SYN | CS_TH_ACK)) == CS_TH_SYN) {
+        c->client = (uint8_t)dir;
+        c->role_how = CS_ROLE_SYN;
+    } else if (c->role_how != CS_ROLE_SYNACK) {
+        c->client = (uint8_t)!dir;
+        c->role_how = CS_ROLE_SYNACK;
+    }
+}
+
+/* ---- packet path --------------------------------------------------------------------------- */
+
+static cs_conn *conn_create(cs_flow_table *t, const cs_pkt *p, uint32_t h)
+{
+    bool syn_only = (p->flags & (CS_TH_SYN | CS_TH_ACK)) == CS_TH_SYN;
+
+    make_room(t); /* may finalise others and move tombstones: look them up after */
+    match_ctx m = {t, p, -1};
+    uint32_t pos = cs_hidx_find(&t->tomb_idx, h, match_tomb, &m);
+    cs_conn *c = conn_alloc(t);
+    c->hash = h;
+    c->family = p->family;
+    c->addr[0] = p->src;
+    c->addr[1] = p->dst;
+    c->port[0] = p->sport;
+    c->port[1] = p->dport;
+    c->first_frame = p->frame;
+    c->first_ts = c->last_ts = p->ts;
+    c->d[0].wscale = c->d[1].wscale = -1;
+    c->lru_prev = c->lru_next = NIL;
+
+    if (pos != CS_HIDX_NONE) {
+        uint32_t ti = t->tomb_idx.slots[pos].val - 1;
+        tomb *tb = &t->tombs[ti];
+        int td = m.dir; /* tomb endpoint that sent this packet */
+        bool new_stream = syn_only && (tb->base_set & (1u << td)) && p->seq != tb->base_seq[td];
+        if (!new_stream) {
+            c->stream = tb->stream;
+            c->resumed = true;
+            for (int i = 0; i < 2; i++) {
+                int src = i == 0 ? td : !td;
+                c->d[i].base_set = (tb->base_set >> src) & 1;
+                c->d[i].base_seq = tb->base_seq[src];
+            }
+        }
+        tomb_remove(t, ti);
+        if (!new_stream)
+            goto created;
+    }
+    c->stream = t->next_stream++;
+created:
+    if (p->flags & CS_TH_SYN)
+        roles_from_handshake(c, 0, p->flags);
+    else
+        guess_roles(c);
+    cs_hidx_insert(&t->idx, h, c->id + 1);
+    lru_append(t, c, LIST_OPEN);
+    t->active++;
+    if (t->active > t->peak)
+        t->peak = t->active;
+    if (t->hooks->conn_new != NULL)
+        t->hooks->conn_new(t->hooks->ctx, c);
+    return c;
+}
+
+/* Wireshark: a SYN without ACK whose sequence number differs from the base sequence number of its
+ * direction starts a new conversation on the same 4-tuple (packet-tcp.c, dissect_tcp). */
+static inline bool starts_new_stream(const cs_conn *c, int dir, const cs_pkt *p)
+{
+    return (p->flags & (CS_TH_SYN | CS_TH_ACK)) == CS_TH_SYN && c->d[dir].base_set &&
+           p->seq != c->d[dir].base_seq;
+}
+
+/* Wireshark's base sequence numbers (packet-tcp.c, dissect_tcp): a SYN/ACK with another sequence
+ * number moves its direction's base; the first eligible packet of a direction sets it (SYN: seq,
+ * else seq-1), and an ACK sets the other direction's if still unset (ack-1). */
+static void update_bases(cs_conn_dir *d, cs_conn_dir *peer, const cs_pkt *p)
+{
+    if ((p->flags & (CS_TH_SYN | CS_TH_ACK)) == (CS_TH_SYN | CS_TH_ACK) && d->base_set)
+        d->base_seq = p->seq;
+    if (!p->base_ok)
+        return;
+    if (!d->base_set) {
+        d->base_set = true;
+        d->base_seq = (p->flags & CS_TH_SYN) ? p->seq : p->seq - 1;
+    }
+    if (!peer->base_set && (p->flags & CS_TH_ACK)) {
+        peer->base_set = true;
+        peer->base_seq = p->ack - 1;
+    }
+}
+
+/* Updates the handshake, flags, history and reassembly of c with packet p sent by endpoint dir. */
+static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
+{
+    cs_conn_dir *d = &c->d[dir];
+    cs_conn_dir *peer = &c->d[!dir];
+    uint8_t fl = p->flags;
+
+    if (p->ts > c->last_ts)
+        c->last_ts = p->ts;
+    d->pkts++;
+    d->ip_bytes += p->ip_len;
+    d->wire_bytes += p->wirelen;
+    d->payload_bytes += p->payload_wire;
+    d->seen |= CS_SENT_ANY;
+    update_bases(d, peer, p);
+
+    if ((fl & (CS_TH_SYN | CS_TH_RST)) == (CS_TH_SYN | CS_TH_RST) || (fl & 0x3f) == 0) {
+        t->ctr->anomalies[CS_ANOM_TCP_BAD_FLAGS]++;
+    }
+    if (fl & CS_TH_SYN) {
+        uint32_t n = (fl & CS_TH_ACK) ? d->synacks++ : d->syns++;
+        if (n == 0 && d->syns + d->synacks == 1) {
+            d->isn = p->seq;
+            d->mss = p->opt.has_mss ? p->opt.mss : 0;
+            d->wscale = p->opt.has_wscale ? (int8_t)p->opt.wscale : -1;
+            d->sack_perm = p->opt.sack_perm;
+            d->ts_opt = p->opt.has_ts;
+        }
+        roles_from_handshake(c, dir, fl);
+        if (fl & CS_TH_ACK) {
+            d->seen |= CS_SENT_SYNACK;
+            if (c->synack_ts == 0)
+                c->synack_ts = p->ts;
+            hist_add(c, dir, 'H');
+        } else {
+            d->seen |= CS_SENT_SYN;
+            if (c->syn_ts == 0)
+                c->syn_ts = p->ts;
+            if (c->synack_ts == 0)
+                c->syn_last_ts = p->ts;
+            hist_add(c, dir, 'S');
+        }
+    }
+    if (fl & CS_TH_ACK) {
+        d->seen |= CS_SENT_ACK;
+        if (!c->established && dir == c->client && !(fl & CS_TH_SYN) &&
+            (peer->seen & CS_SENT_SYNACK) && (d->seen & CS_SENT_SYN) && p->ack == peer->isn + 1) {
+            c->established = true;
+            c->ack_ts = p->ts;
+        }
+        if (p->payload_wire == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)))
+            hist_add(c, dir, 'A');
+    }
+    if (p->win == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)) && !p->hdr_partial) {
+        d->zero_windows++;
+        d->seen |= CS_SENT_ZWIN;
+        hist_add(c, dir, 'W');
+    }
+    if (p->payload_wire > 0) {
+        d->seen |= CS_SENT_DATA;
+        hist_add(c, dir, 'D');
+    }
+    if (fl & CS_TH_FIN) {
+        d->seen |= CS_SENT_FIN;
+        hist_add(c, dir, 'F');
+    }
+    if (fl & CS_TH_RST) {
+        d->seen |= CS_SENT_RST;
+        if (c->rst_by == 0)
+            c->rst_by = (uint8_t)(dir + 1);
+        hist_add(c, dir, 'R');
+    }
+
+    /* Reassembly of the bytes this endpoint sent, and of the peer's bytes this packet ACKs. */
+    if (!(fl & CS_TH_RST) || p->payload_wire > 0) {
+        uint32_t seq = p->seq;
+        if (fl & CS_TH_SYN) {
+            seq++;
+            if (!d->reasm.started || d->syns + d->synacks == 1)
+                cs_reasm_start(&d->reasm, seq);
+        } else if (!d->reasm.started) {
+            cs_reasm_start(&d->reasm, seq);
+        }
+        if (p->payload_wire > 0 || (fl & CS_TH_FIN)) {
+            sink_ctx sc = {t, c, dir};
+            cs_reasm_sink sink = make_sink(&sc);
+            uint32_t hits = d->reasm.cap_hits;
+            cs_seg_kind k = cs_reasm_segment(&d->reasm, &t->lim, &sink, seq, p->payload,
+                                             p->payload_len, p->payload_wire,
+                                             (fl & CS_TH_FIN) != 0, p->ts);
+            t->ctr->anomalies[CS_ANOM_REASM_OOO_CAP] += d->reasm.cap_hits - hits;
+            if (k == CS_SEG_RETRANS || k == CS_SEG_OVERLAP) {
+                d->retrans++;
+                hist_add(c, dir, 'T');
+            } else if (k == CS_SEG_AHEAD) {
+                d->ooo++;
+            }
+        }
+    }
+    if ((fl & CS_TH_ACK) && peer->reasm.started && !p->hdr_partial) {
+        sink_ctx sc = {t, c, !dir};
+        cs_reasm_sink sink = make_sink(&sc);
+        cs_reasm_ack(&peer->reasm, &sink, p->ack, p->ts);
+    }
+
+    bool closed = (fl & CS_TH_RST) ||
+                  ((c->d[0].seen & CS_SENT_FIN) && (c->d[1].seen & CS_SENT_FIN));
+    if (closed && !c->closed) {
+        c->closed = true;
+        c->close_ts = p->ts;
+    }
+    if (fl & CS_TH_RST) {
+        for (int i = 0; i < 2; i++) {
+            sink_ctx sc = {t, c, i};
+            cs_reasm_sink sink = make_sink(&sc);
+            cs_reasm_finish(&c->d[i].reasm, &sink, p->ts);
+        }
+    }
+    lru_touch(t, c, c->closed ? LIST_CLOSED : LIST_OPEN);
+}
+
+cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
+{
+    if (p->ts > t->now) {
+        t->now = p->ts;
+        if (t->now >= t->next_check) {
+            cs_flow_expire(t, t->now);
+            t->next_check = t->now + CS_NS_PER_S;
+        }
+    }
+    uint32_t h = tuple_hash(&p->src, p->sport, &p->dst, p->dport, p->family);
+    match_ctx m = {t, p, -1};
+    uint32_t pos = cs_hidx_find(&t->idx, h, match_conn, &m);
+    cs_conn *c = NULL;
+    int d = 0;
+    if (pos != CS_HIDX_NONE) {
+        c = conn_at(t, t->idx.slots[pos].val - 1);
+        d = m.dir;
+        if (starts_new_stream(c, d, p)) {
+            finalise(t, c, CS_END_REUSED);
+            c = NULL;
+        }
+    }
+    if (c == NULL) {
+        c = conn_create(t, p, h);
+        c->quote_only = p->icmp_quote;
+        d = 0;
+    }
+    *dir = d;
+    if (p->icmp_quote) /* only the stream lookup, as Wireshark does for a quoted header */
+        return c;
+    c->quote_only = false;
+    if (t->cfg.verify_checksums && !cs_tcp_checksum_ok(p)) {
+        t->ctr->anomalies[CS_ANOM_TCP_BAD_CHECKSUM]++;
+        hist_add(c, d, 'C');
+    }
+    conn_update(t, c, d, p);
+    return c;
+}
+
+/* ---- table lifetime ------------------------------------------------------------------------ */
+
+void cs_flow_cfg_default(cs_flow_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->idle_timeout = 300 * CS_NS_PER_S;
+    cfg->close_linger = 10 * CS_NS_PER_S;
+    cfg->max_conns = 1000000;
+    cfg->max_tombstones = 262144;
+    cfg->max_ooo_bytes = 1u << 20;
+    cfg->reassemble = true;
+}
+
+cs_flow_table *cs_flow_new(const cs_flow_cfg *cfg, const cs_flow_hooks *hooks,
+                           cs_counters *counters)
+{
+    cs_flow_table *t = g_new0(cs_flow_table, 1);
+    t->cfg = *cfg;
+    if (t->cfg.max_conns == 0)
+        t->cfg.max_conns = 1;
+    t->lim.max_ooo_bytes = cfg->max_ooo_bytes;
+    t->hooks = hooks;
+    t->ctr = counters;
+    t->free_head = NIL;
+    for (int i = 0; i < LIST_COUNT; i++)
+        t->lists[i].head = t->lists[i].tail = NIL;
+    cs_hidx_init(&t->idx, 1024);
+    cs_hidx_init(&t->tomb_idx, 1024);
+    t->tombs = g_new0(tomb, t->cfg.max_tombstones > 0 ? t->cfg.max_tombstones : 1);
+    t->now = INT64_MIN;
+    t->next_check = INT64_MIN;
+    return t;
+}
+
+static gint cmp_stream(gconstpointer a, gconstpointer b)
+{
+    const cs_conn *x = *(cs_conn *const *)a, *y = *(cs_conn *const *)b;
+    return x->stream < y->stream ? -1 : x->stream > y->stream;
+}
+
+void cs_flow_flush(cs_flow_table *t)
+{
+    GPtrArray *all = g_ptr_array_sized_new(t->active);
+    for (int l = LIST_OPEN; l < LIST_COUNT; l++)
+        for (uint32_t id = t->lists[l].head; id != NIL; id = conn_at(t, id)->lru_next)
+            g_ptr_array_add(all, conn_at(t, id));
+    g_ptr_array_sort(all, cmp_stream);
+    for (guint i = 0; i < all->len; i++) {
+        cs_conn *c = g_ptr_array_index(all, i);
+        finalise(t, c, c->closed ? CS_END_CLOSED : CS_END_EOF);
+    }
+    g_ptr_array_free(all, TRUE);
+}
+
+uint32_t cs_flow_active(const cs_flow_table *t)
+{
+    return t->active;
+}
+
+uint32_t cs_flow_peak(const cs_flow_table *t)
+{
+    return t->peak;
+}
+
+uint64_t cs_flow_streams(const cs_flow_table *t)
+{
+    return t->next_stream;
+}
+
+void cs_flow_free(cs_flow_table *t)
+{
+    if (t == NULL)
+        return;
+    for (int l = LIST_OPEN; l < LIST_COUNT; l++)
+        for (uint32_t id = t->lists[l].head; id != NIL; id = conn_at(t, id)->lru_next) {
+            cs_reasm_clear(&conn_at(t, id)->d[0].reasm);
+            cs_reasm_clear(&conn_at(t, id)->d[1].reasm);
+        }
+    for (uint32_t k = 0; k < t->nchunks; k++)
+        g_free(t->chunks[k]);
+    g_free(t->chunks);
+    cs_hidx_free(&t->idx);
+    cs_hidx_free(&t->tomb_idx);
+    g_free(t->tombs);
+    g_free(t);
+}
+
+/* ---- Zeek conn_state ----------------------------------------------------------------------- */
+
+/* Endpoint states in the spirit of Zeek's TCP analyzer. */
+enum { EP_INACTIVE, EP_SYN_SENT, EP_SYN_ACK_SENT, EP_PARTIAL, EP_ESTABLISHED, EP_CLOSED, EP_RESET };
+
+static int endpoint_state(const cs_conn *c, int ep)
+{
+    uint16_t s = c->d[ep].seen;
+    if (s & CS_SENT_RST)
+        return EP_RESET;
+    if (s & CS_SENT_FIN)
+        return EP_CLOSED;
+    if (c->established)
+        return EP_ESTABLISHED;
+    if (s & CS_SENT_SYNACK)
+        return EP_SYN_ACK_SENT;
+    if (s & CS_SENT_SYN)
+        return (s & (CS_SENT_DATA)) ? EP_PARTIAL : EP_SYN_SENT;
+    if (s & CS_SENT_ANY)
+        return EP_PARTIAL;
+    return EP_INACTIVE;
+}
+
+const char *cs_conn_state(const cs_conn *c)
+{
+    int o = c->client, r = !c->client;
+    int os = endpoint_state(c, o), rs = endpoint_state(c, r);
+    bool o_inactive = os == EP_INACTIVE || os == EP_PARTIAL;
+    bool r_inactive = rs == EP_INACTIVE || rs == EP_PARTIAL;
+    bool no_data = c->d[0].payload_bytes == 0 && c->d[1].payload_bytes == 0;
+
+    if (rs == EP_RESET) {
+        if (os == EP_SYN_SENT || os == EP_SYN_ACK_SENT || (os == EP_RESET && no_data))
+            return "REJ";
+        return o_inactive ? "RSTRH" : "RSTR";
+    }
+    if (os == EP_RESET) {
+        if (r_inactive)
+            return (c->d[o].seen & CS_SENT_SYN) && !(c->d[r].seen & CS_SENT_SYNACK) ? "RSTOS0"
+                                                                                   : "OTH";
+        return "RSTO";
+    }
+    if (rs == EP_CLOSED && os == EP_CLOSED)
+        return "SF";
+    if (os == EP_CLOSED)
+        return r_inactive ? "SH" : "S2";
+    if (rs == EP_CLOSED)
+        return o_inactive ? "SHR" : "S3";
+    if (os == EP_SYN_SENT && rs == EP_INACTIVE)
+        return "S0";
+    if (c->established || (os != EP_INACTIVE && rs != EP_INACTIVE && rs != EP_SYN_ACK_SENT &&
+                           (c->d[o].seen & CS_SENT_SYN)))
+        return "S1";
+    return "OTH";
+}
+
+const char *cs_end_reason_name(cs_end_reason why)
+{
+    static const char *const names[] = {"closed", "idle", "reused", "evicted", "eof"};
+    return (unsigned)why < CS_ARRAY_LEN(names) ? names[why] : "unknown";
+}

@@ -1,0 +1,141 @@
+/* hist.c - log-linear histogram: bin layout, sparse storage, merge and percentiles.
+ * The layout is fixed (not data-dependent) so histograms from separate runs add up exactly. */
+#include <glib.h>
+#include <string.h>
+
+#include "hist.h"
+
+#define SUB (1u << CS_HIST_SUB_BITS) /* bins per power of two */
+
+uint32_t cs_hist_bin(uint64_t v)
+{
+    if (v < CS_HIST_EXACT)
+        return (uint32_t)v;
+    int e = 63 - __builtin_clzll(v); /* 7 .. 63 */
+    uint32_t sub = (uint32_t)(v >> (e - CS_HIST_SUB_BITS)) - SUB;
+    return CS_HIST_EXACT + (uint32_t)(e - 7) * SUB + sub;
+}
+
+uint64_t cs_hist_bin_low(uint32_t bin)
+{
+    if (bin < CS_HIST_EXACT)
+        return bin;
+    uint32_t k = bin - CS_HIST_EXACT;
+    int e = 7 + (int)(k / SUB);
+    uint64_t sub = k % SUB;
+    return (SUB + sub) << (e - CS_HIST_SUB_BITS);
+}
+
+uint64_t cs_hist_bin_high(uint32_t bin)
+{
+    if (bin < CS_HIST_EXACT)
+        return bin;
+    uint32_t k = bin - CS_HIST_EXACT;
+    int e = 7 + (int)(k / SUB);
+    return cs_hist_bin_low(bin) + (UINT64_C(1) << (e - CS_HIST_SUB_BITS)) - 1;
+}
+
+/* Position of `bin` in h->bins, or where it would be inserted. */
+static uint32_t find_pos(const cs_hist *h, uint32_t bin)
+{
+    uint32_t lo = 0, hi = h->len;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (h->bins[mid] < bin)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void add_bin(cs_hist *h, uint32_t bin, uint64_t count)
+{
+    uint32_t pos = find_pos(h, bin);
+    if (pos < h->len && h->bins[pos] == bin) {
+        h->counts[pos] += count;
+        return;
+    }
+    if (h->len == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 8;
+        h->bins = g_renew(uint32_t, h->bins, h->cap);
+        h->counts = g_renew(uint64_t, h->counts, h->cap);
+    }
+    memmove(h->bins + pos + 1, h->bins + pos, (h->len - pos) * sizeof *h->bins);
+    memmove(h->counts + pos + 1, h->counts + pos, (h->len - pos) * sizeof *h->counts);
+    h->bins[pos] = bin;
+    h->counts[pos] = count;
+    h->len++;
+}
+
+void cs_hist_add(cs_hist *h, uint64_t v, uint64_t count)
+{
+    if (count == 0)
+        return;
+    if (h->n == 0 || v < h->min)
+        h->min = v;
+    if (h->n == 0 || v > h->max)
+        h->max = v;
+    h->n += count;
+    h->sum += (double)v * (double)count;
+    add_bin(h, cs_hist_bin(v), count);
+}
+
+void cs_hist_merge(cs_hist *into, const cs_hist *from)
+{
+    if (from->n == 0)
+        return;
+    if (into->n == 0 || from->min < into->min)
+        into->min = from->min;
+    if (into->n == 0 || from->max > into->max)
+        into->max = from->max;
+    into->n += from->n;
+    into->sum += from->sum;
+    for (uint32_t i = 0; i < from->len; i++)
+        add_bin(into, from->bins[i], from->counts[i]);
+}
+
+uint64_t cs_hist_percentile(const cs_hist *h, double q)
+{
+    if (h->n == 0)
+        return 0;
+    if (q <= 0)
+        return h->min;
+    if (q >= 100)
+        return h->max;
+    uint64_t rank = (uint64_t)((q / 100.0) * (double)h->n);
+    if ((double)rank < (q / 100.0) * (double)h->n)
+        rank++;
+    if (rank == 0)
+        rank = 1;
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < h->len; i++) {
+        seen += h->counts[i];
+        if (seen >= rank) {
+            uint64_t lo = cs_hist_bin_low(h->bins[i]), hi = cs_hist_bin_high(h->bins[i]);
+            uint64_t v = lo + (hi - lo) / 2;
+            if (v < h->min)
+                v = h->min;
+            if (v > h->max)
+                v = h->max;
+            return v;
+        }
+    }
+    return h->max;
+}
+
+uint64_t cs_hist_count_above(const cs_hist *h, uint64_t v)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < h->len; i++)
+        if (cs_hist_bin_low(h->bins[i]) > v)
+            n += h->counts[i];
+    return n;
+}
+
+void cs_hist_clear(cs_hist *h)
+{
+    g_free(h->bins);
+    g_free(h->counts);
+    memset(h, 0, sizeof *h);
+}

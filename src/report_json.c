@@ -1,0 +1,191 @@
+/* report_json.c - JSON lines output: one "conn" object per connection (Zeek conn.log field names where
+ * one exists), then "syn_dest", "server" and one "summary" object with counters and inputs. */
+#include "json.h"
+#include "report.h"
+#include "util.h"
+
+static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
+{
+    char buf[64];
+    cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
+}
+
+static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
+{
+    if (ns < 0)
+        cs_json_null(j, key);
+    else
+        cs_json_double(j, key, (double)ns / 1e3, 3);
+}
+
+static void json_conn(cs_report *r, const cs_conn_row *row)
+{
+    cs_json j;
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "conn");
+    cs_json_time(&j, "ts", row->start);
+    char uid[32];
+    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
+    cs_json_str(&j, "uid", uid);
+    cs_json_uint(&j, "stream", row->stream);
+    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
+    cs_json_uint(&j, "id.orig_p", row->port[0]);
+    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
+    cs_json_uint(&j, "id.resp_p", row->port[1]);
+    cs_json_str(&j, "proto", "tcp");
+    cs_json_double(&j, "duration", (double)(row->end - row->start) / 1e9, 6);
+    cs_json_uint(&j, "orig_bytes", row->bytes[0]);
+    cs_json_uint(&j, "resp_bytes", row->bytes[1]);
+    cs_json_str(&j, "conn_state", row->state);
+    cs_json_uint(&j, "missed_bytes", row->gap_bytes[0] + row->gap_bytes[1]);
+    cs_json_str(&j, "history", row->history);
+    cs_json_uint(&j, "orig_pkts", row->pkts[0]);
+    cs_json_uint(&j, "orig_ip_bytes", row->ip_bytes[0]);
+    cs_json_uint(&j, "resp_pkts", row->pkts[1]);
+    cs_json_uint(&j, "resp_ip_bytes", row->ip_bytes[1]);
+    cs_json_uint(&j, "orig_wire_bytes", row->wire_bytes[0]);
+    cs_json_uint(&j, "resp_wire_bytes", row->wire_bytes[1]);
+    cs_json_time(&j, "ts_end", row->end);
+    cs_json_uint(&j, "syn_pkts", row->syns);
+    cs_json_uint(&j, "synack_pkts", row->synacks);
+    json_us_or_null(&j, "rtt_syn_synack_us", row->rtt_syn);
+    json_us_or_null(&j, "rtt_synack_ack_us", row->rtt_ack);
+    cs_json_bool(&j, "established", row->established);
+    cs_json_bool(&j, "closed", row->closed);
+    if (row->rst_by != NULL)
+        cs_json_str(&j, "rst_by", row->rst_by);
+    else
+        cs_json_null(&j, "rst_by");
+    cs_json_uint(&j, "orig_retrans", row->retrans[0]);
+    cs_json_uint(&j, "resp_retrans", row->retrans[1]);
+    cs_json_uint(&j, "orig_ooo", row->ooo[0]);
+    cs_json_uint(&j, "resp_ooo", row->ooo[1]);
+    cs_json_uint(&j, "orig_zero_win", row->zero_win[0]);
+    cs_json_uint(&j, "resp_zero_win", row->zero_win[1]);
+    cs_json_uint(&j, "orig_missed_bytes", row->gap_bytes[0]);
+    cs_json_uint(&j, "resp_missed_bytes", row->gap_bytes[1]);
+    cs_json_str(&j, "roles_by", row->role_how);
+    cs_json_str(&j, "end_reason", row->end_reason);
+    cs_json_bool(&j, "resumed", row->resumed);
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+}
+
+static void json_server(cs_report *r, const cs_server_stats *sv)
+{
+    cs_json j;
+    if (sv->syn_pkts > 0) {
+        g_string_truncate(r->buf, 0);
+        cs_json_init(&j, r->buf);
+        cs_json_obj_begin(&j, NULL);
+        cs_json_str(&j, "type", "syn_dest");
+        json_addr(&j, "dst_h", &sv->addr, sv->family);
+        cs_json_uint(&j, "dst_p", sv->port);
+        cs_json_uint(&j, "syn_pkts", sv->syn_pkts);
+        cs_json_uint(&j, "attempts", sv->syn_attempts);
+        cs_json_uint(&j, "retransmitted_syns", sv->syn_pkts - sv->syn_attempts);
+        cs_json_uint(&j, "answered_synack", sv->syn_answered);
+        cs_json_uint(&j, "answered_rst", sv->syn_rst);
+        cs_json_uint(&j, "unanswered", sv->syn_unanswered);
+        cs_json_obj_end(&j);
+        fputs(r->buf->str, r->out);
+    }
+    if (sv->conns == 0)
+        return;
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "server");
+    json_addr(&j, "resp_h", &sv->addr, sv->family);
+    cs_json_uint(&j, "resp_p", sv->port);
+    cs_json_uint(&j, "conns", sv->conns);
+    cs_json_uint(&j, "established", sv->established);
+    cs_json_uint(&j, "refused", sv->refused);
+    cs_json_uint(&j, "reset", sv->reset);
+    cs_json_uint(&j, "open_at_end", sv->open_at_end);
+    cs_json_uint(&j, "midstream", sv->midstream);
+    cs_json_uint(&j, "orig_bytes", sv->bytes_c2s);
+    cs_json_uint(&j, "resp_bytes", sv->bytes_s2c);
+    cs_json_uint(&j, "orig_pkts", sv->pkts_c2s);
+    cs_json_uint(&j, "resp_pkts", sv->pkts_s2c);
+    cs_json_uint(&j, "duration_p50_us", cs_hist_percentile(&sv->duration_us, 50));
+    cs_json_uint(&j, "duration_max_us", sv->duration_us.max);
+    if (sv->rtt_us.n > 0) {
+        cs_json_uint(&j, "rtt_p50_us", cs_hist_percentile(&sv->rtt_us, 50));
+        cs_json_uint(&j, "rtt_max_us", sv->rtt_us.max);
+    }
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+}
+
+static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
+{
+    GPtrArray *servers = cs_stats_servers_sorted(st);
+    for (guint i = 0; i < servers->len; i++)
+        json_server(r, g_ptr_array_index(servers, i));
+    g_ptr_array_free(servers, TRUE);
+
+    cs_json j;
+    const cs_counters *c = info->ctr;
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "summary");
+    cs_json_str(&j, "version", info->version);
+    cs_json_uint(&j, "packets", c->packets);
+    cs_json_uint(&j, "bytes", c->bytes);
+    cs_json_uint(&j, "tcp_packets", c->tcp);
+    cs_json_uint(&j, "udp_packets", c->udp);
+    cs_json_uint(&j, "icmp_packets", c->icmp);
+    cs_json_uint(&j, "other_ip_packets", c->other_l4);
+    cs_json_uint(&j, "non_ip_packets", c->non_ip);
+    cs_json_uint(&j, "connections", st->conns);
+    cs_json_uint(&j, "streams", info->streams);
+    cs_json_uint(&j, "established", st->established);
+    cs_json_uint(&j, "syn_pkts", st->syn_pkts);
+    cs_json_uint(&j, "syn_attempts", st->syn_attempts);
+    cs_json_uint(&j, "peak_tracked_connections", info->peak_conns);
+    cs_json_obj_begin(&j, "conn_states");
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, st->states);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        cs_json_uint(&j, k, GPOINTER_TO_UINT(v));
+    cs_json_obj_end(&j);
+    cs_json_obj_begin(&j, "anomalies");
+    for (int a = 0; a < CS_ANOM_COUNT; a++)
+        if (c->anomalies[a] > 0)
+            cs_json_uint(&j, cs_anomaly_name((cs_anomaly)a), c->anomalies[a]);
+    cs_json_obj_end(&j);
+    cs_json_uint(&j, "gap_bytes", c->gap_bytes);
+    cs_json_uint(&j, "payload_cut_bytes", c->payload_cut_bytes);
+    cs_json_arr_begin(&j, "inputs");
+    for (int i = 0; i < cs_source_count(info->src); i++) {
+        const cs_input *in = cs_source_input(info->src, i);
+        static const char *const states[] = {"ok", "truncated", "error"};
+        cs_json_obj_begin(&j, NULL);
+        cs_json_str(&j, "path", in->path);
+        cs_json_uint(&j, "packets", in->packets);
+        cs_json_int(&j, "linktype", in->dlt);
+        cs_json_str(&j, "status", states[in->state]);
+        if (in->message != NULL)
+            cs_json_str(&j, "error", in->message);
+        cs_json_obj_end(&j);
+    }
+    cs_json_arr_end(&j);
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+}
+
+cs_report *cs_report_json_new(FILE *out)
+{
+    cs_report *r = g_new0(cs_report, 1);
+    r->conn = json_conn;
+    r->finish = json_finish;
+    r->destroy = cs_report_base_destroy;
+    r->out = out;
+    r->buf = g_string_sized_new(1024);
+    return r;
+}

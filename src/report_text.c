@@ -1,0 +1,281 @@
+/* report_text.c - the human-readable report: SYNs per destination, connections per server, states,
+ * anomalies and inputs, plus the per-connection table with --connections. Columns are aligned. */
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+/* ---- aligned tables ------------------------------------------------------------------------ */
+
+typedef struct table {
+    guint ncols;
+    GPtrArray *cells; /* row-major gchar* */
+    const char *align; /* per column: 'l' or 'r' */
+} table;
+
+static void table_init(table *t, const char *align)
+{
+    t->ncols = (guint)strlen(align);
+    t->align = align;
+    t->cells = g_ptr_array_new_with_free_func(g_free);
+}
+
+/* Appends one row of exactly t->ncols printf-formatted cells separated by '\t' in fmt. */
+static void G_GNUC_PRINTF(2, 3) table_row(table *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gchar *line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    gchar **parts = g_strsplit(line, "\t", -1);
+    guint n = g_strv_length(parts);
+    for (guint i = 0; i < t->ncols; i++)
+        g_ptr_array_add(t->cells, g_strdup(i < n ? parts[i] : ""));
+    g_strfreev(parts);
+    g_free(line);
+}
+
+static void table_print(table *t, FILE *out, const char *indent)
+{
+    guint nrows = t->cells->len / t->ncols;
+    size_t *w = g_new0(size_t, t->ncols);
+    for (guint r = 0; r < nrows; r++)
+        for (guint c = 0; c < t->ncols; c++) {
+            size_t l = g_utf8_strlen(g_ptr_array_index(t->cells, r * t->ncols + c), -1);
+            if (l > w[c])
+                w[c] = l;
+        }
+    for (guint r = 0; r < nrows; r++) {
+        GString *line = g_string_new(indent);
+        for (guint c = 0; c < t->ncols; c++) {
+            const char *cell = g_ptr_array_index(t->cells, r * t->ncols + c);
+            size_t pad = w[c] - g_utf8_strlen(cell, -1);
+            if (c > 0)
+                g_string_append(line, "  ");
+            if (t->align[c] == 'r')
+                for (size_t i = 0; i < pad; i++)
+                    g_string_append_c(line, ' ');
+            g_string_append(line, cell);
+            if (t->align[c] != 'r' && c + 1 < t->ncols)
+                for (size_t i = 0; i < pad; i++)
+                    g_string_append_c(line, ' ');
+        }
+        while (line->len > 0 && line->str[line->len - 1] == ' ')
+            g_string_truncate(line, line->len - 1);
+        fprintf(out, "%s\n", line->str);
+        g_string_free(line, TRUE);
+    }
+    g_free(w);
+    g_ptr_array_free(t->cells, TRUE);
+}
+
+/* ---- sections ------------------------------------------------------------------------------ */
+
+static void text_conn(cs_report *r, const cs_conn_row *row)
+{
+    if (r->list_conns)
+        g_array_append_val(r->rows, *row);
+}
+
+static gint cmp_row(gconstpointer a, gconstpointer b)
+{
+    const cs_conn_row *x = a, *y = b;
+    if (x->stream != y->stream)
+        return x->stream < y->stream ? -1 : 1;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+static void print_conn_table(cs_report *r)
+{
+    table t;
+    char c[64], s[64], ts[40], dur[32], b0[32], b1[32], rtt[32];
+    g_array_sort(r->rows, cmp_row);
+    fprintf(r->out, "\nConnections (%u)\n", r->rows->len);
+    table_init(&t, "rllllrrrrrll");
+    table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
+                  "\tbytes s>c\thandshake rtt\tstate\thistory");
+    for (guint i = 0; i < r->rows->len; i++) {
+        const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
+        table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
+                      "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s",
+                  row->stream, row->resumed ? "r" : "",
+                  cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
+                  cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
+                  cs_fmt_time(row->start, ts, sizeof ts),
+                  cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
+                  row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
+                  cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
+                  cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history);
+    }
+    table_print(&t, r->out, "  ");
+}
+
+static void print_syn_table(cs_report *r, GPtrArray *servers)
+{
+    table t;
+    char ep[64];
+    bool any = false;
+    table_init(&t, "lrrrrrr");
+    table_row(&t, "destination\tSYN pkts\tattempts\tretransmitted\tSYN/ACK\tRST\tno answer");
+    for (guint i = 0; i < servers->len; i++) {
+        const cs_server_stats *sv = g_ptr_array_index(servers, i);
+        if (sv->syn_pkts == 0)
+            continue;
+        any = true;
+        table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                      "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT,
+                  cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->syn_pkts,
+                  sv->syn_attempts, sv->syn_pkts - sv->syn_attempts, sv->syn_answered,
+                  sv->syn_rst, sv->syn_unanswered);
+    }
+    fprintf(r->out, "\nConnection starts (SYN without ACK) per destination\n");
+    if (any)
+        table_print(&t, r->out, "  ");
+    else {
+        g_ptr_array_free(t.cells, TRUE);
+        fprintf(r->out, "  (none)\n");
+    }
+}
+
+static void print_server_table(cs_report *r, GPtrArray *servers)
+{
+    table t;
+    char ep[64], b0[32], b1[32], d50[32], dmax[32];
+    table_init(&t, "lrrrrrrrrr");
+    table_row(&t, "server\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
+                  "\tmedian dur\tmax dur");
+    guint rows = 0;
+    for (guint i = 0; i < servers->len; i++) {
+        const cs_server_stats *sv = g_ptr_array_index(servers, i);
+        if (sv->conns == 0)
+            continue;
+        rows++;
+        table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                      "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
+                  cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->conns,
+                  sv->established, sv->refused, sv->reset, sv->open_at_end,
+                  cs_fmt_bytes(sv->bytes_c2s, b0, sizeof b0),
+                  cs_fmt_bytes(sv->bytes_s2c, b1, sizeof b1),
+                  cs_fmt_duration((cs_time_t)cs_hist_percentile(&sv->duration_us, 50) *
+                                      CS_NS_PER_US, d50, sizeof d50),
+                  cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax,
+                                  sizeof dmax));
+    }
+    fprintf(r->out, "\nConnections per server\n");
+    if (rows > 0)
+        table_print(&t, r->out, "  ");
+    else {
+        g_ptr_array_free(t.cells, TRUE);
+        fprintf(r->out, "  (none)\n");
+    }
+}
+
+static gint cmp_state(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_states(cs_report *r, const cs_stats *st)
+{
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, st->states);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(keys, k);
+    g_ptr_array_sort(keys, cmp_state);
+    fprintf(r->out, "\nConnection states (Zeek conn_state):");
+    for (guint i = 0; i < keys->len; i++) {
+        const char *name = g_ptr_array_index(keys, i);
+        fprintf(r->out, " %s=%u", name, GPOINTER_TO_UINT(g_hash_table_lookup(st->states, name)));
+    }
+    fprintf(r->out, "%s\n", keys->len == 0 ? " (none)" : "");
+    g_ptr_array_free(keys, TRUE);
+}
+
+static void print_anomalies(cs_report *r, const cs_counters *c)
+{
+    if (cs_report_anomaly_total(c) == 0) {
+        fprintf(r->out, "\nAnomalies: none\n");
+        return;
+    }
+    table t;
+    table_init(&t, "rll");
+    for (int a = 0; a < CS_ANOM_COUNT; a++)
+        if (c->anomalies[a] > 0)
+            table_row(&t, "%" G_GUINT64_FORMAT "\t%s\t%s", c->anomalies[a],
+                      cs_anomaly_name((cs_anomaly)a), cs_anomaly_desc((cs_anomaly)a));
+    fprintf(r->out, "\nAnomalies\n");
+    table_print(&t, r->out, "  ");
+    if (c->gap_bytes > 0 || c->payload_cut_bytes > 0)
+        fprintf(r->out, "  (%" G_GUINT64_FORMAT " payload bytes missing in gaps, %" G_GUINT64_FORMAT
+                        " cut by the snaplen)\n",
+                c->gap_bytes, c->payload_cut_bytes);
+}
+
+static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
+{
+    const cs_counters *c = info->ctr;
+    char b[32], t0[40], t1[40], d[32];
+    int n = cs_source_count(info->src);
+
+    fprintf(r->out, "connscope %s: %d input%s, %" G_GUINT64_FORMAT " packets (%s), %" G_GUINT64_FORMAT
+                    " TCP, %" G_GUINT64_FORMAT " connections\n",
+            info->version, n, n == 1 ? "" : "s", c->packets, cs_fmt_bytes(c->bytes, b, sizeof b),
+            c->tcp, st->conns);
+    if (st->conns > 0)
+        fprintf(r->out, "time span: %s to %s UTC (%s)\n", cs_fmt_time(st->first_ts, t0, sizeof t0),
+                cs_fmt_time(st->last_ts, t1, sizeof t1),
+                cs_fmt_duration(st->last_ts - st->first_ts, d, sizeof d));
+    if (info->filter != NULL)
+        fprintf(r->out, "filter: %s\n", info->filter);
+    if (r->list_conns)
+        print_conn_table(r);
+    GPtrArray *servers = cs_stats_servers_sorted(st);
+    print_syn_table(r, servers);
+    print_server_table(r, servers);
+    g_ptr_array_free(servers, TRUE);
+    print_states(r, st);
+    print_anomalies(r, c);
+    for (int i = 0; i < n; i++) {
+        const cs_input *in = cs_source_input(info->src, i);
+        if (in->message != NULL)
+            fprintf(r->out, "input error: %s\n", in->message);
+    }
+}
+
+static void text_destroy(cs_report *r)
+{
+    if (r->rows != NULL)
+        g_array_free(r->rows, TRUE);
+    r->rows = NULL;
+    cs_report_base_destroy(r);
+}
+
+cs_report *cs_report_text_new(FILE *out, bool list_conns)
+{
+    cs_report *r = g_new0(cs_report, 1);
+    r->conn = text_conn;
+    r->finish = text_finish;
+    r->destroy = text_destroy;
+    r->out = out;
+    r->list_conns = list_conns;
+    r->buf = g_string_new(NULL);
+    r->rows = g_array_new(FALSE, FALSE, sizeof(cs_conn_row));
+    return r;
+}
+
+void cs_report_base_destroy(cs_report *r)
+{
+    if (r->buf != NULL)
+        g_string_free(r->buf, TRUE);
+    g_free(r);
+}
+
+uint64_t cs_report_anomaly_total(const cs_counters *c)
+{
+    uint64_t n = 0;
+    for (int a = 0; a < CS_ANOM_COUNT; a++)
+        n += c->anomalies[a];
+    return n;
+}

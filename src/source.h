@@ -1,0 +1,69 @@
+/* source.h - capture input: offline files merged into one time-ordered packet stream, or a live interface.
+ * The rest of the program sees only cs_raw packets and per-input status. */
+#ifndef CS_SOURCE_H
+#define CS_SOURCE_H
+
+#include <glib.h>
+
+#include "decode.h"
+
+typedef enum cs_input_state {
+    CS_INPUT_OK,        /* read to its end */
+    CS_INPUT_TRUNCATED, /* ended in the middle of a packet record */
+    CS_INPUT_ERROR      /* read error after opening */
+} cs_input_state;
+
+/* What one input did. Owned by the source; valid until cs_source_free(). */
+typedef struct cs_input {
+    char *path;         /* as given ("-" for standard input, interface name when live) */
+    int dlt;            /* link type */
+    uint64_t packets;   /* packets read from it */
+    cs_input_state state;
+    char *message;      /* NULL, or why the input ended early */
+} cs_input;
+
+typedef struct cs_source cs_source;
+
+/* Opens every path (a pcap or pcapng file, "-" for standard input) and compiles `bpf` (may be NULL)
+ * against each. Returns NULL on the first input that cannot be opened, has an unsupported link type,
+ * or rejects the filter; *err then holds one line naming the file and the problem, and nothing
+ * stays open. Timestamps are read with nanosecond precision whatever the file holds. */
+cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GError **err);
+
+/* Options of a live capture (see cs_source_open_live). */
+typedef struct cs_live_opts {
+    const char *iface;
+    const char *bpf;
+    int snaplen;
+    bool promisc;
+    int buffer_size; /* bytes, 0 for libpcap's default */
+    int timeout_ms;
+} cs_live_opts;
+
+/* Opens a live capture on an interface. Returns NULL with *err set (which interface, what is wrong,
+ * and which capability is missing when it is a permission problem). */
+cs_source *cs_source_open_live(const cs_live_opts *opts, GError **err);
+
+/* Hands over the next packet in timestamp order across all inputs (ties: the earlier input first).
+ * Returns 1 with *raw filled (valid until the next call), 0 when every input is exhausted, and -2
+ * when a live capture's read timed out with nothing (call again). An input that fails mid-read is
+ * marked in its cs_input and dropped; the others go on. */
+int cs_source_next(cs_source *s, cs_raw *raw);
+
+/* Makes a live source's cs_source_next() return 0 at the next opportunity. Async-signal-safe. */
+void cs_source_break(cs_source *s);
+
+/* Number of inputs and their status. */
+int cs_source_count(const cs_source *s);
+const cs_input *cs_source_input(const cs_source *s, int i);
+
+/* Kernel/libpcap counters of a live source; false for offline sources. */
+bool cs_source_stats(cs_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
+
+/* Closes every input and frees the source. NULL is fine. */
+void cs_source_free(cs_source *s);
+
+/* Human name of a link type, e.g. "EN10MB (Ethernet)". Returns a static or pcap-owned string. */
+const char *cs_dlt_describe(int dlt, char *buf, size_t len);
+
+#endif

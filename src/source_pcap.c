@@ -1,0 +1,348 @@
+/* source_pcap.c - reads capture files (pcap, pcapng, stdin) and live interfaces through libpcap.
+ * Several files are merged by timestamp with a small heap that holds each file's next packet. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <pcap/pcap.h>
+
+#include "source.h"
+
+typedef struct input_rt {
+    pcap_t *pcap;
+    struct pcap_pkthdr *hdr; /* pending packet (valid until the next read on this handle) */
+    const u_char *data;
+    cs_time_t ts;
+} input_rt;
+
+struct cs_source {
+    int n;
+    cs_input *inputs;
+    input_rt *rt;
+    int *heap;      /* indices of inputs with a pending packet, min-heap on (ts, index) */
+    int heap_len;
+    int advance;    /* input whose pending packet was handed out last, -1 if none */
+    bool live;
+    bool nano;      /* timestamps in nanoseconds (else microseconds) */
+    volatile sig_atomic_t stop;
+};
+
+const char *cs_dlt_describe(int dlt, char *buf, size_t len)
+{
+    const char *name = pcap_datalink_val_to_name(dlt);
+    const char *desc = pcap_datalink_val_to_description(dlt);
+    if (name != NULL && desc != NULL)
+        snprintf(buf, len, "%d (%s: %s)", dlt, name, desc);
+    else
+        snprintf(buf, len, "%d (unknown)", dlt);
+    return buf;
+}
+
+static bool heap_less(const cs_source *s, int a, int b)
+{
+    if (s->rt[a].ts != s->rt[b].ts)
+        return s->rt[a].ts < s->rt[b].ts;
+    return a < b;
+}
+
+static void heap_push(cs_source *s, int idx)
+{
+    int i = s->heap_len++;
+    s->heap[i] = idx;
+    while (i > 0) {
+        int parent = (i - 1) / 2;
+        if (!heap_less(s, s->heap[i], s->heap[parent]))
+            break;
+        int t = s->heap[i];
+        s->heap[i] = s->heap[parent];
+        s->heap[parent] = t;
+        i = parent;
+    }
+}
+
+static int heap_pop(cs_source *s)
+{
+    int top = s->heap[0];
+    s->heap[0] = s->heap[--s->heap_len];
+    int i = 0;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->heap_len && heap_less(s, s->heap[l], s->heap[m]))
+            m = l;
+        if (r < s->heap_len && heap_less(s, s->heap[r], s->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        int t = s->heap[i];
+        s->heap[i] = s->heap[m];
+        s->heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* Reads the next packet of input i into its pending slot. Returns true when there is one. */
+static bool input_fill(cs_source *s, int i)
+{
+    input_rt *rt = &s->rt[i];
+    cs_input *in = &s->inputs[i];
+    if (rt->pcap == NULL)
+        return false;
+    int rc = pcap_next_ex(rt->pcap, &rt->hdr, &rt->data);
+    if (rc == 1) {
+        in->packets++;
+        rt->ts = (cs_time_t)rt->hdr->ts.tv_sec * CS_NS_PER_S +
+                 (cs_time_t)rt->hdr->ts.tv_usec * (s->nano ? 1 : CS_NS_PER_US);
+        return true;
+    }
+    if (rc == 0) /* live timeout */
+        return false;
+    if (rc == PCAP_ERROR) {
+        const char *e = pcap_geterr(rt->pcap);
+        if (strstr(e, "truncated") != NULL) {
+            in->state = CS_INPUT_TRUNCATED;
+            in->message = g_strdup_printf("%s: file ends in the middle of a packet after %" PRIu64
+                                          " complete packets (%s)", in->path, in->packets, e);
+        } else {
+            in->state = CS_INPUT_ERROR;
+            in->message = g_strdup_printf("%s: read error after %" PRIu64 " packets: %s", in->path,
+                                          in->packets, e);
+        }
+    }
+    pcap_close(rt->pcap);
+    rt->pcap = NULL;
+    return false;
+}
+
+/* Rewrites libpcap's open errors into one line a user understands. */
+static char *open_error(const char *path, const char *pcap_err)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0) {
+        if (stat(path, &st) != 0)
+            return g_strdup_printf("%s: cannot open: %s", path, g_strerror(errno));
+        if (S_ISDIR(st.st_mode))
+            return g_strdup_printf("%s: is a directory, not a capture file", path);
+        if (st.st_size == 0)
+            return g_strdup_printf("%s: empty file, not a pcap or pcapng capture", path);
+    }
+    if (strstr(pcap_err, "unknown file format") != NULL ||
+        strstr(pcap_err, "bad dump file format") != NULL)
+        return g_strdup_printf("%s: not a pcap or pcapng capture (%s)", path, pcap_err);
+    if (strstr(pcap_err, "truncated") != NULL)
+        return g_strdup_printf("%s: capture file header is cut short (%s)", path, pcap_err);
+    return g_strdup_printf("%s: cannot read capture: %s", path, pcap_err);
+}
+
+/* Compiles and installs bpf on p. Returns false with *err set. */
+static bool apply_filter(pcap_t *p, const char *what, const char *bpf, GError **err)
+{
+    struct bpf_program prog;
+    if (bpf == NULL || *bpf == '\0')
+        return true;
+    if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        g_set_error(err, g_quark_from_static_string("connscope"), 2, "bad BPF filter '%s': %s",
+                    bpf, pcap_geterr(p));
+        return false;
+    }
+    int rc = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        g_set_error(err, g_quark_from_static_string("connscope"), 2, "%s: cannot set filter: %s",
+                    what, pcap_geterr(p));
+        return false;
+    }
+    return true;
+}
+
+static cs_source *source_alloc(int n)
+{
+    cs_source *s = g_new0(cs_source, 1);
+    s->n = n;
+    s->inputs = g_new0(cs_input, n);
+    s->rt = g_new0(input_rt, n);
+    s->heap = g_new0(int, n);
+    s->advance = -1;
+    return s;
+}
+
+cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GError **err)
+{
+    cs_source *s = source_alloc(n);
+    char errbuf[PCAP_ERRBUF_SIZE];
+    int stdin_uses = 0;
+
+    s->nano = true;
+    for (int i = 0; i < n; i++) {
+        cs_input *in = &s->inputs[i];
+        in->path = g_strdup(paths[i]);
+        if (strcmp(paths[i], "-") == 0 && ++stdin_uses > 1) {
+            g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                        "standard input ('-') can be read only once");
+            cs_source_free(s);
+            return NULL;
+        }
+        errbuf[0] = '\0';
+        pcap_t *p = pcap_open_offline_with_tstamp_precision(paths[i], PCAP_TSTAMP_PRECISION_NANO,
+                                                            errbuf);
+        if (p == NULL) {
+            char *msg = open_error(paths[i], errbuf);
+            g_set_error_literal(err, g_quark_from_static_string("connscope"), 2, msg);
+            g_free(msg);
+            cs_source_free(s);
+            return NULL;
+        }
+        s->rt[i].pcap = p;
+        in->dlt = pcap_datalink(p);
+        if (!cs_link_supported(in->dlt)) {
+            char buf[160];
+            g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                        "%s: unsupported link type %s", paths[i],
+                        cs_dlt_describe(in->dlt, buf, sizeof buf));
+            cs_source_free(s);
+            return NULL;
+        }
+        if (!apply_filter(p, paths[i], bpf, err)) {
+            cs_source_free(s);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (input_fill(s, i))
+            heap_push(s, i);
+    return s;
+}
+
+cs_source *cs_source_open_live(const cs_live_opts *o, GError **err)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    GQuark q = g_quark_from_static_string("connscope");
+    pcap_t *p = pcap_create(o->iface, errbuf);
+    if (p == NULL) {
+        g_set_error(err, q, 2, "%s: cannot open interface: %s", o->iface, errbuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, o->snaplen);
+    pcap_set_promisc(p, o->promisc ? 1 : 0);
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_timeout(p, o->timeout_ms > 0 ? o->timeout_ms : 200);
+    if (o->buffer_size > 0)
+        pcap_set_buffer_size(p, o->buffer_size);
+    (void)pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+    int rc = pcap_activate(p);
+    if (rc < 0) {
+        const char *why = pcap_geterr(p);
+        if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            g_set_error(err, q, 2, "%s: no such interface (connscope -D lists them)", o->iface);
+        else if (rc == PCAP_ERROR_PERM_DENIED)
+            g_set_error(err, q, 2,
+                        "%s: permission denied: capturing needs root or the CAP_NET_RAW and "
+                        "CAP_NET_ADMIN capabilities (%s)",
+                        o->iface, why);
+        else
+            g_set_error(err, q, 2, "%s: cannot start capture: %s", o->iface, why);
+        pcap_close(p);
+        return NULL;
+    }
+    cs_source *s = source_alloc(1);
+    s->live = true;
+    s->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    s->rt[0].pcap = p;
+    s->inputs[0].path = g_strdup(o->iface);
+    s->inputs[0].dlt = pcap_datalink(p);
+    if (!cs_link_supported(s->inputs[0].dlt)) {
+        char buf[160];
+        g_set_error(err, q, 2, "%s: unsupported link type %s", o->iface,
+                    cs_dlt_describe(s->inputs[0].dlt, buf, sizeof buf));
+        cs_source_free(s);
+        return NULL;
+    }
+    if (!apply_filter(p, o->iface, o->bpf, err)) {
+        cs_source_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cs_source_break(cs_source *s)
+{
+    s->stop = 1;
+    if (s->live && s->rt[0].pcap != NULL)
+        pcap_breakloop(s->rt[0].pcap);
+}
+
+static void fill_raw(cs_source *s, int i, cs_raw *raw)
+{
+    input_rt *rt = &s->rt[i];
+    raw->data = rt->data;
+    raw->caplen = rt->hdr->caplen;
+    raw->wirelen = rt->hdr->len;
+    raw->ts = rt->ts;
+    raw->dlt = s->inputs[i].dlt;
+    raw->src_idx = (uint32_t)i;
+}
+
+int cs_source_next(cs_source *s, cs_raw *raw)
+{
+    if (s->stop)
+        return 0;
+    if (s->live) {
+        if (s->rt[0].pcap == NULL)
+            return 0;
+        if (!input_fill(s, 0))
+            return s->rt[0].pcap == NULL || s->stop ? 0 : -2;
+        fill_raw(s, 0, raw);
+        return 1;
+    }
+    if (s->advance >= 0) {
+        int i = s->advance;
+        s->advance = -1;
+        if (input_fill(s, i))
+            heap_push(s, i);
+    }
+    if (s->heap_len == 0)
+        return 0;
+    int i = heap_pop(s);
+    s->advance = i;
+    fill_raw(s, i, raw);
+    return 1;
+}
+
+int cs_source_count(const cs_source *s)
+{
+    return s->n;
+}
+
+const cs_input *cs_source_input(const cs_source *s, int i)
+{
+    return &s->inputs[i];
+}
+
+bool cs_source_stats(cs_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped)
+{
+    struct pcap_stat st;
+    if (!s->live || s->rt[0].pcap == NULL || pcap_stats(s->rt[0].pcap, &st) != 0)
+        return false;
+    *received = st.ps_recv;
+    *dropped = st.ps_drop;
+    *if_dropped = st.ps_ifdrop;
+    return true;
+}
+
+void cs_source_free(cs_source *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->n; i++) {
+        if (s->rt[i].pcap != NULL)
+            pcap_close(s->rt[i].pcap);
+        g_free(s->inputs[i].path);
+        g_free(s->inputs[i].message);
+    }
+    g_free(s->inputs);
+    g_free(s->rt);
+    g_free(s->heap);
+    g_free(s);
+}

@@ -1,0 +1,196 @@
+/* stats.c - connection analytics: the per-server table (SYN outcomes, connections, bytes, durations)
+ * and global tallies, updated once per finalised connection. */
+#include <string.h>
+
+#include "stats.h"
+
+void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why)
+{
+    static const char *const roles[] = {"none", "syn", "synack", "port", "first"};
+    int o = c->client, r = !c->client;
+    memset(row, 0, sizeof *row);
+    row->stream = c->stream;
+    row->resumed = c->resumed;
+    row->family = c->family;
+    for (int i = 0; i < 2; i++) {
+        int ep = i == 0 ? o : r;
+        const cs_conn_dir *d = &c->d[ep];
+        row->addr[i] = c->addr[ep];
+        row->port[i] = c->port[ep];
+        row->pkts[i] = d->pkts;
+        row->bytes[i] = d->reasm.delivered + d->reasm.gap_bytes;
+        row->ip_bytes[i] = d->ip_bytes;
+        row->wire_bytes[i] = d->wire_bytes;
+        row->gap_bytes[i] = d->reasm.gap_bytes;
+        row->retrans[i] = d->retrans;
+        row->ooo[i] = d->ooo;
+        row->zero_win[i] = d->zero_windows;
+        row->mss[i] = d->mss;
+        row->wscale[i] = d->wscale;
+    }
+    row->start = c->first_ts;
+    row->end = c->last_ts;
+    row->syns = c->d[o].syns;
+    row->synacks = c->d[r].synacks;
+    row->rtt_syn = (c->synack_ts && c->syn_last_ts) ? c->synack_ts - c->syn_last_ts : -1;
+    row->rtt_ack = (c->ack_ts && c->synack_ts) ? c->ack_ts - c->synack_ts : -1;
+    row->established = c->established;
+    row->closed = c->closed;
+    row->state = cs_conn_state(c);
+    row->role_how = c->role_how < CS_ARRAY_LEN(roles) ? roles[c->role_how] : "none";
+    row->end_reason = cs_end_reason_name(why);
+    row->rst_by = c->rst_by == 0 ? NULL : (c->rst_by - 1 == o ? "orig" : "resp");
+    memcpy(row->history, c->history, sizeof row->history);
+}
+
+typedef struct ep_key {
+    cs_addr addr;
+    uint16_t port;
+    uint8_t family;
+} ep_key;
+
+static guint ep_hash(gconstpointer p)
+{
+    const ep_key *k = p;
+    guint h = k->port * 2654435761u ^ k->family;
+    for (int i = 0; i < 16; i++)
+        h = h * 31 + k->addr.b[i];
+    return h;
+}
+
+static gboolean ep_equal(gconstpointer a, gconstpointer b)
+{
+    const ep_key *x = a, *y = b;
+    return x->port == y->port && x->family == y->family && memcmp(&x->addr, &y->addr, 16) == 0;
+}
+
+static void server_free(gpointer p)
+{
+    cs_server_stats *s = p;
+    cs_hist_clear(&s->duration_us);
+    cs_hist_clear(&s->rtt_us);
+    g_free(s);
+}
+
+void cs_stats_init(cs_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->servers = g_hash_table_new_full(ep_hash, ep_equal, g_free, server_free);
+    s->states = g_hash_table_new(g_str_hash, g_str_equal);
+    s->first_ts = INT64_MAX;
+    s->last_ts = INT64_MIN;
+}
+
+void cs_stats_free(cs_stats *s)
+{
+    g_hash_table_destroy(s->servers);
+    g_hash_table_destroy(s->states);
+    cs_hist_clear(&s->duration_us);
+    cs_hist_clear(&s->rtt_us);
+}
+
+static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port)
+{
+    ep_key k;
+    memset(&k, 0, sizeof k);
+    k.addr = *a;
+    k.port = port;
+    k.family = family;
+    cs_server_stats *v = g_hash_table_lookup(s->servers, &k);
+    if (v == NULL) {
+        v = g_new0(cs_server_stats, 1);
+        v->addr = *a;
+        v->family = family;
+        v->port = port;
+        g_hash_table_insert(s->servers, g_memdup2(&k, sizeof k), v);
+    }
+    return v;
+}
+
+void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
+{
+    cs_server_stats *sv = server_get(s, row->family, &row->addr[1], row->port[1]);
+    uint64_t dur_us = (uint64_t)((row->end - row->start) / CS_NS_PER_US);
+    bool midstream = row->syns == 0 && row->synacks == 0;
+
+    s->conns++;
+    if (row->resumed)
+        s->resumed++;
+    if (row->start < s->first_ts)
+        s->first_ts = row->start;
+    if (row->end > s->last_ts)
+        s->last_ts = row->end;
+    for (int i = 0; i < 5; i++)
+        if (strcmp(row->end_reason, cs_end_reason_name((cs_end_reason)i)) == 0)
+            s->by_reason[i]++;
+    gpointer old = g_hash_table_lookup(s->states, row->state);
+    g_hash_table_insert(s->states, (gpointer)row->state,
+                        GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
+
+    sv->conns++;
+    if (row->established || (midstream && row->pkts[0] > 0 && row->pkts[1] > 0)) {
+        sv->established++;
+        s->established++;
+    }
+    if (midstream)
+        sv->midstream++;
+    if (strcmp(row->state, "REJ") == 0)
+        sv->refused++;
+    else if (row->rst_by != NULL)
+        sv->reset++;
+    if (!row->closed && strcmp(row->end_reason, "eof") == 0)
+        sv->open_at_end++;
+    sv->bytes_c2s += row->bytes[0];
+    sv->bytes_s2c += row->bytes[1];
+    sv->pkts_c2s += row->pkts[0];
+    sv->pkts_s2c += row->pkts[1];
+    cs_hist_add(&sv->duration_us, dur_us, 1);
+    cs_hist_add(&s->duration_us, dur_us, 1);
+    if (row->rtt_syn >= 0) {
+        cs_hist_add(&sv->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
+        cs_hist_add(&s->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
+    }
+
+    /* SYN outcomes, by the SYN's destination (the responder). */
+    if (row->syns > 0) {
+        sv->syn_pkts += row->syns;
+        sv->syn_attempts++;
+        s->syn_pkts += row->syns;
+        s->syn_attempts++;
+        if (row->synacks > 0)
+            sv->syn_answered++;
+        else if (strcmp(row->state, "REJ") == 0 || row->rst_by != NULL)
+            sv->syn_rst++;
+        else
+            sv->syn_unanswered++;
+    }
+}
+
+int cs_addr_cmp(uint8_t fa, const cs_addr *a, uint8_t fb, const cs_addr *b)
+{
+    if (fa != fb)
+        return fa < fb ? -1 : 1;
+    return memcmp(a->b, b->b, 16);
+}
+
+static gint cmp_server(gconstpointer pa, gconstpointer pb)
+{
+    const cs_server_stats *a = *(cs_server_stats *const *)pa;
+    const cs_server_stats *b = *(cs_server_stats *const *)pb;
+    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+    if (c != 0)
+        return c;
+    return (a->port > b->port) - (a->port < b->port);
+}
+
+GPtrArray *cs_stats_servers_sorted(const cs_stats *s)
+{
+    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(s->servers));
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, s->servers);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(a, v);
+    g_ptr_array_sort(a, cmp_server);
+    return a;
+}
