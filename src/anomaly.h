@@ -28,7 +28,20 @@
     X(FLOW_TOMB_EVICT, "flow_tombstone_evictions", "closed-connection records dropped (cap)")  \
     X(TIME_BACKWARDS, "time_backwards", "packet timestamp earlier than the one before it")    \
     X(FILE_TRUNCATED, "file_truncated", "capture file ends in the middle of a packet")        \
-    X(FILE_READ_ERROR, "file_read_error", "capture file read error")
+    X(FILE_READ_ERROR, "file_read_error", "capture file read error")                         \
+    X(HTTP_BAD_REQUEST_LINE, "http_bad_request_line", "HTTP request line that does not parse")  \
+    X(HTTP_BAD_STATUS_LINE, "http_bad_status_line", "HTTP status line that does not parse")    \
+    X(HTTP_BAD_HEADER, "http_bad_header_line", "HTTP header line without a colon")            \
+    X(HTTP_CL_AND_TE, "http_content_length_and_chunked", "both Content-Length and Transfer-Encoding") \
+    X(HTTP_BAD_CL, "http_bad_content_length", "Content-Length invalid or conflicting")       \
+    X(HTTP_BAD_TE, "http_bad_transfer_encoding", "request Transfer-Encoding not ending in chunked") \
+    X(HTTP_BAD_CHUNK, "http_bad_chunk", "chunk size line or chunk terminator invalid")        \
+    X(HTTP_LINE_TOO_LONG, "http_line_too_long", "HTTP line longer than --http-max-line")      \
+    X(HTTP_HEADERS_TOO_LONG, "http_headers_too_long", "HTTP header block over the limit")     \
+    X(HTTP_PENDING_CAP, "http_pending_cap", "outstanding requests over --http-max-pending")   \
+    X(HTTP_GAP_DESYNC, "http_gap_desync", "capture gap broke HTTP framing (resynchronised)")  \
+    X(HTTP_ORPHAN_RESPONSE, "http_response_without_request", "HTTP response with no request") \
+    X(HTTP_GARBAGE, "http_non_http_bytes", "bytes skipped looking for an HTTP start line")
 
 #define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
 typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;

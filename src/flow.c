@@ -335,6 +335,15 @@ static void hist_add(cs_conn *c, int dir, char letter)
     }
 }
 
+/* Zeek's '^': the originator is not the endpoint that sent the first packet seen. */
+static void hist_flip(cs_conn *c)
+{
+    if (c->hist_len + 1 < (int)sizeof c->history) {
+        c->history[c->hist_len++] = '^';
+        c->history[c->hist_len] = '\0';
+    }
+}
+
 /* Well-known service ports above 1023 that identify a server when no handshake was seen. */
 static bool likely_server_port(uint16_t p)
 {
@@ -422,6 +431,8 @@ created:
         roles_from_handshake(c, 0, p->flags);
     else
         guess_roles(c);
+    if (c->client != 0)
+        hist_flip(c);
     cs_hidx_insert(&t->idx, h, c->id + 1);
     lru_append(t, c, LIST_OPEN);
     t->active++;
@@ -760,6 +771,23 @@ const char *cs_conn_state(const cs_conn *c)
                            (c->d[o].seen & CS_SENT_SYN)))
         return "S1";
     return "OTH";
+}
+
+void cs_conn_set_client(cs_conn *c, int ep)
+{
+    if (c->role_how == CS_ROLE_SYN || c->role_how == CS_ROLE_SYNACK || c->client == ep)
+        return;
+    c->client = (uint8_t)ep;
+    c->role_how = CS_ROLE_CONTENT;
+    /* history letters are case-coded by role: swap them */
+    for (uint8_t i = 0; i < c->hist_len; i++)
+        c->history[i] = g_ascii_isupper(c->history[i]) ? g_ascii_tolower(c->history[i])
+                                                       : g_ascii_toupper(c->history[i]);
+    if (ep != 0)
+        hist_flip(c);
+    uint32_t b = c->hist_bits[0];
+    c->hist_bits[0] = c->hist_bits[1];
+    c->hist_bits[1] = b;
 }
 
 const char *cs_end_reason_name(cs_end_reason why)

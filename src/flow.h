@@ -12,7 +12,8 @@ typedef enum cs_role_how {
     CS_ROLE_SYN,      /* it sent the SYN */
     CS_ROLE_SYNACK,   /* the other side sent a SYN/ACK */
     CS_ROLE_PORT,     /* no handshake seen: the server has the well-known/lower port */
-    CS_ROLE_FIRST     /* no handshake, no port hint: the first sender */
+    CS_ROLE_FIRST,    /* no handshake, no port hint: the first sender */
+    CS_ROLE_CONTENT   /* no handshake: the application layer saw who sends requests */
 } cs_role_how;
 
 /* Why a connection record was finalised. */
@@ -142,6 +143,9 @@ void cs_flow_free(cs_flow_table *t);
 
 /* Zeek conn_state of a connection ("S0", "SF", "REJ", ...). Static string. */
 const char *cs_conn_state(const cs_conn *c);
+
+/* Makes endpoint `ep` the client when the roles were only guessed (no handshake seen). */
+void cs_conn_set_client(cs_conn *c, int ep);
 
 /* Name of an end reason ("closed", "idle", ...). Static string. */
 const char *cs_end_reason_name(cs_end_reason why);

@@ -58,6 +58,12 @@ static void csv_conn(cs_report *r, const cs_conn_row *row)
     fputs(b->str, r->out);
 }
 
+static void csv_http(cs_report *r, const cs_http_row *row)
+{
+    (void)r;
+    (void)row;
+}
+
 static void csv_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
 {
     (void)r;
@@ -69,6 +75,7 @@ cs_report *cs_report_csv_new(FILE *out)
 {
     cs_report *r = g_new0(cs_report, 1);
     r->conn = csv_conn;
+    r->http = csv_http;
     r->finish = csv_finish;
     r->destroy = cs_report_base_destroy;
     r->out = out;

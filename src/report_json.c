@@ -69,6 +69,137 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     cs_json_str(&j, "roles_by", row->role_how);
     cs_json_str(&j, "end_reason", row->end_reason);
     cs_json_bool(&j, "resumed", row->resumed);
+    if (row->service != NULL)
+        cs_json_str(&j, "service", row->service);
+    else
+        cs_json_null(&j, "service");
+    if (row->has_http) {
+        const cs_http_conn_summary *h = &row->http;
+        cs_json_uint(&j, "http_requests", h->requests);
+        cs_json_uint(&j, "http_responses", h->responses);
+        cs_json_uint(&j, "http_paired", h->paired);
+        cs_json_uint(&j, "http_unanswered", h->unanswered);
+        cs_json_uint(&j, "http_orphan_responses", h->orphans);
+        cs_json_uint(&j, "http_interim", h->interim);
+        cs_json_uint(&j, "http_lost_in_gap", h->lost_in_gap);
+        cs_json_uint(&j, "http_gaps", h->gaps);
+        cs_json_uint(&j, "http_anomalies", h->anomalies);
+        cs_json_double(&j, "http_idle_total_us", (double)h->idle_total / 1e3, 3);
+        cs_json_double(&j, "http_idle_max_us", (double)h->idle_max / 1e3, 3);
+        cs_json_bool(&j, "http_upgraded", h->upgraded);
+    }
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+}
+
+static void json_time_or_null(cs_json *j, const char *key, cs_time_t ns)
+{
+    if (ns < 0)
+        cs_json_null(j, key);
+    else
+        cs_json_time(j, key, ns);
+}
+
+static void json_int_or_null(cs_json *j, const char *key, int64_t v)
+{
+    if (v < 0)
+        cs_json_null(j, key);
+    else
+        cs_json_int(j, key, v);
+}
+
+static void json_http(cs_report *r, const cs_http_row *row)
+{
+    const cs_http_tx *tx = row->tx;
+    cs_http_times t;
+    cs_json j;
+    char uid[32];
+    cs_http_times_of(tx, &t);
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "http");
+    cs_json_time(&j, "ts", tx->has_request ? tx->req_start : tx->resp_start);
+    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT, row->stream);
+    cs_json_str(&j, "uid", uid);
+    cs_json_uint(&j, "stream", row->stream);
+    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
+    cs_json_uint(&j, "id.orig_p", row->port[0]);
+    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
+    cs_json_uint(&j, "id.resp_p", row->port[1]);
+    cs_json_uint(&j, "trans_depth", tx->depth);
+    cs_json_str(&j, "method", tx->method);
+    cs_json_str(&j, "host", tx->host);
+    cs_json_str(&j, "uri", tx->uri);
+    cs_json_str(&j, "version", tx->version[0] ? tx->version : NULL);
+    cs_json_str(&j, "user_agent", tx->user_agent);
+    cs_json_uint(&j, "request_body_len", tx->req_body_len);
+    cs_json_uint(&j, "response_body_len", tx->resp_body_len);
+    if (tx->has_response)
+        cs_json_uint(&j, "status_code", tx->status);
+    else
+        cs_json_null(&j, "status_code");
+    cs_json_str(&j, "status_msg", tx->status_msg);
+    if (tx->info_code != 0)
+        cs_json_uint(&j, "info_code", tx->info_code);
+    else
+        cs_json_null(&j, "info_code");
+    cs_json_str(&j, "resp_version", tx->resp_version[0] ? tx->resp_version : NULL);
+    cs_json_str(&j, "outcome", cs_http_outcome_name((cs_http_outcome)tx->outcome));
+    json_time_or_null(&j, "request_start", tx->req_start);
+    json_time_or_null(&j, "request_end", tx->req_end);
+    json_time_or_null(&j, "response_start", tx->resp_start);
+    json_time_or_null(&j, "response_end", tx->resp_done ? tx->resp_end : -1);
+    json_int_or_null(&j, "request_us", t.req_us);
+    json_int_or_null(&j, "ttfb_us", t.ttfb_us);
+    json_int_or_null(&j, "ttlb_us", t.ttlb_us);
+    json_int_or_null(&j, "total_us", t.total_us);
+    json_int_or_null(&j, "info_us", t.info_us);
+    json_int_or_null(&j, "wait_us", t.wait_us);
+    cs_json_bool(&j, "pipelined", tx->pipelined);
+    cs_json_bool(&j, "request_gap", tx->req_gap);
+    cs_json_bool(&j, "response_gap", tx->resp_gap);
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+}
+
+static void json_http_server(cs_report *r, const cs_http_server *v)
+{
+    cs_json j;
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "http_server");
+    json_addr(&j, "resp_h", &v->addr, v->family);
+    cs_json_uint(&j, "resp_p", v->port);
+    cs_json_str(&j, "host", v->host[0] ? v->host : NULL);
+    cs_json_uint(&j, "requests", v->requests);
+    cs_json_uint(&j, "responses", v->responses);
+    cs_json_uint(&j, "paired", v->paired);
+    cs_json_uint(&j, "unanswered", v->unanswered);
+    cs_json_uint(&j, "orphan_responses", v->orphans);
+    cs_json_obj_begin(&j, "status_classes");
+    static const char *const cls[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 0; i < 6; i++)
+        cs_json_uint(&j, cls[i], v->status_class[i]);
+    cs_json_obj_end(&j);
+    const struct {
+        const char *name;
+        const cs_hist *h;
+    } hs[] = {{"ttfb", &v->ttfb_us}, {"ttlb", &v->ttlb_us}, {"total", &v->total_us}};
+    for (size_t i = 0; i < CS_ARRAY_LEN(hs); i++) {
+        char key[32];
+        if (hs[i].h->n == 0)
+            continue;
+        snprintf(key, sizeof key, "%s_p50_us", hs[i].name);
+        cs_json_uint(&j, key, cs_hist_percentile(hs[i].h, 50));
+        snprintf(key, sizeof key, "%s_p90_us", hs[i].name);
+        cs_json_uint(&j, key, cs_hist_percentile(hs[i].h, 90));
+        snprintf(key, sizeof key, "%s_p99_us", hs[i].name);
+        cs_json_uint(&j, key, cs_hist_percentile(hs[i].h, 99));
+        snprintf(key, sizeof key, "%s_max_us", hs[i].name);
+        cs_json_uint(&j, key, hs[i].h->max);
+    }
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }
@@ -126,6 +257,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     for (guint i = 0; i < servers->len; i++)
         json_server(r, g_ptr_array_index(servers, i));
     g_ptr_array_free(servers, TRUE);
+    GPtrArray *hs = cs_stats_http_servers_sorted(st);
+    for (guint i = 0; i < hs->len; i++)
+        json_http_server(r, g_ptr_array_index(hs, i));
+    g_ptr_array_free(hs, TRUE);
 
     cs_json j;
     const cs_counters *c = info->ctr;
@@ -147,6 +282,12 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "syn_pkts", st->syn_pkts);
     cs_json_uint(&j, "syn_attempts", st->syn_attempts);
     cs_json_uint(&j, "peak_tracked_connections", info->peak_conns);
+    cs_json_uint(&j, "http_connections", st->http_conns);
+    cs_json_uint(&j, "http_requests", st->http_requests);
+    cs_json_uint(&j, "http_responses", st->http_responses);
+    cs_json_uint(&j, "http_paired", st->http_paired);
+    cs_json_uint(&j, "http_unanswered", st->http_unanswered);
+    cs_json_uint(&j, "http_orphan_responses", st->http_orphans);
     cs_json_obj_begin(&j, "conn_states");
     GHashTableIter it;
     gpointer k, v;
@@ -183,6 +324,7 @@ cs_report *cs_report_json_new(FILE *out)
 {
     cs_report *r = g_new0(cs_report, 1);
     r->conn = json_conn;
+    r->http = json_http;
     r->finish = json_finish;
     r->destroy = cs_report_base_destroy;
     r->out = out;

@@ -170,6 +170,106 @@ static void print_server_table(cs_report *r, GPtrArray *servers)
     }
 }
 
+static void text_http(cs_report *r, const cs_http_row *row)
+{
+    if (!r->list_http)
+        return;
+    const cs_http_tx *tx = row->tx;
+    cs_http_times t;
+    char ttfb[32], total[32], b0[32], b1[32], ts[40], status[8] = "-";
+    cs_http_times_of(tx, &t);
+    if (tx->has_response)
+        snprintf(status, sizeof status, "%u", tx->status);
+    GString *target = g_string_new(NULL);
+    if (tx->host != NULL)
+        g_string_append(target, tx->host);
+    g_string_append(target, tx->uri != NULL ? tx->uri : "-");
+    if (g_utf8_strlen(target->str, -1) > 60 || !g_utf8_validate(target->str, -1, NULL)) {
+        gchar *v = g_utf8_make_valid(target->str, -1);
+        gchar *cut = g_utf8_substring(v, 0, 57);
+        g_string_printf(target, "%s...", cut);
+        g_free(cut);
+        g_free(v);
+    }
+    for (gsize i = 0; i < target->len; i++)
+        if ((guchar)target->str[i] < 0x20 || target->str[i] == '\t')
+            target->str[i] = '?';
+    gchar *line = g_strdup_printf(
+        "%" G_GUINT64_FORMAT "\t%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream,
+        tx->depth, cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
+        tx->method != NULL ? tx->method : "-", target->str,
+        status,
+        cs_fmt_bytes(tx->req_body_len, b0, sizeof b0), cs_fmt_bytes(tx->resp_body_len, b1, sizeof b1),
+        t.ttfb_us >= 0 ? cs_fmt_duration(t.ttfb_us * CS_NS_PER_US, ttfb, sizeof ttfb) : "-",
+        t.total_us >= 0 ? cs_fmt_duration(t.total_us * CS_NS_PER_US, total, sizeof total) : "-",
+        cs_http_outcome_name((cs_http_outcome)tx->outcome));
+    g_ptr_array_add(r->http_rows, line);
+    g_string_free(target, TRUE);
+}
+
+static void print_http_exchanges(cs_report *r)
+{
+    table t;
+    fprintf(r->out, "\nHTTP exchanges (%u)\n", r->http_rows->len);
+    table_init(&t, "rrlllrrrrrl");
+    table_row(&t, "stream\tdepth\tstart (UTC)\tmethod\thost+uri\tstatus\treq body\tresp body"
+                  "\tttfb\ttotal\toutcome");
+    for (guint i = 0; i < r->http_rows->len; i++)
+        table_row(&t, "%s", (const char *)g_ptr_array_index(r->http_rows, i));
+    table_print(&t, r->out, "  ");
+}
+
+static void print_http_servers(cs_report *r, const cs_stats *st)
+{
+    if (st->http_requests + st->http_responses == 0)
+        return;
+    GPtrArray *hs = cs_stats_http_servers_sorted(st);
+    table t;
+    char ep[64], p50[32], p90[32], p99[32], mx[32];
+    table_init(&t, "llrrrrrrrrrrrrr");
+    table_row(&t, "server\thost\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx\t5xx"
+                  "\tttfb p50\tp90\tp99\tmax");
+    for (guint i = 0; i < hs->len; i++) {
+        const cs_http_server *v = g_ptr_array_index(hs, i);
+        const cs_hist *h = &v->ttfb_us;
+        gchar *host = g_utf8_make_valid(v->host[0] ? v->host : "-", -1);
+        if (g_utf8_strlen(host, -1) > 40) {
+            gchar *cut = g_utf8_substring(host, 0, 37);
+            g_free(host);
+            host = g_strconcat(cut, "...", NULL);
+            g_free(cut);
+        }
+        for (gchar *q = host; *q; q++)
+            if ((guchar)*q < 0x20)
+                *q = '?';
+        table_row(&t,
+                  "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                  "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                  "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                  "\t%s\t%s\t%s\t%s",
+                  cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), host, v->requests,
+                  v->responses, v->unanswered, v->orphans, v->status_class[1], v->status_class[2],
+                  v->status_class[3], v->status_class[4], v->status_class[5],
+                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US, p50,
+                                         sizeof p50)
+                       : "-",
+                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US, p90,
+                                         sizeof p90)
+                       : "-",
+                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 99) * CS_NS_PER_US, p99,
+                                         sizeof p99)
+                       : "-",
+                  h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-");
+        g_free(host);
+    }
+    fprintf(r->out,
+            "\nHTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connections\n",
+            st->http_requests, st->http_responses, st->http_paired, st->http_conns);
+    table_print(&t, r->out, "  ");
+    g_ptr_array_free(hs, TRUE);
+}
+
 static gint cmp_state(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -235,6 +335,9 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     print_syn_table(r, servers);
     print_server_table(r, servers);
     g_ptr_array_free(servers, TRUE);
+    if (r->list_http)
+        print_http_exchanges(r);
+    print_http_servers(r, st);
     print_states(r, st);
     print_anomalies(r, c);
     for (int i = 0; i < n; i++) {
@@ -246,13 +349,14 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
 
 static void text_destroy(cs_report *r)
 {
+    g_ptr_array_free(r->http_rows, TRUE);
     if (r->rows != NULL)
         g_array_free(r->rows, TRUE);
     r->rows = NULL;
     cs_report_base_destroy(r);
 }
 
-cs_report *cs_report_text_new(FILE *out, bool list_conns)
+cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http)
 {
     cs_report *r = g_new0(cs_report, 1);
     r->conn = text_conn;
@@ -260,6 +364,9 @@ cs_report *cs_report_text_new(FILE *out, bool list_conns)
     r->destroy = text_destroy;
     r->out = out;
     r->list_conns = list_conns;
+    r->list_http = list_http;
+    r->http = text_http;
+    r->http_rows = g_ptr_array_new_with_free_func(g_free);
     r->buf = g_string_new(NULL);
     r->rows = g_array_new(FALSE, FALSE, sizeof(cs_conn_row));
     return r;

@@ -4,9 +4,10 @@
 
 #include "stats.h"
 
-void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why)
+void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
+                      const cs_app_summary *app)
 {
-    static const char *const roles[] = {"none", "syn", "synack", "port", "first"};
+    static const char *const roles[] = {"none", "syn", "synack", "port", "first", "content"};
     int o = c->client, r = !c->client;
     memset(row, 0, sizeof *row);
     row->stream = c->stream;
@@ -41,6 +42,12 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why)
     row->end_reason = cs_end_reason_name(why);
     row->rst_by = c->rst_by == 0 ? NULL : (c->rst_by - 1 == o ? "orig" : "resp");
     memcpy(row->history, c->history, sizeof row->history);
+    if (app != NULL) {
+        if (app->kind == CS_APP_HTTP || app->kind == CS_APP_TLS)
+            row->service = cs_app_kind_name(app->kind);
+        row->has_http = app->has_http;
+        row->http = app->http;
+    }
 }
 
 typedef struct ep_key {
@@ -72,11 +79,48 @@ static void server_free(gpointer p)
     g_free(s);
 }
 
+typedef struct http_key {
+    cs_addr addr;
+    uint16_t port;
+    uint8_t family;
+    char *host;
+} http_key;
+
+static guint http_key_hash(gconstpointer p)
+{
+    const http_key *k = p;
+    return ep_hash(p) * 31 + g_str_hash(k->host);
+}
+
+static gboolean http_key_equal(gconstpointer a, gconstpointer b)
+{
+    const http_key *x = a, *y = b;
+    return ep_equal(a, b) && strcmp(x->host, y->host) == 0;
+}
+
+static void http_key_free(gpointer p)
+{
+    http_key *k = p;
+    g_free(k->host);
+    g_free(k);
+}
+
+static void http_server_free(gpointer p)
+{
+    cs_http_server *v = p;
+    cs_hist_clear(&v->ttfb_us);
+    cs_hist_clear(&v->ttlb_us);
+    cs_hist_clear(&v->total_us);
+    g_free(v);
+}
+
 void cs_stats_init(cs_stats *s)
 {
     memset(s, 0, sizeof *s);
     s->servers = g_hash_table_new_full(ep_hash, ep_equal, g_free, server_free);
     s->states = g_hash_table_new(g_str_hash, g_str_equal);
+    s->http_servers =
+        g_hash_table_new_full(http_key_hash, http_key_equal, http_key_free, http_server_free);
     s->first_ts = INT64_MAX;
     s->last_ts = INT64_MIN;
 }
@@ -85,6 +129,9 @@ void cs_stats_free(cs_stats *s)
 {
     g_hash_table_destroy(s->servers);
     g_hash_table_destroy(s->states);
+    g_hash_table_destroy(s->http_servers);
+    cs_hist_clear(&s->http_ttfb_us);
+    cs_hist_clear(&s->http_total_us);
     cs_hist_clear(&s->duration_us);
     cs_hist_clear(&s->rtt_us);
 }
@@ -192,5 +239,117 @@ GPtrArray *cs_stats_servers_sorted(const cs_stats *s)
     while (g_hash_table_iter_next(&it, &k, &v))
         g_ptr_array_add(a, v);
     g_ptr_array_sort(a, cmp_server);
+    return a;
+}
+
+static int64_t span_us(cs_time_t from, cs_time_t to)
+{
+    if (from < 0 || to < 0)
+        return -1;
+    return to >= from ? (to - from) / CS_NS_PER_US : 0;
+}
+
+void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t)
+{
+    t->ttfb_us = span_us(tx->req_end, tx->resp_start);
+    t->ttlb_us = tx->resp_done ? span_us(tx->req_end, tx->resp_end) : -1;
+    t->total_us = tx->resp_done ? span_us(tx->req_start, tx->resp_end) : -1;
+    t->info_us = span_us(tx->req_end, tx->info_ts);
+    t->req_us = span_us(tx->req_start, tx->req_end);
+    t->wait_us = -1;
+    if (tx->has_request && tx->req_end >= 0)
+        t->wait_us = (tx->pipelined && tx->prev_resp_end > tx->req_end)
+                         ? (tx->prev_resp_end - tx->req_end) / CS_NS_PER_US
+                         : 0;
+}
+
+void cs_stats_http(cs_stats *s, const cs_http_row *row)
+{
+    const cs_http_tx *tx = row->tx;
+    http_key k;
+    memset(&k, 0, sizeof k);
+    k.addr = row->addr[1];
+    k.port = row->port[1];
+    k.family = row->family;
+    k.host = tx->host != NULL ? tx->host : (char *)"";
+    cs_http_server *v = g_hash_table_lookup(s->http_servers, &k);
+    if (v == NULL) {
+        http_key *nk = g_memdup2(&k, sizeof k);
+        nk->host = g_strdup(k.host);
+        v = g_new0(cs_http_server, 1);
+        v->addr = k.addr;
+        v->port = k.port;
+        v->family = k.family;
+        v->host = nk->host;
+        g_hash_table_insert(s->http_servers, nk, v);
+    }
+    cs_http_times t;
+    cs_http_times_of(tx, &t);
+    if (tx->has_request) {
+        v->requests++;
+        s->http_requests++;
+    }
+    if (tx->has_response) {
+        v->responses++;
+        s->http_responses++;
+        int cls = tx->status >= 100 && tx->status < 600 ? tx->status / 100 : 0;
+        v->status_class[cls]++;
+        s->http_status_class[cls]++;
+    }
+    if (tx->has_request && tx->has_response) {
+        v->paired++;
+        s->http_paired++;
+    } else if (tx->has_request) {
+        v->unanswered++;
+        s->http_unanswered++;
+    } else {
+        v->orphans++;
+        s->http_orphans++;
+    }
+    if (tx->has_request && tx->has_response) {
+        if (t.ttfb_us >= 0) {
+            cs_hist_add(&v->ttfb_us, (uint64_t)t.ttfb_us, 1);
+            cs_hist_add(&s->http_ttfb_us, (uint64_t)t.ttfb_us, 1);
+        }
+        if (t.ttlb_us >= 0)
+            cs_hist_add(&v->ttlb_us, (uint64_t)t.ttlb_us, 1);
+        if (t.total_us >= 0) {
+            cs_hist_add(&v->total_us, (uint64_t)t.total_us, 1);
+            cs_hist_add(&s->http_total_us, (uint64_t)t.total_us, 1);
+        }
+    }
+}
+
+void cs_stats_app(cs_stats *s, const cs_app_summary *app)
+{
+    if (!app->has_http)
+        return;
+    s->http_conns++;
+    s->http_lost_in_gap += app->http.lost_in_gap;
+    if (app->http.upgraded)
+        s->http_upgraded++;
+}
+
+static gint cmp_http_server(gconstpointer pa, gconstpointer pb)
+{
+    const cs_http_server *a = *(cs_http_server *const *)pa;
+    const cs_http_server *b = *(cs_http_server *const *)pb;
+    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+    if (c != 0)
+        return c;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return strcmp(a->host, b->host);
+}
+
+GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s)
+{
+    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(s->http_servers));
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, s->http_servers);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(a, v);
+    g_ptr_array_sort(a, cmp_http_server);
     return a;
 }

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "app.h"
 #include "flow.h"
 #include "hist.h"
 
@@ -35,10 +36,14 @@ typedef struct cs_conn_row {
     char history[22];
     uint16_t mss[2];
     int8_t wscale[2];
+    const char *service;    /* "http", "tls", or NULL */
+    bool has_http;
+    cs_http_conn_summary http;
 } cs_conn_row;
 
-/* Fills row from c. Can't fail. */
-void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why);
+/* Fills row from c and its application summary (may be NULL). Can't fail. */
+void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
+                      const cs_app_summary *app);
 
 /* Per (server address, port). The SYN tallies count SYN-without-ACK packets by destination. */
 typedef struct cs_server_stats {
@@ -58,6 +63,35 @@ typedef struct cs_server_stats {
     cs_hist rtt_us;
 } cs_server_stats;
 
+/* HTTP per (server address, port, Host). */
+typedef struct cs_http_server {
+    cs_addr addr;
+    uint8_t family;
+    uint16_t port;
+    char *host;              /* "" when requests carried no Host */
+    uint64_t requests, responses, paired, unanswered, orphans;
+    uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx final statuses; [0] other */
+    cs_hist ttfb_us;         /* request end -> first response byte */
+    cs_hist ttlb_us;         /* request end -> last response byte (tshark's http.time) */
+    cs_hist total_us;        /* request start -> last response byte */
+} cs_http_server;
+
+/* One exchange as the writers see it: the exchange and its connection's endpoints. */
+typedef struct cs_http_row {
+    const cs_http_tx *tx;
+    uint64_t stream;
+    uint8_t family;
+    cs_addr addr[2]; /* client, server */
+    uint16_t port[2];
+} cs_http_row;
+
+/* Timings of an exchange in microseconds, -1 when unknown. */
+typedef struct cs_http_times {
+    int64_t ttfb_us, ttlb_us, total_us, info_us, wait_us, req_us;
+} cs_http_times;
+
+void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t);
+
 typedef struct cs_stats {
     GHashTable *servers;     /* endpoint key -> cs_server_stats* */
     uint64_t conns;
@@ -70,6 +104,12 @@ typedef struct cs_stats {
     cs_hist duration_us;
     cs_hist rtt_us;
     cs_time_t first_ts, last_ts;
+    /* HTTP */
+    GHashTable *http_servers; /* (addr, port, host) -> cs_http_server* */
+    uint64_t http_requests, http_responses, http_paired, http_unanswered, http_orphans;
+    uint64_t http_conns, http_lost_in_gap, http_upgraded;
+    uint64_t http_status_class[6];
+    cs_hist http_ttfb_us, http_total_us;
 } cs_stats;
 
 void cs_stats_init(cs_stats *s);
@@ -77,6 +117,15 @@ void cs_stats_free(cs_stats *s);
 
 /* Accounts one finalised connection. */
 void cs_stats_conn(cs_stats *s, const cs_conn_row *row);
+
+/* Accounts one HTTP exchange. */
+void cs_stats_http(cs_stats *s, const cs_http_row *row);
+
+/* Accounts the application summary of a finalised connection. */
+void cs_stats_app(cs_stats *s, const cs_app_summary *app);
+
+/* The HTTP server table sorted by (family, address, port, host). Elements owned by s. */
+GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s);
 
 /* The server table sorted by (family, address, port). Free with g_ptr_array_free(a, TRUE);
  * the elements stay owned by s. */

@@ -1,0 +1,220 @@
+/* app.c - protocol detection by content (any port) and dispatch of stream events to the parsers.
+ * Holds at most a few bytes per direction until the first bytes say what the connection carries. */
+#include <string.h>
+
+#include <glib.h>
+
+#include "app.h"
+
+#define PREFIX_MAX 32
+#define MIDSTREAM_SCAN 4096 /* bytes searched for a start line when the handshake was not seen */
+
+struct cs_app {
+    cs_app_cfg cfg;
+    const cs_http_sink *sink;
+    cs_counters *ctr;
+};
+
+typedef struct app_conn {
+    uint8_t kind;
+    uint8_t pre_len[2];
+    uint8_t pre[2][PREFIX_MAX];
+    cs_time_t pre_ts[2];
+    uint32_t scanned[2];
+    cs_http_conn *http;
+} app_conn;
+
+cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters *ctr)
+{
+    cs_app *a = g_new0(cs_app, 1);
+    a->cfg = *cfg;
+    a->sink = sink;
+    a->ctr = ctr;
+    return a;
+}
+
+void cs_app_free(cs_app *a)
+{
+    g_free(a);
+}
+
+const char *cs_app_kind_name(cs_app_kind k)
+{
+    static const char *const names[] = {"unknown", "http", "tls", "other"};
+    return (unsigned)k < CS_ARRAY_LEN(names) ? names[k] : "unknown";
+}
+
+static app_conn *conn_state(cs_conn *c)
+{
+    if (c->app == NULL)
+        c->app = g_new0(app_conn, 1);
+    return c->app;
+}
+
+/* A TLS record carrying a ClientHello: content type 22, version 3.x, handshake type 1. */
+static int detect_tls_client_hello(const uint8_t *p, uint32_t len)
+{
+    if (len >= 1 && p[0] != 0x16)
+        return 0;
+    if (len >= 2 && p[1] != 0x03)
+        return 0;
+    if (len < 6)
+        return -1;
+    return p[2] <= 0x04 && p[5] == 0x01 ? 1 : 0;
+}
+
+static bool forced_http(const cs_app *a, const cs_conn *c)
+{
+    uint16_t sport = c->port[!c->client];
+    for (int i = 0; i < a->cfg.n_http_ports; i++)
+        if (a->cfg.http_ports[i] == sport)
+            return true;
+    return false;
+}
+
+/* Searches a mid-stream chunk for an HTTP start line at a line start. */
+static bool midstream_http(const uint8_t *p, uint32_t len)
+{
+    for (uint32_t i = 0; i < len;) {
+        int r = cs_http_detect_response(p + i, len - i);
+        if (r == 1)
+            return true;
+        const uint8_t *lf = memchr(p + i, '\n', len - i);
+        if (lf == NULL)
+            return false;
+        i = (uint32_t)(lf - p) + 1;
+        /* a request line: METHOD SP target SP HTTP/ */
+        const uint8_t *end = memchr(p + i, '\n', len - i);
+        uint32_t n = end != NULL ? (uint32_t)(end - (p + i)) : len - i;
+        if (cs_http_detect_request(p + i, n) == 1 && n > 10 &&
+            g_strstr_len((const char *)p + i, n, " HTTP/1.") != NULL)
+            return true;
+    }
+    return false;
+}
+
+static void http_sink_data(cs_app *a, cs_conn *c, app_conn *s, bool from_client,
+                           const uint8_t *p, uint32_t len, cs_time_t ts)
+{
+    cs_http_data(s->http, a->sink, c, from_client, p, len, ts);
+}
+
+/* Decides the kind of c from the first bytes of direction dir. */
+static void detect(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, uint32_t len)
+{
+    bool from_client = dir == c->client;
+    if (a->cfg.no_http) {
+        s->kind = CS_APP_OTHER;
+        return;
+    }
+    if (forced_http(a, c)) {
+        s->kind = CS_APP_HTTP;
+        return;
+    }
+    int req = cs_http_detect_request(p, len);
+    int resp = cs_http_detect_response(p, len);
+    if (req == 1 || resp == 1) {
+        /* Whoever sends a request line is the HTTP client (fixes a guessed role). */
+        if (req == 1 && !from_client)
+            cs_conn_set_client(c, dir);
+        else if (resp == 1 && from_client)
+            cs_conn_set_client(c, !dir);
+        s->kind = CS_APP_HTTP;
+        return;
+    }
+    int tls = detect_tls_client_hello(p, len);
+    if (tls == 1) {
+        s->kind = CS_APP_TLS;
+        return;
+    }
+    if (req == -1 || resp == -1 || tls == -1)
+        return; /* need more bytes */
+    s->kind = CS_APP_OTHER;
+}
+
+/* The connection turned out to be HTTP while `take` bytes of the current chunk of direction dir
+ * sat in its prefix: replays what the prefixes held from earlier chunks. */
+static void start_http(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take)
+{
+    s->http = cs_http_new(&a->cfg.http);
+    int other = !dir;
+    if (s->pre_len[other] > 0) /* arrived before this chunk */
+        http_sink_data(a, c, s, other == c->client, s->pre[other], s->pre_len[other],
+                       s->pre_ts[other]);
+    if (s->pre_len[dir] > take)
+        http_sink_data(a, c, s, dir == c->client, s->pre[dir], s->pre_len[dir] - take,
+                       s->pre_ts[dir]);
+    s->pre_len[0] = s->pre_len[1] = 0;
+}
+
+void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32_t len,
+                        cs_time_t ts)
+{
+    app_conn *s = conn_state(c);
+    if (s->kind == CS_APP_HTTP) {
+        http_sink_data(a, c, s, dir == c->client, p, len, ts);
+        return;
+    }
+    if (s->kind == CS_APP_TLS)
+        return;
+    if (s->kind == CS_APP_UNKNOWN) {
+        /* Accumulate a short prefix until the protocol can be told. */
+        uint32_t take = MIN(len, (uint32_t)(PREFIX_MAX - s->pre_len[dir]));
+        if (s->pre_len[dir] == 0)
+            s->pre_ts[dir] = ts;
+        memcpy(s->pre[dir] + s->pre_len[dir], p, take);
+        s->pre_len[dir] = (uint8_t)(s->pre_len[dir] + take);
+        detect(a, c, s, dir, s->pre[dir], s->pre_len[dir]);
+        if (s->kind == CS_APP_UNKNOWN && s->pre_len[dir] == PREFIX_MAX)
+            s->kind = CS_APP_OTHER;
+        if (s->kind == CS_APP_HTTP) {
+            start_http(a, c, s, dir, take);
+            http_sink_data(a, c, s, dir == c->client, p, len, ts);
+            return;
+        }
+    }
+    /* Mid-stream: a connection caught in the middle of a body is still HTTP. */
+    bool midstream = c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK;
+    if (s->kind == CS_APP_OTHER && midstream && !a->cfg.no_http &&
+        s->scanned[dir] < MIDSTREAM_SCAN) {
+        s->scanned[dir] += len;
+        if (midstream_http(p, len)) {
+            s->kind = CS_APP_HTTP;
+            s->http = cs_http_new(&a->cfg.http);
+            s->pre_len[0] = s->pre_len[1] = 0;
+            cs_http_resync(s->http, true);
+            cs_http_resync(s->http, false);
+            http_sink_data(a, c, s, dir == c->client, p, len, ts);
+        }
+    }
+}
+
+void cs_app_stream_gap(cs_app *a, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
+{
+    app_conn *s = c->app;
+    if (s != NULL && s->kind == CS_APP_HTTP && s->http != NULL)
+        cs_http_gap(s->http, a->sink, c, dir == c->client, len, ts);
+}
+
+void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts)
+{
+    app_conn *s = c->app;
+    if (s != NULL && s->kind == CS_APP_HTTP && s->http != NULL)
+        cs_http_end(s->http, a->sink, c, dir == c->client, ts);
+}
+
+void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
+{
+    app_conn *s = c->app;
+    memset(sum, 0, sizeof *sum);
+    if (s == NULL)
+        return;
+    sum->kind = s->kind;
+    if (s->http != NULL) {
+        cs_http_finish(s->http, a->sink, c, &sum->http);
+        sum->has_http = true;
+        cs_http_free(s->http);
+    }
+    g_free(s);
+    c->app = NULL;
+}

@@ -1,0 +1,49 @@
+/* app.h - the application layer's entry: detects the protocol of each connection from its first
+ * bytes (HTTP/1.x, TLS, other) and routes reassembled bytes to the matching parser. */
+#ifndef CS_APP_H
+#define CS_APP_H
+
+#include "app_http.h"
+
+typedef enum cs_app_kind {
+    CS_APP_UNKNOWN, /* no payload yet, or not enough to tell */
+    CS_APP_HTTP,
+    CS_APP_TLS,
+    CS_APP_OTHER
+} cs_app_kind;
+
+typedef struct cs_app_cfg {
+    cs_http_cfg http;
+    const uint16_t *http_ports; /* server ports parsed as HTTP whatever their content */
+    int n_http_ports;
+    bool no_http;               /* --no-http: connection analysis only */
+} cs_app_cfg;
+
+typedef struct cs_app cs_app;
+
+/* Creates the layer. `sink` receives HTTP exchanges and anomalies; `ctr` counts anomalies.
+ * All three must outlive it. */
+cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters *ctr);
+void cs_app_free(cs_app *a);
+
+/* Flow-table hook bodies (see cs_flow_hooks): bytes, gaps and ends of one direction (endpoint dir
+ * of the connection). */
+void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32_t len,
+                        cs_time_t ts);
+void cs_app_stream_gap(cs_app *a, cs_conn *c, int dir, uint32_t len, cs_time_t ts);
+void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts);
+
+/* Per-connection application facts collected when it ends. */
+typedef struct cs_app_summary {
+    cs_app_kind kind;
+    bool has_http;
+    cs_http_conn_summary http;
+} cs_app_summary;
+
+/* The connection is over: flushes its parsers (reporting open exchanges), fills *sum, and frees the
+ * per-connection state. */
+void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum);
+
+const char *cs_app_kind_name(cs_app_kind k);
+
+#endif

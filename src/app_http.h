@@ -1,0 +1,122 @@
+/* app_http.h - HTTP/1.x message framing (RFC 9112 section 6.3) and request/response pairing per
+ * connection, fed with reassembled bytes; completed exchanges go to a sink with their timings. */
+#ifndef CS_APP_HTTP_H
+#define CS_APP_HTTP_H
+
+#include "anomaly.h"
+#include "flow.h"
+
+/* Limits (from the options). */
+typedef struct cs_http_cfg {
+    uint32_t max_pending;      /* outstanding requests per connection before the oldest is dropped */
+    uint32_t max_line;         /* longest start/header line kept (longer: anomaly + resync) */
+    uint32_t max_header_bytes; /* largest header block of one message */
+    uint32_t max_field;        /* longest URI/Host/User-Agent stored (longer: truncated) */
+} cs_http_cfg;
+
+void cs_http_cfg_default(cs_http_cfg *cfg);
+
+/* Why an exchange was reported without a complete request and response. */
+typedef enum cs_http_outcome {
+    CS_HTTP_COMPLETE,       /* request and final response both complete */
+    CS_HTTP_NO_RESPONSE,    /* the connection ended before any response (RST, FIN, end of input) */
+    CS_HTTP_NO_REQUEST,     /* response with no request seen (capture started mid-connection) */
+    CS_HTTP_RESP_PARTIAL,   /* response started but did not complete */
+    CS_HTTP_REQ_PARTIAL,    /* request started but did not complete (no response either) */
+    CS_HTTP_LOST_IN_GAP,    /* response presumably lost in a capture gap: not paired (see design) */
+    CS_HTTP_DROPPED_CAP     /* dropped because too many requests were outstanding */
+} cs_http_outcome;
+
+/* One request/response exchange. Strings are NUL-terminated, NULL when absent. Times are capture
+ * times in ns, -1 when unknown. Owned by the HTTP parser; valid during the sink call only. */
+typedef struct cs_http_tx {
+    struct cs_http_tx *next;
+    uint32_t depth;          /* trans_depth: 1-based request number on the connection */
+    char *method;
+    char *uri;
+    char *host;
+    char *user_agent;
+    char *status_msg;
+    char version[8];         /* request version ("1.1", "1.0", "0.9"), "" if no request */
+    char resp_version[8];
+    uint16_t status;         /* final status, 0 if none */
+    uint16_t info_code;      /* last 1xx interim status, 0 if none */
+    uint64_t req_body_len;
+    uint64_t resp_body_len;
+    cs_time_t req_start, req_end;
+    cs_time_t resp_start, resp_end;
+    cs_time_t info_ts;       /* first byte of the (last) 1xx response */
+    cs_time_t prev_resp_end; /* end of the previous response on the connection (pipelining) */
+    uint8_t outcome;         /* cs_http_outcome */
+    bool has_request;
+    bool has_response;       /* a final response status line was seen */
+    bool req_done;
+    bool resp_done;
+    bool req_gap;            /* bytes of the request body were missing (gap inside a known length) */
+    bool resp_gap;
+    bool head;               /* request method HEAD */
+    bool connect;            /* request method CONNECT */
+    bool expect_100;
+    bool pipelined;          /* sent while an earlier request still awaited its response */
+    bool method_odd;         /* method token not in the registered list */
+} cs_http_tx;
+
+/* Per-connection totals, for the conn record. */
+typedef struct cs_http_conn_summary {
+    uint32_t requests, responses, paired, unanswered, orphans, interim;
+    uint32_t lost_in_gap, dropped_cap;
+    uint32_t gaps;           /* gap events seen by the parser */
+    uint32_t anomalies;
+    uint32_t status_class[6]; /* [1]..[5] = 1xx..5xx of final responses, [0] other */
+    cs_time_t idle_total;    /* sum of response end -> next request start */
+    cs_time_t idle_max;
+    bool upgraded;           /* 101 or CONNECT 2xx: rest of the stream not parsed */
+} cs_http_conn_summary;
+
+/* Where the parser reports: each exchange once (complete, or at the end of the connection), and
+ * each anomaly (counted into the run's counters by the caller). */
+typedef struct cs_http_sink {
+    void *ctx;
+    void (*exchange)(void *ctx, const cs_conn *c, const cs_http_tx *tx);
+    void (*anomaly)(void *ctx, const cs_conn *c, cs_anomaly a);
+} cs_http_sink;
+
+typedef struct cs_http_conn cs_http_conn;
+
+/* Creates the parser state of one connection. Can't fail (aborts on OOM). */
+cs_http_conn *cs_http_new(const cs_http_cfg *cfg);
+
+/* Feeds reassembled bytes sent by the client (from_client) or the server, with the capture time of
+ * the segment that carried them. */
+void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
+                  const uint8_t *p, uint32_t len, cs_time_t ts);
+
+/* `len` bytes are missing from one direction. Inside a body of known length the parser stays in
+ * step; anywhere else it resynchronises on the next start line. */
+void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
+                 uint32_t len, cs_time_t ts);
+
+/* One direction ended (FIN reached, RST, or the connection was finalised). Completes bodies
+ * delimited by the connection close. */
+void cs_http_end(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
+                 cs_time_t ts);
+
+/* The connection is over: reports every exchange still open (unanswered requests, partial
+ * responses) and fills *sum (may be NULL). h stays valid until cs_http_free(). */
+void cs_http_finish(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
+                    cs_http_conn_summary *sum);
+
+void cs_http_free(cs_http_conn *h);
+
+/* Starts a direction in resynchronisation mode (mid-stream capture: skip to the first start line). */
+void cs_http_resync(cs_http_conn *h, bool from_client);
+
+/* Content detection on the first bytes of a direction: 1 = an HTTP request line (client) or status
+ * line (server) starts here, 0 = not HTTP, -1 = need more bytes to tell. */
+int cs_http_detect_request(const uint8_t *p, uint32_t len);
+int cs_http_detect_response(const uint8_t *p, uint32_t len);
+
+/* Name of an outcome ("complete", "no_response", ...). */
+const char *cs_http_outcome_name(cs_http_outcome o);
+
+#endif

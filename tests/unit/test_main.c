@@ -1,0 +1,24 @@
+/* test_main.c - runs every CUnit suite of connscope (one suite file per module).
+ * Exit status is non-zero when any assertion failed, so `make check` reports it. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+
+#include "suites.h"
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    suite_decode();
+    suite_reasm();
+    suite_flow();
+    suite_hist();
+    suite_json();
+    suite_hashidx();
+    suite_http();
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed == 0 ? 0 : 1;
+}
