@@ -21,6 +21,7 @@ typedef struct app_conn {
     uint8_t pre[2][PREFIX_MAX];
     cs_time_t pre_ts[2];
     uint32_t scanned[2];
+    uint8_t verdict[2]; /* per direction: V_PENDING, V_HTTP, V_NOT */
     cs_http_conn *http;
 } app_conn;
 
@@ -99,18 +100,13 @@ static void http_sink_data(cs_app *a, cs_conn *c, app_conn *s, bool from_client,
     cs_http_data(s->http, a->sink, c, from_client, p, len, ts);
 }
 
-/* Decides the kind of c from the first bytes of direction dir. */
-static void detect(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, uint32_t len)
+enum { V_PENDING, V_HTTP, V_NOT };
+
+/* Judges the first bytes of direction dir: V_HTTP, V_NOT, or V_PENDING (need more). Sets the kind
+ * to TLS on a ClientHello from the client. */
+static int judge(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, uint32_t len)
 {
     bool from_client = dir == c->client;
-    if (a->cfg.no_http) {
-        s->kind = CS_APP_OTHER;
-        return;
-    }
-    if (forced_http(a, c)) {
-        s->kind = CS_APP_HTTP;
-        return;
-    }
     int req = cs_http_detect_request(p, len);
     int resp = cs_http_detect_response(p, len);
     if (req == 1 || resp == 1) {
@@ -119,29 +115,34 @@ static void detect(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p
             cs_conn_set_client(c, dir);
         else if (resp == 1 && from_client)
             cs_conn_set_client(c, !dir);
-        s->kind = CS_APP_HTTP;
-        return;
+        return V_HTTP;
     }
     int tls = detect_tls_client_hello(p, len);
     if (tls == 1) {
         s->kind = CS_APP_TLS;
-        return;
+        return V_NOT;
     }
     if (req == -1 || resp == -1 || tls == -1)
-        return; /* need more bytes */
-    s->kind = CS_APP_OTHER;
+        return len >= PREFIX_MAX ? V_NOT : V_PENDING;
+    (void)a;
+    return V_NOT;
 }
 
 /* The connection turned out to be HTTP while `take` bytes of the current chunk of direction dir
- * sat in its prefix: replays what the prefixes held from earlier chunks. */
+ * sat in its prefix: replays what the prefixes held from earlier chunks. A direction already
+ * judged not to start with HTTP begins in resynchronisation (its bytes are skipped). */
 static void start_http(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take)
 {
+    s->kind = CS_APP_HTTP;
     s->http = cs_http_new(&a->cfg.http);
+    for (int i = 0; i < 2; i++)
+        if (s->verdict[i] == V_NOT)
+            cs_http_resync(s->http, i == c->client);
     int other = !dir;
-    if (s->pre_len[other] > 0) /* arrived before this chunk */
+    if (s->pre_len[other] > 0 && s->verdict[other] != V_NOT) /* arrived before this chunk */
         http_sink_data(a, c, s, other == c->client, s->pre[other], s->pre_len[other],
                        s->pre_ts[other]);
-    if (s->pre_len[dir] > take)
+    if (s->pre_len[dir] > take && s->verdict[dir] != V_NOT)
         http_sink_data(a, c, s, dir == c->client, s->pre[dir], s->pre_len[dir] - take,
                        s->pre_ts[dir]);
     s->pre_len[0] = s->pre_len[1] = 0;
@@ -157,33 +158,37 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
     }
     if (s->kind == CS_APP_TLS)
         return;
-    if (s->kind == CS_APP_UNKNOWN) {
+    if (s->kind == CS_APP_UNKNOWN && s->verdict[dir] == V_PENDING) {
+        if (a->cfg.no_http) {
+            s->kind = CS_APP_OTHER;
+            return;
+        }
         /* Accumulate a short prefix until the protocol can be told. */
         uint32_t take = MIN(len, (uint32_t)(PREFIX_MAX - s->pre_len[dir]));
         if (s->pre_len[dir] == 0)
             s->pre_ts[dir] = ts;
         memcpy(s->pre[dir] + s->pre_len[dir], p, take);
         s->pre_len[dir] = (uint8_t)(s->pre_len[dir] + take);
-        detect(a, c, s, dir, s->pre[dir], s->pre_len[dir]);
-        if (s->kind == CS_APP_UNKNOWN && s->pre_len[dir] == PREFIX_MAX)
-            s->kind = CS_APP_OTHER;
-        if (s->kind == CS_APP_HTTP) {
+        s->verdict[dir] =
+            forced_http(a, c) ? V_HTTP : (uint8_t)judge(a, c, s, dir, s->pre[dir], s->pre_len[dir]);
+        if (s->verdict[dir] == V_HTTP) {
             start_http(a, c, s, dir, take);
             http_sink_data(a, c, s, dir == c->client, p, len, ts);
             return;
         }
+        if (s->kind == CS_APP_TLS)
+            return;
+        if (s->verdict[0] == V_NOT && s->verdict[1] == V_NOT)
+            s->kind = CS_APP_OTHER;
     }
     /* Mid-stream: a connection caught in the middle of a body is still HTTP. */
     bool midstream = c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK;
-    if (s->kind == CS_APP_OTHER && midstream && !a->cfg.no_http &&
+    if (s->kind != CS_APP_HTTP && s->verdict[dir] == V_NOT && midstream && !a->cfg.no_http &&
         s->scanned[dir] < MIDSTREAM_SCAN) {
         s->scanned[dir] += len;
         if (midstream_http(p, len)) {
-            s->kind = CS_APP_HTTP;
-            s->http = cs_http_new(&a->cfg.http);
-            s->pre_len[0] = s->pre_len[1] = 0;
-            cs_http_resync(s->http, true);
-            cs_http_resync(s->http, false);
+            s->verdict[0] = s->verdict[1] = V_NOT; /* both directions resynchronise */
+            start_http(a, c, s, dir, 0);
             http_sink_data(a, c, s, dir == c->client, p, len, ts);
         }
     }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <zlib.h>
 
 #include "app_http.h"
 
@@ -39,6 +40,12 @@ typedef struct hdir {
     bool interim;           /* response: a 1xx */
     bool http09;            /* request: simple request; response: raw bytes until close */
     uint16_t status;
+    bool coded;             /* Content-Encoding gzip/deflate */
+    bool zfail;             /* decoding failed: report the transferred length */
+    bool zend;              /* the compressed stream ended */
+    bool zraw;              /* retried as raw deflate */
+    z_stream *z;            /* inflater of the current body, NULL if none */
+    uint64_t decoded;       /* decoded body bytes so far */
     cs_http_tx *tx;         /* exchange this message belongs to, NULL between messages */
 } hdir;
 
@@ -76,6 +83,7 @@ void cs_http_cfg_default(cs_http_cfg *cfg)
     cfg->max_line = 64 * 1024;
     cfg->max_header_bytes = 256 * 1024;
     cfg->max_field = 8 * 1024;
+    cfg->decode_bodies = true;
 }
 
 const char *cs_http_outcome_name(cs_http_outcome o)
@@ -217,16 +225,22 @@ static void trim(const uint8_t **p, uint32_t *n)
         (*n)--;
 }
 
-/* Parses "HTTP/d.d" at p (exactly 8 bytes). Writes "d.d" into out. */
+/* Parses "HTTP/" followed by a version of digits and dots (d.d normally; "1." and "1" are accepted
+ * as Zeek does). Writes the version text into out. */
 static bool parse_version(const uint8_t *p, uint32_t n, char out[8])
 {
-    if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || !g_ascii_isdigit(p[5]) || p[6] != '.' ||
-        !g_ascii_isdigit(p[7]))
+    if (n < 6 || n > 12 || memcmp(p, "HTTP/", 5) != 0 || !g_ascii_isdigit(p[5]))
         return false;
-    out[0] = (char)p[5];
-    out[1] = '.';
-    out[2] = (char)p[7];
-    out[3] = '\0';
+    for (uint32_t i = 5; i < n; i++)
+        if (!g_ascii_isdigit(p[i]) && p[i] != '.')
+            return false;
+    uint32_t len = n - 5 < 7 ? n - 5 : 7;
+    memcpy(out, p + 5, len);
+    out[len] = '\0';
+    if (len == 2 && out[1] == '.') { /* "1." */
+        out[2] = '1';
+        out[3] = '\0';
+    }
     return true;
 }
 
@@ -263,6 +277,8 @@ static bool parse_request_line(const uint8_t *p, uint32_t n, reqline *r)
     while (i < n && p[i] == ' ')
         i++;
     if (i == n) { /* HTTP/0.9 simple request: method and target only */
+        if (r->uri_len >= 5 && memcmp(r->uri, "HTTP/", 5) == 0)
+            return false; /* "METHOD HTTP/1.1": the target is missing */
         r->http09 = true;
         strcpy(r->version, "0.9");
         return true;
@@ -282,12 +298,16 @@ static bool parse_status_line(const uint8_t *p, uint32_t n, statusline *s)
 {
     while (n > 0 && p[n - 1] == '\r')
         n--;
-    if (n < 12 || !parse_version(p, 8, s->version) || p[8] != ' ' || !g_ascii_isdigit(p[9]) ||
-        !g_ascii_isdigit(p[10]) || !g_ascii_isdigit(p[11]) || (n > 12 && p[12] != ' '))
+    const uint8_t *sp = memchr(p, ' ', n);
+    if (sp == NULL)
         return false;
-    s->status = (uint16_t)((p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0'));
-    s->msg = n > 13 ? p + 13 : p + n;
-    s->msg_len = n > 13 ? n - 13 : 0;
+    uint32_t v = (uint32_t)(sp - p);
+    if (!parse_version(p, v, s->version) || n < v + 4 || !g_ascii_isdigit(p[v + 1]) ||
+        !g_ascii_isdigit(p[v + 2]) || !g_ascii_isdigit(p[v + 3]) || (n > v + 4 && p[v + 4] != ' '))
+        return false;
+    s->status = (uint16_t)((p[v + 1] - '0') * 100 + (p[v + 2] - '0') * 10 + (p[v + 3] - '0'));
+    s->msg = n > v + 5 ? p + v + 5 : p + n;
+    s->msg_len = n > v + 5 ? n - v - 5 : 0;
     return true;
 }
 
@@ -322,8 +342,76 @@ int cs_http_detect_response(const uint8_t *p, uint32_t len)
 
 /* ---- message boundaries -------------------------------------------------------------------- */
 
+static void z_free(hdir *d)
+{
+    if (d->z != NULL) {
+        inflateEnd(d->z);
+        g_free(d->z);
+        d->z = NULL;
+    }
+}
+
+/* Counts n body bytes of direction `side` (p may be NULL for bytes lost in a gap) and, for a
+ * gzip/deflate body, how many bytes they decode to. */
+static void body_bytes(cs_http_conn *h, hdir *d, int side, const uint8_t *p, uint32_t n)
+{
+    static uint8_t scratch[64 * 1024];
+    cs_http_tx *t = d->tx;
+    if (d->coded && h->cfg->decode_bodies && !d->zfail && !d->zend) {
+        if (p == NULL) {
+            d->zfail = true;
+        } else {
+            if (d->z == NULL) {
+                d->z = g_new0(z_stream, 1);
+                if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
+                    d->zfail = true;
+            }
+            d->z->next_in = (Bytef *)p;
+            d->z->avail_in = n;
+            while (!d->zfail && !d->zend && d->z->avail_in > 0) {
+                d->z->next_out = scratch;
+                d->z->avail_out = sizeof scratch;
+                int rc = inflate(d->z, Z_NO_FLUSH);
+                d->decoded += sizeof scratch - d->z->avail_out;
+                if (rc == Z_STREAM_END) {
+                    d->zend = true;
+                } else if (rc == Z_DATA_ERROR && !d->zraw && d->z->total_out == 0 &&
+                           d->decoded == 0) {
+                    /* "deflate" is often sent raw, without the zlib header */
+                    d->zraw = true;
+                    inflateEnd(d->z);
+                    memset(d->z, 0, sizeof *d->z);
+                    if (inflateInit2(d->z, -15) != Z_OK) {
+                        d->zfail = true;
+                        break;
+                    }
+                    d->z->next_in = (Bytef *)p;
+                    d->z->avail_in = n;
+                } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                    d->zfail = true;
+                }
+            }
+        }
+    }
+    if (t == NULL)
+        return;
+    bool decoded = d->coded && h->cfg->decode_bodies && !d->zfail;
+    if (side == 0) {
+        t->req_body_wire += n;
+        t->req_body_len = decoded ? d->decoded : t->req_body_wire;
+    } else {
+        t->resp_body_wire += n;
+        t->resp_body_len = decoded ? d->decoded : t->resp_body_wire;
+        t->resp_encoded = d->coded;
+        t->decode_error = d->coded && h->cfg->decode_bodies && d->zfail;
+    }
+}
+
 static void reset_msg(hdir *d)
 {
+    z_free(d);
+    d->coded = d->zfail = d->zend = d->zraw = false;
+    d->decoded = 0;
     d->header_bytes = 0;
     d->msg_start = -1;
     d->content_length = -1;
@@ -447,6 +535,15 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         uint32_t last_len = val_len - i;
         trim(&last, &last_len);
         d->chunked = ieq(last, last_len, "chunked");
+    } else if (ieq(name, name_len, "content-encoding")) {
+        uint32_t i = val_len;
+        while (i > 0 && val[i - 1] != ',')
+            i--;
+        const uint8_t *last = val + i;
+        uint32_t last_len = val_len - i;
+        trim(&last, &last_len);
+        d->coded = ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
+                   ieq(last, last_len, "deflate");
     } else if (t != NULL && side == 0) {
         if (ieq(name, name_len, "host") && t->host == NULL)
             t->host = dup_field(h, val, val_len);
@@ -829,12 +926,7 @@ void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, b
         case PH_CHUNK_DATA: {
             uint32_t take = d->remaining < len ? (uint32_t)d->remaining : len;
             d->remaining -= take;
-            if (d->tx != NULL) {
-                if (side == 0)
-                    d->tx->req_body_len += take;
-                else
-                    d->tx->resp_body_len += take;
-            }
+            body_bytes(h, d, side, p, take);
             p += take;
             len -= take;
             if (d->remaining == 0) {
@@ -848,14 +940,9 @@ void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, b
             break;
         }
         case PH_BODY_CLOSE:
-            if (d->tx != NULL) {
-                if (side == 0)
-                    d->tx->req_body_len += len;
-                else
-                    d->tx->resp_body_len += len;
-                if (side == 1)
-                    d->tx->resp_end = ts; /* provisional: the end is the close */
-            }
+            body_bytes(h, d, side, p, len);
+            if (d->tx != NULL && side == 1)
+                d->tx->resp_end = ts; /* provisional: the end is the close */
             len = 0;
             break;
         default: /* PH_OPAQUE */
@@ -877,14 +964,12 @@ void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bo
         if (len <= d->remaining) {
             /* Inside a body of known length: stay in step, remember the hole. */
             d->remaining -= len;
+            body_bytes(h, d, side, NULL, len);
             if (d->tx != NULL) {
-                if (side == 0) {
-                    d->tx->req_body_len += len;
+                if (side == 0)
                     d->tx->req_gap = true;
-                } else {
-                    d->tx->resp_body_len += len;
+                else
                     d->tx->resp_gap = true;
-                }
             }
             if (d->remaining == 0) {
                 if (d->phase == PH_CHUNK_DATA)
@@ -898,14 +983,12 @@ void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bo
         }
         break;
     case PH_BODY_CLOSE:
+        body_bytes(h, d, side, NULL, len);
         if (d->tx != NULL) {
-            if (side == 0) {
-                d->tx->req_body_len += len;
+            if (side == 0)
                 d->tx->req_gap = true;
-            } else {
-                d->tx->resp_body_len += len;
+            else
                 d->tx->resp_gap = true;
-            }
         }
         return;
     case PH_OPAQUE:
@@ -994,7 +1077,9 @@ void cs_http_free(cs_http_conn *h)
     cs_http_tx *t;
     while ((t = queue_pop(h)) != NULL)
         tx_free(t);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        z_free(&h->d[i]);
         g_free(h->d[i].line);
+    }
     g_free(h);
 }

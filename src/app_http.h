@@ -12,6 +12,7 @@ typedef struct cs_http_cfg {
     uint32_t max_line;         /* longest start/header line kept (longer: anomaly + resync) */
     uint32_t max_header_bytes; /* largest header block of one message */
     uint32_t max_field;        /* longest URI/Host/User-Agent stored (longer: truncated) */
+    bool decode_bodies;        /* inflate gzip/deflate bodies to report their decoded length */
 } cs_http_cfg;
 
 void cs_http_cfg_default(cs_http_cfg *cfg);
@@ -41,8 +42,10 @@ typedef struct cs_http_tx {
     char resp_version[8];
     uint16_t status;         /* final status, 0 if none */
     uint16_t info_code;      /* last 1xx interim status, 0 if none */
-    uint64_t req_body_len;
+    uint64_t req_body_len;   /* body length after removing chunking and content coding (Zeek) */
     uint64_t resp_body_len;
+    uint64_t req_body_wire;  /* body bytes as transferred (after de-chunking, before decoding) */
+    uint64_t resp_body_wire;
     cs_time_t req_start, req_end;
     cs_time_t resp_start, resp_end;
     cs_time_t info_ts;       /* first byte of the (last) 1xx response */
@@ -59,6 +62,9 @@ typedef struct cs_http_tx {
     bool expect_100;
     bool pipelined;          /* sent while an earlier request still awaited its response */
     bool method_odd;         /* method token not in the registered list */
+    bool resp_encoded;       /* the response body had a gzip/deflate content coding */
+    bool decode_error;       /* ... that could not be decoded (gap or corrupt): *_body_len is the
+                                transferred length */
 } cs_http_tx;
 
 /* Per-connection totals, for the conn record. */
