@@ -123,6 +123,7 @@ static cs_http_tx *tx_new(cs_http_conn *h, uint8_t refs)
     cs_http_tx *t = &e->tx;
     t->depth = ++h->next_depth;
     t->req_start = t->req_end = t->resp_start = t->resp_end = t->info_ts = -1;
+    t->req_hdr_end = -1;
     t->prev_resp_end = -1;
     return t;
 }
@@ -560,6 +561,8 @@ static void request_headers_done(cs_http_conn *h, const cs_http_sink *sink, cons
                                  cs_time_t ts)
 {
     hdir *d = &h->d[0];
+    if (d->tx != NULL)
+        d->tx->req_hdr_end = ts;
     if (d->te_present && d->content_length >= 0)
         anomaly(sink, c, h, CS_ANOM_HTTP_CL_AND_TE);
     if (d->te_present) {

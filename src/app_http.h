@@ -47,6 +47,7 @@ typedef struct cs_http_tx {
     uint64_t req_body_wire;  /* body bytes as transferred (after de-chunking, before decoding) */
     uint64_t resp_body_wire;
     cs_time_t req_start, req_end;
+    cs_time_t req_hdr_end;   /* end of the request's header block */
     cs_time_t resp_start, resp_end;
     cs_time_t info_ts;       /* first byte of the (last) 1xx response */
     cs_time_t prev_resp_end; /* end of the previous response on the connection (pipelining) */

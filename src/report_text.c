@@ -264,8 +264,9 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     }
     fprintf(r->out,
             "\nHTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
-            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connections\n",
-            st->http_requests, st->http_responses, st->http_paired, st->http_conns);
+            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s\n",
+            st->http_requests, st->http_responses, st->http_paired, st->http_conns,
+            st->http_conns == 1 ? "" : "s");
     table_print(&t, r->out, "  ");
     g_ptr_array_free(hs, TRUE);
 }
@@ -320,9 +321,9 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     int n = cs_source_count(info->src);
 
     fprintf(r->out, "connscope %s: %d input%s, %" G_GUINT64_FORMAT " packets (%s), %" G_GUINT64_FORMAT
-                    " TCP, %" G_GUINT64_FORMAT " connections\n",
+                    " TCP, %" G_GUINT64_FORMAT " connection%s\n",
             info->version, n, n == 1 ? "" : "s", c->packets, cs_fmt_bytes(c->bytes, b, sizeof b),
-            c->tcp, st->conns);
+            c->tcp, st->conns, st->conns == 1 ? "" : "s");
     if (st->conns > 0)
         fprintf(r->out, "time span: %s to %s UTC (%s)\n", cs_fmt_time(st->first_ts, t0, sizeof t0),
                 cs_fmt_time(st->last_ts, t1, sizeof t1),

@@ -254,7 +254,7 @@ void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t)
     t->ttfb_us = span_us(tx->req_end, tx->resp_start);
     t->ttlb_us = tx->resp_done ? span_us(tx->req_end, tx->resp_end) : -1;
     t->total_us = tx->resp_done ? span_us(tx->req_start, tx->resp_end) : -1;
-    t->info_us = span_us(tx->req_end, tx->info_ts);
+    t->info_us = span_us(tx->req_hdr_end >= 0 ? tx->req_hdr_end : tx->req_start, tx->info_ts);
     t->req_us = span_us(tx->req_start, tx->req_end);
     t->wait_us = -1;
     if (tx->has_request && tx->req_end >= 0)
