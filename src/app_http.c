@@ -143,7 +143,9 @@ static void tx_release(cs_http_conn *h, const cs_http_sink *sink, const cs_conn 
 {
     if (--EXT(t)->refs > 0)
         return;
-    if (t->has_response)
+    if (!t->has_request)
+        t->outcome = CS_HTTP_NO_REQUEST;
+    else if (t->has_response)
         t->outcome = t->resp_done ? CS_HTTP_COMPLETE : CS_HTTP_RESP_PARTIAL;
     else if (t->outcome == CS_HTTP_COMPLETE)
         t->outcome = t->req_done ? CS_HTTP_NO_RESPONSE : CS_HTTP_REQ_PARTIAL;
