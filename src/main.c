@@ -10,6 +10,7 @@
 #include "config.h"
 #include "app.h"
 #include "flow.h"
+#include "follow.h"
 #include "report.h"
 #include "source.h"
 #include "stats.h"
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
     o.max_tombstones = 262144;
     o.http_max_pending = 1000;
     setlocale(LC_ALL, "");
+    if (argc > 1 && strcmp(argv[1], "follow") == 0)
+        return cs_follow_main(argc - 1, argv + 1);
 
     GOptionEntry entries[] = {
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &o.filter,
