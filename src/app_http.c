@@ -83,7 +83,7 @@ void cs_http_cfg_default(cs_http_cfg *cfg)
     cfg->max_line = 64 * 1024;
     cfg->max_header_bytes = 256 * 1024;
     cfg->max_field = 8 * 1024;
-    cfg->decode_bodies = true;
+    cfg->decode_bodies = false;
 }
 
 const char *cs_http_outcome_name(cs_http_outcome o)

@@ -36,6 +36,8 @@ struct cs_flow_table {
     cs_conn **chunks;       /* pool: chunk k holds ids [k*POOL_CHUNK, (k+1)*POOL_CHUNK) */
     uint32_t nchunks;
     uint32_t free_head;     /* free list through lru_next */
+    uint32_t bump;          /* ids below it have been handed out at least once */
+    bool flushing;          /* end of input: no tombstones needed */
     uint32_t active, peak;
     lru lists[LIST_COUNT];
     uint64_t next_stream;
@@ -53,22 +55,24 @@ static inline cs_conn *conn_at(const cs_flow_table *t, uint32_t id)
     return &t->chunks[id >> POOL_CHUNK_BITS][id & (POOL_CHUNK - 1)];
 }
 
+/* Takes a record from the free list, else the next never-used slot (chunks are allocated lazily and
+ * not touched before use, so memory grows with the connections actually tracked). */
 static cs_conn *conn_alloc(cs_flow_table *t)
 {
-    if (t->free_head == NIL) {
-        uint32_t k = t->nchunks++;
-        t->chunks = g_renew(cs_conn *, t->chunks, t->nchunks);
-        t->chunks[k] = g_new(cs_conn, POOL_CHUNK);
-        for (uint32_t i = POOL_CHUNK; i-- > 0;) {
-            cs_conn *c = &t->chunks[k][i];
-            c->id = (k << POOL_CHUNK_BITS) | i;
-            c->lru_next = t->free_head;
-            t->free_head = c->id;
+    uint32_t id;
+    if (t->free_head != NIL) {
+        id = t->free_head;
+        t->free_head = conn_at(t, id)->lru_next;
+    } else {
+        id = t->bump++;
+        uint32_t k = id >> POOL_CHUNK_BITS;
+        if (k == t->nchunks) {
+            t->nchunks++;
+            t->chunks = g_renew(cs_conn *, t->chunks, t->nchunks);
+            t->chunks[k] = g_malloc(sizeof(cs_conn) * POOL_CHUNK);
         }
     }
-    cs_conn *c = conn_at(t, t->free_head);
-    uint32_t id = c->id;
-    t->free_head = c->lru_next;
+    cs_conn *c = conn_at(t, id);
     memset(c, 0, sizeof *c);
     c->id = id;
     return c;
@@ -279,7 +283,8 @@ static void finalise(cs_flow_table *t, cs_conn *c, cs_end_reason why)
     }
     if (t->hooks->conn_end != NULL && !c->quote_only)
         t->hooks->conn_end(t->hooks->ctx, c, why);
-    tomb_add(t, c);
+    if (!t->flushing)
+        tomb_add(t, c);
     uint32_t pos = cs_hidx_find_val(&t->idx, c->hash, c->id + 1);
     if (pos != CS_HIDX_NONE)
         cs_hidx_remove_at(&t->idx, pos);
@@ -672,6 +677,7 @@ static gint cmp_stream(gconstpointer a, gconstpointer b)
 
 void cs_flow_flush(cs_flow_table *t)
 {
+    t->flushing = true;
     GPtrArray *all = g_ptr_array_sized_new(t->active);
     for (int l = LIST_OPEN; l < LIST_COUNT; l++)
         for (uint32_t id = t->lists[l].head; id != NIL; id = conn_at(t, id)->lru_next)
@@ -682,6 +688,7 @@ void cs_flow_flush(cs_flow_table *t)
         finalise(t, c, c->closed ? CS_END_CLOSED : CS_END_EOF);
     }
     g_ptr_array_free(all, TRUE);
+    t->flushing = false;
 }
 
 uint32_t cs_flow_active(const cs_flow_table *t)

@@ -103,8 +103,11 @@ uint64_t cs_hist_percentile(const cs_hist *h, double q)
         return h->min;
     if (q >= 100)
         return h->max;
-    uint64_t rank = (uint64_t)((q / 100.0) * (double)h->n);
-    if ((double)rank < (q / 100.0) * (double)h->n)
+    /* q * n first: exact for integer q, so that e.g. q = 7, n = 100 gives rank 7, not 8 as
+     * (0.07 * 100 = 7.000000000000001) would */
+    double exact = q * (double)h->n / 100.0;
+    uint64_t rank = (uint64_t)exact;
+    if ((double)rank < exact)
         rank++;
     if (rank == 0)
         rank = 1;

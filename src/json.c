@@ -168,10 +168,19 @@ void cs_json_uint(cs_json *j, const char *key, uint64_t v)
 void cs_json_double(cs_json *j, const char *key, double v, int decimals)
 {
     member(j, key);
-    if (!isfinite(v))
+    if (!isfinite(v)) {
         g_string_append(j->out, "null");
-    else
-        g_string_append_printf(j->out, "%.*f", decimals, v);
+        return;
+    }
+    /* g_ascii_formatd always writes '.': printf would follow LC_NUMERIC, which main() sets from
+     * the environment (a de_DE locale gave "0,5", invalid JSON). 309 digits + 60 decimals fit. */
+    char fmt[16], buf[400];
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 60)
+        decimals = 60;
+    snprintf(fmt, sizeof fmt, "%%.%df", decimals);
+    g_string_append(j->out, g_ascii_formatd(buf, sizeof buf, fmt, v));
 }
 
 void cs_json_bool(cs_json *j, const char *key, bool v)

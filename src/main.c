@@ -25,6 +25,7 @@ typedef struct options {
     gboolean list_conns;
     gboolean list_http;
     gboolean no_http;
+    gboolean http_decode;
     gchar **http_ports;
     gint64 http_max_pending;
     gboolean stream_list;
@@ -160,6 +161,9 @@ int main(int argc, char **argv)
          "PORT"},
         {"no-http", 0, 0, G_OPTION_ARG_NONE, &o.no_http,
          "Do not parse HTTP (connection analysis only)", NULL},
+        {"http-decode-bodies", 0, 0, G_OPTION_ARG_NONE, &o.http_decode,
+         "Inflate gzip/deflate bodies so *_body_len is the decoded size (Zeek's meaning; costs CPU)",
+         NULL},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &o.http_max_pending,
          "Outstanding HTTP requests kept per connection (default 1000)", "N"},
         {"stream-list", 0, 0, G_OPTION_ARG_NONE, &o.stream_list,
@@ -243,6 +247,7 @@ int main(int argc, char **argv)
     memset(&acfg, 0, sizeof acfg);
     cs_http_cfg_default(&acfg.http);
     acfg.http.max_pending = (uint32_t)o.http_max_pending;
+    acfg.http.decode_bodies = o.http_decode;
     acfg.http_ports = (const uint16_t *)(void *)http_ports->data;
     acfg.n_http_ports = (int)http_ports->len;
     acfg.no_http = o.no_http;

@@ -185,6 +185,14 @@ cs_seg_kind cs_reasm_segment(cs_reasm *r, const cs_reasm_limits *lim, const cs_r
         kind = off > 0 ? CS_SEG_OVERLAP : CS_SEG_NEW;
         if (off > 0)
             r->overlaps++;
+        /* buffered pieces this segment also covers: count differing copies (the in-order bytes
+         * are the ones delivered) */
+        for (cs_reasm_seg *x = r->ooo; x != NULL && cs_seq_diff(x->seq, seq + wirelen) < 0;
+             x = x->next) {
+            uint32_t xe = x->seq + x->span;
+            check_conflict(r, x, seq, p, caplen, x->seq,
+                           cs_seq_diff(xe, seq + wirelen) < 0 ? xe : seq + wirelen);
+        }
         deliver(r, sink, p, caplen, wirelen, off, ts);
         drain(r, sink);
     } else {
@@ -234,4 +242,7 @@ void cs_reasm_clear(cs_reasm *r)
         g_free(s);
     }
     r->ooo_bytes = 0;
+    r->started = false; /* a later cs_reasm_start() begins a new stream: forget the old end */
+    r->has_fin = false;
+    r->ended = false;
 }

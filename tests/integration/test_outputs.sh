@@ -1,0 +1,4 @@
+#!/bin/bash
+# test_outputs.sh - placeholder.
+. "$(dirname "$0")/lib.sh"
+finish
