@@ -622,14 +622,15 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
 
 /* ---- start line handling ------------------------------------------------------------------- */
 
-/* Handles a request line. Returns false if it does not parse. */
+/* Handles a request line. Returns false if it does not parse (or, when `resync`, if it is an
+ * HTTP/0.9 line: too easy to find by chance in a body). */
 static bool request_start(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
-                          const uint8_t *p, uint32_t n, cs_time_t ts)
+                          const uint8_t *p, uint32_t n, cs_time_t ts, bool resync)
 {
     reqline r;
     hdir *d = &h->d[0];
-    if (!parse_request_line(p, n, &r))
-        return false;
+    if (!parse_request_line(p, n, &r) || (resync && r.http09))
+        return false; /* resynchronising: only a full request line is convincing */
     cs_http_tx *t = tx_new(h, 2);
     t->has_request = true;
     t->method = g_strndup((const char *)r.method, r.method_len);
@@ -756,7 +757,7 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
     case PH_RESYNC: {
         if (is_empty_line(p, n))
             return; /* tolerated between messages (RFC 9112 2.2) */
-        bool ok = side == 0 ? request_start(h, sink, c, p, n, line_ts)
+        bool ok = side == 0 ? request_start(h, sink, c, p, n, line_ts, d->phase == PH_RESYNC)
                             : response_start(h, sink, c, p, n, line_ts);
         if (ok) {
             d->skipped = false;
@@ -870,6 +871,8 @@ void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, b
 {
     int side = from_client ? 0 : 1;
     hdir *d = &h->d[side];
+    if (d->phase == PH_RESYNC && d->line_len == 0 && !d->line_overflow)
+        d->at_line_start = true; /* messages often start at a segment boundary */
     while (len > 0) {
         if (d->phase == PH_START && side == 1 && h->http09 && h->q_head != NULL &&
             d->line_len == 0) {

@@ -82,6 +82,7 @@ static void run_script(const ev *evs, int n, uint32_t split, rec *r, cs_http_con
     cs_http_cfg cfg;
     cs_http_cfg_default(&cfg);
     cfg.max_pending = 8;
+    cfg.decode_bodies = true;
     memset(r, 0, sizeof *r);
     cs_http_sink sink = {r, rec_exchange, rec_anomaly};
     cs_http_conn *h = cs_http_new(&cfg);
