@@ -33,6 +33,7 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
     row->end = c->last_ts;
     row->syns = c->d[o].syns;
     row->synacks = c->d[r].synacks;
+    row->syns_resp = c->d[r].syns;
     row->rtt_syn = (c->synack_ts && c->syn_last_ts) ? c->synack_ts - c->syn_last_ts : -1;
     row->rtt_ack = (c->ack_ts && c->synack_ts) ? c->ack_ts - c->synack_ts : -1;
     row->established = c->established;
@@ -198,6 +199,18 @@ void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
         cs_hist_add(&s->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
     }
 
+    /* SYNs the responder sent go to the originator's endpoint (tshark counts them by ip.dst). */
+    if (row->syns_resp > 0) {
+        cs_server_stats *o = server_get(s, row->family, &row->addr[0], row->port[0]);
+        o->syn_pkts += row->syns_resp;
+        o->syn_attempts++;
+        s->syn_pkts += row->syns_resp;
+        s->syn_attempts++;
+        if (row->synacks == 0 && row->syns == 0)
+            o->syn_unanswered++;
+        else
+            o->syn_answered++;
+    }
     /* SYN outcomes, by the SYN's destination (the responder). */
     if (row->syns > 0) {
         sv->syn_pkts += row->syns;

@@ -25,6 +25,7 @@ typedef struct cs_conn_row {
     uint64_t gap_bytes[2];  /* payload bytes never captured */
     uint32_t retrans[2], ooo[2], zero_win[2];
     uint32_t syns, synacks; /* SYNs sent by the originator, SYN/ACKs by the responder */
+    uint32_t syns_resp;     /* SYNs without ACK sent by the responder (simultaneous open, odd peers) */
     cs_time_t rtt_syn;      /* last SYN -> first SYN/ACK, -1 if not seen */
     cs_time_t rtt_ack;      /* SYN/ACK -> handshake ACK, -1 if not seen */
     bool established;
