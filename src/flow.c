@@ -511,6 +511,8 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
             hist_add(c, dir, 'H');
         } else {
             d->seen |= CS_SENT_SYN;
+            if (t->hooks->syn_packet != NULL)
+                t->hooks->syn_packet(t->hooks->ctx, c, dir, d->syns == 1, p->ts);
             if (c->syn_ts == 0)
                 c->syn_ts = p->ts;
             if (c->synack_ts == 0)

@@ -96,6 +96,8 @@ typedef struct cs_conn {
 typedef struct cs_flow_hooks {
     void *ctx;
     void (*conn_new)(void *ctx, cs_conn *c);
+    /* A SYN without ACK sent by endpoint dir (retransmissions too; `first`: its first in c). */
+    void (*syn_packet)(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts);
     void (*stream_data)(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t len,
                         cs_time_t ts);
     void (*stream_gap)(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts);

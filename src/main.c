@@ -1,19 +1,23 @@
-/* main.c - command line (GOptionContext) and wiring: source -> decode -> flow -> reassembly -> app
- * -> stats -> report. Owns the run's objects and turns what happened into the exit status. */
+/* main.c - command line (GOptionContext), opening the input (files or a live interface), signals,
+ * and the read loop that feeds the engine; turns what happened into the exit status. */
+#include <errno.h>
+#include <grp.h>
 #include <locale.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <openssl/opensslv.h>
 #include <pcap/pcap.h>
 
 #include "config.h"
-#include "app.h"
-#include "flow.h"
+#include "engine.h"
 #include "follow.h"
-#include "report.h"
 #include "source.h"
-#include "stats.h"
 
 #define EXIT_INPUT_ERRORS 1
 #define EXIT_USAGE 2
@@ -36,64 +40,68 @@ typedef struct options {
     gint64 max_conns;
     gint64 max_ooo;
     gint64 max_tombstones;
+    /* live capture */
+    gchar *iface;
+    gint snaplen;
+    gboolean no_promisc;
+    gint buffer_kib;
+    gint64 count;
+    gdouble duration;
+    gboolean list_ifaces;
+    gdouble interval;
+    gchar *write_file;
+    gint64 rotate_mb;
+    gint rotate_secs;
+    gchar *user;
     gchar **files;
 } options;
 
-typedef struct run {
-    cs_stats stats;
-    cs_report *report;
-    cs_app *app;
-    cs_counters *ctr;
-} run;
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t report_requested;
+static cs_source *live_source;
 
-static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
+static void on_stop_signal(int sig)
 {
-    run *r = ctx;
-    cs_app_summary app;
-    cs_app_conn_end(r->app, c, &app);
-    cs_conn_row row;
-    cs_conn_row_fill(&row, c, why, &app);
-    cs_stats_conn(&r->stats, &row);
-    cs_stats_app(&r->stats, &app);
-    r->report->conn(r->report, &row);
+    (void)sig;
+    stop_requested = 1;
+    if (live_source != NULL)
+        cs_source_break(live_source);
 }
 
-static void on_stream_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t len,
-                           cs_time_t ts)
+static void on_report_signal(int sig)
 {
-    cs_app_stream_data(((run *)ctx)->app, c, dir, p, len, ts);
+    (void)sig;
+    report_requested = 1;
 }
 
-static void on_stream_gap(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
+static void install_signals(void)
 {
-    cs_app_stream_gap(((run *)ctx)->app, c, dir, len, ts);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_report_signal;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
-static void on_stream_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
+static void print_version(void)
 {
-    cs_app_stream_end(((run *)ctx)->app, c, dir, ts);
+    printf("connscope %s\n", PACKAGE_VERSION);
+    printf("  %s\n", pcap_lib_version());
+    printf("  GLib %u.%u.%u\n", glib_major_version, glib_minor_version, glib_micro_version);
+    printf("  %s\n", OPENSSL_VERSION_TEXT);
 }
 
-static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
+static int usage_error(GOptionContext *ctx, const char *msg)
 {
-    run *r = ctx;
-    cs_http_row row;
-    row.tx = tx;
-    row.stream = c->stream;
-    row.family = c->family;
-    for (int i = 0; i < 2; i++) {
-        int ep = i == 0 ? c->client : !c->client;
-        row.addr[i] = c->addr[ep];
-        row.port[i] = c->port[ep];
-    }
-    cs_stats_http(&r->stats, &row);
-    r->report->http(r->report, &row);
-}
-
-static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
-{
-    (void)c;
-    ((run *)ctx)->ctr->anomalies[a]++;
+    fprintf(stderr, "connscope: %s\n", msg);
+    fprintf(stderr, "Try 'connscope --help' for more information.\n");
+    if (ctx != NULL)
+        g_option_context_free(ctx);
+    return EXIT_USAGE;
 }
 
 /* Parses --http-port values ("80", "8080,8081"). Returns false on a bad value. */
@@ -116,19 +124,74 @@ static bool parse_ports(gchar **in, GArray *out)
     return true;
 }
 
-static void print_version(void)
+/* Switches to an unprivileged user after the capture is open (-Z). Returns false with a message. */
+static bool drop_privileges(const char *user)
 {
-    printf("connscope %s\n", PACKAGE_VERSION);
-    printf("  %s\n", pcap_lib_version());
-    printf("  GLib %u.%u.%u\n", glib_major_version, glib_minor_version, glib_micro_version);
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL) {
+        fprintf(stderr, "connscope: -Z %s: no such user\n", user);
+        return false;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "connscope: -Z %s: cannot switch user: %s\n", user, g_strerror(errno));
+        return false;
+    }
+    fprintf(stderr, "connscope: dropped privileges to user %s (uid %u)\n", user,
+            (unsigned)pw->pw_uid);
+    return true;
 }
 
-static int usage_error(GOptionContext *ctx, const char *msg)
+static cs_time_t wall_now(void)
 {
-    fprintf(stderr, "connscope: %s\n", msg);
-    fprintf(stderr, "Try 'connscope --help' for more information.\n");
-    g_option_context_free(ctx);
-    return EXIT_USAGE;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (cs_time_t)ts.tv_sec * CS_NS_PER_S + ts.tv_nsec;
+}
+
+/* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration. */
+static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_run_info *info)
+{
+    uint64_t n = 0;
+    cs_time_t start = wall_now(), last_stats = 0;
+    cs_time_t duration = (cs_time_t)(o->duration * 1e9);
+    bool live = o->iface != NULL;
+    cs_raw raw;
+    for (;;) {
+        if (stop_requested)
+            break;
+        int rc = cs_source_next(src, &raw);
+        if (rc == 0)
+            break;
+        if (rc > 0) {
+            cs_engine_packet(e, &raw);
+            if (o->count > 0 && (int64_t)++n >= o->count)
+                break;
+        }
+        if (live) {
+            cs_time_t now = wall_now();
+            if (now - last_stats >= CS_NS_PER_S / 2) {
+                uint64_t rx, drop, ifdrop;
+                if (cs_source_stats(src, &rx, &drop, &ifdrop))
+                    cs_engine_set_drops(e, rx, drop, ifdrop);
+                last_stats = now;
+            }
+            if (rc < 0)
+                cs_engine_idle(e, now);
+            if (duration > 0 && now - start >= duration)
+                break;
+        }
+        if (report_requested) {
+            report_requested = 0;
+            cs_engine_report_now(e, info);
+            fflush(stdout);
+        }
+    }
+    if (live) {
+        uint64_t rx, drop, ifdrop;
+        if (cs_source_stats(src, &rx, &drop, &ifdrop))
+            cs_engine_set_drops(e, rx, drop, ifdrop);
+    }
 }
 
 int main(int argc, char **argv)
@@ -141,20 +204,51 @@ int main(int argc, char **argv)
     o.max_ooo = 1 << 20;
     o.max_tombstones = 262144;
     o.http_max_pending = 1000;
+    o.snaplen = 262144;
     setlocale(LC_ALL, "");
     if (argc > 1 && strcmp(argv[1], "follow") == 0)
         return cs_follow_main(argc - 1, argv + 1);
 
-    GOptionEntry entries[] = {
+    GOptionEntry input[] = {
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &o.filter,
          "BPF filter applied to every input (libpcap syntax)", "BPF"},
-        {"json", 0, 0, G_OPTION_ARG_NONE, &o.json,
-         "Write JSON lines (conn, syn_dest, server, summary) instead of the text report", NULL},
-        {"csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, "Write one CSV row per connection", NULL},
+        {"interface", 'i', 0, G_OPTION_ARG_STRING, &o.iface,
+         "Capture live on interface IFACE ('any' for all) instead of reading files", "IFACE"},
+        {"list-interfaces", 'D', 0, G_OPTION_ARG_NONE, &o.list_ifaces,
+         "List the interfaces that can be captured on, and exit", NULL},
+        {"snaplen", 's', 0, G_OPTION_ARG_INT, &o.snaplen,
+         "Live: bytes captured per packet (default 262144)", "N"},
+        {"no-promiscuous", 'p', 0, G_OPTION_ARG_NONE, &o.no_promisc,
+         "Live: do not put the interface into promiscuous mode", NULL},
+        {"buffer-size", 'B', 0, G_OPTION_ARG_INT, &o.buffer_kib,
+         "Live: kernel capture buffer in KiB (default: libpcap's)", "KIB"},
+        {"count", 'c', 0, G_OPTION_ARG_INT64, &o.count, "Stop after N packets", "N"},
+        {"duration", 0, 0, G_OPTION_ARG_DOUBLE, &o.duration, "Live: stop after SEC seconds", "SEC"},
+        {"write", 'w', 0, G_OPTION_ARG_FILENAME, &o.write_file,
+         "Also write the packets read to a pcap file", "FILE"},
+        {"rotate-mb", 0, 0, G_OPTION_ARG_INT64, &o.rotate_mb,
+         "With -w: start FILE.1, FILE.2, ... every N MB", "N"},
+        {"rotate-seconds", 0, 0, G_OPTION_ARG_INT, &o.rotate_secs,
+         "With -w: start a new file every SEC seconds", "SEC"},
+        {"user", 'Z', 0, G_OPTION_ARG_STRING, &o.user,
+         "Live: switch to USER after opening the interface (and the -w file)", "USER"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionEntry reports[] = {
         {"connections", 'C', 0, G_OPTION_ARG_NONE, &o.list_conns,
          "Text report: add the per-connection table", NULL},
         {"exchanges", 'E', 0, G_OPTION_ARG_NONE, &o.list_http,
          "Text report: add the per-exchange HTTP table", NULL},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+         "Write JSON lines (conn, http, syn_dest, server, http_server, interval, summary)", NULL},
+        {"csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, "Write one CSV row per connection", NULL},
+        {"interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.interval,
+         "Also report every SEC seconds of capture time, for that interval alone", "SEC"},
+        {"stream-list", 0, 0, G_OPTION_ARG_NONE, &o.stream_list,
+         "Print 'FRAME<TAB>STREAM' for every TCP frame (like tshark -e frame.number -e tcp.stream); "
+         "the report goes to stderr",
+         NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionEntry analysis[] = {
         {"http-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.http_ports,
          "Parse connections to server port PORT as HTTP whatever their content (repeatable, or "
          "comma-separated)",
@@ -164,13 +258,10 @@ int main(int argc, char **argv)
         {"http-decode-bodies", 0, 0, G_OPTION_ARG_NONE, &o.http_decode,
          "Inflate gzip/deflate bodies so *_body_len is the decoded size (Zeek's meaning; costs CPU)",
          NULL},
-        {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &o.http_max_pending,
-         "Outstanding HTTP requests kept per connection (default 1000)", "N"},
-        {"stream-list", 0, 0, G_OPTION_ARG_NONE, &o.stream_list,
-         "Print 'FRAME<TAB>STREAM' for every TCP frame (like tshark -e frame.number -e tcp.stream)",
-         NULL},
         {"verify-checksums", 0, 0, G_OPTION_ARG_NONE, &o.verify_checksums,
          "Count TCP segments with a bad checksum as anomalies", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionEntry limits[] = {
         {"idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.idle_timeout,
          "Finalise a connection after SEC without packets (default 300)", "SEC"},
         {"close-linger", 0, 0, G_OPTION_ARG_DOUBLE, &o.close_linger,
@@ -182,15 +273,47 @@ int main(int argc, char **argv)
          "N"},
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &o.max_tombstones,
          "Closed 4-tuples remembered for stream numbering (default 262144)", "N"},
-        {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "Print versions and exit", NULL},
+        {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &o.http_max_pending,
+         "Outstanding HTTP requests kept per connection (default 1000)", "N"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionEntry main_entries[] = {
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version,
+         "Print the versions of connscope and its libraries, and exit", NULL},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.files, NULL, "FILE..."},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
-    GOptionContext *octx = g_option_context_new("FILE... - TCP connections and their servers");
-    g_option_context_add_main_entries(octx, entries, NULL);
+    GOptionContext *octx = g_option_context_new("FILE... | -i IFACE");
     g_option_context_set_summary(
-        octx, "Reads pcap/pcapng captures ('-' is standard input) as one time-ordered stream and\n"
-              "reports connection starts per destination and connections per server.");
+        octx, "Who connects to which server, how often, and how fast it answers: TCP connections\n"
+              "(numbered like Wireshark's tcp.stream), connection starts per destination,\n"
+              "connections per server, and HTTP/1.x exchanges with their timings.\n"
+              "Reads pcap/pcapng files as one time-ordered stream ('-' is standard input), or a\n"
+              "live interface. 'connscope follow STREAM FILE...' prints one stream's payload.");
+    g_option_context_set_description(
+        octx,
+        "Examples:\n"
+        "  connscope capture.pcap                     connections and HTTP per server\n"
+        "  connscope -C -E capture.pcap               ... plus every connection and exchange\n"
+        "  connscope --json capture.pcap | jq -c 'select(.type==\"http\" and .status_code>=500)'\n"
+        "  connscope -i eth0 -f 'tcp port 80' --interval 10\n"
+        "  connscope follow 3 capture.pcap            payload of tcp.stream 3\n"
+        "\n"
+        "Exit status: 0 ok; 1 the analysis finished but an input had errors (the report says which);\n"
+        "2 usage error or unreadable input.\n");
+    g_option_context_add_main_entries(octx, main_entries, NULL);
+    struct {
+        const char *name, *desc;
+        GOptionEntry *entries;
+    } groups[] = {{"input", "Input and live capture:", input},
+                  {"reports", "Reports and output:", reports},
+                  {"analysis", "Analysis:", analysis},
+                  {"limits", "Limits (memory stays bounded; each cap hit is counted):", limits}};
+    for (size_t i = 0; i < CS_ARRAY_LEN(groups); i++) {
+        GOptionGroup *g = g_option_group_new(groups[i].name, groups[i].desc, groups[i].desc, NULL,
+                                             NULL);
+        g_option_group_add_entries(g, groups[i].entries);
+        g_option_context_add_group(octx, g);
+    }
     GError *err = NULL;
     if (!g_option_context_parse(octx, &argc, &argv, &err)) {
         int rc = usage_error(octx, err->message);
@@ -202,14 +325,30 @@ int main(int argc, char **argv)
         g_option_context_free(octx);
         return 0;
     }
-    if (o.files == NULL || o.files[0] == NULL)
-        return usage_error(octx, "no capture file given");
+    if (o.list_ifaces) {
+        g_option_context_free(octx);
+        if (!cs_source_list_interfaces(stdout, &err)) {
+            fprintf(stderr, "connscope: %s\n", err->message);
+            g_error_free(err);
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    bool have_files = o.files != NULL && o.files[0] != NULL;
+    if (o.iface == NULL && !have_files)
+        return usage_error(octx, "no capture file given (or -i IFACE for a live capture)");
+    if (o.iface != NULL && have_files)
+        return usage_error(octx, "give either capture files or -i IFACE, not both");
     if (o.json && o.csv)
         return usage_error(octx, "--json and --csv cannot be combined");
     if (o.idle_timeout <= 0 || o.close_linger < 0 || o.max_conns < 1 || o.max_conns > UINT32_MAX ||
         o.max_ooo < 0 || o.max_ooo > UINT32_MAX || o.max_tombstones < 0 ||
-        o.max_tombstones > UINT32_MAX || o.http_max_pending < 1 || o.http_max_pending > 1000000)
-        return usage_error(octx, "a limit option is out of range");
+        o.max_tombstones > UINT32_MAX || o.http_max_pending < 1 || o.http_max_pending > 1000000 ||
+        o.interval < 0 || o.duration < 0 || o.count < 0 || o.snaplen < 64 || o.rotate_mb < 0 ||
+        o.rotate_secs < 0 || o.buffer_kib < 0 || o.buffer_kib > 4 * 1024 * 1024)
+        return usage_error(octx, "an option value is out of range");
+    if ((o.rotate_mb > 0 || o.rotate_secs > 0) && o.write_file == NULL)
+        return usage_error(octx, "--rotate-mb and --rotate-seconds go with -w FILE");
     GArray *http_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     if (!parse_ports(o.http_ports, http_ports)) {
         g_array_free(http_ports, TRUE);
@@ -217,109 +356,98 @@ int main(int argc, char **argv)
     }
     g_option_context_free(octx);
 
-    cs_source *src = cs_source_open_files(o.files, (int)g_strv_length(o.files), o.filter, &err);
+    int status = 0;
+    cs_source *src;
+    if (o.iface != NULL) {
+        cs_live_opts lo = {.iface = o.iface,
+                           .bpf = o.filter,
+                           .snaplen = o.snaplen,
+                           .promisc = !o.no_promisc,
+                           .buffer_size = o.buffer_kib * 1024,
+                           .timeout_ms = 200};
+        src = cs_source_open_live(&lo, &err);
+    } else {
+        src = cs_source_open_files(o.files, (int)g_strv_length(o.files), o.filter, &err);
+    }
+    if (src != NULL && o.write_file != NULL &&
+        !cs_source_write_to(src, o.write_file, (uint64_t)o.rotate_mb * 1000000,
+                            (uint32_t)o.rotate_secs, &err)) {
+        cs_source_free(src);
+        src = NULL;
+    }
     if (src == NULL) {
         fprintf(stderr, "connscope: %s\n", err->message);
         g_error_free(err);
-        g_array_free(http_ports, TRUE);
-        g_strfreev(o.http_ports);
-        g_strfreev(o.files);
-        g_free(o.filter);
-        return EXIT_USAGE;
+        status = EXIT_USAGE;
+        goto out;
+    }
+    if (o.user != NULL && !drop_privileges(o.user)) {
+        cs_source_free(src);
+        status = EXIT_USAGE;
+        goto out;
     }
 
     static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-
-    run r;
-    cs_stats_init(&r.stats);
+    setvbuf(stdout, outbuf, o.iface != NULL || o.interval > 0 ? _IOLBF : _IOFBF, sizeof outbuf);
+    cs_report *report;
     if (o.json)
-        r.report = cs_report_json_new(stdout);
+        report = cs_report_json_new(stdout);
     else if (o.csv)
-        r.report = cs_report_csv_new(stdout);
+        report = cs_report_csv_new(stdout);
     else
-        r.report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
+        report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
 
-    cs_counters ctr;
-    memset(&ctr, 0, sizeof ctr);
-    r.ctr = &ctr;
-    cs_app_cfg acfg;
-    memset(&acfg, 0, sizeof acfg);
-    cs_http_cfg_default(&acfg.http);
-    acfg.http.max_pending = (uint32_t)o.http_max_pending;
-    acfg.http.decode_bodies = o.http_decode;
-    acfg.http_ports = (const uint16_t *)(void *)http_ports->data;
-    acfg.n_http_ports = (int)http_ports->len;
-    acfg.no_http = o.no_http;
-    cs_http_sink hsink = {.ctx = &r, .exchange = on_http, .anomaly = on_http_anomaly};
-    r.app = cs_app_new(&acfg, &hsink, &ctr);
-    cs_flow_cfg cfg;
-    cs_flow_cfg_default(&cfg);
-    cfg.idle_timeout = (cs_time_t)(o.idle_timeout * 1e9);
-    cfg.close_linger = (cs_time_t)(o.close_linger * 1e9);
-    cfg.max_conns = (uint32_t)o.max_conns;
-    cfg.max_ooo_bytes = (uint32_t)o.max_ooo;
-    cfg.max_tombstones = (uint32_t)o.max_tombstones;
-    cfg.verify_checksums = o.verify_checksums;
-    cs_flow_hooks hooks = {.ctx = &r,
-                           .conn_end = on_conn_end,
-                           .stream_data = on_stream_data,
-                           .stream_gap = on_stream_gap,
-                           .stream_end = on_stream_end};
-    cs_flow_table *ft = cs_flow_new(&cfg, &hooks, &ctr);
+    cs_engine_cfg ecfg;
+    memset(&ecfg, 0, sizeof ecfg);
+    cs_flow_cfg_default(&ecfg.flow);
+    ecfg.flow.idle_timeout = (cs_time_t)(o.idle_timeout * 1e9);
+    ecfg.flow.close_linger = (cs_time_t)(o.close_linger * 1e9);
+    ecfg.flow.max_conns = (uint32_t)o.max_conns;
+    ecfg.flow.max_ooo_bytes = (uint32_t)o.max_ooo;
+    ecfg.flow.max_tombstones = (uint32_t)o.max_tombstones;
+    ecfg.flow.verify_checksums = o.verify_checksums;
+    cs_http_cfg_default(&ecfg.app.http);
+    ecfg.app.http.max_pending = (uint32_t)o.http_max_pending;
+    ecfg.app.http.decode_bodies = o.http_decode;
+    ecfg.app.http_ports = (const uint16_t *)(void *)http_ports->data;
+    ecfg.app.n_http_ports = (int)http_ports->len;
+    ecfg.app.no_http = o.no_http;
+    ecfg.stream_list = o.stream_list ? stdout : NULL;
+    ecfg.interval = (cs_time_t)(o.interval * 1e9);
+    cs_engine *e = cs_engine_new(&ecfg, report);
 
-    cs_raw raw;
-    cs_pkt pkt;
-    uint64_t frame = 0;
-    cs_time_t last_ts = INT64_MIN;
-    int rc;
-    while ((rc = cs_source_next(src, &raw)) != 0) {
-        if (rc < 0)
-            continue;
-        frame++;
-        if (raw.ts < last_ts)
-            ctr.anomalies[CS_ANOM_TIME_BACKWARDS]++;
-        last_ts = raw.ts;
-        if (cs_decode(&raw, &pkt, &ctr) != CS_DEC_TCP)
-            continue;
-        pkt.frame = frame;
-        int dir;
-        cs_conn *c = cs_flow_packet(ft, &pkt, &dir);
-        if (o.stream_list && c != NULL)
-            printf("%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n", frame, c->stream);
-    }
-    cs_flow_flush(ft);
+    cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
+    if (o.iface != NULL)
+        live_source = src;
+    install_signals();
+    read_loop(src, e, &o, &info);
+    live_source = NULL;
 
-    int status = 0;
+    cs_counters *ctr = cs_engine_counters(e);
     for (int i = 0; i < cs_source_count(src); i++) {
         const cs_input *in = cs_source_input(src, i);
         if (in->state == CS_INPUT_TRUNCATED)
-            ctr.anomalies[CS_ANOM_FILE_TRUNCATED]++;
+            ctr->anomalies[CS_ANOM_FILE_TRUNCATED]++;
         else if (in->state == CS_INPUT_ERROR)
-            ctr.anomalies[CS_ANOM_FILE_READ_ERROR]++;
+            ctr->anomalies[CS_ANOM_FILE_READ_ERROR]++;
         if (in->message != NULL) {
             fprintf(stderr, "connscope: %s\n", in->message);
             status = EXIT_INPUT_ERRORS;
         }
     }
-    cs_run_info info = {.src = src,
-                        .ctr = &ctr,
-                        .peak_conns = cs_flow_peak(ft),
-                        .streams = cs_flow_streams(ft),
-                        .filter = o.filter,
-                        .version = PACKAGE_VERSION};
-    r.report->finish(r.report, &r.stats, &info);
+    cs_engine_finish(e, &info);
     fflush(stdout);
     fflush(stderr);
-
-    r.report->destroy(r.report);
-    cs_flow_free(ft);
-    cs_app_free(r.app);
-    cs_stats_free(&r.stats);
+    report->destroy(report);
+    cs_engine_free(e);
+    cs_source_free(src);
+out:
     g_array_free(http_ports, TRUE);
     g_strfreev(o.http_ports);
-    cs_source_free(src);
     g_strfreev(o.files);
     g_free(o.filter);
+    g_free(o.iface);
+    g_free(o.write_file);
+    g_free(o.user);
     return status;
 }

@@ -16,7 +16,19 @@ typedef struct cs_run_info {
     uint64_t streams;
     const char *filter;
     const char *version;
+    bool partial;         /* a report during the run (SIGUSR1): open connections not included */
+    bool have_drops;      /* live capture: drops[] holds libpcap's received/dropped/if_dropped */
+    uint64_t drops[3];
 } cs_run_info;
+
+/* One interval report: [start, end) of capture time, its own packet counters (a difference of
+ * totals), and the kernel's drop counts in that interval for a live capture. */
+typedef struct cs_interval_info {
+    cs_time_t start, end;
+    const cs_counters *ctr;
+    bool have_drops;
+    uint64_t drops[3]; /* received, dropped, dropped by the interface */
+} cs_interval_info;
 
 typedef struct cs_report cs_report;
 
@@ -25,6 +37,8 @@ struct cs_report {
     void (*conn)(cs_report *r, const cs_conn_row *row);
     /* One HTTP exchange (when it completes, or when its connection ends). */
     void (*http)(cs_report *r, const cs_http_row *row);
+    /* One interval's report (--interval): stats of that interval alone. May be NULL. */
+    void (*interval)(cs_report *r, const cs_stats *st, const cs_interval_info *iv);
     /* End of the run: summaries. */
     void (*finish)(cs_report *r, const cs_stats *st, const cs_run_info *info);
     /* Frees the writer (does not close `out`). */

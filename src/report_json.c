@@ -108,6 +108,42 @@ static void json_int_or_null(cs_json *j, const char *key, int64_t v)
         cs_json_int(j, key, v);
 }
 
+static void json_drops(cs_json *j, bool have, const uint64_t d[3])
+{
+    if (!have) {
+        cs_json_null(j, "drops");
+        return;
+    }
+    cs_json_obj_begin(j, "drops");
+    cs_json_uint(j, "received", d[0]);
+    cs_json_uint(j, "dropped", d[1]);
+    cs_json_uint(j, "if_dropped", d[2]);
+    cs_json_obj_end(j);
+}
+
+static void json_status_classes(cs_json *j, const uint64_t c[6])
+{
+    static const char *const cls[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    cs_json_obj_begin(j, "status_classes");
+    for (int i = 0; i < 6; i++)
+        cs_json_uint(j, cls[i], c[i]);
+    cs_json_obj_end(j);
+}
+
+static void json_percentiles(cs_json *j, const char *name, const cs_hist *h)
+{
+    char key[40];
+    if (h->n == 0)
+        return;
+    static const double qs[] = {50, 90, 99};
+    for (size_t i = 0; i < CS_ARRAY_LEN(qs); i++) {
+        snprintf(key, sizeof key, "%s_p%.0f_us", name, qs[i]);
+        cs_json_uint(j, key, cs_hist_percentile(h, qs[i]));
+    }
+    snprintf(key, sizeof key, "%s_max_us", name);
+    cs_json_uint(j, key, h->max);
+}
+
 static void json_http(cs_report *r, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
@@ -178,28 +214,10 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
     cs_json_uint(&j, "paired", v->paired);
     cs_json_uint(&j, "unanswered", v->unanswered);
     cs_json_uint(&j, "orphan_responses", v->orphans);
-    cs_json_obj_begin(&j, "status_classes");
-    static const char *const cls[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    for (int i = 0; i < 6; i++)
-        cs_json_uint(&j, cls[i], v->status_class[i]);
-    cs_json_obj_end(&j);
-    const struct {
-        const char *name;
-        const cs_hist *h;
-    } hs[] = {{"ttfb", &v->ttfb_us}, {"ttlb", &v->ttlb_us}, {"total", &v->total_us}};
-    for (size_t i = 0; i < CS_ARRAY_LEN(hs); i++) {
-        char key[32];
-        if (hs[i].h->n == 0)
-            continue;
-        snprintf(key, sizeof key, "%s_p50_us", hs[i].name);
-        cs_json_uint(&j, key, cs_hist_percentile(hs[i].h, 50));
-        snprintf(key, sizeof key, "%s_p90_us", hs[i].name);
-        cs_json_uint(&j, key, cs_hist_percentile(hs[i].h, 90));
-        snprintf(key, sizeof key, "%s_p99_us", hs[i].name);
-        cs_json_uint(&j, key, cs_hist_percentile(hs[i].h, 99));
-        snprintf(key, sizeof key, "%s_max_us", hs[i].name);
-        cs_json_uint(&j, key, hs[i].h->max);
-    }
+    json_status_classes(&j, v->status_class);
+    json_percentiles(&j, "ttfb", &v->ttfb_us);
+    json_percentiles(&j, "ttlb", &v->ttlb_us);
+    json_percentiles(&j, "total", &v->total_us);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }
@@ -251,6 +269,66 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
     fputs(r->buf->str, r->out);
 }
 
+static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_info *iv)
+{
+    cs_json j;
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "interval");
+    cs_json_time(&j, "start", iv->start);
+    cs_json_time(&j, "end", iv->end);
+    cs_json_uint(&j, "packets", iv->ctr->packets);
+    cs_json_uint(&j, "bytes", iv->ctr->bytes);
+    cs_json_uint(&j, "tcp_packets", iv->ctr->tcp);
+    json_drops(&j, iv->have_drops, iv->drops);
+    cs_json_uint(&j, "conns_started", st->conns_started);
+    cs_json_uint(&j, "conns_ended", st->conns);
+    cs_json_uint(&j, "syn_pkts", st->syn_pkts);
+    cs_json_uint(&j, "syn_attempts", st->syn_attempts);
+    GPtrArray *servers = cs_stats_servers_sorted(st);
+    cs_json_arr_begin(&j, "syn_dests");
+    for (guint i = 0; i < servers->len; i++) {
+        const cs_server_stats *sv = g_ptr_array_index(servers, i);
+        if (sv->syn_pkts == 0)
+            continue;
+        cs_json_obj_begin(&j, NULL);
+        json_addr(&j, "dst_h", &sv->addr, sv->family);
+        cs_json_uint(&j, "dst_p", sv->port);
+        cs_json_uint(&j, "syn_pkts", sv->syn_pkts);
+        cs_json_uint(&j, "attempts", sv->syn_attempts);
+        cs_json_obj_end(&j);
+    }
+    cs_json_arr_end(&j);
+    cs_json_arr_begin(&j, "servers");
+    for (guint i = 0; i < servers->len; i++) {
+        const cs_server_stats *sv = g_ptr_array_index(servers, i);
+        if (sv->conns == 0)
+            continue;
+        cs_json_obj_begin(&j, NULL);
+        json_addr(&j, "resp_h", &sv->addr, sv->family);
+        cs_json_uint(&j, "resp_p", sv->port);
+        cs_json_uint(&j, "conns_ended", sv->conns);
+        cs_json_uint(&j, "established", sv->established);
+        cs_json_uint(&j, "refused", sv->refused);
+        cs_json_uint(&j, "reset", sv->reset);
+        cs_json_obj_end(&j);
+    }
+    cs_json_arr_end(&j);
+    g_ptr_array_free(servers, TRUE);
+    cs_json_obj_begin(&j, "http");
+    cs_json_uint(&j, "requests", st->http_requests);
+    cs_json_uint(&j, "responses", st->http_responses);
+    cs_json_uint(&j, "paired", st->http_paired);
+    json_status_classes(&j, st->http_status_class);
+    json_percentiles(&j, "ttfb", &st->http_ttfb_us);
+    json_percentiles(&j, "total", &st->http_total_us);
+    cs_json_obj_end(&j);
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+    fflush(r->out);
+}
+
 static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
 {
     GPtrArray *servers = cs_stats_servers_sorted(st);
@@ -269,6 +347,8 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "type", "summary");
     cs_json_str(&j, "version", info->version);
+    cs_json_bool(&j, "partial", info->partial);
+    json_drops(&j, info->have_drops, info->drops);
     cs_json_uint(&j, "packets", c->packets);
     cs_json_uint(&j, "bytes", c->bytes);
     cs_json_uint(&j, "tcp_packets", c->tcp);
@@ -277,6 +357,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "other_ip_packets", c->other_l4);
     cs_json_uint(&j, "non_ip_packets", c->non_ip);
     cs_json_uint(&j, "connections", st->conns);
+    cs_json_uint(&j, "connections_started", st->conns_started);
     cs_json_uint(&j, "streams", info->streams);
     cs_json_uint(&j, "established", st->established);
     cs_json_uint(&j, "syn_pkts", st->syn_pkts);
@@ -325,6 +406,7 @@ cs_report *cs_report_json_new(FILE *out)
     cs_report *r = g_new0(cs_report, 1);
     r->conn = json_conn;
     r->http = json_http;
+    r->interval = json_interval;
     r->finish = json_finish;
     r->destroy = cs_report_base_destroy;
     r->out = out;

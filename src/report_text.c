@@ -314,6 +314,62 @@ static void print_anomalies(cs_report *r, const cs_counters *c)
                 c->gap_bytes, c->payload_cut_bytes);
 }
 
+static gint cmp_syn_desc(gconstpointer pa, gconstpointer pb)
+{
+    const cs_server_stats *a = *(cs_server_stats *const *)pa;
+    const cs_server_stats *b = *(cs_server_stats *const *)pb;
+    return (a->syn_pkts < b->syn_pkts) - (a->syn_pkts > b->syn_pkts);
+}
+
+static void text_interval(cs_report *r, const cs_stats *st, const cs_interval_info *iv)
+{
+    char t0[40], t1[40], b[32];
+    fprintf(r->out, "== %s .. %s UTC: %" G_GUINT64_FORMAT " packets (%s)", cs_fmt_time(iv->start, t0, sizeof t0),
+            cs_fmt_time(iv->end, t1, sizeof t1), iv->ctr->packets,
+            cs_fmt_bytes(iv->ctr->bytes, b, sizeof b));
+    if (iv->have_drops)
+        fprintf(r->out, ", dropped %" G_GUINT64_FORMAT " by the kernel, %" G_GUINT64_FORMAT
+                        " by the interface",
+                iv->drops[1], iv->drops[2]);
+    fprintf(r->out,
+            "\n   connections started %" G_GUINT64_FORMAT ", ended %" G_GUINT64_FORMAT
+            "; SYN without ACK %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " attempts)\n",
+            st->conns_started, st->conns, st->syn_pkts, st->syn_attempts);
+    GPtrArray *servers = cs_stats_servers_sorted(st);
+    g_ptr_array_sort(servers, cmp_syn_desc);
+    guint shown = 0;
+    for (guint i = 0; i < servers->len && shown < 5; i++) {
+        const cs_server_stats *sv = g_ptr_array_index(servers, i);
+        if (sv->syn_pkts == 0)
+            break;
+        char ep[64];
+        fprintf(r->out, "%s%s %" G_GUINT64_FORMAT, shown == 0 ? "   SYN per destination: " : ", ",
+                cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->syn_pkts);
+        shown++;
+    }
+    if (shown > 0)
+        fprintf(r->out, "%s\n", servers->len > shown ? ", ..." : "");
+    g_ptr_array_free(servers, TRUE);
+    if (st->http_requests + st->http_responses > 0) {
+        const cs_hist *h = &st->http_ttfb_us;
+        char p50[32], p90[32], p99[32];
+        fprintf(r->out,
+                "   HTTP %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+                " responses (1xx %" G_GUINT64_FORMAT " 2xx %" G_GUINT64_FORMAT " 3xx %" G_GUINT64_FORMAT
+                " 4xx %" G_GUINT64_FORMAT " 5xx %" G_GUINT64_FORMAT ")",
+                st->http_requests, st->http_responses, st->http_status_class[1],
+                st->http_status_class[2], st->http_status_class[3], st->http_status_class[4],
+                st->http_status_class[5]);
+        if (h->n > 0)
+            fprintf(r->out, ", ttfb p50 %s p90 %s p99 %s",
+                    cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US, p50, sizeof p50),
+                    cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US, p90, sizeof p90),
+                    cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 99) * CS_NS_PER_US, p99, sizeof p99));
+        fputc('\n', r->out);
+    }
+    fflush(r->out);
+}
+
 static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
 {
     const cs_counters *c = info->ctr;
@@ -330,6 +386,14 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
                 cs_fmt_duration(st->last_ts - st->first_ts, d, sizeof d));
     if (info->filter != NULL)
         fprintf(r->out, "filter: %s\n", info->filter);
+    if (info->partial)
+        fprintf(r->out, "(report during the run: connections still open are not included)\n");
+    if (info->have_drops)
+        fprintf(r->out,
+                "live capture: %" G_GUINT64_FORMAT " packets received by the filter, %" G_GUINT64_FORMAT
+                " dropped by the kernel, %" G_GUINT64_FORMAT " by the interface%s\n",
+                info->drops[0], info->drops[1], info->drops[2],
+                info->drops[1] + info->drops[2] > 0 ? " (counts below are incomplete)" : "");
     if (r->list_conns)
         print_conn_table(r);
     GPtrArray *servers = cs_stats_servers_sorted(st);
@@ -367,6 +431,7 @@ cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http)
     r->list_conns = list_conns;
     r->list_http = list_http;
     r->http = text_http;
+    r->interval = text_interval;
     r->http_rows = g_ptr_array_new_with_free_func(g_free);
     r->buf = g_string_new(NULL);
     r->rows = g_array_new(FALSE, FALSE, sizeof(cs_conn_row));

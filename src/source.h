@@ -60,6 +60,17 @@ const cs_input *cs_source_input(const cs_source *s, int i);
 /* Kernel/libpcap counters of a live source; false for offline sources. */
 bool cs_source_stats(cs_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
+/* Also writes every packet cs_source_next() hands out to `path` (pcap format, with the link type
+ * and snaplen of the first input), starting path.1, path.2, ... when the current file passes
+ * rotate_bytes (0: never) or has been open rotate_secs of capture time (0: never). Returns false
+ * with *err set when the file cannot be created or the inputs have different link types. */
+bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, uint32_t rotate_secs,
+                        GError **err);
+
+/* Prints the capture interfaces, one per line ("1.eth0 (description) [Up, Running]"), like
+ * tcpdump -D. Returns false with *err set if they cannot be listed. */
+bool cs_source_list_interfaces(FILE *out, GError **err);
+
 /* Closes every input and frees the source. NULL is fine. */
 void cs_source_free(cs_source *s);
 

@@ -30,6 +30,13 @@ struct cs_source {
     int advance;    /* input whose pending packet was handed out last, -1 if none */
     bool live;
     bool nano;      /* timestamps in nanoseconds (else microseconds) */
+    pcap_dumper_t *dump;   /* -w: copy of every packet handed out */
+    pcap_t *dump_tmpl;     /* dead handle describing the output (link type, snaplen, precision) */
+    char *dump_path;
+    uint64_t dump_rotate_bytes;
+    uint32_t dump_rotate_secs;
+    uint32_t dump_index;   /* number of the file being written (0: path itself) */
+    cs_time_t dump_opened; /* capture time of the first packet in the current file */
     volatile sig_atomic_t stop;
 };
 
@@ -39,8 +46,10 @@ const char *cs_dlt_describe(int dlt, char *buf, size_t len)
     const char *desc = pcap_datalink_val_to_description(dlt);
     if (name != NULL && desc != NULL)
         snprintf(buf, len, "%d (%s: %s)", dlt, name, desc);
+    else if (dlt >= 147 && dlt <= 162) /* LINKTYPE_USER0..15: private, no libpcap name */
+        snprintf(buf, len, "%d (LINKTYPE_USER%d: private use)", dlt, dlt - 147);
     else
-        snprintf(buf, len, "%d (unknown)", dlt);
+        snprintf(buf, len, "%d (not known to libpcap)", dlt);
     return buf;
 }
 
@@ -101,7 +110,7 @@ static bool input_fill(cs_source *s, int i)
                  (cs_time_t)rt->hdr->ts.tv_usec * (s->nano ? 1 : CS_NS_PER_US);
         return true;
     }
-    if (rc == 0) /* live timeout */
+    if (rc == 0 || (rc == PCAP_ERROR_BREAK && s->live)) /* live timeout, or stopped by a signal */
         return false;
     if (rc == PCAP_ERROR) {
         const char *e = pcap_geterr(rt->pcap);
@@ -293,9 +302,87 @@ void cs_source_break(cs_source *s)
         pcap_breakloop(s->rt[0].pcap);
 }
 
+/* Opens output file number idx (0: the path itself, else path.idx). */
+static bool dump_open(cs_source *s, GError **err)
+{
+    char *name = s->dump_index == 0 ? g_strdup(s->dump_path)
+                                    : g_strdup_printf("%s.%u", s->dump_path, s->dump_index);
+    s->dump = pcap_dump_open(s->dump_tmpl, name);
+    if (s->dump == NULL)
+        g_set_error(err, g_quark_from_static_string("connscope"), 2, "%s: cannot write: %s", name,
+                    pcap_geterr(s->dump_tmpl));
+    g_free(name);
+    s->dump_opened = -1;
+    return s->dump != NULL;
+}
+
+bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, uint32_t rotate_secs,
+                        GError **err)
+{
+    int dlt = s->inputs[0].dlt;
+    for (int i = 1; i < s->n; i++)
+        if (s->inputs[i].dlt != dlt) {
+            g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                        "%s: cannot write inputs of different link types into one file", path);
+            return false;
+        }
+    int snaplen = s->rt[0].pcap != NULL ? pcap_snapshot(s->rt[0].pcap) : 262144;
+    s->dump_tmpl = pcap_open_dead_with_tstamp_precision(
+        dlt, snaplen > 0 ? snaplen : 262144,
+        s->nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
+    s->dump_path = g_strdup(path);
+    s->dump_rotate_bytes = rotate_bytes;
+    s->dump_rotate_secs = rotate_secs;
+    return dump_open(s, err);
+}
+
+static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
+{
+    if (s->dump_opened < 0)
+        s->dump_opened = ts;
+    bool rotate = (s->dump_rotate_bytes > 0 &&
+                   (uint64_t)pcap_dump_ftell64(s->dump) >= s->dump_rotate_bytes) ||
+                  (s->dump_rotate_secs > 0 &&
+                   ts - s->dump_opened >= (cs_time_t)s->dump_rotate_secs * CS_NS_PER_S);
+    if (rotate) {
+        pcap_dump_close(s->dump);
+        s->dump_index++;
+        if (!dump_open(s, NULL)) {
+            fprintf(stderr, "connscope: cannot open the next output file; writing stopped\n");
+            return;
+        }
+        s->dump_opened = ts;
+    }
+    pcap_dump((u_char *)s->dump, rt->hdr, rt->data);
+}
+
+bool cs_source_list_interfaces(FILE *out, GError **err)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_if_t *all = NULL;
+    if (pcap_findalldevs(&all, errbuf) != 0) {
+        g_set_error(err, g_quark_from_static_string("connscope"), 2, "cannot list interfaces: %s",
+                    errbuf);
+        return false;
+    }
+    int n = 0;
+    for (pcap_if_t *d = all; d != NULL; d = d->next) {
+        fprintf(out, "%d.%s", ++n, d->name);
+        if (d->description != NULL)
+            fprintf(out, " (%s)", d->description);
+        fprintf(out, " [%s%s%s]\n", (d->flags & PCAP_IF_UP) ? "Up" : "Down",
+                (d->flags & PCAP_IF_RUNNING) ? ", Running" : "",
+                (d->flags & PCAP_IF_LOOPBACK) ? ", Loopback" : "");
+    }
+    pcap_freealldevs(all);
+    return true;
+}
+
 static void fill_raw(cs_source *s, int i, cs_raw *raw)
 {
     input_rt *rt = &s->rt[i];
+    if (s->dump != NULL)
+        dump_packet(s, rt, rt->ts);
     raw->data = rt->data;
     raw->caplen = rt->hdr->caplen;
     raw->wirelen = rt->hdr->len;
@@ -355,6 +442,11 @@ void cs_source_free(cs_source *s)
 {
     if (s == NULL)
         return;
+    if (s->dump != NULL)
+        pcap_dump_close(s->dump);
+    if (s->dump_tmpl != NULL)
+        pcap_close(s->dump_tmpl);
+    g_free(s->dump_path);
     for (int i = 0; i < s->n; i++) {
         if (s->rt[i].pcap != NULL)
             pcap_close(s->rt[i].pcap);

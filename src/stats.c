@@ -199,24 +199,17 @@ void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
         cs_hist_add(&s->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
     }
 
-    /* SYNs the responder sent go to the originator's endpoint (tshark counts them by ip.dst). */
+    /* SYNs the responder sent went to the originator's endpoint (simultaneous open, odd peers). */
     if (row->syns_resp > 0) {
         cs_server_stats *o = server_get(s, row->family, &row->addr[0], row->port[0]);
-        o->syn_pkts += row->syns_resp;
-        o->syn_attempts++;
-        s->syn_pkts += row->syns_resp;
-        s->syn_attempts++;
         if (row->synacks == 0 && row->syns == 0)
             o->syn_unanswered++;
         else
             o->syn_answered++;
     }
-    /* SYN outcomes, by the SYN's destination (the responder). */
+    /* SYN outcomes, by the SYN's destination (the responder); the packets were counted as they came
+     * (cs_stats_syn). */
     if (row->syns > 0) {
-        sv->syn_pkts += row->syns;
-        sv->syn_attempts++;
-        s->syn_pkts += row->syns;
-        s->syn_attempts++;
         if (row->synacks > 0)
             sv->syn_answered++;
         else if (strcmp(row->state, "REJ") == 0 || row->rst_by != NULL)
@@ -365,4 +358,20 @@ GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s)
         g_ptr_array_add(a, v);
     g_ptr_array_sort(a, cmp_http_server);
     return a;
+}
+
+void cs_stats_syn(cs_stats *s, uint8_t family, const cs_addr *dst, uint16_t dport, bool first)
+{
+    cs_server_stats *sv = server_get(s, family, dst, dport);
+    sv->syn_pkts++;
+    s->syn_pkts++;
+    if (first) {
+        sv->syn_attempts++;
+        s->syn_attempts++;
+    }
+}
+
+void cs_stats_conn_started(cs_stats *s)
+{
+    s->conns_started++;
 }

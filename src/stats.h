@@ -95,7 +95,8 @@ void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t);
 
 typedef struct cs_stats {
     GHashTable *servers;     /* endpoint key -> cs_server_stats* */
-    uint64_t conns;
+    uint64_t conns;          /* finalised connection records */
+    uint64_t conns_started;  /* connection records created */
     uint64_t established;
     uint64_t syn_pkts;
     uint64_t syn_attempts;
@@ -118,6 +119,13 @@ void cs_stats_free(cs_stats *s);
 
 /* Accounts one finalised connection. */
 void cs_stats_conn(cs_stats *s, const cs_conn_row *row);
+
+/* Accounts one SYN-without-ACK packet to dst:dport as it is seen; `first` when it is the sender's
+ * first SYN on that connection (an attempt), else a retransmission. */
+void cs_stats_syn(cs_stats *s, uint8_t family, const cs_addr *dst, uint16_t dport, bool first);
+
+/* Accounts a connection record as it is created. */
+void cs_stats_conn_started(cs_stats *s);
 
 /* Accounts one HTTP exchange. */
 void cs_stats_http(cs_stats *s, const cs_http_row *row);

@@ -1,0 +1,241 @@
+/* engine.c - the analysis run: hook implementations that carry events up from the flow table to the
+ * app layer, stats and the report writer, the per-packet loop body, and interval bookkeeping. */
+#include <string.h>
+
+#include "engine.h"
+#include "stats.h"
+
+struct cs_engine {
+    cs_engine_cfg cfg;
+    cs_report *report;
+    cs_counters ctr;
+    cs_counters ctr_mark;     /* counters at the start of the current interval */
+    cs_flow_hooks hooks;
+    cs_http_sink http_sink;
+    cs_flow_table *flow;
+    cs_app *app;
+    cs_stats stats;           /* cumulative */
+    cs_stats cur;             /* current interval (only with cfg.interval) */
+    cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
+    cs_time_t last_ts;
+    uint64_t frame;
+    uint64_t drops[3], drops_mark[3];
+    bool have_drops;
+};
+
+/* ---- event fan-out: cumulative stats, and the interval's when intervals are on -------------- */
+
+#define EACH_STATS(e, s)                                                                           \
+    for (cs_stats *s = &(e)->stats; s != NULL; s = (s == &(e)->stats && (e)->cfg.interval > 0)    \
+                                                       ? &(e)->cur                                 \
+                                                       : NULL)
+
+static void on_conn_new(void *ctx, cs_conn *c)
+{
+    cs_engine *e = ctx;
+    (void)c;
+    EACH_STATS(e, s)
+    cs_stats_conn_started(s);
+}
+
+static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
+{
+    cs_engine *e = ctx;
+    (void)ts;
+    EACH_STATS(e, s)
+    cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
+}
+
+static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
+{
+    cs_engine *e = ctx;
+    cs_app_summary app;
+    cs_app_conn_end(e->app, c, &app);
+    cs_conn_row row;
+    cs_conn_row_fill(&row, c, why, &app);
+    EACH_STATS(e, s)
+    {
+        cs_stats_conn(s, &row);
+        cs_stats_app(s, &app);
+    }
+    e->report->conn(e->report, &row);
+}
+
+static void on_stream_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t len,
+                           cs_time_t ts)
+{
+    cs_app_stream_data(((cs_engine *)ctx)->app, c, dir, p, len, ts);
+}
+
+static void on_stream_gap(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
+{
+    cs_app_stream_gap(((cs_engine *)ctx)->app, c, dir, len, ts);
+}
+
+static void on_stream_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
+{
+    cs_app_stream_end(((cs_engine *)ctx)->app, c, dir, ts);
+}
+
+static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
+{
+    cs_engine *e = ctx;
+    cs_http_row row;
+    row.tx = tx;
+    row.stream = c->stream;
+    row.family = c->family;
+    for (int i = 0; i < 2; i++) {
+        int ep = i == 0 ? c->client : !c->client;
+        row.addr[i] = c->addr[ep];
+        row.port[i] = c->port[ep];
+    }
+    EACH_STATS(e, s)
+    cs_stats_http(s, &row);
+    e->report->http(e->report, &row);
+}
+
+static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
+{
+    (void)c;
+    ((cs_engine *)ctx)->ctr.anomalies[a]++;
+}
+
+/* ---- intervals ----------------------------------------------------------------------------- */
+
+/* Reports the interval [ivl_start, end) and starts the next one at `end`. */
+static void close_interval(cs_engine *e, cs_time_t end)
+{
+    cs_counters delta;
+    const uint64_t *a = (const uint64_t *)(const void *)&e->ctr;
+    const uint64_t *b = (const uint64_t *)(const void *)&e->ctr_mark;
+    uint64_t *d = (uint64_t *)(void *)&delta;
+    for (size_t i = 0; i < sizeof delta / sizeof(uint64_t); i++)
+        d[i] = a[i] - b[i];
+    cs_interval_info iv = {.start = e->ivl_start, .end = end, .ctr = &delta};
+    if (e->have_drops) {
+        iv.have_drops = true;
+        for (int i = 0; i < 3; i++)
+            iv.drops[i] = e->drops[i] - e->drops_mark[i];
+        memcpy(e->drops_mark, e->drops, sizeof e->drops);
+    }
+    if (e->report->interval != NULL)
+        e->report->interval(e->report, &e->cur, &iv);
+    e->ctr_mark = e->ctr;
+    cs_stats_free(&e->cur);
+    cs_stats_init(&e->cur);
+    e->ivl_start = end;
+}
+
+/* Closes every interval that ends at or before `now` (empty ones are reported too: zero counts). */
+static void advance_intervals(cs_engine *e, cs_time_t now)
+{
+    if (e->cfg.interval <= 0)
+        return;
+    if (e->ivl_start == INT64_MIN) {
+        e->ivl_start = now - (now % e->cfg.interval); /* aligned to the interval length */
+        return;
+    }
+    while (now >= e->ivl_start + e->cfg.interval)
+        close_interval(e, e->ivl_start + e->cfg.interval);
+}
+
+/* ---- public -------------------------------------------------------------------------------- */
+
+cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
+{
+    cs_engine *e = g_new0(cs_engine, 1);
+    e->cfg = *cfg;
+    e->report = report;
+    e->hooks = (cs_flow_hooks){.ctx = e,
+                               .conn_new = on_conn_new,
+                               .syn_packet = on_syn,
+                               .stream_data = on_stream_data,
+                               .stream_gap = on_stream_gap,
+                               .stream_end = on_stream_end,
+                               .conn_end = on_conn_end};
+    e->http_sink = (cs_http_sink){.ctx = e, .exchange = on_http, .anomaly = on_http_anomaly};
+    e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
+    e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
+    cs_stats_init(&e->stats);
+    cs_stats_init(&e->cur);
+    e->ivl_start = INT64_MIN;
+    e->last_ts = INT64_MIN;
+    return e;
+}
+
+void cs_engine_packet(cs_engine *e, const cs_raw *raw)
+{
+    cs_pkt pkt;
+    e->frame++;
+    if (raw->ts < e->last_ts)
+        e->ctr.anomalies[CS_ANOM_TIME_BACKWARDS]++;
+    else
+        e->last_ts = raw->ts;
+    if (e->cfg.interval > 0)
+        advance_intervals(e, raw->ts);
+    if (cs_decode(raw, &pkt, &e->ctr) != CS_DEC_TCP)
+        return;
+    pkt.frame = e->frame;
+    int dir;
+    cs_conn *c = cs_flow_packet(e->flow, &pkt, &dir);
+    if (e->cfg.stream_list != NULL && c != NULL)
+        fprintf(e->cfg.stream_list, "%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n", e->frame,
+                c->stream);
+}
+
+void cs_engine_idle(cs_engine *e, cs_time_t now)
+{
+    cs_flow_expire(e->flow, now);
+    advance_intervals(e, now);
+}
+
+void cs_engine_set_drops(cs_engine *e, uint64_t received, uint64_t dropped, uint64_t if_dropped)
+{
+    e->have_drops = true;
+    e->drops[0] = received;
+    e->drops[1] = dropped;
+    e->drops[2] = if_dropped;
+}
+
+static void fill_info(cs_engine *e, cs_run_info *info)
+{
+    if (info->ctr == NULL)
+        info->ctr = &e->ctr;
+    info->peak_conns = cs_flow_peak(e->flow);
+    info->streams = cs_flow_streams(e->flow);
+    info->have_drops = e->have_drops;
+    memcpy(info->drops, e->drops, sizeof info->drops);
+}
+
+void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
+{
+    cs_run_info i = *info;
+    fill_info(e, &i);
+    i.partial = true;
+    e->report->finish(e->report, &e->stats, &i);
+}
+
+void cs_engine_finish(cs_engine *e, cs_run_info *info)
+{
+    cs_flow_flush(e->flow);
+    if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN)
+        close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1 : e->ivl_start);
+    fill_info(e, info);
+    e->report->finish(e->report, &e->stats, info);
+}
+
+cs_counters *cs_engine_counters(cs_engine *e)
+{
+    return &e->ctr;
+}
+
+void cs_engine_free(cs_engine *e)
+{
+    if (e == NULL)
+        return;
+    cs_flow_free(e->flow);
+    cs_app_free(e->app);
+    cs_stats_free(&e->stats);
+    cs_stats_free(&e->cur);
+    g_free(e);
+}

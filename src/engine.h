@@ -1,0 +1,46 @@
+/* engine.h - one analysis run: wires decode -> flow -> reassembly -> app -> stats -> report and is fed
+ * raw packets by whoever reads them (offline files or a live interface), with optional interval reports. */
+#ifndef CS_ENGINE_H
+#define CS_ENGINE_H
+
+#include <stdio.h>
+
+#include "app.h"
+#include "flow.h"
+#include "report.h"
+
+typedef struct cs_engine_cfg {
+    cs_flow_cfg flow;
+    cs_app_cfg app;
+    FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
+    cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
+} cs_engine_cfg;
+
+typedef struct cs_engine cs_engine;
+
+/* Creates a run writing to `report` (which must outlive it). Can't fail (aborts on OOM). */
+cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report);
+
+/* Analyses one packet. */
+void cs_engine_packet(cs_engine *e, const cs_raw *raw);
+
+/* Time passes without packets (live capture read timeout): expires idle connections and closes
+ * intervals that ended before `now`. */
+void cs_engine_idle(cs_engine *e, cs_time_t now);
+
+/* Live capture: kernel counters to print with the next interval report (totals since start). */
+void cs_engine_set_drops(cs_engine *e, uint64_t received, uint64_t dropped, uint64_t if_dropped);
+
+/* Writes the cumulative report now, without finalising open connections (SIGUSR1). */
+void cs_engine_report_now(cs_engine *e, const cs_run_info *info);
+
+/* End of input: finalises every open connection, closes the last interval, and writes the final
+ * report. `info->ctr` may be NULL (the engine's counters are used). */
+void cs_engine_finish(cs_engine *e, cs_run_info *info);
+
+/* The run's packet and anomaly counters (owned by the engine). */
+cs_counters *cs_engine_counters(cs_engine *e);
+
+void cs_engine_free(cs_engine *e);
+
+#endif
