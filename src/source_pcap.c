@@ -1,6 +1,7 @@
 /* source_pcap.c - reads capture files (pcap, pcapng, stdin) and live interfaces through libpcap.
  * Several files are merged by timestamp with a small heap that holds each file's next packet. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct cs_source {
     uint32_t dump_index;   /* number of the file being written (0: path itself) */
     cs_time_t dump_opened; /* capture time of the first packet in the current file */
     volatile sig_atomic_t stop;
+    int timeout_ms;         /* live: longest wait in cs_source_next() */
 };
 
 const char *cs_dlt_describe(int dlt, char *buf, size_t len)
@@ -275,8 +277,14 @@ cs_source *cs_source_open_live(const cs_live_opts *o, GError **err)
         pcap_close(p);
         return NULL;
     }
+    if (pcap_setnonblock(p, 1, errbuf) != 0) {
+        g_set_error(err, q, 2, "%s: cannot make the capture non-blocking: %s", o->iface, errbuf);
+        pcap_close(p);
+        return NULL;
+    }
     cs_source *s = source_alloc(1);
     s->live = true;
+    s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 200;
     s->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
     s->rt[0].pcap = p;
     s->inputs[0].path = g_strdup(o->iface);
@@ -398,8 +406,18 @@ int cs_source_next(cs_source *s, cs_raw *raw)
     if (s->live) {
         if (s->rt[0].pcap == NULL)
             return 0;
-        if (!input_fill(s, 0))
-            return s->rt[0].pcap == NULL || s->stop ? 0 : -2;
+        if (!input_fill(s, 0)) {
+            if (s->rt[0].pcap == NULL || s->stop)
+                return 0;
+            /* Non-blocking handle: wait for the next packet at most the read timeout, so the
+             * caller gets control back regularly (intervals, --duration, signals). */
+            int fd = pcap_get_selectable_fd(s->rt[0].pcap);
+            if (fd >= 0) {
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                (void)poll(&pfd, 1, s->timeout_ms);
+            }
+            return -2;
+        }
         fill_raw(s, 0, raw);
         return 1;
     }

@@ -4,6 +4,10 @@ set -u
 : "${CONNSCOPE:?CONNSCOPE must point at the connscope binary}"
 : "${SRCDIR:?SRCDIR must point at the source tree}"
 : "${CORPUS:=$SRCDIR/../shared/corpus}"
+# canonical paths (make check passes CORPUS as .../main/../shared/corpus), so that captures can be
+# named relative to them (capname) and known differences listed by name
+SRCDIR=$(cd "$SRCDIR" && pwd -P) || exit 99
+[ -d "$CORPUS" ] && CORPUS=$(cd "$CORPUS" && pwd -P)
 PCAPS="$SRCDIR/pcaps"
 FAILS=0
 TMP=$(mktemp -d)
@@ -29,8 +33,8 @@ finish() {
 # captures, "corpus:SOURCE/NAME" for the third-party corpus.
 capname() {
     case "$1" in
-        "$SRCDIR"/*) echo "${1#"$SRCDIR"/}" ;;
         "$CORPUS"/*) echo "corpus:${1#"$CORPUS"/}" ;;
+        "$SRCDIR"/*) echo "${1#"$SRCDIR"/}" ;;
         *) echo "$1" ;;
     esac
 }

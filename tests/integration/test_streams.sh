@@ -61,10 +61,10 @@ KNOWN = {
 }
 
 def name(path):
-    if path.startswith(srcdir + "/"):
-        return path[len(srcdir) + 1:]
     if path.startswith(corpus + "/"):
         return "corpus:" + path[len(corpus) + 1:]
+    if path.startswith(srcdir + "/"):
+        return path[len(srcdir) + 1:]
     return path
 
 fails = 0

@@ -59,10 +59,10 @@ KNOWN_ADD = {
 }
 
 def name(path):
-    if path.startswith(srcdir + "/"):
-        return path[len(srcdir) + 1:]
     if path.startswith(corpus + "/"):
         return "corpus:" + path[len(corpus) + 1:]
+    if path.startswith(srcdir + "/"):
+        return path[len(srcdir) + 1:]
     return path
 
 fails = 0
