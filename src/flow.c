@@ -245,13 +245,14 @@ static void sink_data(void *vctx, const uint8_t *p, uint32_t len, cs_time_t ts)
 }
 
 static void hist_add(cs_conn *c, int dir, char letter);
+static void hist_count(cs_conn *c, int dir, char letter);
 
 static void sink_gap(void *vctx, uint32_t len, cs_time_t ts)
 {
     sink_ctx *s = vctx;
     s->t->ctr->anomalies[CS_ANOM_REASM_GAP]++;
     s->t->ctr->gap_bytes += len;
-    hist_add(s->c, s->dir, 'G');
+    hist_count(s->c, s->dir, 'G');
     if (s->t->hooks->stream_gap != NULL)
         s->t->hooks->stream_gap(s->t->hooks->ctx, s->c, s->dir, len, ts);
 }
@@ -334,6 +335,26 @@ static void hist_add(cs_conn *c, int dir, char letter)
     if (c->hist_bits[side] & bit)
         return;
     c->hist_bits[side] |= bit;
+    if (c->hist_len + 1 < (int)sizeof c->history) {
+        c->history[c->hist_len++] = side == 0 ? letter : (char)(letter - 'A' + 'a');
+        c->history[c->hist_len] = '\0';
+    }
+}
+
+/* Records a letter Zeek repeats as its count grows (T retransmission, W zero window, G gap): at the
+ * 1st, 10th, 100th, ... occurrence for that endpoint. */
+static void hist_count(cs_conn *c, int dir, char letter)
+{
+    int k = letter == 'T' ? 0 : letter == 'W' ? 1 : 2;
+    cs_conn_dir *d = &c->d[dir];
+    uint32_t n = ++d->hist_n[k];
+    uint32_t threshold = 1;
+    for (uint8_t i = 0; i < d->hist_count[k]; i++)
+        threshold *= 10;
+    if (n != threshold)
+        return;
+    d->hist_count[k]++;
+    int side = dir == c->client ? 0 : 1;
     if (c->hist_len + 1 < (int)sizeof c->history) {
         c->history[c->hist_len++] = side == 0 ? letter : (char)(letter - 'A' + 'a');
         c->history[c->hist_len] = '\0';
@@ -533,7 +554,7 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
     if (p->win == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)) && !p->hdr_partial) {
         d->zero_windows++;
         d->seen |= CS_SENT_ZWIN;
-        hist_add(c, dir, 'W');
+        hist_count(c, dir, 'W');
     }
     if (p->payload_wire > 0) {
         d->seen |= CS_SENT_DATA;
@@ -564,16 +585,27 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
             sink_ctx sc = {t, c, dir};
             cs_reasm_sink sink = make_sink(&sc);
             uint32_t hits = d->reasm.cap_hits;
+            uint32_t conflicts = d->reasm.conflicts;
             cs_seg_kind k = cs_reasm_segment(&d->reasm, &t->lim, &sink, seq, p->payload,
                                              p->payload_len, p->payload_wire,
                                              (fl & CS_TH_FIN) != 0, p->ts);
             t->ctr->anomalies[CS_ANOM_REASM_OOO_CAP] += d->reasm.cap_hits - hits;
-            if (k == CS_SEG_RETRANS || k == CS_SEG_OVERLAP) {
+            if (k == CS_SEG_RETRANS || k == CS_SEG_OVERLAP)
                 d->retrans++;
-                hist_add(c, dir, 'T');
-            } else if (k == CS_SEG_AHEAD) {
+            else if (k == CS_SEG_AHEAD)
                 d->ooo++;
-            }
+            t->ctr->anomalies[CS_ANOM_REASM_OVERLAP_DIFF] += d->reasm.conflicts - conflicts;
+        }
+    }
+    /* Zeek's history 'T': payload starting below the highest sequence number sent before
+     * (retransmissions and late hole fillers alike). */
+    if (p->payload_wire > 0) {
+        uint32_t end = p->seq + ((fl & CS_TH_SYN) ? 1 : 0) + p->payload_wire;
+        if (d->seq_hi_set && cs_seq_diff(p->seq, d->seq_hi) < 0)
+            hist_count(c, dir, 'T');
+        if (!d->seq_hi_set || cs_seq_diff(end, d->seq_hi) > 0) {
+            d->seq_hi = end;
+            d->seq_hi_set = true;
         }
     }
     if ((fl & CS_TH_ACK) && peer->reasm.started && !p->hdr_partial) {
@@ -647,7 +679,6 @@ void cs_flow_cfg_default(cs_flow_cfg *cfg)
     cfg->max_conns = 1000000;
     cfg->max_tombstones = 262144;
     cfg->max_ooo_bytes = 1u << 20;
-    cfg->reassemble = true;
 }
 
 cs_flow_table *cs_flow_new(const cs_flow_cfg *cfg, const cs_flow_hooks *hooks,

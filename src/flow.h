@@ -51,6 +51,10 @@ typedef struct cs_conn_dir {
     uint16_t seen;          /* CS_SENT_* */
     uint16_t mss;           /* from its SYN, 0 if none */
     int8_t wscale;          /* from its SYN, -1 if none */
+    uint32_t seq_hi;        /* highest sequence number + length sent so far (Zeek's retransmission rule) */
+    bool seq_hi_set;
+    uint8_t hist_count[3];  /* Zeek repeats T, W, G at 1, 10, 100, ... occurrences: log10 reached */
+    uint32_t hist_n[3];
     bool base_set;
     bool sack_perm;
     bool ts_opt;
@@ -112,7 +116,6 @@ typedef struct cs_flow_cfg {
     uint32_t max_tombstones;  /* finalised 4-tuples remembered for stream numbering */
     uint32_t max_ooo_bytes;   /* per direction reassembly buffer */
     bool verify_checksums;
-    bool reassemble;          /* false: count only, deliver no payload */
 } cs_flow_cfg;
 
 typedef struct cs_flow_table cs_flow_table;

@@ -206,6 +206,7 @@ int main(int argc, char **argv)
     o.http_max_pending = 1000;
     o.snaplen = 262144;
     setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C"); /* numbers in JSON/CSV/text always use '.' */
     if (argc > 1 && strcmp(argv[1], "follow") == 0)
         return cs_follow_main(argc - 1, argv + 1);
 
