@@ -429,7 +429,7 @@ static cs_conn *conn_create(cs_flow_table *t, const cs_pkt *p, uint32_t h)
     c->port[0] = p->sport;
     c->port[1] = p->dport;
     c->first_frame = p->frame;
-    c->first_ts = c->last_ts = p->ts;
+    c->first_ts = c->last_ts = c->end_ts = p->ts;
     c->d[0].wscale = c->d[1].wscale = -1;
     c->lru_prev = c->lru_next = NIL;
 
@@ -505,6 +505,10 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
 
     if (p->ts > c->last_ts)
         c->last_ts = p->ts;
+    /* Zeek's duration stops at the packet that leaves both sides closed (FIN or RST each way). */
+    uint16_t closing = CS_SENT_FIN | CS_SENT_RST;
+    if ((!(c->d[0].seen & closing) || !(c->d[1].seen & closing)) && p->ts > c->end_ts)
+        c->end_ts = p->ts;
     d->pkts++;
     d->ip_bytes += p->ip_len;
     d->wire_bytes += p->wirelen;

@@ -76,6 +76,7 @@ typedef struct cs_conn {
     uint64_t stream;        /* Wireshark tcp.stream */
     uint64_t first_frame;
     cs_time_t first_ts, last_ts;
+    cs_time_t end_ts;       /* last packet before both sides had closed (Zeek's end of duration) */
     cs_time_t syn_ts;       /* first SYN */
     cs_time_t syn_last_ts;  /* last SYN before the first SYN/ACK */
     cs_time_t synack_ts;    /* first SYN/ACK */

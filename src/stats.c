@@ -30,7 +30,7 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
         row->wscale[i] = d->wscale;
     }
     row->start = c->first_ts;
-    row->end = c->last_ts;
+    row->end = c->end_ts;
     row->syns = c->d[o].syns;
     row->synacks = c->d[r].synacks;
     row->syns_resp = c->d[r].syns;

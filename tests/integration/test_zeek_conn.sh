@@ -16,9 +16,8 @@
 # * duration of a connection closed by both sides: Zeek stops moving a connection's last time once
 #   both endpoints have closed (TCPSessionAdapter: `if ( ! orig->did_close || ! resp->did_close )
 #   Conn()->SetLastTime(...)`, evaluated before the packet's own FIN/RST is processed), so the final
-#   ACK (and anything later) is not in Zeek's duration; connscope's duration runs to the last packet
-#   (= ts_end - ts). Known difference, left for the connscope maintainers to decide; it is checked,
-#   not skipped: with tshark, Zeek's value must equal that rule and connscope's the last packet.
+#   ACK (and anything later) is not in Zeek's duration. connscope follows the same rule (its
+#   ts_end is that packet), so durations are compared exactly.
 . "$(dirname "$0")/lib.sh"
 need_python
 need_tshark
@@ -167,16 +166,6 @@ for cap, base in baselines:
                 if cv is not None and abs(float(zv) - cv) <= 1e-6:
                     ok.append(f)
                     continue
-                if cv is not None and "F" in c["history"] and "f" in c["history"]:
-                    zrule, last = zeek_time_rule(path, c)
-                    if zrule is not None and abs(zrule - float(zv)) <= 1e-6 and \
-                            abs(last - cv) <= 1e-6 and abs(c["ts_end"] - c["ts"] - cv) <= 1e-6:
-                        ok.append(f + "(known difference)")
-                        notes.append("%s: duration: Zeek %s ends when both sides have closed, "
-                                     "connscope %.6f ends at the last packet (%.6f s later); "
-                                     "both verified against the packets"
-                                     % (what, zv, cv, cv - float(zv)))
-                        continue
                 bad.append("duration: Zeek %s, connscope %s" % (zv, cv))
                 continue
             if f in ("orig_bytes", "resp_bytes") and zv == "-":
