@@ -49,7 +49,7 @@ typedef struct tdir {
     uint8_t alt_tries;      /* TLS 1.3: records tried with the application keys while in handshake */
     uint8_t fail_streak;    /* records that failed every trial while the sequence was unknown */
     uint8_t epoch;          /* TLS 1.3: enum epoch of the read keys */
-    uint16_t rec_version;   /* record-layer version of the first record */
+    uint16_t rec_version;   /* record-layer version of the latest record (resync plausibility) */
     uint32_t body_len, body_have;
     uint8_t *buf;           /* record body (records spanning segments); grows up to the cap */
     uint32_t buf_cap;
@@ -87,6 +87,7 @@ struct cs_tls_conn {
     bool keys_found;
     bool unsupported;
     bool early_reported;
+    uint64_t dec_missing;   /* protected records not tried: no key for them (partial key log) */
     cs_tls_summary sum;     /* ja3/ja3s owned here; copied out by cs_tls_finish */
 };
 
@@ -1190,6 +1191,9 @@ static void protected_record(cs_tls_conn *t, const cs_tls_sink *sink, const cs_c
         }
     } else if (keyed && d->rp.ready && !d->seq_unknown) {
         d->rp.seq++; /* one whole record lost: numbering stays known */
+    } else if (!keyed && body != NULL && t->keys_found && !t->unsupported &&
+               t->sum.server_hello) {
+        t->dec_missing++; /* no key for this direction/epoch, or decryption lost track */
     }
     /* not opened: account for it by what the header shows */
     bool app;
@@ -1197,6 +1201,11 @@ static void protected_record(cs_tls_conn *t, const cs_tls_sink *sink, const cs_c
         /* without keys TLS 1.3 hides the inner type: the server's flight before the client's first
          * protected record is handshake, the client's first protected record is its Finished */
         app = dir == 0 ? d->seen_protected : t->d[0].seen_protected;
+        if (app && t->tls13 && len == 2 + 1 + 16) {
+            /* 19 bytes is an encrypted alert (2 bytes, inner type, AEAD tag): not data */
+            app = false;
+            t->sum.alerts[dir]++;
+        }
         if (!t->sum.server_hello)
             app = true; /* early data */
     } else {
@@ -1232,8 +1241,7 @@ static void process_record(cs_tls_conn *t, const cs_tls_sink *sink, const cs_con
     tdir *d = &t->d[dir];
     uint8_t type = hdr[0];
     t->sum.records[dir]++;
-    if (d->rec_version == 0)
-        d->rec_version = (uint16_t)(hdr[1] << 8 | hdr[2]);
+    d->rec_version = (uint16_t)(hdr[1] << 8 | hdr[2]);
     zeek_established(t, dir, type);
     if (d->ccs || type == CT_APP) {
         if (type == CT_APP && !d->ccs && !t->tls13 && t->sum.server_hello) {
@@ -1499,9 +1507,10 @@ void cs_tls_finish(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c, cs
         s->dec_status = CS_TLS_DEC_NO_KEYS;
     else if (t->unsupported)
         s->dec_status = CS_TLS_DEC_UNSUPPORTED;
-    else if (s->dec_records == 0 && s->dec_failed > 0)
+    else if (s->dec_records == 0 && (s->dec_failed > 0 || t->dec_missing > 0))
         s->dec_status = CS_TLS_DEC_FAILED;
-    else if (s->dec_failed > 0 || ((s->gaps[0] || s->gaps[1]) && s->dec_records > 0))
+    else if (s->dec_failed > 0 || t->dec_missing > 0 ||
+             ((s->gaps[0] || s->gaps[1]) && s->dec_records > 0))
         s->dec_status = CS_TLS_DEC_PARTIAL;
     else
         s->dec_status = CS_TLS_DEC_OK;

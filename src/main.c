@@ -56,6 +56,17 @@ typedef struct options {
     gchar **files;
 } options;
 
+/* Frees what option parsing allocated. */
+static void options_free(options *o)
+{
+    g_strfreev(o->http_ports);
+    g_strfreev(o->files);
+    g_free(o->filter);
+    g_free(o->iface);
+    g_free(o->write_file);
+    g_free(o->user);
+}
+
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t report_requested;
 static cs_source *live_source;
@@ -316,48 +327,52 @@ int main(int argc, char **argv)
         g_option_context_add_group(octx, g);
     }
     GError *err = NULL;
+    int status = 0;
+    GArray *http_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    const char *bad = NULL;
     if (!g_option_context_parse(octx, &argc, &argv, &err)) {
-        int rc = usage_error(octx, err->message);
+        status = usage_error(octx, err->message);
         g_error_free(err);
-        return rc;
+        goto out;
     }
     if (o.version) {
         print_version();
         g_option_context_free(octx);
-        return 0;
+        goto out;
     }
     if (o.list_ifaces) {
         g_option_context_free(octx);
         if (!cs_source_list_interfaces(stdout, &err)) {
             fprintf(stderr, "connscope: %s\n", err->message);
             g_error_free(err);
-            return EXIT_USAGE;
+            status = EXIT_USAGE;
         }
-        return 0;
+        goto out;
     }
     bool have_files = o.files != NULL && o.files[0] != NULL;
     if (o.iface == NULL && !have_files)
-        return usage_error(octx, "no capture file given (or -i IFACE for a live capture)");
-    if (o.iface != NULL && have_files)
-        return usage_error(octx, "give either capture files or -i IFACE, not both");
-    if (o.json && o.csv)
-        return usage_error(octx, "--json and --csv cannot be combined");
-    if (o.idle_timeout <= 0 || o.close_linger < 0 || o.max_conns < 1 || o.max_conns > UINT32_MAX ||
-        o.max_ooo < 0 || o.max_ooo > UINT32_MAX || o.max_tombstones < 0 ||
-        o.max_tombstones > UINT32_MAX || o.http_max_pending < 1 || o.http_max_pending > 1000000 ||
-        o.interval < 0 || o.duration < 0 || o.count < 0 || o.snaplen < 64 || o.rotate_mb < 0 ||
-        o.rotate_secs < 0 || o.buffer_kib < 0 || o.buffer_kib > 4 * 1024 * 1024)
-        return usage_error(octx, "an option value is out of range");
-    if ((o.rotate_mb > 0 || o.rotate_secs > 0) && o.write_file == NULL)
-        return usage_error(octx, "--rotate-mb and --rotate-seconds go with -w FILE");
-    GArray *http_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
-    if (!parse_ports(o.http_ports, http_ports)) {
-        g_array_free(http_ports, TRUE);
-        return usage_error(octx, "--http-port takes port numbers from 1 to 65535");
+        bad = "no capture file given (or -i IFACE for a live capture)";
+    else if (o.iface != NULL && have_files)
+        bad = "give either capture files or -i IFACE, not both";
+    else if (o.json && o.csv)
+        bad = "--json and --csv cannot be combined";
+    else if (o.idle_timeout <= 0 || o.close_linger < 0 || o.max_conns < 1 ||
+             o.max_conns > UINT32_MAX || o.max_ooo < 0 || o.max_ooo > UINT32_MAX ||
+             o.max_tombstones < 0 || o.max_tombstones > UINT32_MAX || o.http_max_pending < 1 ||
+             o.http_max_pending > 1000000 || o.interval < 0 || o.duration < 0 || o.count < 0 ||
+             o.snaplen < 64 || o.rotate_mb < 0 || o.rotate_secs < 0 || o.buffer_kib < 0 ||
+             o.buffer_kib > 4 * 1024 * 1024)
+        bad = "an option value is out of range";
+    else if ((o.rotate_mb > 0 || o.rotate_secs > 0) && o.write_file == NULL)
+        bad = "--rotate-mb and --rotate-seconds go with -w FILE";
+    else if (!parse_ports(o.http_ports, http_ports))
+        bad = "--http-port takes port numbers from 1 to 65535";
+    if (bad != NULL) {
+        status = usage_error(octx, bad);
+        goto out;
     }
     g_option_context_free(octx);
 
-    int status = 0;
     cs_source *src;
     if (o.iface != NULL) {
         cs_live_opts lo = {.iface = o.iface,
@@ -444,11 +459,6 @@ int main(int argc, char **argv)
     cs_source_free(src);
 out:
     g_array_free(http_ports, TRUE);
-    g_strfreev(o.http_ports);
-    g_strfreev(o.files);
-    g_free(o.filter);
-    g_free(o.iface);
-    g_free(o.write_file);
-    g_free(o.user);
+    options_free(&o);
     return status;
 }
