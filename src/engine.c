@@ -1,5 +1,7 @@
 /* engine.c - the analysis run: hook implementations that carry events up from the flow table to the
  * app layer, stats and the report writer, the per-packet loop body, and interval bookkeeping. */
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
@@ -30,10 +32,28 @@ struct cs_engine {
                                                        ? &(e)->cur                                 \
                                                        : NULL)
 
+/* Does connection c pass the record filters (--server, --client, --stream)? */
+static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+{
+    const cs_engine_filter *f = &e->cfg.filter;
+    int cl = c->client, sv = !c->client;
+    if (f->stream_set && c->stream != f->stream)
+        return false;
+    if (f->server_set &&
+        (c->family != f->server_family || memcmp(&c->addr[sv], &f->server, sizeof f->server) != 0 ||
+         (f->server_port != 0 && c->port[sv] != f->server_port)))
+        return false;
+    if (f->client_set &&
+        (c->family != f->client_family || memcmp(&c->addr[cl], &f->client, sizeof f->client) != 0))
+        return false;
+    return true;
+}
+
 static void on_conn_new(void *ctx, cs_conn *c)
 {
     cs_engine *e = ctx;
-    (void)c;
+    if (!conn_wanted(e, c))
+        return;
     EACH_STATS(e, s)
     cs_stats_conn_started(s);
 }
@@ -42,6 +62,8 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
 {
     cs_engine *e = ctx;
     (void)ts;
+    if (!conn_wanted(e, c))
+        return;
     EACH_STATS(e, s)
     cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
 }
@@ -51,6 +73,8 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     cs_engine *e = ctx;
     cs_app_summary app;
     cs_app_conn_end(e->app, c, &app);
+    if (!conn_wanted(e, c))
+        return;
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
     EACH_STATS(e, s)
@@ -80,6 +104,8 @@ static void on_stream_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
 static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
 {
     cs_engine *e = ctx;
+    if (!conn_wanted(e, c))
+        return;
     cs_http_row row;
     row.tx = tx;
     row.stream = c->stream;
@@ -167,6 +193,9 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 {
     cs_pkt pkt;
     e->frame++;
+    if ((e->cfg.filter.since_set && raw->ts < e->cfg.filter.since) ||
+        (e->cfg.filter.until_set && raw->ts >= e->cfg.filter.until))
+        return;
     if (raw->ts < e->last_ts)
         e->ctr.anomalies[CS_ANOM_TIME_BACKWARDS]++;
     else
@@ -222,6 +251,82 @@ void cs_engine_finish(cs_engine *e, cs_run_info *info)
         close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1 : e->ivl_start);
     fill_info(e, info);
     e->report->finish(e->report, &e->stats, info);
+}
+
+uint32_t cs_engine_active_conns(const cs_engine *e)
+{
+    return cs_flow_active(e->flow);
+}
+
+bool cs_parse_endpoint(const char *str, uint8_t *family, cs_addr *addr, uint16_t *port)
+{
+    char host[64];
+    const char *p = NULL;
+    memset(addr, 0, sizeof *addr);
+    *port = 0;
+    if (str[0] == '[') { /* [v6]:port */
+        const char *end = strchr(str, ']');
+        if (end == NULL || (size_t)(end - str - 1) >= sizeof host)
+            return false;
+        memcpy(host, str + 1, (size_t)(end - str - 1));
+        host[end - str - 1] = '\0';
+        if (end[1] == ':')
+            p = end + 2;
+        else if (end[1] != '\0')
+            return false;
+    } else {
+        const char *colon = strchr(str, ':');
+        bool v6 = colon != NULL && strchr(colon + 1, ':') != NULL;
+        size_t n = (!v6 && colon != NULL) ? (size_t)(colon - str) : strlen(str);
+        if (n >= sizeof host)
+            return false;
+        memcpy(host, str, n);
+        host[n] = '\0';
+        if (!v6 && colon != NULL)
+            p = colon + 1;
+    }
+    if (inet_pton(AF_INET, host, addr->b) == 1)
+        *family = 4;
+    else if (inet_pton(AF_INET6, host, addr->b) == 1)
+        *family = 6;
+    else
+        return false;
+    if (p != NULL) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (*p == '\0' || *end != '\0' || v < 1 || v > 65535)
+            return false;
+        *port = (uint16_t)v;
+    }
+    return true;
+}
+
+bool cs_parse_time(const char *s, cs_time_t *out)
+{
+    char *end;
+    double v = g_ascii_strtod(s, &end);
+    if (*s != '\0' && *end == '\0') {
+        *out = (cs_time_t)(v * 1e9);
+        return true;
+    }
+    gchar *iso = g_strdup(s);
+    if (strlen(iso) > 10 && iso[10] == ' ')
+        iso[10] = 'T';
+    GTimeZone *utc = g_time_zone_new_utc();
+    GDateTime *dt = g_date_time_new_from_iso8601(iso, utc);
+    if (dt == NULL) { /* seconds may be missing: "2024-01-02T03:04" */
+        gchar *with_sec = g_strconcat(iso, ":00", NULL);
+        dt = g_date_time_new_from_iso8601(with_sec, utc);
+        g_free(with_sec);
+    }
+    g_time_zone_unref(utc);
+    g_free(iso);
+    if (dt == NULL)
+        return false;
+    *out = (cs_time_t)g_date_time_to_unix(dt) * CS_NS_PER_S +
+           (cs_time_t)g_date_time_get_microsecond(dt) * CS_NS_PER_US;
+    g_date_time_unref(dt);
+    return true;
 }
 
 cs_counters *cs_engine_counters(cs_engine *e)

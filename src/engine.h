@@ -9,7 +9,28 @@
 #include "flow.h"
 #include "report.h"
 
+/* Record filters applied after decoding: only matching connections (and their exchanges and SYNs)
+ * reach the statistics and reports; stream numbering still sees every packet. */
+typedef struct cs_engine_filter {
+    bool server_set, client_set;
+    uint8_t server_family, client_family;
+    cs_addr server, client;
+    uint16_t server_port;      /* 0: any port */
+    bool stream_set;
+    uint64_t stream;
+    bool since_set, until_set;
+    cs_time_t since, until;    /* packets outside [since, until) are skipped */
+} cs_engine_filter;
+
+/* Parses "IP" or "IP:PORT" / "[IPv6]:PORT" into (family, addr, port). Returns false if invalid. */
+bool cs_parse_endpoint(const char *s, uint8_t *family, cs_addr *addr, uint16_t *port);
+
+/* Parses a time: seconds since the epoch ("1700000000.5") or UTC "YYYY-MM-DD[ T]HH:MM[:SS[.frac]]".
+ * Returns false if invalid. */
+bool cs_parse_time(const char *s, cs_time_t *out);
+
 typedef struct cs_engine_cfg {
+    cs_engine_filter filter;
     cs_flow_cfg flow;
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
@@ -37,6 +58,9 @@ void cs_engine_report_now(cs_engine *e, const cs_run_info *info);
 /* End of input: finalises every open connection, closes the last interval, and writes the final
  * report. `info->ctr` may be NULL (the engine's counters are used). */
 void cs_engine_finish(cs_engine *e, cs_run_info *info);
+
+/* Connections tracked now (for a live progress line). */
+uint32_t cs_engine_active_conns(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

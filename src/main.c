@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "follow.h"
 #include "source.h"
+#include "util.h"
 
 #define EXIT_INPUT_ERRORS 1
 #define EXIT_USAGE 2
@@ -53,6 +54,13 @@ typedef struct options {
     gint64 rotate_mb;
     gint rotate_secs;
     gchar *user;
+    gchar *server;
+    gchar *client;
+    gint64 stream;
+    gchar *since;
+    gchar *until;
+    gboolean quiet;
+    gchar *color;
     gchar **files;
 } options;
 
@@ -65,6 +73,11 @@ static void options_free(options *o)
     g_free(o->iface);
     g_free(o->write_file);
     g_free(o->user);
+    g_free(o->server);
+    g_free(o->client);
+    g_free(o->since);
+    g_free(o->until);
+    g_free(o->color);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -160,11 +173,57 @@ static cs_time_t wall_now(void)
     return (cs_time_t)ts.tv_sec * CS_NS_PER_S + ts.tv_nsec;
 }
 
+/* The one-line progress indicator on a terminal's stderr (files over 4 MB, or live capture). */
+typedef struct progress {
+    bool on;
+    bool shown;
+    cs_time_t start, last;
+    uint64_t packets;
+} progress;
+
+static void progress_update(progress *pg, cs_source *src, cs_engine *e, bool live, cs_time_t now)
+{
+    char a[32], b[32], line[160];
+    double secs = (double)(now - pg->start) / 1e9;
+    double pps = secs > 0 ? (double)pg->packets / secs : 0;
+    uint64_t done, total;
+    if (live) {
+        uint64_t rx = 0, drop = 0, ifdrop = 0;
+        cs_source_stats(src, &rx, &drop, &ifdrop);
+        snprintf(line, sizeof line, "%" G_GUINT64_FORMAT " packets, %u connections open, %" G_GUINT64_FORMAT
+                 " dropped (%.0f pkt/s)", pg->packets, cs_engine_active_conns(e), drop + ifdrop, pps);
+    } else if (cs_source_progress(src, &done, &total)) {
+        double frac = (double)done / (double)total;
+        double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
+        snprintf(line, sizeof line, "%s / %s (%.0f%%), %.0fk pkt/s, ETA %.0fs",
+                 cs_fmt_bytes(done, a, sizeof a), cs_fmt_bytes(total, b, sizeof b), 100 * frac,
+                 pps / 1000, eta);
+    } else {
+        return;
+    }
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    pg->shown = true;
+    pg->last = now;
+}
+
+static void progress_clear(progress *pg)
+{
+    if (pg->shown)
+        fputs("\r\033[K", stderr);
+    pg->shown = false;
+}
+
 /* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration. */
 static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_run_info *info)
 {
     uint64_t n = 0;
     cs_time_t start = wall_now(), last_stats = 0;
+    progress pg = {.start = start};
+    uint64_t done, total;
+    pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list &&
+            (o->iface != NULL ||
+             (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
     cs_time_t duration = (cs_time_t)(o->duration * 1e9);
     bool live = o->iface != NULL;
     cs_raw raw;
@@ -176,8 +235,14 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
             break;
         if (rc > 0) {
             cs_engine_packet(e, &raw);
+            pg.packets++;
             if (o->count > 0 && (int64_t)++n >= o->count)
                 break;
+        }
+        if (pg.on && (pg.packets % 4096 == 0 || rc < 0)) {
+            cs_time_t now = wall_now();
+            if (now - pg.last >= CS_NS_PER_S / 4)
+                progress_update(&pg, src, e, live, now);
         }
         if (live) {
             cs_time_t now = wall_now();
@@ -194,6 +259,7 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
         }
         if (report_requested) {
             report_requested = 0;
+            progress_clear(&pg);
             cs_engine_report_now(e, info);
             fflush(stdout);
         }
@@ -203,6 +269,7 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
         if (cs_source_stats(src, &rx, &drop, &ifdrop))
             cs_engine_set_drops(e, rx, drop, ifdrop);
     }
+    progress_clear(&pg);
 }
 
 int main(int argc, char **argv)
@@ -216,6 +283,7 @@ int main(int argc, char **argv)
     o.max_tombstones = 262144;
     o.http_max_pending = 1000;
     o.snaplen = 262144;
+    o.stream = -1;
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C"); /* numbers in JSON/CSV/text always use '.' */
     if (argc > 1 && strcmp(argv[1], "follow") == 0)
@@ -245,6 +313,17 @@ int main(int argc, char **argv)
         {"user", 'Z', 0, G_OPTION_ARG_STRING, &o.user,
          "Live: switch to USER after opening the interface (and the -w file)", "USER"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionEntry filters[] = {
+        {"server", 0, 0, G_OPTION_ARG_STRING, &o.server,
+         "Only connections whose server is IP (and PORT)", "IP[:PORT]"},
+        {"client", 0, 0, G_OPTION_ARG_STRING, &o.client, "Only connections whose client is IP",
+         "IP"},
+        {"stream", 0, 0, G_OPTION_ARG_INT64, &o.stream, "Only the connection with tcp.stream N",
+         "N"},
+        {"since", 0, 0, G_OPTION_ARG_STRING, &o.since,
+         "Skip packets before TIME (epoch seconds or UTC 'YYYY-MM-DD HH:MM:SS')", "TIME"},
+        {"until", 0, 0, G_OPTION_ARG_STRING, &o.until, "Skip packets from TIME on", "TIME"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry reports[] = {
         {"connections", 'C', 0, G_OPTION_ARG_NONE, &o.list_conns,
          "Text report: add the per-connection table", NULL},
@@ -255,6 +334,10 @@ int main(int argc, char **argv)
         {"csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, "Write one CSV row per connection", NULL},
         {"interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.interval,
          "Also report every SEC seconds of capture time, for that interval alone", "SEC"},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
+         "No progress line on the terminal", NULL},
+        {"color", 0, 0, G_OPTION_ARG_STRING, &o.color,
+         "Bold section titles: auto (on a terminal, default), always, never", "WHEN"},
         {"stream-list", 0, 0, G_OPTION_ARG_NONE, &o.stream_list,
          "Print 'FRAME<TAB>STREAM' for every TCP frame (like tshark -e frame.number -e tcp.stream); "
          "the report goes to stderr",
@@ -317,6 +400,8 @@ int main(int argc, char **argv)
         const char *name, *desc;
         GOptionEntry *entries;
     } groups[] = {{"input", "Input and live capture:", input},
+                  {"filters", "Filters (applied after decoding; stream numbers still count every packet):",
+                   filters},
                   {"reports", "Reports and output:", reports},
                   {"analysis", "Analysis:", analysis},
                   {"limits", "Limits (memory stays bounded; each cap hit is counted):", limits}};
@@ -330,6 +415,9 @@ int main(int argc, char **argv)
     int status = 0;
     GArray *http_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     const char *bad = NULL;
+    cs_engine_filter filter;
+    uint16_t client_port = 0;
+    memset(&filter, 0, sizeof filter);
     if (!g_option_context_parse(octx, &argc, &argv, &err)) {
         status = usage_error(octx, err->message);
         g_error_free(err);
@@ -367,6 +455,20 @@ int main(int argc, char **argv)
         bad = "--rotate-mb and --rotate-seconds go with -w FILE";
     else if (!parse_ports(o.http_ports, http_ports))
         bad = "--http-port takes port numbers from 1 to 65535";
+    else if (o.server != NULL &&
+             !cs_parse_endpoint(o.server, &filter.server_family, &filter.server, &filter.server_port))
+        bad = "--server takes IP or IP:PORT ([IPv6]:PORT)";
+    else if (o.client != NULL && (!cs_parse_endpoint(o.client, &filter.client_family,
+                                                     &filter.client, &client_port) ||
+                                  client_port != 0))
+        bad = "--client takes an IP address";
+    else if (o.since != NULL && !cs_parse_time(o.since, &filter.since))
+        bad = "--since takes epoch seconds or a UTC time like '2024-01-02 03:04:05'";
+    else if (o.until != NULL && !cs_parse_time(o.until, &filter.until))
+        bad = "--until takes epoch seconds or a UTC time like '2024-01-02 03:04:05'";
+    else if (o.color != NULL && strcmp(o.color, "auto") != 0 && strcmp(o.color, "always") != 0 &&
+             strcmp(o.color, "never") != 0)
+        bad = "--color takes auto, always or never";
     if (bad != NULL) {
         status = usage_error(octx, bad);
         goto out;
@@ -412,9 +514,19 @@ int main(int argc, char **argv)
         report = cs_report_csv_new(stdout);
     else
         report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
+    report->color = o.color != NULL && strcmp(o.color, "always") == 0;
+    if ((o.color == NULL || strcmp(o.color, "auto") == 0) && !o.json && !o.csv)
+        report->color = isatty(fileno(report->out)) && getenv("NO_COLOR") == NULL;
 
     cs_engine_cfg ecfg;
     memset(&ecfg, 0, sizeof ecfg);
+    filter.server_set = o.server != NULL;
+    filter.client_set = o.client != NULL;
+    filter.stream_set = o.stream >= 0;
+    filter.stream = (uint64_t)o.stream;
+    filter.since_set = o.since != NULL;
+    filter.until_set = o.until != NULL;
+    ecfg.filter = filter;
     cs_flow_cfg_default(&ecfg.flow);
     ecfg.flow.idle_timeout = (cs_time_t)(o.idle_timeout * 1e9);
     ecfg.flow.close_linger = (cs_time_t)(o.close_linger * 1e9);

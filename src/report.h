@@ -46,6 +46,7 @@ struct cs_report {
     FILE *out;
     bool list_conns; /* text: print the per-connection table */
     bool list_http;  /* text: print the per-exchange table */
+    bool color;      /* text: ANSI bold section titles */
     GString *buf;    /* scratch line buffer */
     GArray *rows;    /* text: rows kept for the per-connection table */
     GPtrArray *http_rows; /* text: formatted per-exchange rows */

@@ -71,6 +71,21 @@ static void table_print(table *t, FILE *out, const char *indent)
 
 /* ---- sections ------------------------------------------------------------------------------ */
 
+/* Starts a section: a blank line, then the title (bold with --color). */
+static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputc('\n', r->out);
+    if (r->color)
+        fputs("\033[1m", r->out);
+    vfprintf(r->out, fmt, ap);
+    if (r->color)
+        fputs("\033[0m", r->out);
+    fputc('\n', r->out);
+    va_end(ap);
+}
+
 static void text_conn(cs_report *r, const cs_conn_row *row)
 {
     if (r->list_conns)
@@ -90,7 +105,7 @@ static void print_conn_table(cs_report *r)
     table t;
     char c[64], s[64], ts[40], dur[32], b0[32], b1[32], rtt[32];
     g_array_sort(r->rows, cmp_row);
-    fprintf(r->out, "\nConnections (%u)\n", r->rows->len);
+    title(r, "Connections (%u)", r->rows->len);
     table_init(&t, "rllllrrrrrll");
     table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
                   "\tbytes s>c\thandshake rtt\tstate\thistory");
@@ -128,7 +143,7 @@ static void print_syn_table(cs_report *r, GPtrArray *servers)
                   sv->syn_attempts, sv->syn_pkts - sv->syn_attempts, sv->syn_answered,
                   sv->syn_rst, sv->syn_unanswered);
     }
-    fprintf(r->out, "\nConnection starts (SYN without ACK) per destination\n");
+    title(r, "Connection starts (SYN without ACK) per destination");
     if (any)
         table_print(&t, r->out, "  ");
     else {
@@ -161,7 +176,7 @@ static void print_server_table(cs_report *r, GPtrArray *servers)
                   cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax,
                                   sizeof dmax));
     }
-    fprintf(r->out, "\nConnections per server\n");
+    title(r, "Connections per server");
     if (rows > 0)
         table_print(&t, r->out, "  ");
     else {
@@ -210,7 +225,7 @@ static void text_http(cs_report *r, const cs_http_row *row)
 static void print_http_exchanges(cs_report *r)
 {
     table t;
-    fprintf(r->out, "\nHTTP exchanges (%u)\n", r->http_rows->len);
+    title(r, "HTTP exchanges (%u)", r->http_rows->len);
     table_init(&t, "rrlllrrrrrl");
     table_row(&t, "stream\tdepth\tstart (UTC)\tmethod\thost+uri\tstatus\treq body\tresp body"
                   "\tttfb\ttotal\toutcome");
@@ -262,9 +277,9 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
                   h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-");
         g_free(host);
     }
-    fprintf(r->out,
-            "\nHTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
-            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s\n",
+    title(r,
+            "HTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s",
             st->http_requests, st->http_responses, st->http_paired, st->http_conns,
             st->http_conns == 1 ? "" : "s");
     table_print(&t, r->out, "  ");
@@ -306,7 +321,7 @@ static void print_anomalies(cs_report *r, const cs_counters *c)
         if (c->anomalies[a] > 0)
             table_row(&t, "%" G_GUINT64_FORMAT "\t%s\t%s", c->anomalies[a],
                       cs_anomaly_name((cs_anomaly)a), cs_anomaly_desc((cs_anomaly)a));
-    fprintf(r->out, "\nAnomalies\n");
+    title(r, "Anomalies");
     table_print(&t, r->out, "  ");
     if (c->gap_bytes > 0 || c->payload_cut_bytes > 0)
         fprintf(r->out, "  (%" G_GUINT64_FORMAT " payload bytes missing in gaps, %" G_GUINT64_FORMAT

@@ -57,6 +57,10 @@ void cs_source_break(cs_source *s);
 int cs_source_count(const cs_source *s);
 const cs_input *cs_source_input(const cs_source *s, int i);
 
+/* Offline progress: bytes of the input files consumed so far and their total size. Returns false
+ * when it cannot tell (standard input, live capture). */
+bool cs_source_progress(cs_source *s, uint64_t *done, uint64_t *total);
+
 /* Kernel/libpcap counters of a live source; false for offline sources. */
 bool cs_source_stats(cs_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 

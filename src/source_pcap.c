@@ -16,6 +16,8 @@
 typedef struct input_rt {
     pcap_t *pcap;
     FILE *fp;   /* the stream libpcap reads (closed by pcap_close) */
+    uint64_t size; /* file size (0 when unknown, e.g. a pipe) */
+    uint64_t done_at_close; /* bytes consumed when the input ended */
     char *iobuf; /* its buffer, freed after pcap_close */
     struct pcap_pkthdr *hdr; /* pending packet (valid until the next read on this handle) */
     const u_char *data;
@@ -126,8 +128,10 @@ static bool input_fill(cs_source *s, int i)
                                           in->packets, e);
         }
     }
+    rt->done_at_close = rt->size;
     pcap_close(rt->pcap);
     rt->pcap = NULL;
+    rt->fp = NULL;
     g_free(rt->iobuf);
     rt->iobuf = NULL;
     return false;
@@ -205,6 +209,11 @@ cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GErr
         pcap_t *p = NULL;
         FILE *fp = strcmp(paths[i], "-") == 0 ? stdin : fopen(paths[i], "rb");
         if (fp != NULL) {
+            struct stat st;
+            if (fp != stdin && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+                s->rt[i].size = (uint64_t)st.st_size;
+                s->rt[i].fp = fp;
+            }
             if (fp != stdin) {
                 s->rt[i].iobuf = g_malloc(READ_BUFFER);
                 setvbuf(fp, s->rt[i].iobuf, _IOFBF, READ_BUFFER);
@@ -443,6 +452,26 @@ int cs_source_count(const cs_source *s)
 const cs_input *cs_source_input(const cs_source *s, int i)
 {
     return &s->inputs[i];
+}
+
+bool cs_source_progress(cs_source *s, uint64_t *done, uint64_t *total)
+{
+    if (s->live)
+        return false;
+    *done = *total = 0;
+    for (int i = 0; i < s->n; i++) {
+        input_rt *rt = &s->rt[i];
+        if (rt->size == 0 && rt->done_at_close == 0 && rt->pcap != NULL)
+            return false; /* a pipe: size unknown */
+        *total += rt->size;
+        if (rt->fp != NULL) {
+            long pos = ftell(rt->fp);
+            *done += pos > 0 ? (uint64_t)pos : 0;
+        } else {
+            *done += rt->done_at_close;
+        }
+    }
+    return *total > 0;
 }
 
 bool cs_source_stats(cs_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped)
