@@ -1,5 +1,5 @@
-/* app_tls.c - TLS per connection: record layer reassembled across segments, handshake messages across
- * records, hello parsing and fingerprints, key-log decryption, gap resync and the exchange estimate. */
+/* app_tls.c - TLS per connection: records reassembled across segments, handshake messages across
+ * records, hellos and fingerprints, key-log decryption, gap resync, the exchange estimate. */
 #include <string.h>
 
 #include <glib.h>
@@ -46,7 +46,7 @@ typedef struct tdir {
     bool seq_unknown;       /* after a gap: next sequence number found by trial */
     bool fail_reported;     /* decrypt failure anomaly raised once per direction */
     bool hs_decrypted;      /* the handshake bytes being assembled came from decrypted records */
-    uint8_t alt_tries;      /* TLS 1.3: records tried with the application keys while in handshake */
+    uint8_t alt_tries;      /* TLS 1.3: records tried with application keys in the handshake */
     uint8_t fail_streak;    /* records that failed every trial while the sequence was unknown */
     uint8_t epoch;          /* TLS 1.3: enum epoch of the read keys */
     uint16_t rec_version;   /* record-layer version of the latest record (resync plausibility) */
@@ -831,7 +831,7 @@ static void parse_encrypted_extensions(cs_tls_conn *t, const uint8_t *p, uint32_
     }
 }
 
-/* SSLv2-compatible ClientHello (RFC 5246 E.2): version, cipher specs, challenge -> client random. */
+/* SSLv2-compatible ClientHello (RFC 5246 E.2): version, cipher specs; challenge = client random. */
 static void parse_sslv2_hello(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c,
                               const uint8_t *p, uint32_t len, cs_time_t ts)
 {

@@ -1,5 +1,5 @@
-/* app_tls.h - the TLS layer of one connection: record reassembly, handshake facts (SNI, ALPN, version,
- * cipher, resumption, alerts), JA3/JA3S/JA4, optional decryption with a key log, exchange estimate. */
+/* app_tls.h - the TLS layer of one connection: record reassembly, handshake facts (SNI, ALPN,
+ * version, cipher, resumption, alerts), JA3/JA3S/JA4, key-log decryption, exchange estimate. */
 #ifndef CS_APP_TLS_H
 #define CS_APP_TLS_H
 
@@ -11,19 +11,19 @@
  * anomaly.h lists them it defines CS_ANOM_HAVE_TLS; until then the ids below are local stand-ins
  * (values past CS_ANOM_COUNT), counted in cs_tls_summary.anomalies but never passed to the sink. */
 #define CS_TLS_ANOMALIES(X)                                                                    \
-    X(TLS_BAD_RECORD, "tls_bad_record_header", "TLS record header invalid mid-stream (direction not parsed further)") \
-    X(TLS_RECORD_TOO_LONG, "tls_record_too_long", "TLS record longer than 16 KiB + 2048 (skipped)") \
+    X(TLS_BAD_RECORD, "tls_bad_record_header", "bad TLS record header (direction dropped)") \
+    X(TLS_RECORD_TOO_LONG, "tls_record_too_long", "TLS record over 16 KiB + 2048 (skipped)") \
     X(TLS_HS_TOO_LONG, "tls_handshake_too_long", "TLS handshake message over 64 KiB (skipped)") \
     X(TLS_BAD_HANDSHAKE, "tls_bad_handshake", "TLS handshake message that does not parse")  \
     X(TLS_GAP_RESYNC, "tls_gap_resync", "capture gap in a TLS stream: records resynchronised") \
     X(TLS_GAP_LOST, "tls_gap_lost", "no TLS record boundary found after a gap: direction dropped") \
     X(TLS_TRUNCATED, "tls_truncated_record", "TLS stream ended inside a record")            \
-    X(TLS_DECRYPT_FAILED, "tls_decrypt_failed", "TLS record failed to authenticate with the logged keys") \
+    X(TLS_DECRYPT_FAILED, "tls_decrypt_failed", "TLS record did not open with the logged keys") \
     X(TLS_NO_KEYS, "tls_no_keys", "key log given but it has no secrets for this connection") \
-    X(TLS_UNSUPPORTED_CIPHER, "tls_decrypt_unsupported", "negotiated cipher suite not decryptable here") \
-    X(TLS_SSLV2_HELLO, "tls_sslv2_client_hello", "SSLv2-compatible ClientHello (counted, skipped)") \
-    X(TLS_PLAINTEXT_APPDATA, "tls_plaintext_app_data", "TLS application data before encryption started") \
-    X(TLS_RENEGOTIATION, "tls_renegotiation", "TLS renegotiation or second handshake (not decrypted)") \
+    X(TLS_UNSUPPORTED_CIPHER, "tls_decrypt_unsupported", "cipher suite not decryptable here") \
+    X(TLS_SSLV2_HELLO, "tls_sslv2_client_hello", "SSLv2-compatible ClientHello (skipped)") \
+    X(TLS_PLAINTEXT_APPDATA, "tls_plaintext_app_data", "TLS application data before encryption") \
+    X(TLS_RENEGOTIATION, "tls_renegotiation", "TLS renegotiation (not decrypted)") \
     X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")
 
 #ifndef CS_ANOM_HAVE_TLS
@@ -89,15 +89,15 @@ typedef struct cs_tls_summary {
     bool ticket_issued;           /* NewSessionTicket seen (plaintext in 1.2, decrypted in 1.3) */
     char server_name[256];        /* SNI host_name (Zeek server_name) */
     char alpn_offered[256];       /* client ALPN list, comma-separated */
-    char next_protocol[64];       /* ALPN chosen: ServerHello, or EncryptedExtensions (1.3 + keys) */
+    char next_protocol[64];       /* ALPN chosen: ServerHello, or EncryptedExtensions (1.3, keys) */
     uint16_t client_version;      /* ClientHello legacy_version */
     uint16_t offered_versions[CS_TLS_MAX_VERSIONS]; /* supported_versions, GREASE excluded */
     uint8_t n_offered_versions;
-    uint16_t version;             /* negotiated (supported_versions in ServerHello, else its version) */
+    uint16_t version;             /* negotiated: ServerHello supported_versions, else its version */
     char version_name[24];        /* Zeek style: "TLSv12", "TLSv13", "TLSv13-draft23", "SSLv3" */
     uint16_t cipher;              /* chosen suite (valid when server_hello) */
     char cipher_name[64];         /* IANA name, or "0x%04x" when not in the table */
-    char curve[24];               /* Zeek `curve`: key_share group (1.3) or ECDHE named curve (1.2) */
+    char curve[24];               /* Zeek `curve`: key_share group (1.3), ECDHE named curve (1.2) */
     uint64_t records[2];          /* TLS records per direction */
     uint64_t app_records[2];      /* application data records (decrypted: real; else estimated) */
     uint64_t app_bytes[2];        /* their payload bytes as on the wire (ciphertext) */

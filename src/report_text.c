@@ -218,8 +218,16 @@ static void text_http(cs_report *r, const cs_http_row *row)
         t.ttfb_us >= 0 ? cs_fmt_duration(t.ttfb_us * CS_NS_PER_US, ttfb, sizeof ttfb) : "-",
         t.total_us >= 0 ? cs_fmt_duration(t.total_us * CS_NS_PER_US, total, sizeof total) : "-",
         cs_http_outcome_name((cs_http_outcome)tx->outcome));
-    g_ptr_array_add(r->http_rows, line);
+    /* sort key in front: stream and depth, zero-padded, cut off when printing */
+    gchar *keyed = g_strdup_printf("%020" G_GUINT64_FORMAT "%010u%s", row->stream, tx->depth, line);
+    g_free(line);
+    g_ptr_array_add(r->http_rows, keyed);
     g_string_free(target, TRUE);
+}
+
+static gint cmp_keyed(gconstpointer a, gconstpointer b)
+{
+    return strncmp(*(const char *const *)a, *(const char *const *)b, 30);
 }
 
 static void print_http_exchanges(cs_report *r)
@@ -229,8 +237,9 @@ static void print_http_exchanges(cs_report *r)
     table_init(&t, "rrlllrrrrrl");
     table_row(&t, "stream\tdepth\tstart (UTC)\tmethod\thost+uri\tstatus\treq body\tresp body"
                   "\tttfb\ttotal\toutcome");
+    g_ptr_array_sort(r->http_rows, cmp_keyed);
     for (guint i = 0; i < r->http_rows->len; i++)
-        table_row(&t, "%s", (const char *)g_ptr_array_index(r->http_rows, i));
+        table_row(&t, "%s", (const char *)g_ptr_array_index(r->http_rows, i) + 30);
     table_print(&t, r->out, "  ");
 }
 

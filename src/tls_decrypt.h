@@ -1,5 +1,5 @@
-/* tls_decrypt.h - TLS record decryption for connscope: the NSS key log reader, the TLS 1.0-1.2 PRF and
- * TLS 1.3 HKDF-Expand-Label key schedules, and AEAD/CBC record opening with OpenSSL EVP. */
+/* tls_decrypt.h - TLS record decryption: the NSS key log reader, the TLS 1.0-1.2 PRF and TLS 1.3
+ * HKDF-Expand-Label key schedules, and AEAD/CBC record opening with OpenSSL EVP. */
 #ifndef CS_TLS_DECRYPT_H
 #define CS_TLS_DECRYPT_H
 
@@ -104,7 +104,7 @@ typedef struct cs_tls_rp {
     bool ready;
     bool etm;                   /* CBC: encrypt-then-MAC negotiated */
     uint8_t key[32];
-    uint8_t iv[16];             /* TLS 1.3 / ChaCha: 12-byte IV; GCM 1.2: 4-byte salt; CBC 1.0: IV */
+    uint8_t iv[16];             /* 1.3/ChaCha: 12-byte IV; GCM 1.2: 4-byte salt; CBC 1.0: IV */
     uint8_t mac_key[48];
     uint8_t secret[48];         /* TLS 1.3: the current traffic secret (for KeyUpdate) */
     uint8_t secret_len;
