@@ -72,8 +72,11 @@ void cs_json_escape(GString *out, const char *str, size_t len)
             }
             i++;
         } else if (c < 0x80) {
-            g_string_append_c(out, (char)c);
-            i++;
+            size_t run = i + 1;
+            while (run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+                run++;
+            g_string_append_len(out, (const char *)s + i, (gssize)(run - i));
+            i = run;
         } else {
             size_t n = utf8_len(s + i, len - i);
             if (n == 0) {
@@ -95,8 +98,20 @@ static void member(cs_json *j, const char *key)
         g_string_append_c(j->out, ',');
     j->first[j->depth] = false;
     if (key != NULL) {
-        cs_json_escape(j->out, key, strlen(key));
-        g_string_append_c(j->out, ':');
+        size_t n = 0;
+        bool plain = true;
+        for (; key[n] != '\0'; n++)
+            if ((unsigned char)key[n] < 0x20 || (unsigned char)key[n] >= 0x7f || key[n] == '"' ||
+                key[n] == '\\')
+                plain = false;
+        if (plain) { /* the usual case: our own literal keys */
+            g_string_append_c(j->out, '"');
+            g_string_append_len(j->out, key, (gssize)n);
+            g_string_append_len(j->out, "\":", 2);
+        } else {
+            cs_json_escape(j->out, key, n);
+            g_string_append_c(j->out, ':');
+        }
     }
 }
 
@@ -153,16 +168,33 @@ void cs_json_strn(cs_json *j, const char *key, const char *s, size_t len)
     cs_json_escape(j->out, s, len);
 }
 
+/* Appends the decimal digits of v (no printf: this runs for every field of every record). */
+static void append_u64(GString *out, uint64_t v)
+{
+    char buf[24];
+    int i = (int)sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    g_string_append_len(out, buf + i, (gssize)sizeof buf - i);
+}
+
 void cs_json_int(cs_json *j, const char *key, int64_t v)
 {
     member(j, key);
-    g_string_append_printf(j->out, "%" G_GINT64_FORMAT, (gint64)v);
+    if (v < 0) {
+        g_string_append_c(j->out, '-');
+        append_u64(j->out, (uint64_t)0 - (uint64_t)v);
+    } else {
+        append_u64(j->out, (uint64_t)v);
+    }
 }
 
 void cs_json_uint(cs_json *j, const char *key, uint64_t v)
 {
     member(j, key);
-    g_string_append_printf(j->out, "%" G_GUINT64_FORMAT, (guint64)v);
+    append_u64(j->out, v);
 }
 
 void cs_json_double(cs_json *j, const char *key, double v, int decimals)
@@ -202,6 +234,13 @@ void cs_json_time(cs_json *j, const char *key, cs_time_t ns)
         ns = -ns;
         g_string_append_c(j->out, '-');
     }
-    g_string_append_printf(j->out, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT,
-                           (gint64)(ns / CS_NS_PER_S), (gint64)((ns % CS_NS_PER_S) / CS_NS_PER_US));
+    append_u64(j->out, (uint64_t)(ns / CS_NS_PER_S));
+    char frac[8];
+    uint64_t us = (uint64_t)((ns % CS_NS_PER_S) / CS_NS_PER_US);
+    frac[0] = '.';
+    for (int k = 6; k >= 1; k--) {
+        frac[k] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    g_string_append_len(j->out, frac, 7);
 }
