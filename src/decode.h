@@ -63,6 +63,7 @@ typedef struct cs_pkt {
     const uint8_t *payload;
     uint32_t payload_len;  /* payload bytes captured */
     uint32_t payload_wire; /* payload bytes on the wire (from the IP length) */
+    struct cs_defrag *defrag; /* set by cs_decode_ex: the fragment reassembler, or NULL */
     const uint8_t *l3;     /* start of the IP header (for checksums) */
     uint32_t l3_caplen;
 } cs_pkt;
@@ -76,9 +77,16 @@ typedef enum cs_decode_result {
 /* True when connscope can decode link type `dlt`. */
 bool cs_link_supported(int dlt);
 
-/* Decodes raw into pkt (link, IP, TCP), counting packet classes and anomalies into c.
- * Returns CS_DEC_TCP only when pkt holds a usable TCP segment. Never reads outside raw. */
+/* Decodes raw into pkt (link, IP, TCP), counting packet classes and anomalies into c; IP fragments
+ * are counted and skipped. Returns CS_DEC_TCP only when pkt holds a usable TCP segment. Never
+ * reads outside raw; pkt need not be initialised. */
 cs_decode_result cs_decode(const cs_raw *raw, cs_pkt *pkt, cs_counters *c);
+
+/* The same, reassembling IP fragments with `defrag` (may be NULL): the packet that completes a
+ * datagram decodes as its TCP segment, whose payload then lives in the reassembler's buffer until
+ * its next use. */
+cs_decode_result cs_decode_ex(const cs_raw *raw, cs_pkt *pkt, cs_counters *c,
+                              struct cs_defrag *defrag);
 
 /* Network layer entry (decode_ip.c): decodes an IPv4 or IPv6 packet of `len` captured bytes;
  * `wire_len` is its length on the wire (>= len); `version` is 4, 6, or 0 to take it from the

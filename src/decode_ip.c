@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "defrag.h"
 #include "wire.h"
 
 #define PROTO_ICMP 1
@@ -28,6 +29,7 @@ static cs_decode_result icmp_quote(uint8_t proto, const uint8_t *p, uint32_t len
     cs_counters scratch;
     cs_pkt inner;
     memset(&scratch, 0, sizeof scratch);
+    inner.defrag = NULL; /* quoted headers are never reassembled */
     inner.ts = pkt->ts;
     inner.caplen = pkt->caplen;
     inner.wirelen = pkt->wirelen;
@@ -114,7 +116,22 @@ static cs_decode_result decode_ipv4(const uint8_t *p, uint32_t len, uint32_t wir
     pkt->l3_caplen = len;
     if ((frag & 0x3fff) != 0) { /* MF set or offset non-zero */
         c->anomalies[CS_ANOM_IP_FRAGMENT]++;
-        return CS_DEC_SKIP;
+        uint32_t foff = (uint32_t)(frag & 0x1fff) * 8;
+        if (pkt->defrag == NULL)
+            return CS_DEC_SKIP;
+        if (len >= tot && tot > hlen) { /* the whole fragment was captured: reassemble */
+            uint32_t dlen;
+            const uint8_t *dg = cs_defrag_add(pkt->defrag, 4, &pkt->src, &pkt->dst,
+                                              cs_wire_be16(&w, 4), proto, foff,
+                                              (frag & 0x2000) != 0, p + hlen, tot - hlen,
+                                              pkt->ts, &dlen, c);
+            if (dg == NULL)
+                return CS_DEC_SKIP;
+            pkt->ip_len = hlen + dlen;
+            return transport(proto, dg, dlen, dlen, pkt, c);
+        }
+        if (foff != 0) /* cut by the snaplen: only a first fragment is decoded as it is */
+            return CS_DEC_SKIP;
     }
     /* Ethernet padding lies beyond tot: never let it pass for payload. */
     uint32_t cap = len < tot ? len : tot;
@@ -172,7 +189,25 @@ static cs_decode_result decode_ipv6(const uint8_t *p, uint32_t len, uint32_t wir
             ext_len = 8;
             if (!w.trunc && (fo & 0xfff9) != 0) { /* offset or M flag: a real fragment */
                 c->anomalies[CS_ANOM_IP_FRAGMENT]++;
-                return CS_DEC_SKIP;
+                uint8_t fnh = cs_wire_u8(&w, off);
+                uint32_t id = cs_wire_be32(&w, off + 4);
+                uint32_t foff = fo & 0xfff8;
+                uint32_t start = off + 8;
+                if (pkt->defrag == NULL || w.trunc || start > tot)
+                    return CS_DEC_SKIP;
+                if (len >= tot) {
+                    uint32_t dlen;
+                    const uint8_t *dg =
+                        cs_defrag_add(pkt->defrag, 6, &pkt->src, &pkt->dst, id, fnh, foff,
+                                      (fo & 1) != 0, p + start, tot - start, pkt->ts, &dlen, c);
+                    if (dg == NULL)
+                        return CS_DEC_SKIP;
+                    pkt->ip_len = start + dlen;
+                    return transport(fnh, dg, dlen, dlen, pkt, c);
+                }
+                if (foff != 0 || start > len)
+                    return CS_DEC_SKIP;
+                return transport(fnh, p + start, len - start, tot - start, pkt, c);
             }
             break;
         }

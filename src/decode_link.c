@@ -73,6 +73,13 @@ static int null_family_version(uint32_t fam)
 
 cs_decode_result cs_decode(const cs_raw *raw, cs_pkt *pkt, cs_counters *c)
 {
+    return cs_decode_ex(raw, pkt, c, NULL);
+}
+
+cs_decode_result cs_decode_ex(const cs_raw *raw, cs_pkt *pkt, cs_counters *c,
+                              struct cs_defrag *defrag)
+{
+    pkt->defrag = defrag;
     cs_wire w = cs_wire_make(raw->data, raw->caplen);
     uint32_t off = 0;
     int version = -1; /* -1: unknown link payload, 0: take from IP header */

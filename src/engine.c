@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defrag.h"
 #include "engine.h"
 #include "stats.h"
 
@@ -15,6 +16,7 @@ struct cs_engine {
     cs_flow_hooks hooks;
     cs_http_sink http_sink;
     cs_flow_table *flow;
+    cs_defrag *defrag;
     cs_app *app;
     cs_stats stats;           /* cumulative */
     cs_stats cur;             /* current interval (only with cfg.interval) */
@@ -181,6 +183,7 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
                                .conn_end = on_conn_end};
     e->http_sink = (cs_http_sink){.ctx = e, .exchange = on_http, .anomaly = on_http_anomaly};
     e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
+    e->defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
     cs_stats_init(&e->stats);
     cs_stats_init(&e->cur);
@@ -202,7 +205,7 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
         e->last_ts = raw->ts;
     if (e->cfg.interval > 0)
         advance_intervals(e, raw->ts);
-    if (cs_decode(raw, &pkt, &e->ctr) != CS_DEC_TCP)
+    if (cs_decode_ex(raw, &pkt, &e->ctr, e->defrag) != CS_DEC_TCP)
         return;
     pkt.frame = e->frame;
     int dir;
@@ -339,6 +342,7 @@ void cs_engine_free(cs_engine *e)
     if (e == NULL)
         return;
     cs_flow_free(e->flow);
+    cs_defrag_free(e->defrag);
     cs_app_free(e->app);
     cs_stats_free(&e->stats);
     cs_stats_free(&e->cur);

@@ -42,12 +42,6 @@ rules_dir = os.path.join(srcdir, "tests/integration/data/ws-edge-tcp-rules")
 # a set of frame numbers: those frames are dropped from tshark's list only, so connscope must not
 # list them and must agree on every other frame.
 KNOWN = {
-    "pcaps/ws-edge/c15_ipv4_frag.pcap": ("all",
-        "connscope does not reassemble IPv4 fragments yet: tshark gives the frame that completes "
-        "a datagram (and an un-reassembled first fragment) a tcp.stream, connscope skips every "
-        "fragment, so a fragmented SYN does not start a stream either"),
-    "pcaps/ws-edge/c24_ipv6_frag.pcap": ("all",
-        "connscope does not reassemble IPv6 fragments yet (as c15, for IPv6)"),
     "pcaps/ws-edge/c25_snmp_tcp_split.pcap": ("all",
         "Wireshark's SNMP dissector creates its own conversation on the 4-tuple, so tshark starts "
         "a new tcp.stream after the first SNMP PDU: an application-dissector side effect, not a "

@@ -16,8 +16,7 @@
 # * a SYN quoted inside an ICMP/ICMPv6 error: `-Y` matches the quoted TCP header, but the packet
 #   is an ICMP error sent to the SYN's *sender*, not a SYN sent to the destination (detected:
 #   the frame has icmp.type / icmpv6.type);
-# * a SYN in a reassembled IP datagram: tshark counts the frame completing the reassembly;
-#   connscope does not reassemble IP fragments yet (detected: IP fragment fields in the frame);
+# (a SYN carried in IP fragments is counted on the frame completing the reassembly by both)
 # * KNOWN below: frames listed by capture, with the reason.
 . "$(dirname "$0")/lib.sh"
 need_tshark
@@ -105,12 +104,6 @@ for i, path in enumerate(caps, 1):
             notes.append("frame %d not counted: SYN quoted in an ICMP%s error (to %s), not a SYN "
                          "sent to %s:%s" % (frame, "v6" if vals(r, "icmpv6.type") else "",
                                             dsts[0], dsts[-1], ports[-1]))
-            continue
-        elif any(x not in ("0", "False") for x in vals(r, "ip.flags.mf")) or \
-                any(x != "0" for x in vals(r, "ip.frag_offset")) or vals(r, "ipv6.fraghdr.ident"):
-            notes.append("frame %d not counted: SYN to %s:%s in a reassembled IP datagram "
-                         "(connscope does not reassemble IP fragments yet)"
-                         % (frame, dsts[-1], ports[-1]))
             continue
         if len(dsts) != 1 or len(ports) != 1:
             fail("%s: frame %d: SYN with %d IP destinations and %d TCP headers (tunnel?): this "
