@@ -42,11 +42,26 @@
     X(HTTP_PENDING_CAP, "http_pending_cap", "outstanding requests over --http-max-pending")   \
     X(HTTP_GAP_DESYNC, "http_gap_desync", "capture gap broke HTTP framing (resynchronised)")  \
     X(HTTP_ORPHAN_RESPONSE, "http_response_without_request", "HTTP response with no request") \
-    X(HTTP_GARBAGE, "http_non_http_bytes", "bytes skipped looking for an HTTP start line")
+    X(HTTP_GARBAGE, "http_non_http_bytes", "bytes skipped looking for an HTTP start line")  \
+    X(TLS_BAD_RECORD, "tls_bad_record_header", "bad TLS record header (direction dropped)") \
+    X(TLS_RECORD_TOO_LONG, "tls_record_too_long", "TLS record over 16 KiB + 2048 (skipped)") \
+    X(TLS_HS_TOO_LONG, "tls_handshake_too_long", "TLS handshake message over 64 KiB (skipped)") \
+    X(TLS_BAD_HANDSHAKE, "tls_bad_handshake", "TLS handshake message that does not parse")  \
+    X(TLS_GAP_RESYNC, "tls_gap_resync", "capture gap in a TLS stream: records resynchronised") \
+    X(TLS_GAP_LOST, "tls_gap_lost", "no TLS record boundary found after a gap: direction dropped") \
+    X(TLS_TRUNCATED, "tls_truncated_record", "TLS stream ended inside a record")            \
+    X(TLS_DECRYPT_FAILED, "tls_decrypt_failed", "TLS record did not open with the logged keys") \
+    X(TLS_NO_KEYS, "tls_no_keys", "key log given but it has no secrets for this connection") \
+    X(TLS_UNSUPPORTED_CIPHER, "tls_decrypt_unsupported", "cipher suite not decryptable here") \
+    X(TLS_SSLV2_HELLO, "tls_sslv2_client_hello", "SSLv2-compatible ClientHello (skipped)") \
+    X(TLS_PLAINTEXT_APPDATA, "tls_plaintext_app_data", "TLS application data before encryption") \
+    X(TLS_RENEGOTIATION, "tls_renegotiation", "TLS renegotiation (not decrypted)")          \
+    X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")
 
 #define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
 typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;
 #undef CS_ANOM_ENUM
+#define CS_ANOM_HAVE_TLS 1 /* app_tls.h: the TLS anomalies are in the list above */
 
 /* Packet classes counted by the decoder. */
 typedef struct cs_counters {

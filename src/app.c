@@ -13,6 +13,8 @@ struct cs_app {
     cs_app_cfg cfg;
     const cs_http_sink *sink;
     cs_counters *ctr;
+    cs_tls_cfg tls_cfg;
+    cs_tls_sink tls_sink;
 };
 
 typedef struct app_conn {
@@ -22,8 +24,50 @@ typedef struct app_conn {
     cs_time_t pre_ts[2];
     uint32_t scanned[2];
     uint8_t verdict[2]; /* per direction: V_PENDING, V_HTTP, V_NOT */
-    cs_http_conn *http;
+    cs_http_conn *http; /* cleartext HTTP, or HTTP inside decrypted TLS */
+    cs_tls_conn *tls;
+    bool http2;         /* decrypted TLS carries HTTP/2: not parsed */
+    bool plain_judged;  /* decrypted TLS: the first plaintext bytes were looked at */
 } app_conn;
+
+/* ---- TLS sink: decrypted bytes go to an HTTP parser of their own ---------------------------- */
+
+static void tls_plaintext(void *ctx, const cs_conn *cc, bool from_client, const uint8_t *p,
+                          uint32_t len, cs_time_t ts)
+{
+    cs_app *a = ctx;
+    app_conn *s = cc->app;
+    if (s->http2 || a->cfg.no_http)
+        return;
+    if (!s->plain_judged) {
+        s->plain_judged = true;
+        static const char preface[] = "PRI * HTTP/2";
+        if (from_client && len >= sizeof preface - 1 && memcmp(p, preface, sizeof preface - 1) == 0) {
+            s->http2 = true; /* HTTP/2 connection preface: framing this parser does not read */
+            return;
+        }
+    }
+    if (s->http == NULL)
+        s->http = cs_http_new(&a->cfg.http);
+    cs_http_data(s->http, a->sink, cc, from_client, p, len, ts);
+}
+
+static void tls_plaintext_gap(void *ctx, const cs_conn *cc, bool from_client, uint32_t len,
+                              cs_time_t ts)
+{
+    cs_app *a = ctx;
+    app_conn *s = cc->app;
+    if (s->http != NULL)
+        cs_http_gap(s->http, a->sink, cc, from_client, len, ts);
+}
+
+static void tls_anomaly(void *ctx, const cs_conn *cc, cs_anomaly an)
+{
+    cs_app *a = ctx;
+    (void)cc;
+    if ((unsigned)an < CS_ANOM_COUNT)
+        a->ctr->anomalies[an]++;
+}
 
 cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters *ctr)
 {
@@ -31,12 +75,24 @@ cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters 
     a->cfg = *cfg;
     a->sink = sink;
     a->ctr = ctr;
+    a->tls_cfg.keylog = cfg->keylog;
+    a->tls_sink = (cs_tls_sink){.ctx = a,
+                                .plaintext = tls_plaintext,
+                                .plaintext_gap = tls_plaintext_gap,
+                                .anomaly = tls_anomaly};
     return a;
 }
 
 void cs_app_free(cs_app *a)
 {
     g_free(a);
+}
+
+void cs_app_summary_clear(cs_app_summary *sum)
+{
+    if (sum->has_tls)
+        cs_tls_summary_clear(&sum->tls);
+    sum->has_tls = false;
 }
 
 const char *cs_app_kind_name(cs_app_kind k)
@@ -50,18 +106,6 @@ static app_conn *conn_state(cs_conn *c)
     if (c->app == NULL)
         c->app = g_new0(app_conn, 1);
     return c->app;
-}
-
-/* A TLS record carrying a ClientHello: content type 22, version 3.x, handshake type 1. */
-static int detect_tls_client_hello(const uint8_t *p, uint32_t len)
-{
-    if (len >= 1 && p[0] != 0x16)
-        return 0;
-    if (len >= 2 && p[1] != 0x03)
-        return 0;
-    if (len < 6)
-        return -1;
-    return p[2] <= 0x04 && p[5] == 0x01 ? 1 : 0;
 }
 
 static bool forced_http(const cs_app *a, const cs_conn *c)
@@ -100,7 +144,7 @@ static void http_sink_data(cs_app *a, cs_conn *c, app_conn *s, bool from_client,
     cs_http_data(s->http, a->sink, c, from_client, p, len, ts);
 }
 
-enum { V_PENDING, V_HTTP, V_NOT };
+enum { V_PENDING, V_HTTP, V_NOT, V_TLS };
 
 /* Judges the first bytes of direction dir: V_HTTP, V_NOT, or V_PENDING (need more). Sets the kind
  * to TLS on a ClientHello from the client. */
@@ -117,14 +161,16 @@ static int judge(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, 
             cs_conn_set_client(c, !dir);
         return V_HTTP;
     }
-    int tls = detect_tls_client_hello(p, len);
-    if (tls == 1) {
-        s->kind = CS_APP_TLS;
-        return V_NOT;
+    int tls = cs_tls_detect(p, len);
+    if (tls == 1) { /* a ClientHello: its sender is the client */
+        if (!from_client)
+            cs_conn_set_client(c, dir);
+        return V_TLS;
     }
     if (req == -1 || resp == -1 || tls == -1)
         return len >= PREFIX_MAX ? V_NOT : V_PENDING;
     (void)a;
+    (void)s;
     return V_NOT;
 }
 
@@ -148,6 +194,17 @@ static void start_http(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t tak
     s->pre_len[0] = s->pre_len[1] = 0;
 }
 
+/* The connection turned out to be TLS (a ClientHello from dir): replays the held prefix. */
+static void start_tls(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take)
+{
+    s->kind = CS_APP_TLS;
+    s->tls = cs_tls_new(&a->tls_cfg);
+    if (s->pre_len[dir] > take)
+        cs_tls_data(s->tls, &a->tls_sink, c, dir == c->client, s->pre[dir], s->pre_len[dir] - take,
+                    s->pre_ts[dir]);
+    s->pre_len[0] = s->pre_len[1] = 0;
+}
+
 void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32_t len,
                         cs_time_t ts)
 {
@@ -156,8 +213,10 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
         http_sink_data(a, c, s, dir == c->client, p, len, ts);
         return;
     }
-    if (s->kind == CS_APP_TLS)
+    if (s->kind == CS_APP_TLS) {
+        cs_tls_data(s->tls, &a->tls_sink, c, dir == c->client, p, len, ts);
         return;
+    }
     if (s->kind == CS_APP_UNKNOWN && s->verdict[dir] == V_PENDING) {
         if (a->cfg.no_http) {
             s->kind = CS_APP_OTHER;
@@ -176,14 +235,18 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
             http_sink_data(a, c, s, dir == c->client, p, len, ts);
             return;
         }
-        if (s->kind == CS_APP_TLS)
+        if (s->verdict[dir] == V_TLS) {
+            start_tls(a, c, s, dir, take);
+            cs_tls_data(s->tls, &a->tls_sink, c, dir == c->client, p, len, ts);
             return;
-        if (s->verdict[0] == V_NOT && s->verdict[1] == V_NOT)
+        }
+        if (s->verdict[0] != V_PENDING && s->verdict[1] != V_PENDING)
             s->kind = CS_APP_OTHER;
     }
     /* Mid-stream: a connection caught in the middle of a body is still HTTP. */
     bool midstream = c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK;
-    if (s->kind != CS_APP_HTTP && s->verdict[dir] == V_NOT && midstream && !a->cfg.no_http &&
+    if (s->kind != CS_APP_HTTP && s->kind != CS_APP_TLS && s->verdict[dir] == V_NOT && midstream &&
+        !a->cfg.no_http &&
         s->scanned[dir] < MIDSTREAM_SCAN) {
         s->scanned[dir] += len;
         if (midstream_http(p, len)) {
@@ -197,14 +260,22 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
 void cs_app_stream_gap(cs_app *a, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
 {
     app_conn *s = c->app;
-    if (s != NULL && s->kind == CS_APP_HTTP && s->http != NULL)
+    if (s == NULL)
+        return;
+    if (s->kind == CS_APP_HTTP && s->http != NULL)
         cs_http_gap(s->http, a->sink, c, dir == c->client, len, ts);
+    else if (s->kind == CS_APP_TLS)
+        cs_tls_gap(s->tls, &a->tls_sink, c, dir == c->client, len, ts);
 }
 
 void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts)
 {
     app_conn *s = c->app;
-    if (s != NULL && s->kind == CS_APP_HTTP && s->http != NULL)
+    if (s == NULL)
+        return;
+    if (s->kind == CS_APP_TLS)
+        cs_tls_end(s->tls, &a->tls_sink, c, dir == c->client, ts);
+    if (s->http != NULL)
         cs_http_end(s->http, a->sink, c, dir == c->client, ts);
 }
 
@@ -215,6 +286,12 @@ void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
     if (s == NULL)
         return;
     sum->kind = s->kind;
+    if (s->tls != NULL) {
+        cs_tls_finish(s->tls, &a->tls_sink, c, &sum->tls);
+        sum->has_tls = true;
+        cs_tls_free(s->tls);
+        sum->http2 = s->http2 || strcmp(sum->tls.next_protocol, "h2") == 0;
+    }
     if (s->http != NULL) {
         cs_http_finish(s->http, a->sink, c, &sum->http);
         sum->has_http = true;

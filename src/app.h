@@ -4,6 +4,7 @@
 #define CS_APP_H
 
 #include "app_http.h"
+#include "app_tls.h"
 
 typedef enum cs_app_kind {
     CS_APP_UNKNOWN, /* no payload yet, or not enough to tell */
@@ -17,11 +18,13 @@ typedef struct cs_app_cfg {
     const uint16_t *http_ports; /* server ports parsed as HTTP whatever their content */
     int n_http_ports;
     bool no_http;               /* --no-http: connection analysis only */
+    const struct cs_keylog *keylog; /* --tls-keylog: decrypt TLS and parse HTTP inside, or NULL */
 } cs_app_cfg;
 
 typedef struct cs_app cs_app;
 
-/* Creates the layer. `sink` receives HTTP exchanges and anomalies; `ctr` counts anomalies.
+/* Creates the layer. `sink` receives HTTP exchanges (cleartext, or decrypted from TLS) and
+ * anomalies; `ctr` counts anomalies (TLS ones too).
  * All three must outlive it. */
 cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters *ctr);
 void cs_app_free(cs_app *a);
@@ -36,9 +39,15 @@ void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts);
 /* Per-connection application facts collected when it ends. */
 typedef struct cs_app_summary {
     cs_app_kind kind;
-    bool has_http;
+    bool has_http;              /* http holds the HTTP parser's totals (cleartext or decrypted) */
     cs_http_conn_summary http;
+    bool has_tls;               /* tls holds the TLS facts (strings owned: see cs_app_summary_clear) */
+    cs_tls_summary tls;
+    bool http2;                 /* TLS with ALPN h2 or the HTTP/2 preface: HTTP/2 is not parsed */
 } cs_app_summary;
+
+/* Frees what a summary owns (the TLS fingerprint strings). */
+void cs_app_summary_clear(cs_app_summary *sum);
 
 /* The connection is over: flushes its parsers (reporting open exchanges), fills *sum, and frees the
  * per-connection state. */

@@ -75,16 +75,19 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     cs_engine *e = ctx;
     cs_app_summary app;
     cs_app_conn_end(e->app, c, &app);
-    if (!conn_wanted(e, c))
+    if (!conn_wanted(e, c)) {
+        cs_app_summary_clear(&app);
         return;
+    }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
     EACH_STATS(e, s)
     {
         cs_stats_conn(s, &row);
-        cs_stats_app(s, &app);
+        cs_stats_app(s, &row, &app);
     }
     e->report->conn(e->report, &row);
+    cs_app_summary_clear(&app);
 }
 
 static void on_stream_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t len,

@@ -31,6 +31,7 @@ typedef struct options {
     gboolean list_http;
     gboolean no_http;
     gboolean http_decode;
+    gchar *tls_keylog;
     gchar **http_ports;
     gint64 http_max_pending;
     gboolean stream_list;
@@ -78,6 +79,7 @@ static void options_free(options *o)
     g_free(o->since);
     g_free(o->until);
     g_free(o->color);
+    g_free(o->tls_keylog);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -353,6 +355,8 @@ int main(int argc, char **argv)
         {"http-decode-bodies", 0, 0, G_OPTION_ARG_NONE, &o.http_decode,
          "Inflate gzip/deflate bodies so *_body_len is the decoded size (Zeek's meaning; costs CPU)",
          NULL},
+        {"tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_keylog,
+         "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 inside", "FILE"},
         {"verify-checksums", 0, 0, G_OPTION_ARG_NONE, &o.verify_checksums,
          "Count TCP segments with a bad checksum as anomalies", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -417,6 +421,7 @@ int main(int argc, char **argv)
     const char *bad = NULL;
     cs_engine_filter filter;
     uint16_t client_port = 0;
+    struct cs_keylog *keylog = NULL;
     memset(&filter, 0, sizeof filter);
     if (!g_option_context_parse(octx, &argc, &argv, &err)) {
         status = usage_error(octx, err->message);
@@ -475,6 +480,15 @@ int main(int argc, char **argv)
     }
     g_option_context_free(octx);
 
+    if (o.tls_keylog != NULL) {
+        keylog = cs_keylog_load(o.tls_keylog, &err);
+        if (keylog == NULL) {
+            fprintf(stderr, "connscope: %s\n", err->message);
+            g_error_free(err);
+            status = EXIT_USAGE;
+            goto out;
+        }
+    }
     cs_source *src;
     if (o.iface != NULL) {
         cs_live_opts lo = {.iface = o.iface,
@@ -540,6 +554,7 @@ int main(int argc, char **argv)
     ecfg.app.http_ports = (const uint16_t *)(void *)http_ports->data;
     ecfg.app.n_http_ports = (int)http_ports->len;
     ecfg.app.no_http = o.no_http;
+    ecfg.app.keylog = keylog;
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
     cs_engine *e = cs_engine_new(&ecfg, report);
@@ -570,6 +585,7 @@ int main(int argc, char **argv)
     cs_engine_free(e);
     cs_source_free(src);
 out:
+    cs_keylog_free(keylog);
     g_array_free(http_ports, TRUE);
     options_free(&o);
     return status;

@@ -1,5 +1,6 @@
 /* report_json.c - JSON lines output: one "conn" object per connection (Zeek conn.log field names where
  * one exists), then "syn_dest", "server" and one "summary" object with counters and inputs. */
+#include "app_tls.h"
 #include "json.h"
 #include "report.h"
 #include "util.h"
@@ -16,6 +17,69 @@ static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
         cs_json_null(j, key);
     else
         cs_json_double(j, key, (double)ns / 1e3, 3);
+}
+
+/* One "tls" object per TLS connection, with Zeek ssl.log names where one exists. */
+static void json_tls(cs_report *r, const cs_conn_row *row)
+{
+    const cs_tls_summary *t = row->tls;
+    cs_json j;
+    char uid[32], buf[32];
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "tls");
+    cs_json_time(&j, "ts", t->client_hello ? t->client_hello_ts : row->start);
+    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
+    cs_json_str(&j, "uid", uid);
+    cs_json_uint(&j, "stream", row->stream);
+    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
+    cs_json_uint(&j, "id.orig_p", row->port[0]);
+    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
+    cs_json_uint(&j, "id.resp_p", row->port[1]);
+    cs_json_str(&j, "version", t->server_hello ? t->version_name : NULL);
+    cs_json_str(&j, "cipher", t->server_hello ? t->cipher_name : NULL);
+    cs_json_str(&j, "curve", t->curve[0] ? t->curve : NULL);
+    cs_json_str(&j, "server_name", t->server_name[0] ? t->server_name : NULL);
+    cs_json_bool(&j, "resumed", t->resumed);
+    static const char *const how[] = {NULL, "session_id", "ticket", "psk"};
+    cs_json_str(&j, "resumed_by", t->resumed_how < 4 ? how[t->resumed_how] : NULL);
+    cs_json_str(&j, "last_alert", t->last_alert[0] ? t->last_alert : NULL);
+    cs_json_str(&j, "next_protocol", t->next_protocol[0] ? t->next_protocol : NULL);
+    cs_json_bool(&j, "established", t->established);
+    cs_json_str(&j, "ssl_history", t->history);
+    cs_json_str(&j, "alpn_offered", t->alpn_offered[0] ? t->alpn_offered : NULL);
+    cs_json_arr_begin(&j, "client_versions");
+    for (int i = 0; i < t->n_offered_versions; i++)
+        cs_json_str(&j, NULL, cs_tls_version_name(t->offered_versions[i], buf));
+    cs_json_arr_end(&j);
+    cs_json_bool(&j, "hello_retry", t->hello_retry);
+    cs_json_str(&j, "ja3", t->ja3_md5[0] ? t->ja3_md5 : NULL);
+    cs_json_str(&j, "ja3s", t->ja3s_md5[0] ? t->ja3s_md5 : NULL);
+    cs_json_str(&j, "ja4", t->ja4[0] ? t->ja4 : NULL);
+    json_us_or_null(&j, "handshake_us", t->handshake_ns);
+    cs_json_uint(&j, "orig_records", t->records[0]);
+    cs_json_uint(&j, "resp_records", t->records[1]);
+    cs_json_uint(&j, "orig_app_records", t->app_records[0]);
+    cs_json_uint(&j, "resp_app_records", t->app_records[1]);
+    cs_json_uint(&j, "orig_app_bytes", t->app_bytes[0]);
+    cs_json_uint(&j, "resp_app_bytes", t->app_bytes[1]);
+    cs_json_uint(&j, "estimated_exchanges", t->estimated_exchanges);
+    if (t->estimated_exchanges > 0 && t->turn_min >= 0) {
+        cs_json_double(&j, "estimated_turn_min_us", (double)t->turn_min / 1e3, 3);
+        cs_json_double(&j, "estimated_turn_avg_us",
+                       (double)t->turn_sum / 1e3 / (double)t->estimated_exchanges, 3);
+        cs_json_double(&j, "estimated_turn_max_us", (double)t->turn_max / 1e3, 3);
+    }
+    cs_json_str(&j, "decryption", cs_tls_dec_status_name((cs_tls_dec_status)t->dec_status));
+    cs_json_uint(&j, "decrypted_records", t->dec_records);
+    cs_json_uint(&j, "failed_records", t->dec_failed);
+    if (row->has_http)
+        cs_json_uint(&j, "http_exchanges", row->http.paired);
+    cs_json_bool(&j, "http2", row->http2);
+    cs_json_uint(&j, "tls_anomalies", t->anomalies);
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
 }
 
 static void json_conn(cs_report *r, const cs_conn_row *row)
@@ -90,6 +154,8 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     }
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
+    if (row->tls != NULL)
+        json_tls(r, row);
 }
 
 static void json_time_or_null(cs_json *j, const char *key, cs_time_t ns)
@@ -222,6 +288,51 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
     fputs(r->buf->str, r->out);
 }
 
+static void json_counts(cs_json *j, const char *key, GHashTable *t, const char *empty_as)
+{
+    cs_json_obj_begin(j, key);
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(keys, k);
+    g_ptr_array_sort(keys, (GCompareFunc)(void (*)(void))g_strcmp0);
+    for (guint i = 0; i < keys->len; i++) {
+        const char *name = g_ptr_array_index(keys, i);
+        cs_json_uint(j, name[0] ? name : empty_as, GPOINTER_TO_UINT(g_hash_table_lookup(t, name)));
+    }
+    g_ptr_array_free(keys, TRUE);
+    cs_json_obj_end(j);
+}
+
+static void json_tls_server(cs_report *r, const cs_tls_server *v)
+{
+    cs_json j;
+    g_string_truncate(r->buf, 0);
+    cs_json_init(&j, r->buf);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "type", "tls_server");
+    json_addr(&j, "resp_h", &v->addr, v->family);
+    cs_json_uint(&j, "resp_p", v->port);
+    cs_json_str(&j, "server_name", v->sni[0] ? v->sni : NULL);
+    cs_json_uint(&j, "conns", v->conns);
+    cs_json_uint(&j, "established", v->established);
+    cs_json_uint(&j, "resumed", v->resumed);
+    cs_json_uint(&j, "http2", v->http2);
+    cs_json_uint(&j, "decrypted", v->decrypted);
+    json_counts(&j, "versions", v->versions, "none");
+    json_counts(&j, "next_protocols", v->alpn, "none");
+    cs_json_uint(&j, "orig_app_bytes", v->app_bytes[0]);
+    cs_json_uint(&j, "resp_app_bytes", v->app_bytes[1]);
+    cs_json_uint(&j, "estimated_exchanges", v->est_exchanges);
+    cs_json_uint(&j, "http_exchanges", v->http_exchanges);
+    json_percentiles(&j, "handshake", &v->handshake_us);
+    json_percentiles(&j, "estimated_turn", &v->turn_us);
+    cs_json_obj_end(&j);
+    fputs(r->buf->str, r->out);
+}
+
 static void json_server(cs_report *r, const cs_server_stats *sv)
 {
     cs_json j;
@@ -316,6 +427,7 @@ static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     }
     cs_json_arr_end(&j);
     g_ptr_array_free(servers, TRUE);
+    cs_json_uint(&j, "tls_conns_ended", st->tls_conns);
     cs_json_obj_begin(&j, "http");
     cs_json_uint(&j, "requests", st->http_requests);
     cs_json_uint(&j, "responses", st->http_responses);
@@ -339,6 +451,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     for (guint i = 0; i < hs->len; i++)
         json_http_server(r, g_ptr_array_index(hs, i));
     g_ptr_array_free(hs, TRUE);
+    GPtrArray *ts = cs_stats_tls_servers_sorted(st);
+    for (guint i = 0; i < ts->len; i++)
+        json_tls_server(r, g_ptr_array_index(ts, i));
+    g_ptr_array_free(ts, TRUE);
 
     cs_json j;
     const cs_counters *c = info->ctr;
@@ -369,6 +485,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "http_paired", st->http_paired);
     cs_json_uint(&j, "http_unanswered", st->http_unanswered);
     cs_json_uint(&j, "http_orphan_responses", st->http_orphans);
+    cs_json_uint(&j, "tls_connections", st->tls_conns);
+    cs_json_uint(&j, "tls_established", st->tls_established);
+    cs_json_uint(&j, "tls_decrypted", st->tls_decrypted);
+    cs_json_uint(&j, "tls_http2", st->tls_http2);
     cs_json_obj_begin(&j, "conn_states");
     GHashTableIter it;
     gpointer k, v;

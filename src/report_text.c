@@ -295,6 +295,76 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     g_ptr_array_free(hs, TRUE);
 }
 
+/* "TLSv13 3, TLSv12 1" from a name -> count table, largest first. */
+static gchar *format_counts(GHashTable *t, const char *empty_as)
+{
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(keys, k);
+    g_ptr_array_sort(keys, (GCompareFunc)(void (*)(void))g_strcmp0);
+    GString *out = g_string_new(NULL);
+    for (guint i = keys->len; i-- > 0;) {
+        const char *name = g_ptr_array_index(keys, i);
+        g_string_append_printf(out, "%s%s %u", out->len ? ", " : "", name[0] ? name : empty_as,
+                               GPOINTER_TO_UINT(g_hash_table_lookup(t, name)));
+    }
+    g_ptr_array_free(keys, TRUE);
+    return g_string_free(out, FALSE);
+}
+
+static void print_tls_servers(cs_report *r, const cs_stats *st)
+{
+    if (st->tls_conns == 0)
+        return;
+    GPtrArray *ts = cs_stats_tls_servers_sorted(st);
+    table t;
+    char ep[64], p50[32], p90[32], mx[32], b0[32], b1[32];
+    table_init(&t, "llrrllrrrrrr");
+    table_row(&t, "server\tSNI\tconns\testablished\tversions\tALPN\thandshake p50\tp90\tmax"
+                  "\tbytes c>s\tbytes s>c\texchanges (est.)");
+    for (guint i = 0; i < ts->len; i++) {
+        const cs_tls_server *v = g_ptr_array_index(ts, i);
+        const cs_hist *h = &v->handshake_us;
+        gchar *vers = format_counts(v->versions, "none");
+        gchar *alpn = format_counts(v->alpn, "-");
+        gchar *sni = g_utf8_make_valid(v->sni[0] ? v->sni : "-", -1);
+        for (gchar *q = sni; *q; q++)
+            if ((guchar)*q < 0x20 || *q == '\t')
+                *q = '?';
+        table_row(&t,
+                  "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                  "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT,
+                  cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
+                  v->established, vers, alpn,
+                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US, p50,
+                                         sizeof p50)
+                       : "-",
+                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US, p90,
+                                         sizeof p90)
+                       : "-",
+                  h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-",
+                  cs_fmt_bytes(v->app_bytes[0], b0, sizeof b0),
+                  cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), v->est_exchanges);
+        g_free(vers);
+        g_free(alpn);
+        g_free(sni);
+    }
+    title(r, "TLS per server and SNI: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
+             " established%s",
+          st->tls_conns, st->tls_established,
+          st->tls_decrypted > 0 ? ", some decrypted with the key log (their HTTP is above)" : "");
+    table_print(&t, r->out, "  ");
+    if (st->tls_http2 > 0)
+        fprintf(r->out, "  (%" G_GUINT64_FORMAT " connections speak HTTP/2, which is not parsed)\n",
+                st->tls_http2);
+    fprintf(r->out, "  (exchanges (est.): client data bursts each answered by a server burst; "
+                    "an estimate made without keys)\n");
+    g_ptr_array_free(ts, TRUE);
+}
+
 static gint cmp_state(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -374,6 +444,9 @@ static void text_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     if (shown > 0)
         fprintf(r->out, "%s\n", servers->len > shown ? ", ..." : "");
     g_ptr_array_free(servers, TRUE);
+    if (st->tls_conns > 0)
+        fprintf(r->out, "   TLS connections ended %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
+                        " established)\n", st->tls_conns, st->tls_established);
     if (st->http_requests + st->http_responses > 0) {
         const cs_hist *h = &st->http_ttfb_us;
         char p50[32], p90[32], p99[32];
@@ -427,6 +500,7 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     if (r->list_http)
         print_http_exchanges(r);
     print_http_servers(r, st);
+    print_tls_servers(r, st);
     print_states(r, st);
     print_anomalies(r, c);
     for (int i = 0; i < n; i++) {

@@ -44,10 +44,14 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
     row->rst_by = c->rst_by == 0 ? NULL : (c->rst_by - 1 == o ? "orig" : "resp");
     memcpy(row->history, c->history, sizeof row->history);
     if (app != NULL) {
-        if (app->kind == CS_APP_HTTP || app->kind == CS_APP_TLS)
-            row->service = cs_app_kind_name(app->kind);
+        if (app->kind == CS_APP_HTTP)
+            row->service = "http";
+        else if (app->kind == CS_APP_TLS)
+            row->service = app->has_http ? "https" : "tls";
         row->has_http = app->has_http;
         row->http = app->http;
+        row->tls = app->has_tls ? &app->tls : NULL;
+        row->http2 = app->http2;
     }
 }
 
@@ -115,6 +119,16 @@ static void http_server_free(gpointer p)
     g_free(v);
 }
 
+static void tls_server_free(gpointer p)
+{
+    cs_tls_server *v = p;
+    g_hash_table_destroy(v->versions);
+    g_hash_table_destroy(v->alpn);
+    cs_hist_clear(&v->handshake_us);
+    cs_hist_clear(&v->turn_us);
+    g_free(v);
+}
+
 void cs_stats_init(cs_stats *s)
 {
     memset(s, 0, sizeof *s);
@@ -122,6 +136,8 @@ void cs_stats_init(cs_stats *s)
     s->states = g_hash_table_new(g_str_hash, g_str_equal);
     s->http_servers =
         g_hash_table_new_full(http_key_hash, http_key_equal, http_key_free, http_server_free);
+    s->tls_servers =
+        g_hash_table_new_full(http_key_hash, http_key_equal, http_key_free, tls_server_free);
     s->first_ts = INT64_MAX;
     s->last_ts = INT64_MIN;
 }
@@ -131,6 +147,7 @@ void cs_stats_free(cs_stats *s)
     g_hash_table_destroy(s->servers);
     g_hash_table_destroy(s->states);
     g_hash_table_destroy(s->http_servers);
+    g_hash_table_destroy(s->tls_servers);
     cs_hist_clear(&s->http_ttfb_us);
     cs_hist_clear(&s->http_total_us);
     cs_hist_clear(&s->duration_us);
@@ -326,8 +343,72 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row)
     }
 }
 
-void cs_stats_app(cs_stats *s, const cs_app_summary *app)
+static void count_str(GHashTable *t, const char *k)
 {
+    gpointer old = g_hash_table_lookup(t, k);
+    if (old == NULL)
+        g_hash_table_insert(t, g_strdup(k), GUINT_TO_POINTER(1));
+    else
+        g_hash_table_insert(t, g_strdup(k), GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
+}
+
+/* Accounts the TLS facts of a finalised connection under (server, SNI). */
+static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app)
+{
+    const cs_tls_summary *t = &app->tls;
+    http_key k;
+    memset(&k, 0, sizeof k);
+    k.addr = row->addr[1];
+    k.port = row->port[1];
+    k.family = row->family;
+    k.host = (char *)t->server_name;
+    cs_tls_server *v = g_hash_table_lookup(s->tls_servers, &k);
+    if (v == NULL) {
+        http_key *nk = g_memdup2(&k, sizeof k);
+        nk->host = g_strdup(k.host);
+        v = g_new0(cs_tls_server, 1);
+        v->addr = k.addr;
+        v->port = k.port;
+        v->family = k.family;
+        v->sni = nk->host;
+        v->versions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        v->alpn = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(s->tls_servers, nk, v);
+    }
+    v->conns++;
+    s->tls_conns++;
+    if (t->established) {
+        v->established++;
+        s->tls_established++;
+    }
+    if (t->resumed)
+        v->resumed++;
+    if (app->http2) {
+        v->http2++;
+        s->tls_http2++;
+    }
+    if (t->dec_status == CS_TLS_DEC_OK || t->dec_status == CS_TLS_DEC_PARTIAL) {
+        v->decrypted++;
+        s->tls_decrypted++;
+    }
+    count_str(v->versions, t->server_hello ? t->version_name : "none");
+    count_str(v->alpn, t->next_protocol);
+    v->app_bytes[0] += t->app_bytes[0];
+    v->app_bytes[1] += t->app_bytes[1];
+    v->est_exchanges += t->estimated_exchanges;
+    if (app->has_http)
+        v->http_exchanges += app->http.paired;
+    if (t->handshake_ns >= 0)
+        cs_hist_add(&v->handshake_us, (uint64_t)(t->handshake_ns / CS_NS_PER_US), 1);
+    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS; i++)
+        if (t->turns[i] >= 0)
+            cs_hist_add(&v->turn_us, (uint64_t)(t->turns[i] / CS_NS_PER_US), 1);
+}
+
+void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app)
+{
+    if (app->has_tls)
+        stats_tls(s, row, app);
     if (!app->has_http)
         return;
     s->http_conns++;
@@ -374,4 +455,28 @@ void cs_stats_syn(cs_stats *s, uint8_t family, const cs_addr *dst, uint16_t dpor
 void cs_stats_conn_started(cs_stats *s)
 {
     s->conns_started++;
+}
+
+static gint cmp_tls_server(gconstpointer pa, gconstpointer pb)
+{
+    const cs_tls_server *a = *(cs_tls_server *const *)pa;
+    const cs_tls_server *b = *(cs_tls_server *const *)pb;
+    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+    if (c != 0)
+        return c;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return strcmp(a->sni, b->sni);
+}
+
+GPtrArray *cs_stats_tls_servers_sorted(const cs_stats *s)
+{
+    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(s->tls_servers));
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, s->tls_servers);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(a, v);
+    g_ptr_array_sort(a, cmp_tls_server);
+    return a;
 }

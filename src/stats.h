@@ -37,9 +37,11 @@ typedef struct cs_conn_row {
     char history[22];
     uint16_t mss[2];
     int8_t wscale[2];
-    const char *service;    /* "http", "tls", or NULL */
+    const char *service;    /* "http", "https" (TLS, decrypted HTTP inside), "tls", or NULL */
     bool has_http;
     cs_http_conn_summary http;
+    const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
+    bool http2;
 } cs_conn_row;
 
 /* Fills row from c and its application summary (may be NULL). Can't fail. */
@@ -77,6 +79,22 @@ typedef struct cs_http_server {
     cs_hist total_us;        /* request start -> last response byte */
 } cs_http_server;
 
+/* TLS per (server address, port, SNI). */
+typedef struct cs_tls_server {
+    cs_addr addr;
+    uint8_t family;
+    uint16_t port;
+    char *sni;                 /* "" when the ClientHello had no server_name */
+    uint64_t conns, established, resumed, http2, decrypted;
+    GHashTable *versions;      /* version name (owned) -> count */
+    GHashTable *alpn;          /* chosen ALPN (owned; "" none) -> count */
+    uint64_t app_bytes[2];     /* application data bytes client->server, server->client */
+    uint64_t est_exchanges;    /* estimated request/response turns (no keys needed) */
+    uint64_t http_exchanges;   /* decrypted HTTP exchanges (with --tls-keylog) */
+    cs_hist handshake_us;      /* ClientHello -> first application data */
+    cs_hist turn_us;           /* estimated: client burst end -> first server record */
+} cs_tls_server;
+
 /* One exchange as the writers see it: the exchange and its connection's endpoints. */
 typedef struct cs_http_row {
     const cs_http_tx *tx;
@@ -112,6 +130,9 @@ typedef struct cs_stats {
     uint64_t http_conns, http_lost_in_gap, http_upgraded;
     uint64_t http_status_class[6];
     cs_hist http_ttfb_us, http_total_us;
+    /* TLS */
+    GHashTable *tls_servers;   /* (addr, port, sni) -> cs_tls_server* */
+    uint64_t tls_conns, tls_established, tls_decrypted, tls_http2;
 } cs_stats;
 
 void cs_stats_init(cs_stats *s);
@@ -130,8 +151,11 @@ void cs_stats_conn_started(cs_stats *s);
 /* Accounts one HTTP exchange. */
 void cs_stats_http(cs_stats *s, const cs_http_row *row);
 
-/* Accounts the application summary of a finalised connection. */
-void cs_stats_app(cs_stats *s, const cs_app_summary *app);
+/* Accounts the application summary of a finalised connection (row: the same connection). */
+void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app);
+
+/* The TLS server table sorted by (family, address, port, SNI). Elements owned by s. */
+GPtrArray *cs_stats_tls_servers_sorted(const cs_stats *s);
 
 /* The HTTP server table sorted by (family, address, port, host). Elements owned by s. */
 GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s);

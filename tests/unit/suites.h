@@ -12,6 +12,7 @@ void suite_hist(void);
 void suite_json(void);
 void suite_hashidx(void);
 void suite_http(void);
+void suite_tls(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {
