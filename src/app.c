@@ -9,6 +9,8 @@
 #define PREFIX_MAX 32
 #define MIDSTREAM_SCAN 4096 /* bytes searched for a start line when the handshake was not seen */
 
+enum { V_PENDING, V_HTTP, V_NOT, V_TLS }; /* what the first bytes of one direction say */
+
 struct cs_app {
     cs_app_cfg cfg;
     const cs_http_sink *sink;
@@ -28,6 +30,8 @@ typedef struct app_conn {
     cs_tls_conn *tls;
     bool http2;         /* decrypted TLS carries HTTP/2: not parsed */
     bool plain_judged;  /* decrypted TLS: the first plaintext bytes were looked at */
+    bool tunneled;      /* inside an HTTP CONNECT tunnel (http holds the outer exchanges) */
+    cs_http_conn *http_in; /* HTTP inside a tunnelled, decrypted TLS session */
 } app_conn;
 
 /* ---- TLS sink: decrypted bytes go to an HTTP parser of their own ---------------------------- */
@@ -47,9 +51,10 @@ static void tls_plaintext(void *ctx, const cs_conn *cc, bool from_client, const 
             return;
         }
     }
-    if (s->http == NULL)
-        s->http = cs_http_new(&a->cfg.http);
-    cs_http_data(s->http, a->sink, cc, from_client, p, len, ts);
+    cs_http_conn **h = s->tunneled ? &s->http_in : &s->http;
+    if (*h == NULL)
+        *h = cs_http_new(&a->cfg.http);
+    cs_http_data(*h, a->sink, cc, from_client, p, len, ts);
 }
 
 static void tls_plaintext_gap(void *ctx, const cs_conn *cc, bool from_client, uint32_t len,
@@ -57,8 +62,9 @@ static void tls_plaintext_gap(void *ctx, const cs_conn *cc, bool from_client, ui
 {
     cs_app *a = ctx;
     app_conn *s = cc->app;
-    if (s->http != NULL)
-        cs_http_gap(s->http, a->sink, cc, from_client, len, ts);
+    cs_http_conn *h = s->tunneled ? s->http_in : s->http;
+    if (h != NULL)
+        cs_http_gap(h, a->sink, cc, from_client, len, ts);
 }
 
 static void tls_anomaly(void *ctx, const cs_conn *cc, cs_anomaly an)
@@ -141,10 +147,19 @@ static bool midstream_http(const uint8_t *p, uint32_t len)
 static void http_sink_data(cs_app *a, cs_conn *c, app_conn *s, bool from_client,
                            const uint8_t *p, uint32_t len, cs_time_t ts)
 {
-    cs_http_data(s->http, a->sink, c, from_client, p, len, ts);
+    uint32_t rest = cs_http_data(s->http, a->sink, c, from_client, p, len, ts);
+    if (rest > 0 && cs_http_tunnel(s->http) && !s->tunneled) {
+        /* CONNECT tunnel: find out what runs inside (TLS, usually) from here on */
+        s->tunneled = true;
+        s->kind = CS_APP_UNKNOWN;
+        s->verdict[0] = s->verdict[1] = V_PENDING;
+        s->pre_len[0] = s->pre_len[1] = 0;
+        s->scanned[0] = s->scanned[1] = MIDSTREAM_SCAN;
+    }
+    if (rest > 0 && s->tunneled && s->kind == CS_APP_UNKNOWN)
+        cs_app_stream_data(a, c, from_client ? c->client : !c->client, p + len - rest, rest, ts);
 }
 
-enum { V_PENDING, V_HTTP, V_NOT, V_TLS };
 
 /* Judges the first bytes of direction dir: V_HTTP, V_NOT, or V_PENDING (need more). Sets the kind
  * to TLS on a ClientHello from the client. */
@@ -296,6 +311,13 @@ void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
         cs_http_finish(s->http, a->sink, c, &sum->http);
         sum->has_http = true;
         cs_http_free(s->http);
+    }
+    if (s->http_in != NULL) { /* HTTP inside a tunnel: counted with the outer exchanges */
+        cs_http_conn_summary in;
+        cs_http_finish(s->http_in, a->sink, c, &in);
+        cs_http_free(s->http_in);
+        cs_http_summary_add(&sum->http, &in);
+        sum->has_http = true;
     }
     g_free(s);
     c->app = NULL;

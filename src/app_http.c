@@ -58,6 +58,8 @@ struct cs_http_conn {
     uint32_t owed_to_dropped;    /* responses still due to requests dropped at the cap */
     bool barrier;                /* client gap: requests may have been lost (see pair_response) */
     bool opaque;
+    bool tunnel;                 /* a CONNECT was answered 2xx: the rest is the tunnel's payload */
+    bool connect_pending;        /* a CONNECT awaits its answer: the client's bytes may be tunnel */
     bool http09;                 /* the last request was HTTP/0.9: the server answers raw */
     cs_time_t last_resp_end;
     cs_http_conn_summary sum;
@@ -437,6 +439,7 @@ static void request_done(cs_http_conn *h, const cs_http_sink *sink, const cs_con
 {
     hdir *d = &h->d[0];
     cs_http_tx *t = d->tx;
+    bool connect = t != NULL && t->connect;
     if (t != NULL) {
         t->req_done = true;
         t->req_end = ts;
@@ -445,6 +448,10 @@ static void request_done(cs_http_conn *h, const cs_http_sink *sink, const cs_con
     }
     reset_msg(d);
     d->phase = PH_START;
+    if (connect) { /* what the client sends next belongs to the tunnel if the proxy says yes */
+        h->connect_pending = true;
+        d->phase = PH_OPAQUE;
+    }
 }
 
 /* A response (interim or final) is complete at time ts. */
@@ -596,6 +603,13 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
     }
     if (d->te_present && d->content_length >= 0)
         anomaly(sink, c, h, CS_ANOM_HTTP_CL_AND_TE);
+    if (h->connect_pending && t != NULL && t->connect) {
+        h->connect_pending = false;
+        if (st >= 200 && st < 300)
+            h->tunnel = true;
+        else if (h->d[0].phase == PH_OPAQUE)
+            h->d[0].phase = PH_START; /* refused: the client speaks HTTP again */
+    }
     if (st == 101 || (t != NULL && t->connect && st >= 200 && st < 300)) {
         /* Switching protocols / tunnel: the rest of both directions is not HTTP. */
         h->opaque = true;
@@ -866,8 +880,8 @@ static uint32_t resync_skip(hdir *d, int side, const uint8_t *p, uint32_t n)
     return n;
 }
 
-void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
-                  const uint8_t *p, uint32_t len, cs_time_t ts)
+uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
+                      const uint8_t *p, uint32_t len, cs_time_t ts)
 {
     int side = from_client ? 0 : 1;
     hdir *d = &h->d[side];
@@ -888,7 +902,7 @@ void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, b
             p += skip;
             len -= skip;
             if (len == 0)
-                return;
+                return 0;
         }
         if (line_phase(d->phase)) {
             const uint8_t *lf = memchr(p, '\n', len);
@@ -953,11 +967,16 @@ void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, b
                 d->tx->resp_end = ts; /* provisional: the end is the close */
             len = 0;
             break;
-        default: /* PH_OPAQUE */
-            len = 0;
-            break;
+        default: /* PH_OPAQUE: the rest is not HTTP (upgrade, or a CONNECT tunnel) */
+            return len;
         }
     }
+    return 0;
+}
+
+bool cs_http_tunnel(const cs_http_conn *h)
+{
+    return h->tunnel;
 }
 
 void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
@@ -1090,4 +1109,24 @@ void cs_http_free(cs_http_conn *h)
         g_free(h->d[i].line);
     }
     g_free(h);
+}
+
+void cs_http_summary_add(cs_http_conn_summary *into, const cs_http_conn_summary *from)
+{
+    into->requests += from->requests;
+    into->responses += from->responses;
+    into->paired += from->paired;
+    into->unanswered += from->unanswered;
+    into->orphans += from->orphans;
+    into->interim += from->interim;
+    into->lost_in_gap += from->lost_in_gap;
+    into->dropped_cap += from->dropped_cap;
+    into->gaps += from->gaps;
+    into->anomalies += from->anomalies;
+    for (int i = 0; i < 6; i++)
+        into->status_class[i] += from->status_class[i];
+    into->idle_total += from->idle_total;
+    if (from->idle_max > into->idle_max)
+        into->idle_max = from->idle_max;
+    into->upgraded = into->upgraded || from->upgraded;
 }

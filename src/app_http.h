@@ -94,9 +94,13 @@ typedef struct cs_http_conn cs_http_conn;
 cs_http_conn *cs_http_new(const cs_http_cfg *cfg);
 
 /* Feeds reassembled bytes sent by the client (from_client) or the server, with the capture time of
- * the segment that carried them. */
-void cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
-                  const uint8_t *p, uint32_t len, cs_time_t ts);
+ * the segment that carried them. Returns how many trailing bytes were not parsed because the
+ * direction stopped being HTTP (101 upgrade, CONNECT tunnel); 0 normally. */
+uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
+                      const uint8_t *p, uint32_t len, cs_time_t ts);
+
+/* True once a CONNECT was answered with 2xx: the bytes cs_http_data() leaves are the tunnel's. */
+bool cs_http_tunnel(const cs_http_conn *h);
 
 /* `len` bytes are missing from one direction. Inside a body of known length the parser stays in
  * step; anywhere else it resynchronises on the next start line. */
@@ -114,6 +118,9 @@ void cs_http_finish(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
                     cs_http_conn_summary *sum);
 
 void cs_http_free(cs_http_conn *h);
+
+/* Adds the counts of `from` into `into` (maxima: the larger). */
+void cs_http_summary_add(cs_http_conn_summary *into, const cs_http_conn_summary *from);
 
 /* Starts a direction in resynchronisation mode (mid-stream capture: skip to the first start line). */
 void cs_http_resync(cs_http_conn *h, bool from_client);

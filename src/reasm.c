@@ -106,7 +106,9 @@ static void insert_piece(cs_reasm *r, cs_reasm_seg **link, uint32_t seq, const u
     uint32_t len = 0;
     if (off < caplen)
         len = caplen - off < span ? caplen - off : span;
-    cs_reasm_seg *s = seg_new(a, span, p + off, len, ts);
+    /* p may be NULL (header cut by the snaplen: nothing captured), and off may lie past the
+     * captured bytes: form p + off only when there are bytes to copy (else it is undefined). */
+    cs_reasm_seg *s = seg_new(a, span, len > 0 ? p + off : NULL, len, ts);
     s->next = *link;
     *link = s;
     r->ooo_bytes += len + SEG_OVERHEAD;
