@@ -154,6 +154,7 @@ static void close_interval(cs_engine *e, cs_time_t end)
     e->ctr_mark = e->ctr;
     cs_stats_free(&e->cur);
     cs_stats_init(&e->cur);
+    e->cur.max_keys = e->cfg.max_keys;
     e->ivl_start = end;
 }
 
@@ -190,6 +191,7 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
     cs_stats_init(&e->stats);
     cs_stats_init(&e->cur);
+    e->stats.max_keys = e->cur.max_keys = cfg->max_keys;
     e->ivl_start = INT64_MIN;
     e->last_ts = INT64_MIN;
     return e;

@@ -35,6 +35,7 @@ typedef struct cs_engine_cfg {
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
+    uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;

@@ -42,6 +42,7 @@ typedef struct options {
     gint64 max_conns;
     gint64 max_ooo;
     gint64 max_tombstones;
+    gint64 max_keys;
     /* live capture */
     gchar *iface;
     gint snaplen;
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
     o.max_conns = 1000000;
     o.max_ooo = 1 << 20;
     o.max_tombstones = 262144;
+    o.max_keys = 100000;
     o.http_max_pending = 1000;
     o.snaplen = 262144;
     o.stream = -1;
@@ -372,6 +374,10 @@ int main(int argc, char **argv)
          "N"},
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &o.max_tombstones,
          "Closed 4-tuples remembered for stream numbering (default 262144)", "N"},
+        {"max-keys", 0, 0, G_OPTION_ARG_INT64, &o.max_keys,
+         "Entries per aggregate table (servers, hosts, SNIs); more fold into an '(other)' row "
+         "(default 100000, 0: no cap)",
+         "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &o.http_max_pending,
          "Outstanding HTTP requests kept per connection (default 1000)", "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -451,7 +457,8 @@ int main(int argc, char **argv)
         bad = "--json and --csv cannot be combined";
     else if (o.idle_timeout <= 0 || o.close_linger < 0 || o.max_conns < 1 ||
              o.max_conns > UINT32_MAX || o.max_ooo < 0 || o.max_ooo > UINT32_MAX ||
-             o.max_tombstones < 0 || o.max_tombstones > UINT32_MAX || o.http_max_pending < 1 ||
+             o.max_tombstones < 0 || o.max_tombstones > UINT32_MAX || o.max_keys < 0 ||
+             o.max_keys > UINT32_MAX || o.http_max_pending < 1 ||
              o.http_max_pending > 1000000 || o.interval < 0 || o.duration < 0 || o.count < 0 ||
              o.snaplen < 64 || o.rotate_mb < 0 || o.rotate_secs < 0 || o.buffer_kib < 0 ||
              o.buffer_kib > 4 * 1024 * 1024)
@@ -557,6 +564,7 @@ int main(int argc, char **argv)
     ecfg.app.keylog = keylog;
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
+    ecfg.max_keys = (uint32_t)o.max_keys;
     cs_engine *e = cs_engine_new(&ecfg, report);
 
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};

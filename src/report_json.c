@@ -485,6 +485,8 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "http_paired", st->http_paired);
     cs_json_uint(&j, "http_unanswered", st->http_unanswered);
     cs_json_uint(&j, "http_orphan_responses", st->http_orphans);
+    cs_json_uint(&j, "max_keys", st->max_keys);
+    cs_json_uint(&j, "keys_capped", st->keys_capped);
     cs_json_uint(&j, "tls_connections", st->tls_conns);
     cs_json_uint(&j, "tls_established", st->tls_established);
     cs_json_uint(&j, "tls_decrypted", st->tls_decrypted);

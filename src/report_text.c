@@ -503,6 +503,10 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     print_tls_servers(r, st);
     print_states(r, st);
     print_anomalies(r, c);
+    if (st->keys_capped > 0)
+        fprintf(r->out, "Tables capped: %" G_GUINT64_FORMAT " events went to '(other)' rows because a "
+                        "table reached --max-keys %u entries\n",
+                st->keys_capped, st->max_keys);
     for (int i = 0; i < n; i++) {
         const cs_input *in = cs_source_input(info->src, i);
         if (in->message != NULL)

@@ -140,6 +140,7 @@ void cs_stats_init(cs_stats *s)
         g_hash_table_new_full(http_key_hash, http_key_equal, http_key_free, tls_server_free);
     s->first_ts = INT64_MAX;
     s->last_ts = INT64_MIN;
+    s->max_keys = 100000;
 }
 
 void cs_stats_free(cs_stats *s)
@@ -154,6 +155,19 @@ void cs_stats_free(cs_stats *s)
     cs_hist_clear(&s->rtt_us);
 }
 
+/* At --max-keys entries, a new key is folded into the "(other)" entry (family 0): rewrites the key
+ * in place and returns true. Memory stays bounded whatever the traffic (a scan of millions of
+ * addresses); the report says how many events were folded. */
+static bool over_cap(const cs_stats *s, GHashTable *t, uint8_t *family, cs_addr *addr, uint16_t *port)
+{
+    if (s->max_keys == 0 || g_hash_table_size(t) < s->max_keys)
+        return false;
+    *family = 0;
+    memset(addr, 0, sizeof *addr);
+    *port = 0;
+    return true;
+}
+
 static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port)
 {
     ep_key k;
@@ -162,11 +176,15 @@ static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a
     k.port = port;
     k.family = family;
     cs_server_stats *v = g_hash_table_lookup(s->servers, &k);
+    if (v == NULL && over_cap(s, s->servers, &k.family, &k.addr, &k.port)) {
+        v = g_hash_table_lookup(s->servers, &k);
+        s->keys_capped++;
+    }
     if (v == NULL) {
         v = g_new0(cs_server_stats, 1);
-        v->addr = *a;
-        v->family = family;
-        v->port = port;
+        v->addr = k.addr;
+        v->family = k.family;
+        v->port = k.port;
         g_hash_table_insert(s->servers, g_memdup2(&k, sizeof k), v);
     }
     return v;
@@ -296,6 +314,11 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row)
     k.family = row->family;
     k.host = tx->host != NULL ? tx->host : (char *)"";
     cs_http_server *v = g_hash_table_lookup(s->http_servers, &k);
+    if (v == NULL && over_cap(s, s->http_servers, &k.family, &k.addr, &k.port)) {
+        k.host = (char *)"";
+        v = g_hash_table_lookup(s->http_servers, &k);
+        s->keys_capped++;
+    }
     if (v == NULL) {
         http_key *nk = g_memdup2(&k, sizeof k);
         nk->host = g_strdup(k.host);
@@ -363,6 +386,11 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
     k.family = row->family;
     k.host = (char *)t->server_name;
     cs_tls_server *v = g_hash_table_lookup(s->tls_servers, &k);
+    if (v == NULL && over_cap(s, s->tls_servers, &k.family, &k.addr, &k.port)) {
+        k.host = (char *)"";
+        v = g_hash_table_lookup(s->tls_servers, &k);
+        s->keys_capped++;
+    }
     if (v == NULL) {
         http_key *nk = g_memdup2(&k, sizeof k);
         nk->host = g_strdup(k.host);

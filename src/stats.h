@@ -132,6 +132,8 @@ typedef struct cs_stats {
     cs_hist http_ttfb_us, http_total_us;
     /* TLS */
     GHashTable *tls_servers;   /* (addr, port, sni) -> cs_tls_server* */
+    uint32_t max_keys;         /* entries per table; beyond, new keys fold into "(other)" (0: no cap) */
+    uint64_t keys_capped;      /* events folded into "(other)" because a table was full */
     uint64_t tls_conns, tls_established, tls_decrypted, tls_http2;
 } cs_stats;
 

@@ -7,6 +7,10 @@
 
 char *cs_addr_str(const cs_addr *addr, int family, char *buf, size_t len)
 {
+    if (family == 0) {
+        snprintf(buf, len, "(other)");
+        return buf;
+    }
     if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr->b, buf, (socklen_t)len) == NULL)
         snprintf(buf, len, "?");
     return buf;
@@ -15,6 +19,10 @@ char *cs_addr_str(const cs_addr *addr, int family, char *buf, size_t len)
 char *cs_endpoint_str(const cs_addr *addr, int family, uint16_t port, char *buf, size_t len)
 {
     char a[INET6_ADDRSTRLEN];
+    if (family == 0) { /* the entry that collects keys beyond --max-keys */
+        snprintf(buf, len, "(other)");
+        return buf;
+    }
     cs_addr_str(addr, family, a, sizeof a);
     if (family == 6)
         snprintf(buf, len, "[%s]:%u", a, port);
