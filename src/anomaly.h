@@ -30,6 +30,7 @@
     X(TIME_BACKWARDS, "time_backwards", "packet timestamp earlier than the one before it")    \
     X(FILE_TRUNCATED, "file_truncated", "capture file ends in the middle of a packet")        \
     X(FILE_READ_ERROR, "file_read_error", "capture file read error")                         \
+    X(PARALLEL_SPLIT, "parallel_split_connections", "-j: connections counted in parts across file groups") \
     X(HTTP_BAD_REQUEST_LINE, "http_bad_request_line", "HTTP request line that does not parse")  \
     X(HTTP_BAD_STATUS_LINE, "http_bad_status_line", "HTTP status line that does not parse")    \
     X(HTTP_BAD_HEADER, "http_bad_header_line", "HTTP header line without a colon")            \

@@ -7,6 +7,7 @@
 #include "defrag.h"
 #include "engine.h"
 #include "stats.h"
+#include "util.h"
 
 struct cs_engine {
     cs_engine_cfg cfg;
@@ -81,6 +82,19 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
+    if (e->cfg.edge_tuples != NULL && (why == CS_END_EOF || row.syns == 0)) {
+        /* -j: remember connections open at the end or joined mid-stream, by canonical tuple */
+        int a = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) < 0 ||
+                        (memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) == 0 &&
+                         c->port[0] <= c->port[1])
+                    ? 0
+                    : 1;
+        char ea[64], eb[64];
+        cs_endpoint_str(&c->addr[a], c->family, c->port[a], ea, sizeof ea);
+        cs_endpoint_str(&c->addr[!a], c->family, c->port[!a], eb, sizeof eb);
+        gchar *key = g_strdup_printf("%s %s %s", why == CS_END_EOF ? "eof" : "mid", ea, eb);
+        g_hash_table_add(e->cfg.edge_tuples, key);
+    }
     EACH_STATS(e, s)
     {
         cs_stats_conn(s, &row);
@@ -252,13 +266,34 @@ void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
     e->report->finish(e->report, &e->stats, &i);
 }
 
-void cs_engine_finish(cs_engine *e, cs_run_info *info)
+void cs_engine_flush(cs_engine *e)
 {
     cs_flow_flush(e->flow);
     if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN)
         close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1 : e->ivl_start);
+    e->ivl_start = INT64_MIN;
+}
+
+void cs_engine_finish(cs_engine *e, cs_run_info *info)
+{
+    cs_engine_flush(e);
     fill_info(e, info);
     e->report->finish(e->report, &e->stats, info);
+}
+
+const cs_stats *cs_engine_stats(const cs_engine *e)
+{
+    return &e->stats;
+}
+
+uint32_t cs_engine_peak_conns(const cs_engine *e)
+{
+    return cs_flow_peak(e->flow);
+}
+
+uint64_t cs_engine_streams(const cs_engine *e)
+{
+    return cs_flow_streams(e->flow);
 }
 
 uint32_t cs_engine_active_conns(const cs_engine *e)

@@ -36,6 +36,8 @@ typedef struct cs_engine_cfg {
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
+    GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for
+                                connections open at the end / joined without a SYN; NULL: off */
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;
@@ -62,6 +64,15 @@ void cs_engine_finish(cs_engine *e, cs_run_info *info);
 
 /* Connections tracked now (for a live progress line). */
 uint32_t cs_engine_active_conns(const cs_engine *e);
+
+/* Finalises every open connection and closes the last interval, without writing the final report
+ * (for runs whose results are merged: -j). */
+void cs_engine_flush(cs_engine *e);
+
+/* The cumulative statistics, the peak of tracked connections and the streams numbered so far. */
+const cs_stats *cs_engine_stats(const cs_engine *e);
+uint32_t cs_engine_peak_conns(const cs_engine *e);
+uint64_t cs_engine_streams(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

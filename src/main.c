@@ -17,6 +17,7 @@
 #include "config.h"
 #include "engine.h"
 #include "follow.h"
+#include "parallel.h"
 #include "source.h"
 #include "util.h"
 
@@ -43,6 +44,7 @@ typedef struct options {
     gint64 max_ooo;
     gint64 max_tombstones;
     gint64 max_keys;
+    gint jobs;
     /* live capture */
     gchar *iface;
     gint snaplen;
@@ -308,6 +310,10 @@ int main(int argc, char **argv)
          "Live: kernel capture buffer in KiB (default: libpcap's)", "KIB"},
         {"count", 'c', 0, G_OPTION_ARG_INT64, &o.count, "Stop after N packets", "N"},
         {"duration", 0, 0, G_OPTION_ARG_DOUBLE, &o.duration, "Live: stop after SEC seconds", "SEC"},
+        {"jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs,
+         "Analyse the files on N threads (contiguous groups of files; stream indices restart in each "
+         "group; connections spanning groups are detected and reported)",
+         "N"},
         {"write", 'w', 0, G_OPTION_ARG_FILENAME, &o.write_file,
          "Also write the packets read to a pcap file", "FILE"},
         {"rotate-mb", 0, 0, G_OPTION_ARG_INT64, &o.rotate_mb,
@@ -463,6 +469,10 @@ int main(int argc, char **argv)
              o.snaplen < 64 || o.rotate_mb < 0 || o.rotate_secs < 0 || o.buffer_kib < 0 ||
              o.buffer_kib > 4 * 1024 * 1024)
         bad = "an option value is out of range";
+    else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.interval > 0 || o.write_file != NULL))
+        bad = "-j goes with capture files, not with -i, --stream-list, --interval or -w";
+    else if (o.jobs < 0 || o.jobs > 256)
+        bad = "-j takes 1 to 256 threads";
     else if ((o.rotate_mb > 0 || o.rotate_secs > 0) && o.write_file == NULL)
         bad = "--rotate-mb and --rotate-seconds go with -w FILE";
     else if (!parse_ports(o.http_ports, http_ports))
@@ -565,9 +575,18 @@ int main(int argc, char **argv)
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
     ecfg.max_keys = (uint32_t)o.max_keys;
-    cs_engine *e = cs_engine_new(&ecfg, report);
-
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
+    int nfiles = have_files ? (int)g_strv_length(o.files) : 0;
+    if (o.jobs > 1 && nfiles > 1) {
+        status = cs_run_parallel(o.files, nfiles, o.jobs, o.filter, &ecfg, report,
+                                 o.json ? CS_REPORT_JSON : o.csv ? CS_REPORT_CSV : CS_REPORT_TEXT,
+                                 src, &info);
+        fflush(stdout);
+        report->destroy(report);
+        cs_source_free(src);
+        goto out;
+    }
+    cs_engine *e = cs_engine_new(&ecfg, report);
     if (o.iface != NULL)
         live_source = src;
     install_signals();

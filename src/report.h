@@ -17,6 +17,7 @@ typedef struct cs_run_info {
     const char *filter;
     const char *version;
     bool partial;         /* a report during the run (SIGUSR1): open connections not included */
+    int parallel;         /* -j N with N > 1: stream indices restart in each group of files */
     bool have_drops;      /* live capture: drops[] holds libpcap's received/dropped/if_dropped */
     uint64_t drops[3];
 } cs_run_info;

@@ -464,6 +464,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_str(&j, "type", "summary");
     cs_json_str(&j, "version", info->version);
     cs_json_bool(&j, "partial", info->partial);
+    cs_json_int(&j, "parallel_groups", info->parallel > 1 ? info->parallel : 1);
     json_drops(&j, info->have_drops, info->drops);
     cs_json_uint(&j, "packets", c->packets);
     cs_json_uint(&j, "bytes", c->bytes);

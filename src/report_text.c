@@ -485,6 +485,9 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
         fprintf(r->out, "filter: %s\n", info->filter);
     if (info->partial)
         fprintf(r->out, "(report during the run: connections still open are not included)\n");
+    if (info->parallel > 1)
+        fprintf(r->out, "(-j %d: files analysed in %d groups; stream indices restart in each group)\n",
+                info->parallel, info->parallel);
     if (info->have_drops)
         fprintf(r->out,
                 "live capture: %" G_GUINT64_FORMAT " packets received by the filter, %" G_GUINT64_FORMAT

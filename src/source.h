@@ -75,6 +75,10 @@ bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, u
  * tcpdump -D. Returns false with *err set if they cannot be listed. */
 bool cs_source_list_interfaces(FILE *out, GError **err);
 
+/* Copies the read status (packets, state, message) of input j of `from` into input i of `to`
+ * (for -j, where other sources read the files). */
+void cs_source_copy_status(cs_source *to, int i, const cs_source *from, int j);
+
 /* Closes every input and frees the source. NULL is fine. */
 void cs_source_free(cs_source *s);
 

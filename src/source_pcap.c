@@ -506,3 +506,13 @@ void cs_source_free(cs_source *s)
     g_free(s->heap);
     g_free(s);
 }
+
+void cs_source_copy_status(cs_source *to, int i, const cs_source *from, int j)
+{
+    cs_input *d = &to->inputs[i];
+    const cs_input *f = &from->inputs[j];
+    d->packets = f->packets;
+    d->state = f->state;
+    g_free(d->message);
+    d->message = g_strdup(f->message);
+}

@@ -508,3 +508,149 @@ GPtrArray *cs_stats_tls_servers_sorted(const cs_stats *s)
     g_ptr_array_sort(a, cmp_tls_server);
     return a;
 }
+
+/* ---- merging (parallel runs) ------------------------------------------------------------- */
+
+static void merge_counts(GHashTable *into, GHashTable *from)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, from);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        gpointer old = g_hash_table_lookup(into, k);
+        g_hash_table_insert(into, g_strdup(k),
+                            GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + GPOINTER_TO_UINT(v)));
+    }
+}
+
+void cs_stats_merge(cs_stats *into, const cs_stats *from)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    into->conns += from->conns;
+    into->conns_started += from->conns_started;
+    into->established += from->established;
+    into->syn_pkts += from->syn_pkts;
+    into->syn_attempts += from->syn_attempts;
+    into->resumed += from->resumed;
+    for (int i = 0; i < 5; i++)
+        into->by_reason[i] += from->by_reason[i];
+    if (from->first_ts < into->first_ts)
+        into->first_ts = from->first_ts;
+    if (from->last_ts > into->last_ts)
+        into->last_ts = from->last_ts;
+    cs_hist_merge(&into->duration_us, &from->duration_us);
+    cs_hist_merge(&into->rtt_us, &from->rtt_us);
+    g_hash_table_iter_init(&it, from->states);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        gpointer old = g_hash_table_lookup(into->states, k);
+        g_hash_table_insert(into->states, k,
+                            GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + GPOINTER_TO_UINT(v)));
+    }
+    g_hash_table_iter_init(&it, from->servers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const cs_server_stats *f = v;
+        cs_server_stats *t = server_get(into, f->family, &f->addr, f->port);
+        t->syn_pkts += f->syn_pkts;
+        t->syn_attempts += f->syn_attempts;
+        t->syn_answered += f->syn_answered;
+        t->syn_rst += f->syn_rst;
+        t->syn_unanswered += f->syn_unanswered;
+        t->conns += f->conns;
+        t->established += f->established;
+        t->refused += f->refused;
+        t->reset += f->reset;
+        t->open_at_end += f->open_at_end;
+        t->midstream += f->midstream;
+        t->bytes_c2s += f->bytes_c2s;
+        t->bytes_s2c += f->bytes_s2c;
+        t->pkts_c2s += f->pkts_c2s;
+        t->pkts_s2c += f->pkts_s2c;
+        cs_hist_merge(&t->duration_us, &f->duration_us);
+        cs_hist_merge(&t->rtt_us, &f->rtt_us);
+    }
+    into->http_requests += from->http_requests;
+    into->http_responses += from->http_responses;
+    into->http_paired += from->http_paired;
+    into->http_unanswered += from->http_unanswered;
+    into->http_orphans += from->http_orphans;
+    into->http_conns += from->http_conns;
+    into->http_lost_in_gap += from->http_lost_in_gap;
+    into->http_upgraded += from->http_upgraded;
+    for (int i = 0; i < 6; i++)
+        into->http_status_class[i] += from->http_status_class[i];
+    cs_hist_merge(&into->http_ttfb_us, &from->http_ttfb_us);
+    cs_hist_merge(&into->http_total_us, &from->http_total_us);
+    g_hash_table_iter_init(&it, from->http_servers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const cs_http_server *f = v;
+        http_key key;
+        memset(&key, 0, sizeof key);
+        key.addr = f->addr;
+        key.port = f->port;
+        key.family = f->family;
+        key.host = f->host;
+        cs_http_server *t = g_hash_table_lookup(into->http_servers, &key);
+        if (t == NULL) {
+            http_key *nk = g_memdup2(&key, sizeof key);
+            nk->host = g_strdup(f->host);
+            t = g_new0(cs_http_server, 1);
+            t->addr = f->addr;
+            t->port = f->port;
+            t->family = f->family;
+            t->host = nk->host;
+            g_hash_table_insert(into->http_servers, nk, t);
+        }
+        t->requests += f->requests;
+        t->responses += f->responses;
+        t->paired += f->paired;
+        t->unanswered += f->unanswered;
+        t->orphans += f->orphans;
+        for (int i = 0; i < 6; i++)
+            t->status_class[i] += f->status_class[i];
+        cs_hist_merge(&t->ttfb_us, &f->ttfb_us);
+        cs_hist_merge(&t->ttlb_us, &f->ttlb_us);
+        cs_hist_merge(&t->total_us, &f->total_us);
+    }
+    into->tls_conns += from->tls_conns;
+    into->tls_established += from->tls_established;
+    into->tls_decrypted += from->tls_decrypted;
+    into->tls_http2 += from->tls_http2;
+    g_hash_table_iter_init(&it, from->tls_servers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const cs_tls_server *f = v;
+        http_key key;
+        memset(&key, 0, sizeof key);
+        key.addr = f->addr;
+        key.port = f->port;
+        key.family = f->family;
+        key.host = f->sni;
+        cs_tls_server *t = g_hash_table_lookup(into->tls_servers, &key);
+        if (t == NULL) {
+            http_key *nk = g_memdup2(&key, sizeof key);
+            nk->host = g_strdup(f->sni);
+            t = g_new0(cs_tls_server, 1);
+            t->addr = f->addr;
+            t->port = f->port;
+            t->family = f->family;
+            t->sni = nk->host;
+            t->versions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+            t->alpn = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+            g_hash_table_insert(into->tls_servers, nk, t);
+        }
+        t->conns += f->conns;
+        t->established += f->established;
+        t->resumed += f->resumed;
+        t->http2 += f->http2;
+        t->decrypted += f->decrypted;
+        merge_counts(t->versions, f->versions);
+        merge_counts(t->alpn, f->alpn);
+        t->app_bytes[0] += f->app_bytes[0];
+        t->app_bytes[1] += f->app_bytes[1];
+        t->est_exchanges += f->est_exchanges;
+        t->http_exchanges += f->http_exchanges;
+        cs_hist_merge(&t->handshake_us, &f->handshake_us);
+        cs_hist_merge(&t->turn_us, &f->turn_us);
+    }
+    into->keys_capped += from->keys_capped;
+}

@@ -156,6 +156,10 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row);
 /* Accounts the application summary of a finalised connection (row: the same connection). */
 void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app);
 
+/* Adds every count and histogram of `from` into `into` (tables keyed alike are summed; the
+ * caps of `into` apply). Used to combine parallel runs. */
+void cs_stats_merge(cs_stats *into, const cs_stats *from);
+
 /* The TLS server table sorted by (family, address, port, SNI). Elements owned by s. */
 GPtrArray *cs_stats_tls_servers_sorted(const cs_stats *s);
 
