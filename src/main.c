@@ -256,6 +256,7 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
                 if (cs_source_stats(src, &rx, &drop, &ifdrop))
                     cs_engine_set_drops(e, rx, drop, ifdrop);
                 last_stats = now;
+                fflush(stdout); /* records reach a pipe within a second, without a write per line */
             }
             if (rc < 0)
                 cs_engine_idle(e, now);
@@ -307,7 +308,8 @@ int main(int argc, char **argv)
         {"no-promiscuous", 'p', 0, G_OPTION_ARG_NONE, &o.no_promisc,
          "Live: do not put the interface into promiscuous mode", NULL},
         {"buffer-size", 'B', 0, G_OPTION_ARG_INT, &o.buffer_kib,
-         "Live: kernel capture buffer in KiB (default: libpcap's)", "KIB"},
+         "Live: kernel capture buffer in KiB (default 65536: immediate mode uses fixed-size slots)",
+         "KIB"},
         {"count", 'c', 0, G_OPTION_ARG_INT64, &o.count, "Stop after N packets", "N"},
         {"duration", 0, 0, G_OPTION_ARG_DOUBLE, &o.duration, "Live: stop after SEC seconds", "SEC"},
         {"jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs,
@@ -512,7 +514,7 @@ int main(int argc, char **argv)
                            .bpf = o.filter,
                            .snaplen = o.snaplen,
                            .promisc = !o.no_promisc,
-                           .buffer_size = o.buffer_kib * 1024,
+                           .buffer_size = (o.buffer_kib > 0 ? o.buffer_kib : 65536) * 1024,
                            .timeout_ms = 200};
         src = cs_source_open_live(&lo, &err);
     } else {
@@ -537,7 +539,7 @@ int main(int argc, char **argv)
     }
 
     static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, o.iface != NULL || o.interval > 0 ? _IOLBF : _IOFBF, sizeof outbuf);
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf); /* live: flushed every second by read_loop */
     cs_report *report;
     if (o.json)
         report = cs_report_json_new(stdout);
