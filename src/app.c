@@ -243,8 +243,14 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
             s->pre_ts[dir] = ts;
         memcpy(s->pre[dir] + s->pre_len[dir], p, take);
         s->pre_len[dir] = (uint8_t)(s->pre_len[dir] + take);
-        s->verdict[dir] =
-            forced_http(a, c) ? V_HTTP : (uint8_t)judge(a, c, s, dir, s->pre[dir], s->pre_len[dir]);
+        uint8_t v = forced_http(a, c) && !s->tunneled
+                        ? V_HTTP
+                        : (uint8_t)judge(a, c, s, dir, s->pre[dir], s->pre_len[dir]);
+        /* Inside a CONNECT tunnel s->http is the outer parser: only TLS is parsed there (starting
+         * HTTP again would replace the outer parser and leak it, with its open exchanges). */
+        if (v == V_HTTP && s->tunneled)
+            v = V_NOT;
+        s->verdict[dir] = v;
         if (s->verdict[dir] == V_HTTP) {
             start_http(a, c, s, dir, take);
             http_sink_data(a, c, s, dir == c->client, p, len, ts);

@@ -37,6 +37,14 @@ char *gen_msg_uri(const gen_row *r, uint32_t serial, uint32_t i, char *buf, size
 uint64_t gen_msg_req_body(const gen_row *r, uint32_t i);
 uint64_t gen_msg_resp_body(const gen_row *r);
 
+/* Formats the header text every message of r shares (r->req_tail, r->resp_head), replacing any
+ * earlier one. Can't fail. */
+void gen_msg_prepare(gen_row *r);
+
+/* Checks that every message of a row and each direction's total fit the generator's 32-bit
+ * counters; returns false with *err set (a new string) otherwise. */
+bool gen_msg_check(const gen_row *r, char **err);
+
 /* A 64-bit mix of the arguments (splitmix64 finaliser): the generator's only source of
  * "randomness", so that a run is reproducible from its seed. */
 static inline uint64_t gen_hash(uint64_t a, uint64_t b)

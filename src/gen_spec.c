@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_msg.h"
 #include "gen_spec.h"
 
 void gen_cfg_default(gen_cfg *cfg)
@@ -93,7 +94,8 @@ bool gen_row_finish(gen_row *r, const gen_cfg *cfg, char **err)
         inet_ntop(r->family == 4 ? AF_INET : AF_INET6, r->server.b, buf, sizeof buf);
         bool dflt = r->sport == (r->proto == GEN_HTTPS ? 443 : 80);
         if (r->family == 6)
-            r->host = dflt ? g_strdup_printf("[%s]", buf) : g_strdup_printf("[%s]:%u", buf, r->sport);
+            r->host = dflt ? g_strdup_printf("[%s]", buf)
+                           : g_strdup_printf("[%s]:%u", buf, r->sport);
         else
             r->host = dflt ? g_strdup(buf) : g_strdup_printf("%s:%u", buf, r->sport);
     }
@@ -106,10 +108,19 @@ bool gen_row_finish(gen_row *r, const gen_cfg *cfg, char **err)
                         "characters; path must start with '/'");
         return false;
     }
-    if (r->status < 100 || r->status > 999) {
-        *err = g_strdup("status must be 100..999");
+    if (r->status < 200 || r->status > 599) {
+        *err = g_strdup("status must be 200..599 (a final response)");
         return false;
     }
+    if (r->proto == GEN_TCP && r->requests > 0 && r->req_size == 0 && r->req_last == 0) {
+        *err = g_strdup("plain tcp needs req_size (or bytes) above 0");
+        return false;
+    }
+    if (r->proto == GEN_TCP && r->resp_size == 0)
+        r->flags |= GEN_F_NORESP;
+    gen_msg_prepare(r);
+    if (!gen_msg_check(r, err))
+        return false;
     r->d_c = llround((double)r->rtt * cfg->capture_point);
     r->d_s = r->rtt - r->d_c;
     uint32_t frame = r->mss + (r->family == 4 ? 54 : 74);
@@ -145,6 +156,8 @@ void gen_spec_free(gen_spec *s)
         g_free(s->rows[i].path);
         g_free(s->rows[i].host);
         g_free(s->rows[i].sni);
+        g_free(s->rows[i].req_tail);
+        g_free(s->rows[i].resp_head);
     }
     g_free(s->rows);
     memset(s, 0, sizeof *s);
@@ -281,7 +294,7 @@ static char *trim(char *s)
 }
 
 /* Reads one field value into r. Returns an error message (static) or NULL. */
-static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *cfg, bool *seen,
+static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *cfg,
                              uint64_t *pkts, uint64_t *bytes)
 {
     double d;
@@ -378,8 +391,8 @@ static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *
         r->sni = g_strdup(v);
         break;
     case COL_STATUS:
-        return parse_u32(v, &r->status, 999) && r->status >= 100 ? NULL
-                                                                  : "status: 100..999 expected";
+        return parse_u32(v, &r->status, 599) && r->status >= 200 ? NULL
+                                                                  : "status: 200..599 expected";
     case COL_CLOSE:
         if (strcmp(v, "fin") == 0)
             r->close = GEN_CLOSE_FIN;
@@ -422,7 +435,6 @@ static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *
     default:
         break;
     }
-    (void)seen;
     return NULL;
 }
 
@@ -495,11 +507,10 @@ bool gen_spec_read(gen_spec *s, FILE *fp, const char *name, const gen_cfg *cfg, 
         gen_row_default(&r);
         r.line = lineno;
         uint64_t pkts = 0, bytes = 0;
-        bool seen = false;
         for (int i = 0; i < n; i++) {
             if (fields[i][0] == '\0')
                 continue; /* empty: default */
-            const char *e = set_field(&r, cols[i], fields[i], cfg, &seen, &pkts, &bytes);
+            const char *e = set_field(&r, cols[i], fields[i], cfg, &pkts, &bytes);
             if (e != NULL) {
                 *err = g_strdup_printf("%s:%d: %s (got '%s')", name, lineno, e, fields[i]);
                 ok = false;
@@ -549,7 +560,7 @@ out:
     return ok;
 }
 
-/* ---- scenarios -------------------------------------------------------------------------------- */
+/* ---- scenarios ------------------------------------------------------------------------------- */
 
 const char *const gen_scenario_names[] = {"synflood",   "synretry",   "halfopen", "pipeline-flood",
                                           "huge-header", "huge-chunk", "overlap",  NULL};
@@ -636,12 +647,9 @@ bool gen_scenario_add(gen_spec *s, const char *name, const gen_scenario_opts *o,
         r.resp_size = o->size ? o->size : 20000;
         r.chunk = 1000;
     } else {
-        *err = g_strdup_printf("unknown scenario '%s' (see --help-scenarios)", name);
+        *err = g_strdup_printf("unknown scenario '%s' (see --list-scenarios)", name);
         return false;
     }
-    if (o->requests && strcmp(name, "pipeline-flood") != 0 && strcmp(name, "overlap") != 0 &&
-        r.requests > 0)
-        r.requests = o->requests;
     r.count = o->count ? o->count : count;
     if (o->rate > 0)
         rate = o->rate;

@@ -1,5 +1,5 @@
-/* gen_spec.h - connscope-gen's flow descriptions: one gen_row per CSV spec line or built-in scenario,
- * each standing for `count` similar TCP connections, with the timing constants derived from it. */
+/* gen_spec.h - connscope-gen's flow descriptions: one gen_row per CSV spec line or built-in
+ * scenario, standing for `count` similar TCP connections, with the timing derived from it. */
 #ifndef CS_GEN_SPEC_H
 #define CS_GEN_SPEC_H
 
@@ -70,6 +70,10 @@ typedef struct gen_row {
     uint64_t count;
     char *method, *path, *host, *sni;
     int line;           /* spec line (0 for scenarios) */
+    /* HTTP header text that is the same for every message of the row (gen_msg_prepare) */
+    char *req_tail;     /* request line after the target, and the header lines */
+    char *resp_head;    /* status line and header lines */
+    uint32_t req_tail_len, resp_head_len;
     /* derived (gen_row_finish) */
     gen_us d_c;         /* capture -> client -> capture */
     gen_us d_s;         /* capture -> server -> capture */

@@ -392,7 +392,7 @@ int main(int argc, char **argv)
     GOptionEntry main_entries[] = {
         {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version,
          "Print the versions of connscope and its libraries, and exit", NULL},
-        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.files, NULL, "FILE..."},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.files, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
     GOptionContext *octx = g_option_context_new("FILE... | -i IFACE");
@@ -428,6 +428,19 @@ int main(int argc, char **argv)
                                              NULL);
         g_option_group_add_entries(g, groups[i].entries);
         g_option_context_add_group(octx, g);
+    }
+    /* --help shows every group (GLib's default shows only the main one) */
+    g_set_prgname("connscope");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-?") == 0) {
+            gchar *help = g_option_context_get_help(octx, FALSE, NULL);
+            fputs(help, stdout);
+            g_free(help);
+            g_option_context_free(octx);
+            return 0;
+        }
     }
     GError *err = NULL;
     int status = 0;
