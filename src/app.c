@@ -32,6 +32,7 @@ typedef struct app_conn {
     bool plain_judged;  /* decrypted TLS: the first plaintext bytes were looked at */
     bool tunneled;      /* inside an HTTP CONNECT tunnel (http holds the outer exchanges) */
     cs_http_conn *http_in; /* HTTP inside a tunnelled, decrypted TLS session */
+    bool gapped;        /* a gap came before the protocol was known */
 } app_conn;
 
 /* ---- TLS sink: decrypted bytes go to an HTTP parser of their own ---------------------------- */
@@ -265,7 +266,8 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
             s->kind = CS_APP_OTHER;
     }
     /* Mid-stream: a connection caught in the middle of a body is still HTTP. */
-    bool midstream = c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK;
+    bool midstream =
+        (c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK) || s->gapped;
     if (s->kind != CS_APP_HTTP && s->kind != CS_APP_TLS && s->verdict[dir] == V_NOT && midstream &&
         !a->cfg.no_http &&
         s->scanned[dir] < MIDSTREAM_SCAN) {
@@ -280,9 +282,9 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
 
 void cs_app_stream_gap(cs_app *a, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
 {
-    app_conn *s = c->app;
-    if (s == NULL)
-        return;
+    app_conn *s = conn_state(c);
+    if (s->kind == CS_APP_UNKNOWN || s->kind == CS_APP_OTHER)
+        s->gapped = true; /* the first bytes may be lost: look for a start line later on too */
     if (s->kind == CS_APP_HTTP && s->http != NULL)
         cs_http_gap(s->http, a->sink, c, dir == c->client, len, ts);
     else if (s->kind == CS_APP_TLS)

@@ -792,16 +792,12 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
         return;
     }
     case PH_HEADERS:
-        d->header_bytes += n + 1;
-        if (d->header_bytes > h->cfg->max_header_bytes) {
+        /* Nothing is stored per header line, so a huge header block costs no memory: it is
+         * flagged once and parsed to its end, so framing and timings stay right. */
+        if (d->header_bytes <= h->cfg->max_header_bytes &&
+            d->header_bytes + n + 1 > h->cfg->max_header_bytes)
             anomaly(sink, c, h, CS_ANOM_HTTP_HEADERS_TOO_LONG);
-            if (side == 0)
-                request_done(h, sink, c, ts);
-            else
-                response_done(h, sink, c, ts);
-            enter_resync(d);
-            return;
-        }
+        d->header_bytes += n + 1;
         if (!is_empty_line(p, n)) {
             header_line(h, sink, c, side, p, n);
             return;
@@ -916,7 +912,10 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
                 anomaly(sink, c, h, CS_ANOM_HTTP_LINE_TOO_LONG);
                 d->line_len = 0;
                 d->line_overflow = lf == NULL;
-                if (d->phase != PH_RESYNC) {
+                if (d->phase == PH_HEADERS || d->phase == PH_TRAILERS) {
+                    /* an over-long header/trailer line is skipped; the message goes on */
+                    d->header_bytes += d->line_len + take;
+                } else if (d->phase != PH_RESYNC) {
                     if (side == 0 && d->tx != NULL)
                         request_done(h, sink, c, ts);
                     else if (side == 1 && d->tx != NULL)

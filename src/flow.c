@@ -575,6 +575,13 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
         hist_add(c, dir, 'R');
     }
 
+    /* The ACK first: it acknowledges what the peer received before sending this packet, so a hole
+     * it reveals in the peer's stream comes before this packet's own payload. */
+    if ((fl & CS_TH_ACK) && peer->reasm.started && !p->hdr_partial) {
+        sink_ctx sc = {t, c, !dir};
+        cs_reasm_sink sink = make_sink(&sc);
+        cs_reasm_ack(&peer->reasm, &sink, p->ack, p->ts);
+    }
     /* Reassembly of the bytes this endpoint sent, and of the peer's bytes this packet ACKs. */
     if (!(fl & CS_TH_RST) || p->payload_wire > 0) {
         uint32_t seq = p->seq;
@@ -611,11 +618,6 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
             d->seq_hi = end;
             d->seq_hi_set = true;
         }
-    }
-    if ((fl & CS_TH_ACK) && peer->reasm.started && !p->hdr_partial) {
-        sink_ctx sc = {t, c, !dir};
-        cs_reasm_sink sink = make_sink(&sc);
-        cs_reasm_ack(&peer->reasm, &sink, p->ack, p->ts);
     }
 
     bool closed = (fl & CS_TH_RST) ||
