@@ -181,8 +181,17 @@ static void advance_intervals(cs_engine *e, cs_time_t now)
         e->ivl_start = now - (now % e->cfg.interval); /* aligned to the interval length */
         return;
     }
-    while (now >= e->ivl_start + e->cfg.interval)
+    while (now >= e->ivl_start + e->cfg.interval) {
+        cs_time_t n = (now - e->ivl_start) / e->cfg.interval;
+        if (n > 1000) {
+            /* a long silence (or a damaged timestamp): one report covers the empty intervals
+             * before the one the packet falls in, so the output stays bounded */
+            close_interval(e, e->ivl_start + e->cfg.interval);
+            close_interval(e, e->ivl_start + (n - 1) * e->cfg.interval);
+            continue;
+        }
         close_interval(e, e->ivl_start + e->cfg.interval);
+    }
 }
 
 /* ---- public -------------------------------------------------------------------------------- */

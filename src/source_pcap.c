@@ -110,7 +110,13 @@ static bool input_fill(cs_source *s, int i)
     int rc = pcap_next_ex(rt->pcap, &rt->hdr, &rt->data);
     if (rc == 1) {
         in->packets++;
-        rt->ts = (cs_time_t)rt->hdr->ts.tv_sec * CS_NS_PER_S +
+        /* int64 nanoseconds reach the year 2262: later (damaged) timestamps saturate */
+        int64_t sec = (int64_t)rt->hdr->ts.tv_sec;
+        if (sec > INT64_MAX / CS_NS_PER_S - 1)
+            sec = INT64_MAX / CS_NS_PER_S - 1;
+        else if (sec < -(INT64_MAX / CS_NS_PER_S - 1))
+            sec = -(INT64_MAX / CS_NS_PER_S - 1);
+        rt->ts = (cs_time_t)sec * CS_NS_PER_S +
                  (cs_time_t)rt->hdr->ts.tv_usec * (s->nano ? 1 : CS_NS_PER_US);
         return true;
     }
