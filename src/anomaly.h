@@ -38,7 +38,7 @@
     X(HTTP_BAD_CL, "http_bad_content_length", "Content-Length invalid or conflicting")       \
     X(HTTP_BAD_TE, "http_bad_transfer_encoding", "request Transfer-Encoding not ending in chunked") \
     X(HTTP_BAD_CHUNK, "http_bad_chunk", "chunk size line or chunk terminator invalid")        \
-    X(HTTP_LINE_TOO_LONG, "http_line_too_long", "HTTP line longer than --http-max-line")      \
+    X(HTTP_LINE_TOO_LONG, "http_line_too_long", "HTTP line longer than 64 KiB (skipped)")      \
     X(HTTP_HEADERS_TOO_LONG, "http_headers_too_long", "HTTP header block over the limit")     \
     X(HTTP_PENDING_CAP, "http_pending_cap", "outstanding requests over --http-max-pending")   \
     X(HTTP_GAP_DESYNC, "http_gap_desync", "capture gap broke HTTP framing (resynchronised)")  \

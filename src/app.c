@@ -167,8 +167,8 @@ static void http_sink_data(cs_app *a, cs_conn *c, app_conn *s, bool from_client,
 static int judge(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, uint32_t len)
 {
     bool from_client = dir == c->client;
-    int req = cs_http_detect_request(p, len);
-    int resp = cs_http_detect_response(p, len);
+    int req = a->cfg.no_http ? 0 : cs_http_detect_request(p, len);
+    int resp = a->cfg.no_http ? 0 : cs_http_detect_response(p, len);
     if (req == 1 || resp == 1) {
         /* Whoever sends a request line is the HTTP client (fixes a guessed role). */
         if (req == 1 && !from_client)
@@ -234,17 +234,14 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
         return;
     }
     if (s->kind == CS_APP_UNKNOWN && s->verdict[dir] == V_PENDING) {
-        if (a->cfg.no_http) {
-            s->kind = CS_APP_OTHER;
-            return;
-        }
+
         /* Accumulate a short prefix until the protocol can be told. */
         uint32_t take = MIN(len, (uint32_t)(PREFIX_MAX - s->pre_len[dir]));
         if (s->pre_len[dir] == 0)
             s->pre_ts[dir] = ts;
         memcpy(s->pre[dir] + s->pre_len[dir], p, take);
         s->pre_len[dir] = (uint8_t)(s->pre_len[dir] + take);
-        uint8_t v = forced_http(a, c) && !s->tunneled
+        uint8_t v = forced_http(a, c) && !s->tunneled && !a->cfg.no_http
                         ? V_HTTP
                         : (uint8_t)judge(a, c, s, dir, s->pre[dir], s->pre_len[dir]);
         /* Inside a CONNECT tunnel s->http is the outer parser: only TLS is parsed there (starting

@@ -318,17 +318,36 @@ static bool parse_status_line(const uint8_t *p, uint32_t n, statusline *s)
 
 int cs_http_detect_request(const uint8_t *p, uint32_t len)
 {
+    /* METHOD SP target, where METHOD is an upper-case token starting with a letter and the target
+     * has a request-target's form: "/...", "*", "http(s)://..." or, after CONNECT, host:port.
+     * (This keeps SMTP/FTP lines such as "220 mail" or "EHLO host" out.) */
     uint32_t i = 0;
+    if (len == 0)
+        return -1;
+    if (!g_ascii_isupper(p[0]))
+        return 0;
     while (i < len && i < 32 && (g_ascii_isupper(p[i]) || g_ascii_isdigit(p[i]) || p[i] == '_' ||
                                  p[i] == '-'))
         i++;
     if (i == len)
         return len < 32 ? -1 : 0;
-    if (i == 0 || i >= 32 || p[i] != ' ')
+    if (i >= 32 || p[i] != ' ')
         return 0;
-    if (i + 1 == len)
+    uint32_t t = i + 1;
+    if (t == len)
         return -1;
-    return p[i + 1] > ' ' && p[i + 1] < 0x7f ? 1 : 0;
+    if (p[t] == '/' || p[t] == '*')
+        return 1;
+    if (i == 7 && memcmp(p, "CONNECT", 7) == 0)
+        return p[t] > ' ' && p[t] < 0x7f ? 1 : 0;
+    static const char abs_form[] = "http";
+    for (uint32_t k = 0; k < 4; k++) {
+        if (t + k == len)
+            return -1;
+        if (g_ascii_tolower(p[t + k]) != abs_form[k])
+            return 0;
+    }
+    return 1;
 }
 
 int cs_http_detect_response(const uint8_t *p, uint32_t len)
@@ -702,7 +721,6 @@ static bool response_start(cs_http_conn *h, const cs_http_sink *sink, const cs_c
     d->status = s.status;
     d->msg_start = ts;
     d->phase = PH_HEADERS;
-    h->sum.responses++;
     if (s.status >= 100 && s.status < 200 && s.status != 101) {
         d->interim = true;
         h->sum.interim++;
@@ -714,6 +732,7 @@ static bool response_start(cs_http_conn *h, const cs_http_sink *sink, const cs_c
         d->tx = NULL;
         return true;
     }
+    h->sum.responses++; /* final responses; 1xx are counted in `interim` */
     h->sum.status_class[s.status >= 100 && s.status < 600 ? s.status / 100 : 0]++;
     cs_http_tx *t = pair_response(h, sink, c, ts);
     if (t != NULL) {

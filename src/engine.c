@@ -128,6 +128,7 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     cs_http_row row;
     row.tx = tx;
     row.stream = c->stream;
+    row.resumed = c->resumed;
     row.family = c->family;
     for (int i = 0; i < 2; i++) {
         int ep = i == 0 ? c->client : !c->client;
@@ -278,8 +279,9 @@ void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
 void cs_engine_flush(cs_engine *e)
 {
     cs_flow_flush(e->flow);
-    if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN)
-        close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1 : e->ivl_start);
+    if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN) /* the interval in progress, cut at the end */
+        close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1
+                                                         : e->ivl_start + e->cfg.interval);
     e->ivl_start = INT64_MIN;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defrag.h"
 #include "flow.h"
 #include "follow.h"
 #include "source.h"
@@ -17,7 +18,8 @@ typedef struct follow {
     int side;          /* -1 both, 0 client, 1 server */
     int last_dir;      /* endpoint whose chunk was printed last, -1 none */
     uint64_t offset[2];
-    bool found;
+    bool found;      /* the stream carried payload */
+    bool exists;     /* the stream exists at all */
     FILE *out;
 } follow;
 
@@ -92,6 +94,13 @@ static void on_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t l
     f->last_dir = dir;
 }
 
+static void on_new(void *ctx, cs_conn *c)
+{
+    follow *f = ctx;
+    if (c->stream == f->stream)
+        f->exists = true;
+}
+
 static void on_gap(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
 {
     follow *f = ctx;
@@ -125,8 +134,9 @@ int cs_follow_main(int argc, char **argv)
         {"side", 0, 0, G_OPTION_ARG_STRING, &side, "client, server or both (default)", "SIDE"},
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "BPF filter applied to every input",
          "BPF"},
-        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "STREAM FILE..."},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    g_set_prgname("connscope follow");
     GOptionContext *octx = g_option_context_new("STREAM FILE... - print one TCP stream's payload");
     g_option_context_add_main_entries(octx, entries, NULL);
     g_option_context_set_summary(
@@ -182,8 +192,12 @@ int cs_follow_main(int argc, char **argv)
     memset(&ctr, 0, sizeof ctr);
     cs_flow_cfg cfg;
     cs_flow_cfg_default(&cfg);
-    cs_flow_hooks hooks = {
-        .ctx = &f, .stream_data = on_data, .stream_gap = on_gap, .stream_end = on_end};
+    cs_flow_hooks hooks = {.ctx = &f,
+                           .conn_new = on_new,
+                           .stream_data = on_data,
+                           .stream_gap = on_gap,
+                           .stream_end = on_end};
+    cs_defrag *defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
     cs_flow_table *ft = cs_flow_new(&cfg, &hooks, &ctr);
     cs_raw raw;
     cs_pkt pkt;
@@ -193,7 +207,7 @@ int cs_follow_main(int argc, char **argv)
         if (r < 0)
             continue;
         frame++;
-        if (cs_decode(&raw, &pkt, &ctr) != CS_DEC_TCP)
+        if (cs_decode_ex(&raw, &pkt, &ctr, defrag) != CS_DEC_TCP)
             continue;
         pkt.frame = frame;
         int dir;
@@ -206,10 +220,17 @@ int cs_follow_main(int argc, char **argv)
             fprintf(stderr, "connscope: %s\n", cs_source_input(src, i)->message);
             rc = 1;
         }
-    if (!f.found && f.format != FMT_RAW)
+    if (!f.exists) {
+        fprintf(stderr, "connscope follow: no TCP stream %" G_GUINT64_FORMAT " in the input\n",
+                f.stream);
+        if (rc == 0)
+            rc = 1;
+    } else if (!f.found && f.format != FMT_RAW) {
         fprintf(stderr, "connscope follow: stream %" G_GUINT64_FORMAT " carries no payload\n",
                 f.stream);
+    }
     cs_flow_free(ft);
+    cs_defrag_free(defrag);
     cs_source_free(src);
 out:
     fflush(stdout);

@@ -342,7 +342,9 @@ int main(int argc, char **argv)
         {"exchanges", 'E', 0, G_OPTION_ARG_NONE, &o.list_http,
          "Text report: add the per-exchange HTTP table", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o.json,
-         "Write JSON lines (conn, http, syn_dest, server, http_server, interval, summary)", NULL},
+         "Write JSON lines (conn, http, tls, syn_dest, server, http_server, tls_server, interval, "
+         "summary)",
+         NULL},
         {"csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, "Write one CSV row per connection", NULL},
         {"interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.interval,
          "Also report every SEC seconds of capture time, for that interval alone", "SEC"},
@@ -418,7 +420,9 @@ int main(int argc, char **argv)
         const char *name, *desc;
         GOptionEntry *entries;
     } groups[] = {{"input", "Input and live capture:", input},
-                  {"filters", "Filters (applied after decoding; stream numbers still count every packet):",
+                  {"filters",
+                   "Filters (after decoding: --server/--client/--stream keep Wireshark's stream "
+                   "numbers; --since/--until skip packets before stream numbering):",
                    filters},
                   {"reports", "Reports and output:", reports},
                   {"analysis", "Analysis:", analysis},
@@ -484,8 +488,13 @@ int main(int argc, char **argv)
              o.snaplen < 64 || o.rotate_mb < 0 || o.rotate_secs < 0 || o.buffer_kib < 0 ||
              o.buffer_kib > 4 * 1024 * 1024)
         bad = "an option value is out of range";
-    else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.interval > 0 || o.write_file != NULL))
-        bad = "-j goes with capture files, not with -i, --stream-list, --interval or -w";
+    else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.interval > 0 ||
+                             o.write_file != NULL || o.count > 0))
+        bad = "-j goes with capture files, not with -i, -c, --stream-list, --interval or -w";
+    else if (o.stream_list && (o.json || o.csv))
+        bad = "--stream-list prints to stdout: use it without --json/--csv";
+    else if (o.user != NULL && o.iface == NULL)
+        bad = "-Z USER goes with a live capture (-i)";
     else if (o.jobs < 0 || o.jobs > 256)
         bad = "-j takes 1 to 256 threads";
     else if ((o.rotate_mb > 0 || o.rotate_secs > 0) && o.write_file == NULL)
@@ -593,9 +602,10 @@ int main(int argc, char **argv)
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
     int nfiles = have_files ? (int)g_strv_length(o.files) : 0;
     if (o.jobs > 1 && nfiles > 1) {
+        install_signals();
         status = cs_run_parallel(o.files, nfiles, o.jobs, o.filter, &ecfg, report,
                                  o.json ? CS_REPORT_JSON : o.csv ? CS_REPORT_CSV : CS_REPORT_TEXT,
-                                 src, &info);
+                                 src, &info, &stop_requested);
         fflush(stdout);
         report->destroy(report);
         cs_source_free(src);

@@ -18,6 +18,7 @@ typedef struct worker {
     cs_engine *engine;
     GHashTable *edges;
     char *error;
+    volatile sig_atomic_t *stop; /* SIGINT/SIGTERM: stop reading, report what was read */
 } worker;
 
 /* Text output: worker writers hand each row to the main writer, one at a time. */
@@ -69,7 +70,7 @@ static gpointer worker_main(gpointer data)
     w->engine = cs_engine_new(&w->cfg, w->report);
     cs_raw raw;
     int rc;
-    while ((rc = cs_source_next(w->src, &raw)) != 0)
+    while (!*w->stop && (rc = cs_source_next(w->src, &raw)) != 0)
         if (rc > 0)
             cs_engine_packet(w->engine, &raw);
     cs_engine_flush(w->engine);
@@ -84,7 +85,7 @@ static uint64_t file_size(const char *path)
 
 int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                     const cs_engine_cfg *cfg, cs_report *report, cs_report_kind kind,
-                    cs_source *all, cs_run_info *info)
+                    cs_source *all, cs_run_info *info, volatile sig_atomic_t *stop)
 {
     if (n_threads > n_files)
         n_threads = n_files;
@@ -103,6 +104,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         w->index = g;
         w->files = files + next;
         w->bpf = bpf;
+        w->stop = stop;
         w->cfg = *cfg;
         w->cfg.stream_list = NULL;
         uint64_t goal = total * (uint64_t)(g + 1) / (uint64_t)n_threads;

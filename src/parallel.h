@@ -3,6 +3,8 @@
 #ifndef CS_PARALLEL_H
 #define CS_PARALLEL_H
 
+#include <signal.h>
+
 #include "engine.h"
 
 typedef enum cs_report_kind { CS_REPORT_TEXT, CS_REPORT_JSON, CS_REPORT_CSV } cs_report_kind;
@@ -14,6 +16,6 @@ typedef enum cs_report_kind { CS_REPORT_TEXT, CS_REPORT_JSON, CS_REPORT_CSV } cs
  * into it. Returns the exit status (0, 1 input errors, 2 an input failed to open). */
 int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                     const cs_engine_cfg *cfg, cs_report *report, cs_report_kind kind,
-                    cs_source *all, cs_run_info *info);
+                    cs_source *all, cs_run_info *info, volatile sig_atomic_t *stop);
 
 #endif

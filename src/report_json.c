@@ -222,7 +222,7 @@ static void json_http(cs_report *r, const cs_http_row *row)
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "type", "http");
     cs_json_time(&j, "ts", tx->has_request ? tx->req_start : tx->resp_start);
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT, row->stream);
+    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
     cs_json_str(&j, "uid", uid);
     cs_json_uint(&j, "stream", row->stream);
     json_addr(&j, "id.orig_h", &row->addr[0], row->family);
@@ -237,6 +237,8 @@ static void json_http(cs_report *r, const cs_http_row *row)
     cs_json_str(&j, "user_agent", tx->user_agent);
     cs_json_uint(&j, "request_body_len", tx->req_body_len);
     cs_json_uint(&j, "response_body_len", tx->resp_body_len);
+    cs_json_uint(&j, "request_body_wire", tx->req_body_wire);
+    cs_json_uint(&j, "response_body_wire", tx->resp_body_wire);
     if (tx->has_response)
         cs_json_uint(&j, "status_code", tx->status);
     else

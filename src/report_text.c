@@ -352,9 +352,9 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
         g_free(alpn);
         g_free(sni);
     }
-    title(r, "TLS per server and SNI: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
+    title(r, "TLS per server and SNI: %" G_GUINT64_FORMAT " connection%s, %" G_GUINT64_FORMAT
              " established%s",
-          st->tls_conns, st->tls_established,
+          st->tls_conns, st->tls_conns == 1 ? "" : "s", st->tls_established,
           st->tls_decrypted > 0 ? ", some decrypted with the key log (their HTTP is above)" : "");
     table_print(&t, r->out, "  ");
     if (st->tls_http2 > 0)
@@ -500,7 +500,7 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     print_syn_table(r, servers);
     print_server_table(r, servers);
     g_ptr_array_free(servers, TRUE);
-    if (r->list_http)
+    if (r->list_http && r->http_rows->len > 0)
         print_http_exchanges(r);
     print_http_servers(r, st);
     print_tls_servers(r, st);

@@ -247,8 +247,9 @@ void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
     if (row->syns > 0) {
         if (row->synacks > 0)
             sv->syn_answered++;
-        else if (strcmp(row->state, "REJ") == 0 || row->rst_by != NULL)
-            sv->syn_rst++;
+        else if (strcmp(row->state, "REJ") == 0 ||
+                 (row->rst_by != NULL && strcmp(row->rst_by, "resp") == 0))
+            sv->syn_rst++; /* refused by the responder (the client's own RST is no answer) */
         else
             sv->syn_unanswered++;
     }

@@ -99,6 +99,7 @@ typedef struct cs_tls_server {
 typedef struct cs_http_row {
     const cs_http_tx *tx;
     uint64_t stream;
+    bool resumed;    /* the connection record continues a finalised one (uid suffix r) */
     uint8_t family;
     cs_addr addr[2]; /* client, server */
     uint16_t port[2];

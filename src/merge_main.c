@@ -1,0 +1,305 @@
+/* merge_main.c - the analytics command line shared by the analysis run and `connscope merge`
+ * (option group, checks, report sections, output files), and `connscope merge SUMMARY.json...`,
+ * which adds summaries up into the report one run over all their inputs would have given. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "plot.h"
+#include "summary.h"
+
+#define CLI_ERROR (g_quark_from_static_string("cs-analytics-cli-error"))
+
+void cs_an_cli_init(cs_an_cli *c)
+{
+    memset(c, 0, sizeof *c);
+    c->top = -1;
+    c->max_keys = -1;
+}
+
+GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
+{
+    GOptionEntry entries[] = {
+        {"analytics", 'A', 0, G_OPTION_ARG_NONE, &c->all,
+         "All analytics sections: top talkers (10), activity and latency per bucket, latency per "
+         "server, flow profile",
+         NULL},
+        {"top", 0, 0, G_OPTION_ARG_INT, &c->top,
+         "Top N clients by HTTP requests and by connections, and top N (client, method + path)",
+         "N"},
+        {"bucket", 0, 0, G_OPTION_ARG_STRING, &c->bucket,
+         "Time bucket of activity and latency: 30s, 5m, 1h, 1d (UTC, epoch-aligned; default 1m)",
+         "DUR"},
+        {"host", 0, 0, G_OPTION_ARG_STRING, &c->host,
+         "Analytics only of connections with IP as their client or server", "IP"},
+        {"slow", 0, 0, G_OPTION_ARG_STRING, &c->slow,
+         "Count exchanges slower than these total times (default 1s,10s; ms allowed)", "LIST"},
+        {"latency", 0, 0, G_OPTION_ARG_NONE, &c->latency,
+         "Add latency per server: ttfb and total p50/p90/p99/max, slow exchanges", NULL},
+        {"flow-profile", 0, 0, G_OPTION_ARG_NONE, &c->flows,
+         "Add connections by packets and by payload bytes", NULL},
+        {"summary-out", 0, 0, G_OPTION_ARG_FILENAME, &c->summary_out,
+         "Write the analytics as raw counts to FILE ('connscope merge' adds such files up)",
+         "FILE"},
+        {"metrics", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->metrics,
+         "Per-bucket counters: graphite[=FILE|HOST:PORT] or prometheus[=FILE] (default: standard "
+         "output; repeatable)",
+         "FMT"},
+        {"plot", 0, 0, G_OPTION_ARG_FILENAME, &c->plot,
+         "Draw HTTP exchanges and latency percentiles per bucket into FILE.svg", "FILE"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionEntry merge_entries[] = {
+        {"max-keys", 0, 0, G_OPTION_ARG_INT64, &c->max_keys,
+         "Keys counted exactly per top-talker table, then Space-Saving with an error bound "
+         "(default 100000, 0: no cap)",
+         "K"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    const char *desc = "Analytics (top talkers, activity over time, latency, flow profile):";
+    GOptionGroup *g = g_option_group_new("analytics", desc, desc, NULL, NULL);
+    g_option_group_add_entries(g, entries);
+    if (merge)
+        g_option_group_add_entries(g, merge_entries);
+    return g;
+}
+
+bool cs_an_cli_active(const cs_an_cli *c)
+{
+    return c->all || c->top >= 0 || c->max_keys >= 0 || c->bucket != NULL || c->host != NULL ||
+           c->slow != NULL || c->latency || c->flows || c->summary_out != NULL ||
+           c->metrics != NULL || c->plot != NULL;
+}
+
+bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
+{
+    memset(&c->cfg, 0, sizeof c->cfg);
+    memset(&c->rep, 0, sizeof c->rep);
+    c->cfg.bucket = CS_AN_BUCKET_DEFAULT;
+    c->cfg.max_keys = CS_AN_MAX_KEYS_DEFAULT;
+    c->bucket_given = c->bucket != NULL;
+    c->merge = merge;
+    if (c->top == 0 || c->top < -1 || c->top > 1000000) {
+        g_set_error(err, CLI_ERROR, 0, "--top takes a number from 1 to 1000000");
+        return false;
+    }
+    if (c->max_keys < -1 || c->max_keys > UINT32_MAX) {
+        g_set_error(err, CLI_ERROR, 0, "--max-keys takes a number from 0 (no cap) to %u",
+                    UINT32_MAX);
+        return false;
+    }
+    if (c->max_keys >= 0)
+        c->cfg.max_keys = c->max_keys > 0 ? (uint32_t)c->max_keys : UINT32_MAX;
+    if (c->bucket != NULL && !cs_an_parse_duration(c->bucket, false, &c->cfg.bucket)) {
+        g_set_error(err, CLI_ERROR, 0,
+                    "--bucket takes a whole number of seconds, minutes, hours or days (30s, 5m, "
+                    "1h, 1d), not '%s'",
+                    c->bucket);
+        return false;
+    }
+    if (c->host != NULL && !cs_host_filter_parse(&c->cfg.host, c->host)) {
+        g_set_error(err, CLI_ERROR, 0, "--host takes an IPv4 or IPv6 address, not '%s'", c->host);
+        return false;
+    }
+    if (!cs_an_parse_slow(c->slow != NULL ? c->slow : "1s,10s", c->rep.slow_us, &c->rep.n_slow)) {
+        g_set_error(err, CLI_ERROR, 0,
+                    "--slow takes up to %d comma-separated durations (250ms,1s,10s), not '%s'",
+                    CS_AN_MAX_SLOW, c->slow);
+        return false;
+    }
+    for (int i = 0; c->metrics != NULL && c->metrics[i] != NULL; i++) {
+        cs_metrics_target t;
+        if (!cs_metrics_parse(c->metrics[i], &t, err))
+            return false;
+        c->targets = g_renew(cs_metrics_target, c->targets, c->n_targets + 1);
+        c->targets[c->n_targets++] = t;
+    }
+    int to_stdout = 0;
+    for (int i = 0; i < c->n_targets; i++)
+        to_stdout += c->targets[i].file == NULL && c->targets[i].host == NULL;
+    if (to_stdout > 1 || (to_stdout > 0 && c->summary_out != NULL &&
+                          strcmp(c->summary_out, "-") == 0)) {
+        g_set_error(err, CLI_ERROR, 0, "only one of --metrics and --summary-out can write to "
+                                       "standard output");
+        return false;
+    }
+    /* sections: -A (or merge without a choice) selects all of them */
+    bool chosen = c->top > 0 || c->bucket != NULL || c->latency || c->slow != NULL || c->flows;
+    bool all = c->all || (merge && !chosen) || (!chosen && c->host != NULL && !merge);
+    c->rep.top_n = c->top > 0 ? c->top : all ? 10 : 0;
+    c->rep.activity = all || c->bucket != NULL;
+    c->rep.latency = all || c->latency || c->slow != NULL;
+    c->rep.flows = all || c->flows;
+    return true;
+}
+
+bool cs_an_cli_stdout_taken(const cs_an_cli *c)
+{
+    for (int i = 0; i < c->n_targets; i++)
+        if (c->targets[i].file == NULL && c->targets[i].host == NULL)
+            return true;
+    return c->summary_out != NULL && strcmp(c->summary_out, "-") == 0;
+}
+
+const cs_an_report_opts *cs_an_cli_sections(const cs_an_cli *c)
+{
+    const cs_an_report_opts *o = &c->rep;
+    return o->top_n > 0 || o->activity || o->latency || o->flows ? o : NULL;
+}
+
+void cs_an_cli_report(const cs_an_cli *c, const cs_analytics *a, FILE *out, bool json)
+{
+    const cs_an_report_opts *o = &c->rep;
+    if (o->top_n == 0 && !o->activity && !o->latency && !o->flows)
+        return;
+    if (json) {
+        cs_analytics_report_json(a, o, out);
+        return;
+    }
+    if (!c->merge)
+        fputc('\n', out);
+    cs_analytics_report_text(a, o, out);
+}
+
+bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const char *generator,
+                           GError **err)
+{
+    bool ok = true;
+    GError *e = NULL;
+    if (c->summary_out != NULL && !cs_summary_write(a, c->summary_out, generator, &e)) {
+        ok = false;
+        g_propagate_error(err, e);
+        e = NULL;
+    }
+    for (int i = 0; i < c->n_targets; i++)
+        if (!cs_metrics_write(a, &c->targets[i], &e)) {
+            if (ok)
+                g_propagate_error(err, e);
+            else {
+                fprintf(stderr, "connscope: %s\n", e->message);
+                g_error_free(e);
+            }
+            e = NULL;
+            ok = false;
+        }
+    if (c->plot != NULL) {
+        GString *sub = g_string_new(NULL);
+        for (guint i = 0; i < a->inputs->len && i < 8; i++)
+            g_string_append_printf(sub, "%s%s", i ? ", " : "", (const char *)a->inputs->pdata[i]);
+        if (a->inputs->len > 8)
+            g_string_append_printf(sub, " and %u more", a->inputs->len - 8);
+        if (!cs_plot_write(a, c->plot, sub->str, &e)) {
+            if (ok)
+                g_propagate_error(err, e);
+            else {
+                fprintf(stderr, "connscope: %s\n", e->message);
+                g_error_free(e);
+            }
+            ok = false;
+        }
+        g_string_free(sub, TRUE);
+    }
+    return ok;
+}
+
+void cs_an_cli_free(cs_an_cli *c)
+{
+    g_free(c->bucket);
+    g_free(c->host);
+    g_free(c->slow);
+    g_free(c->summary_out);
+    g_strfreev(c->metrics);
+    g_free(c->plot);
+    for (int i = 0; i < c->n_targets; i++)
+        cs_metrics_target_clear(&c->targets[i]);
+    g_free(c->targets);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- connscope merge ------------------------------------------------------------------------- */
+
+int cs_merge_main(int argc, char **argv)
+{
+    cs_an_cli cli;
+    gboolean json = FALSE;
+    gchar **files = NULL;
+    cs_an_cli_init(&cli);
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON lines", NULL},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SUMMARY.json..."},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    g_set_prgname("connscope merge");
+    GOptionContext *octx = g_option_context_new("- add up summaries written by --summary-out");
+    g_option_context_set_summary(
+        octx,
+        "Reads summaries written by 'connscope --summary-out' (for instance one per part of a\n"
+        "capture, or per sensor) and prints the analytics report that one run over all their\n"
+        "inputs would give: every count and histogram adds up exactly. Top-talker tables stay\n"
+        "exact while the union of their keys fits --max-keys; then they carry Space-Saving\n"
+        "error bounds. A connection that spans two inputs is counted in each of them.\n"
+        "All sections are printed unless some are chosen (--top, --bucket, --latency,\n"
+        "--flow-profile). Summaries must have the same format version, histogram layout,\n"
+        "bucket width (or --bucket a multiple of it) and --host.");
+    g_option_context_set_description(
+        octx,
+        "Examples:\n"
+        "  connscope --summary-out mon.json mon.pcap; connscope --summary-out tue.json tue.pcap\n"
+        "  connscope merge mon.json tue.json\n"
+        "  connscope merge --bucket 1h --plot week.svg --summary-out week.json day*.json\n"
+        "\n"
+        "Exit status: 0 ok; 2 usage error, or a summary that cannot be read or merged.\n");
+    g_option_context_add_main_entries(octx, entries, NULL);
+    g_option_context_add_group(octx, cs_an_cli_group(&cli, true));
+    GError *err = NULL;
+    int rc = 2;
+    cs_analytics *acc = NULL;
+    if (!g_option_context_parse(octx, &argc, &argv, &err) || !cs_an_cli_check(&cli, true, &err)) {
+        fprintf(stderr, "connscope merge: %s\n", err->message);
+        fprintf(stderr, "Try 'connscope merge --help' for more information.\n");
+        g_error_free(err);
+        goto out;
+    }
+    if (files == NULL || files[0] == NULL) {
+        fprintf(stderr, "connscope merge: no summary given (usage: connscope merge [OPTIONS] "
+                        "SUMMARY.json...)\n");
+        goto out;
+    }
+    for (int i = 0; files[i] != NULL; i++) {
+        cs_analytics *part = cs_summary_read(files[i], &err);
+        if (part == NULL) {
+            fprintf(stderr, "connscope merge: %s\n", err->message);
+            g_error_free(err);
+            goto out;
+        }
+        if (acc == NULL) {
+            cs_analytics_cfg cfg = cli.cfg;
+            if (!cli.bucket_given)
+                cfg.bucket = part->cfg.bucket;
+            if (cli.host == NULL)
+                cfg.host = part->cfg.host;
+            acc = cs_analytics_new(&cfg);
+        }
+        bool ok = cs_summary_compatible(acc, part, files[i], &err);
+        if (ok)
+            cs_analytics_merge(acc, part);
+        cs_analytics_free(part);
+        if (!ok) {
+            fprintf(stderr, "connscope merge: %s\n", err->message);
+            g_error_free(err);
+            goto out;
+        }
+    }
+    cs_an_cli_report(&cli, acc, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
+    rc = 0;
+    if (!cs_an_cli_write_files(&cli, acc, "connscope " PACKAGE_VERSION, &err)) {
+        fprintf(stderr, "connscope merge: %s\n", err->message);
+        g_error_free(err);
+        rc = 2;
+    }
+out:
+    fflush(stdout);
+    cs_analytics_free(acc);
+    g_option_context_free(octx);
+    g_strfreev(files);
+    cs_an_cli_free(&cli);
+    return rc;
+}
