@@ -1117,7 +1117,7 @@ static void latency_header(table *t, const cs_an_report_opts *o, const char *fir
 static const char latency_note[] =
     "  (paired exchanges; ttfb: request end to first response byte; total: request start to last "
     "response byte.\n   Percentiles are nearest-rank values rounded to the middle of a fixed "
-    "histogram bin: within 0.8%%\n   of the true value, exact below 128us; max is exact. A slow "
+    "histogram bin: within 0.8%\n   of the true value, exact below 128us; max is exact. A slow "
     "count is a range when exchanges\n   lie within 1/64 of the threshold (one histogram bin).)\n";
 
 static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
@@ -1147,7 +1147,8 @@ static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FIL
     latency_row(&t, o, "total", &tot.ttfb_us, &tot.total_us);
     fprintf(out, "\nLatency per %s bucket\n", w);
     table_print(&t, out);
-    fprintf(out, latency_note);
+    if (!o->latency) /* else printed once, under the table per server */
+        fputs(latency_note, out);
     cs_an_bucket_clear(&tot);
 }
 
@@ -1174,7 +1175,7 @@ static void text_latency(const cs_analytics *a, const cs_an_report_opts *o, FILE
     } else {
         latency_row(&t, o, "all", &f, &tot);
         table_print(&t, out);
-        fprintf(out, latency_note);
+        fputs(latency_note, out);
     }
     cs_hist_clear(&f);
     cs_hist_clear(&tot);
@@ -1211,9 +1212,10 @@ void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o,
     char w[32], t0[40], t1[40], host[64];
     cs_analytics_totals(a, &tot);
     cs_an_fmt_width(a->cfg.bucket, w, sizeof w);
-    fprintf(out, "Analytics: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
-                 " SYN packets, %" G_GUINT64_FORMAT " HTTP requests",
-            (guint64)tot.conns, (guint64)tot.syn_pkts, (guint64)tot.requests);
+    fprintf(out, "Analytics: %" G_GUINT64_FORMAT " connection%s, %" G_GUINT64_FORMAT
+                 " SYN packet%s, %" G_GUINT64_FORMAT " HTTP request%s",
+            (guint64)tot.conns, tot.conns == 1 ? "" : "s", (guint64)tot.syn_pkts,
+            tot.syn_pkts == 1 ? "" : "s", (guint64)tot.requests, tot.requests == 1 ? "" : "s");
     if (a->first_ts <= a->last_ts)
         fprintf(out, ", %s to %s UTC", cs_fmt_time(a->first_ts, t0, sizeof t0),
                 cs_fmt_time(a->last_ts, t1, sizeof t1));
@@ -1280,6 +1282,7 @@ typedef struct json_ctx {
     GString *buf;
     FILE *out;
     const cs_an_report_opts *o;
+    cs_time_t width;
 } json_ctx;
 
 static void json_bucket_cb(const cs_an_bucket *b, void *ctx)
@@ -1289,6 +1292,7 @@ static void json_bucket_cb(const cs_an_bucket *b, void *ctx)
     cs_json_obj_begin(j, NULL);
     cs_json_str(j, "type", "activity");
     cs_json_time(j, "start", b->start);
+    cs_json_time(j, "end", b->start + c->width);
     cs_json_uint(j, "conns", b->conns);
     cs_json_uint(j, "syn_pkts", b->syn_pkts);
     cs_json_uint(j, "requests", b->requests);
@@ -1309,7 +1313,7 @@ static void json_bucket_cb(const cs_an_bucket *b, void *ctx)
 
 void cs_analytics_report_json(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
-    json_ctx c = {.buf = g_string_new(NULL), .out = out, .o = o};
+    json_ctx c = {.buf = g_string_new(NULL), .out = out, .o = o, .width = a->cfg.bucket};
     cs_json *j = &c.j;
     char ip[64];
     cs_an_bucket tot;

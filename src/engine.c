@@ -35,7 +35,7 @@ struct cs_engine {
                                                        ? &(e)->cur                                 \
                                                        : NULL)
 
-/* Does connection c pass the record filters (--server, --client, --stream)? */
+/* Does connection c pass the record filters (--server, --client, --stream, --host)? */
 static bool conn_wanted(const cs_engine *e, const cs_conn *c)
 {
     const cs_engine_filter *f = &e->cfg.filter;
@@ -49,7 +49,7 @@ static bool conn_wanted(const cs_engine *e, const cs_conn *c)
     if (f->client_set &&
         (c->family != f->client_family || memcmp(&c->addr[cl], &f->client, sizeof f->client) != 0))
         return false;
-    return true;
+    return cs_host_filter_match(&f->host, c->family, &c->addr[0], &c->addr[1]);
 }
 
 static void on_conn_new(void *ctx, cs_conn *c)
@@ -64,11 +64,12 @@ static void on_conn_new(void *ctx, cs_conn *c)
 static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
 {
     cs_engine *e = ctx;
-    (void)ts;
     if (!conn_wanted(e, c))
         return;
     EACH_STATS(e, s)
     cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
+    if (e->cfg.analytics != NULL)
+        cs_analytics_syn(e->cfg.analytics, c->family, &c->addr[dir], &c->addr[!dir], ts);
 }
 
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
@@ -100,6 +101,8 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
         cs_stats_conn(s, &row);
         cs_stats_app(s, &row, &app);
     }
+    if (e->cfg.analytics != NULL)
+        cs_analytics_conn(e->cfg.analytics, &row);
     e->report->conn(e->report, &row);
     cs_app_summary_clear(&app);
 }
@@ -137,6 +140,8 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     }
     EACH_STATS(e, s)
     cs_stats_http(s, &row);
+    if (e->cfg.analytics != NULL)
+        cs_analytics_http(e->cfg.analytics, &row);
     e->report->http(e->report, &row);
 }
 

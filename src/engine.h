@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "analytics.h"
 #include "app.h"
 #include "flow.h"
 #include "report.h"
@@ -20,6 +21,7 @@ typedef struct cs_engine_filter {
     uint64_t stream;
     bool since_set, until_set;
     cs_time_t since, until;    /* packets outside [since, until) are skipped */
+    cs_host_filter host;       /* --host: connections with this client or server address */
 } cs_engine_filter;
 
 /* Parses "IP" or "IP:PORT" / "[IPv6]:PORT" into (family, addr, port). Returns false if invalid. */
@@ -38,6 +40,8 @@ typedef struct cs_engine_cfg {
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
     GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for
                                 connections open at the end / joined without a SYN; NULL: off */
+    cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange
+                                (owned by the caller) */
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "engine.h"
 #include "follow.h"
+#include "summary.h"
 #include "parallel.h"
 #include "source.h"
 #include "util.h"
@@ -278,6 +279,21 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
     progress_clear(&pg);
 }
 
+/* Writes --summary-out, --metrics and --plot after the report; a failure is exit status 2. */
+static int write_analytics_files(const cs_an_cli *acli, const cs_analytics *an, int status)
+{
+    GError *err = NULL;
+    if (an == NULL)
+        return status;
+    fflush(stdout);
+    if (!cs_an_cli_write_files(acli, an, "connscope " PACKAGE_VERSION, &err)) {
+        fprintf(stderr, "connscope: %s\n", err->message);
+        g_error_free(err);
+        return EXIT_USAGE;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -295,6 +311,11 @@ int main(int argc, char **argv)
     setlocale(LC_NUMERIC, "C"); /* numbers in JSON/CSV/text always use '.' */
     if (argc > 1 && strcmp(argv[1], "follow") == 0)
         return cs_follow_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "merge") == 0)
+        return cs_merge_main(argc - 1, argv + 1);
+    cs_an_cli acli;
+    cs_an_cli_init(&acli);
+    cs_analytics *an = NULL;
 
     GOptionEntry input[] = {
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &o.filter,
@@ -343,7 +364,7 @@ int main(int argc, char **argv)
          "Text report: add the per-exchange HTTP table", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o.json,
          "Write JSON lines (conn, http, tls, syn_dest, server, http_server, tls_server, interval, "
-         "summary)",
+         "the analytics types, summary)",
          NULL},
         {"csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, "Write one CSV row per connection", NULL},
         {"interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.interval,
@@ -403,15 +424,24 @@ int main(int argc, char **argv)
               "(numbered like Wireshark's tcp.stream), connection starts per destination,\n"
               "connections per server, and HTTP/1.x exchanges with their timings.\n"
               "Reads pcap/pcapng files as one time-ordered stream ('-' is standard input), or a\n"
-              "live interface. 'connscope follow STREAM FILE...' prints one stream's payload.");
+              "live interface. 'connscope follow STREAM FILE...' prints one stream's payload;\n"
+              "'connscope merge SUMMARY.json...' adds up summaries written by --summary-out.");
     g_option_context_set_description(
         octx,
         "Examples:\n"
-        "  connscope capture.pcap                     connections and HTTP per server\n"
-        "  connscope -C -E capture.pcap               ... plus every connection and exchange\n"
-        "  connscope --json capture.pcap | jq -c 'select(.type==\"http\" and .status_code>=500)'\n"
-        "  connscope -i eth0 -f 'tcp port 80' --interval 10\n"
-        "  connscope follow 3 capture.pcap            payload of tcp.stream 3\n"
+        "  Who floods server 192.0.2.80, then what that client did hour by hour:\n"
+        "    connscope --server 192.0.2.80 --top 10 capture.pcap\n"
+        "    connscope --host 198.51.100.7 --bucket 1h capture.pcap\n"
+        "  Share of slow exchanges (total time over 500ms and 2s) per server:\n"
+        "    connscope --latency --slow 500ms,2s capture.pcap\n"
+        "  Connections per server IP on a live interface, a report every 10 seconds:\n"
+        "    connscope -i eth0 -f 'tcp dst port 80 or tcp dst port 443' --interval 10\n"
+        "  HTTPS connections by SNI:\n"
+        "    connscope --json capture.pcap | jq -r 'select(.type==\"tls\") | .server_name' | sort | uniq -c\n"
+        "  Server errors as JSON lines:\n"
+        "    connscope --json capture.pcap | jq -c 'select(.type==\"http\" and .status_code>=500)'\n"
+        "  More: connscope -C -E FILE (every connection and exchange); connscope follow 3 FILE\n"
+        "  (payload of tcp.stream 3); connscope merge A.json B.json (add up --summary-out files).\n"
         "\n"
         "Exit status: 0 ok; 1 the analysis finished but an input had errors (the report says which);\n"
         "2 usage error or unreadable input.\n");
@@ -432,19 +462,14 @@ int main(int argc, char **argv)
                                              NULL);
         g_option_group_add_entries(g, groups[i].entries);
         g_option_context_add_group(octx, g);
+        if (strcmp(groups[i].name, "reports") == 0)
+            g_option_context_add_group(octx, cs_an_cli_group(&acli, false));
     }
-    /* --help shows every group (GLib's default shows only the main one) */
     g_set_prgname("connscope");
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-?") == 0) {
-            gchar *help = g_option_context_get_help(octx, FALSE, NULL);
-            fputs(help, stdout);
-            g_free(help);
-            g_option_context_free(octx);
-            return 0;
-        }
+    if (cs_an_cli_help_all(octx, argc, argv)) {
+        g_option_context_free(octx);
+        cs_an_cli_free(&acli);
+        return 0;
     }
     GError *err = NULL;
     int status = 0;
@@ -454,7 +479,7 @@ int main(int argc, char **argv)
     uint16_t client_port = 0;
     struct cs_keylog *keylog = NULL;
     memset(&filter, 0, sizeof filter);
-    if (!g_option_context_parse(octx, &argc, &argv, &err)) {
+    if (!g_option_context_parse(octx, &argc, &argv, &err) || !cs_an_cli_check(&acli, false, &err)) {
         status = usage_error(octx, err->message);
         g_error_free(err);
         goto out;
@@ -493,6 +518,11 @@ int main(int argc, char **argv)
         bad = "-j goes with capture files, not with -i, -c, --stream-list, --interval or -w";
     else if (o.stream_list && (o.json || o.csv))
         bad = "--stream-list prints to stdout: use it without --json/--csv";
+    else if (o.stream_list && cs_an_cli_stdout_taken(&acli))
+        bad = "--stream-list and --metrics/--summary-out to standard output cannot be combined";
+    else if (o.csv && cs_an_cli_sections(&acli) != NULL)
+        bad = "the analytics sections (-A, --top, --bucket, --latency, --flow-profile) are text or "
+              "JSON: use --summary-out or --metrics with --csv";
     else if (o.user != NULL && o.iface == NULL)
         bad = "-Z USER goes with a live capture (-i)";
     else if (o.jobs < 0 || o.jobs > 256)
@@ -569,6 +599,8 @@ int main(int argc, char **argv)
         report = cs_report_csv_new(stdout);
     else
         report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
+    if (cs_an_cli_stdout_taken(&acli))
+        report->out = stderr; /* standard output carries the metrics or the summary */
     report->color = o.color != NULL && strcmp(o.color, "always") == 0;
     if ((o.color == NULL || strcmp(o.color, "auto") == 0) && !o.json && !o.csv)
         report->color = isatty(fileno(report->out)) && getenv("NO_COLOR") == NULL;
@@ -599,13 +631,30 @@ int main(int argc, char **argv)
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
     ecfg.max_keys = (uint32_t)o.max_keys;
+    ecfg.filter.host = acli.cfg.host;
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
+    if (cs_an_cli_active(&acli)) {
+        acli.cfg.max_keys = o.max_keys > 0 ? (uint32_t)o.max_keys : UINT32_MAX;
+        an = cs_analytics_new(&acli.cfg);
+        if (o.iface != NULL) {
+            gchar *name = g_strconcat("live:", o.iface, NULL);
+            cs_analytics_add_input(an, name);
+            g_free(name);
+        } else {
+            for (int i = 0; o.files[i] != NULL; i++)
+                cs_analytics_add_input(an, o.files[i]);
+        }
+        ecfg.analytics = an;
+        info.analytics = an;
+        info.analytics_opts = cs_an_cli_sections(&acli);
+    }
     int nfiles = have_files ? (int)g_strv_length(o.files) : 0;
     if (o.jobs > 1 && nfiles > 1) {
         install_signals();
         status = cs_run_parallel(o.files, nfiles, o.jobs, o.filter, &ecfg, report,
                                  o.json ? CS_REPORT_JSON : o.csv ? CS_REPORT_CSV : CS_REPORT_TEXT,
                                  src, &info, &stop_requested);
+        status = write_analytics_files(&acli, an, status);
         fflush(stdout);
         report->destroy(report);
         cs_source_free(src);
@@ -631,12 +680,15 @@ int main(int argc, char **argv)
         }
     }
     cs_engine_finish(e, &info);
+    status = write_analytics_files(&acli, an, status);
     fflush(stdout);
     fflush(stderr);
     report->destroy(report);
     cs_engine_free(e);
     cs_source_free(src);
 out:
+    cs_analytics_free(an);
+    cs_an_cli_free(&acli);
     cs_keylog_free(keylog);
     g_array_free(http_ports, TRUE);
     options_free(&o);

@@ -32,7 +32,7 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
          "Time bucket of activity and latency: 30s, 5m, 1h, 1d (UTC, epoch-aligned; default 1m)",
          "DUR"},
         {"host", 0, 0, G_OPTION_ARG_STRING, &c->host,
-         "Analytics only of connections with IP as their client or server", "IP"},
+         "Only connections with IP as their client or server (every report and aggregate)", "IP"},
         {"slow", 0, 0, G_OPTION_ARG_STRING, &c->slow,
          "Count exchanges slower than these total times (default 1s,10s; ms allowed)", "LIST"},
         {"latency", 0, 0, G_OPTION_ARG_NONE, &c->latency,
@@ -215,6 +215,22 @@ void cs_an_cli_free(cs_an_cli *c)
     memset(c, 0, sizeof *c);
 }
 
+bool cs_an_cli_help_all(GOptionContext *octx, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+            strcmp(argv[i], "-?") == 0) {
+            gchar *help = g_option_context_get_help(octx, FALSE, NULL);
+            fputs(help, stdout);
+            g_free(help);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- connscope merge ------------------------------------------------------------------------- */
 
 int cs_merge_main(int argc, char **argv)
@@ -252,6 +268,10 @@ int cs_merge_main(int argc, char **argv)
     GError *err = NULL;
     int rc = 2;
     cs_analytics *acc = NULL;
+    if (cs_an_cli_help_all(octx, argc, argv)) {
+        rc = 0;
+        goto out;
+    }
     if (!g_option_context_parse(octx, &argc, &argv, &err) || !cs_an_cli_check(&cli, true, &err)) {
         fprintf(stderr, "connscope merge: %s\n", err->message);
         fprintf(stderr, "Try 'connscope merge --help' for more information.\n");

@@ -107,6 +107,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         w->stop = stop;
         w->cfg = *cfg;
         w->cfg.stream_list = NULL;
+        if (cfg->analytics != NULL) /* each group counts on its own; merged below */
+            w->cfg.analytics = cs_analytics_new(&cfg->analytics->cfg);
         uint64_t goal = total * (uint64_t)(g + 1) / (uint64_t)n_threads;
         while (next < n_files && (w->n_files == 0 || acc < goal) &&
                n_files - next > n_threads - g - 1) {
@@ -171,6 +173,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                 fwrite(buf, 1, n, report->out);
         }
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
+        if (w->cfg.analytics != NULL)
+            cs_analytics_merge(cfg->analytics, w->cfg.analytics);
         const uint64_t *a = (const uint64_t *)(const void *)cs_engine_counters(w->engine);
         uint64_t *d = (uint64_t *)(void *)&ctr;
         for (size_t i = 0; i < sizeof ctr / sizeof(uint64_t); i++)
@@ -230,6 +234,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
     for (int g = 0; g < n_threads; g++) {
         worker *w = &ws[g];
         cs_engine_free(w->engine);
+        cs_analytics_free(w->cfg.analytics);
         cs_source_free(w->src);
         w->report->destroy(w->report);
         if (w->tmp != NULL)

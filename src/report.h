@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "analytics.h"
 #include "source.h"
 #include "stats.h"
 
@@ -20,6 +21,8 @@ typedef struct cs_run_info {
     int parallel;         /* -j N with N > 1: stream indices restart in each group of files */
     bool have_drops;      /* live capture: drops[] holds libpcap's received/dropped/if_dropped */
     uint64_t drops[3];
+    const cs_analytics *analytics;            /* non-NULL: print its sections ... */
+    const cs_an_report_opts *analytics_opts;  /* ... these (text: after the HTTP/TLS tables) */
 } cs_run_info;
 
 /* One interval report: [start, end) of capture time, its own packet counters (a difference of

@@ -457,6 +457,8 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     for (guint i = 0; i < ts->len; i++)
         json_tls_server(r, g_ptr_array_index(ts, i));
     g_ptr_array_free(ts, TRUE);
+    if (info->analytics != NULL && info->analytics_opts != NULL)
+        cs_analytics_report_json(info->analytics, info->analytics_opts, r->out);
 
     cs_json j;
     const cs_counters *c = info->ctr;

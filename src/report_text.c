@@ -504,6 +504,10 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
         print_http_exchanges(r);
     print_http_servers(r, st);
     print_tls_servers(r, st);
+    if (info->analytics != NULL && info->analytics_opts != NULL) {
+        fputc('\n', r->out);
+        cs_analytics_report_text(info->analytics, info->analytics_opts, r->out);
+    }
     print_states(r, st);
     print_anomalies(r, c);
     if (st->keys_capped > 0)

@@ -111,6 +111,10 @@ void cs_an_cli_report(const cs_an_cli *c, const cs_analytics *a, FILE *out, bool
 bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const char *generator,
                            GError **err);
 
+/* -h, --help or -? among argv (before "--"): prints the help of every option group (GLib's
+ * own --help shows only the main group) and returns true. */
+bool cs_an_cli_help_all(GOptionContext *octx, int argc, char **argv);
+
 /* Frees the option values and targets. */
 void cs_an_cli_free(cs_an_cli *c);
 

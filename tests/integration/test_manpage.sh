@@ -60,6 +60,7 @@ check_options() {
 }
 check_options "$PAGE" "$CONNSCOPE" --help
 check_options "$PAGE" "$CONNSCOPE" follow --help
+check_options "$PAGE" "$CONNSCOPE" merge --help-all
 if [ -x "$GEN" ]; then
     check_options "$GENPAGE" "$GEN" --help
 else
@@ -79,6 +80,9 @@ for opt in $(tagged_options "$PAGE" OPTIONS); do
 done
 for opt in $(tagged_options "$PAGE" FOLLOW); do
     "$CONNSCOPE" follow --help | grep -qE -- "(^|[ ,])$opt([=, ]|$)" || stale="$stale $opt"
+done
+for opt in $(tagged_options "$PAGE" MERGE); do
+    "$CONNSCOPE" merge --help-all | grep -qE -- "(^|[ ,])$opt([=, ]|$)" || stale="$stale $opt"
 done
 if [ -x "$GEN" ]; then
     for opt in $(tagged_options "$GENPAGE" OPTIONS); do
@@ -101,6 +105,7 @@ json_runs=(
     "$PCAPS/http-100-continue.pcap"
     "$PCAPS/http-lost-segment.pcap"
     "-j 2 $PCAPS/http-keepalive.pcap $PCAPS/tcp-refused.pcap"
+    "-A --host 127.0.0.1 $PCAPS/http-keepalive.pcap"
 )
 : > "$TMP/all.json"
 for run in "${json_runs[@]}"; do
@@ -110,7 +115,8 @@ for run in "${json_runs[@]}"; do
     fi
 done
 grep -oE '"type":"[a-z_]+"' "$TMP/all.json" | cut -d'"' -f4 | sort -u > "$TMP/types"
-for t in conn http tls syn_dest server http_server tls_server interval summary; do
+for t in conn http tls syn_dest server http_server tls_server interval summary analytics \
+    top_talker activity latency flow_profile; do
     grep -qxF "$t" "$TMP/types" || fail "the captures run here produced no '$t' object"
 done
 check_names "$TMP/types" "$TMP/terms" "JSON object types written on the captures"
