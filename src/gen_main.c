@@ -49,7 +49,7 @@ static GOptionEntry entries[] = {
     {"target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
      "Scenario: server ip:port (default 192.0.2.80:80)", "IP:PORT"},
     {"source", 0, 0, G_OPTION_ARG_STRING, &opt_source,
-     "Scenario: first client address (default 10.0.0.1 / 2001:db8:a::1)", "IP"},
+     "Scenario: first client address, and with :PORT a fixed client port (default 10.0.0.1 / 2001:db8:a::1)", "IP[:PORT]"},
     {"count", 'n', 0, G_OPTION_ARG_INT64, &opt_count, "Scenario: connections", "N"},
     {"rate", 0, 0, G_OPTION_ARG_DOUBLE, &opt_rate, "Scenario: connections per second", "R"},
     {"start", 0, 0, G_OPTION_ARG_DOUBLE, &opt_start,
@@ -188,6 +188,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (opt_synflood > 0 && opt_scenario != NULL)
+        return usage(octx, "--synflood N is short for --scenario synflood --count N: give one of them");
     if (opt_synflood > 0 && opt_scenario == NULL) {
         opt_scenario = g_strdup("synflood");
         opt_count = opt_synflood;

@@ -314,10 +314,12 @@ static uint32_t tls_client_hello(const gen_row *r, uint32_t serial, uint8_t *buf
     memcpy(p, suites, sizeof suites), p += sizeof suites;
     uint8_t *ext_len = p;
     p += 2;
-    p += put16(p, 0), p += put16(p, sni + 5), p += put16(p, sni + 3); /* server_name */
-    *p++ = 0;
-    p += put16(p, sni);
-    memcpy(p, r->sni, sni), p += sni;
+    if (sni > 0) { /* server_name */
+        p += put16(p, 0), p += put16(p, sni + 5), p += put16(p, sni + 3);
+        *p++ = 0;
+        p += put16(p, sni);
+        memcpy(p, r->sni, sni), p += sni;
+    }
     static const uint8_t fixed[] = {
         0, 0x0a, 0, 4, 0, 2, 0, 0x1d,                          /* supported_groups x25519 */
         0, 0x0d, 0, 8, 0, 6, 4, 3, 8, 4, 4, 1,                 /* signature_algorithms */

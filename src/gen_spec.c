@@ -99,8 +99,17 @@ bool gen_row_finish(gen_row *r, const gen_cfg *cfg, char **err)
         else
             r->host = dflt ? g_strdup(buf) : g_strdup_printf("%s:%u", buf, r->sport);
     }
-    if (r->sni == NULL)
-        r->sni = g_strdup(r->host);
+    if (r->sni == NULL) {
+        /* as curl does: the Host name without its port; no SNI for an address literal (RFC 6066
+         * section 3 forbids them) */
+        struct in6_addr tmp;
+        r->sni = g_strdup(r->host[0] == '[' ? "" : r->host);
+        char *colon = strchr(r->sni, ':');
+        if (colon != NULL)
+            *colon = '\0';
+        if (inet_pton(AF_INET, r->sni, &tmp) == 1)
+            r->sni[0] = '\0';
+    }
     if (!header_safe(r->method) || !header_safe(r->path) || !header_safe(r->host) ||
         !header_safe(r->sni) || r->path[0] != '/' || strlen(r->path) > 400 ||
         strlen(r->host) > 255 || strlen(r->sni) > 255 || strlen(r->method) > 32) {

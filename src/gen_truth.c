@@ -234,8 +234,10 @@ void gen_truth_conn(gen_truth *t, const gen_flow *f)
     cs_json_uint(&j, "orig_reordered", x->reordered[0]);
     cs_json_uint(&j, "resp_reordered", x->reordered[1]);
     cs_json_uint(&j, "overlaps", x->overlaps);
-    if (r->proto == GEN_HTTPS)
+    if (r->proto == GEN_HTTPS && r->sni[0] != '\0')
         cs_json_str(&j, "sni", r->sni);
+    else if (r->proto == GEN_HTTPS)
+        cs_json_null(&j, "sni"); /* no server_name extension */
     cs_json_obj_end(&j);
     put_line(t);
 

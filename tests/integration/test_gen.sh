@@ -100,7 +100,7 @@ def compare(name, truth, cs):
     tls = {o["stream"]: o for o in cs.get("tls", [])}
     for s, t in tc.items():
         if t["proto"] == "https" and cs.get("tls"):
-            check(s in tls and tls[s].get("server_name") == t["sni"],
+            check(s in tls and tls[s].get("server_name") == t["sni"],  # null: no SNI sent
                   "stream %d: tls server_name %s, truth sni %s" % (s, tls.get(s, {}).get("server_name"), t["sni"]))
 
     texch = defaultdict(list)
