@@ -587,8 +587,15 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
         uint32_t seq = p->seq;
         if (fl & CS_TH_SYN) {
             seq++;
-            if (!d->reasm.started || d->syns + d->synacks == 1)
+            if (!d->reasm.started || d->syns + d->synacks == 1) {
                 cs_reasm_start(&d->reasm, seq);
+            } else if (seq != d->reasm.next_seq && d->reasm.delivered == 0 && d->reasm.gaps == 0 &&
+                       d->reasm.ooo == NULL && !d->reasm.has_fin) {
+                /* a repeated SYN or SYN/ACK with another ISN before any data: the endpoint
+                 * started over (the peer ACKs the latest ISN), so its stream starts there */
+                cs_reasm_start(&d->reasm, seq);
+                d->isn = p->seq;
+            }
         } else if (!d->reasm.started) {
             cs_reasm_start(&d->reasm, seq);
         }

@@ -42,7 +42,8 @@ typedef struct cs_conn_dir {
     uint64_t wire_bytes;    /* frame lengths on the wire */
     uint64_t payload_bytes; /* TCP payload including retransmissions */
     uint32_t base_seq;      /* Wireshark's base sequence number for this direction */
-    uint32_t isn;           /* sequence number of its first SYN (or SYN/ACK) */
+    uint32_t isn;           /* sequence number of its first SYN (or SYN/ACK; of a later one with
+                               another ISN that came before any data) */
     uint32_t syns;          /* SYN packets without ACK it sent (retransmissions included) */
     uint32_t synacks;       /* SYN/ACK packets it sent */
     uint32_t retrans;       /* segments carrying only bytes seen before */

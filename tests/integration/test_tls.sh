@@ -24,6 +24,11 @@ def check(ok, what):
     print(("ok: " if ok else "FAIL: ") + what)
     fails += not ok
 
+# Where tshark is wrong, the JA3S of nDPI's published output (.pcapng.out in the corpus):
+# the server sends three SYN/ACKs with different ISNs and its data follow the last; tshark keeps the
+# first ISN, calls every server segment a retransmission and dissects no ServerHello. nDPI reports
+# TLSv1.2 and this JA3S, as connscope does (its reassembly follows a new ISN that comes before data).
+NDPI_JA3S = {"ndpi/tls_multiple_synack_different_seq.pcapng": {0: "704239182a9091e4453fdbfe0fd17586"}}
 caps = sorted(glob.glob(pcaps + "/tls/*.pcap"))
 if os.path.isdir(corpus):
     for line in open(corpus + "/MANIFEST.tsv").readlines()[1:]:
@@ -48,7 +53,10 @@ for cap in caps:
     mine_ja3 = {s: o["ja3"] for s, o in tls.items() if o["ja3"]}
     check(mine_ja3 == ts_ja3, "%s: JA3 per stream" % name)
     mine_ja3s = {s: o["ja3s"] for s, o in tls.items() if o["ja3s"]}
-    check(mine_ja3s == {k: v for k, v in ts_ja3s.items() if v}, "%s: JA3S per stream" % name)
+    want_ja3s = {k: v for k, v in ts_ja3s.items() if v}
+    if name in NDPI_JA3S:  # tshark dissects no ServerHello there: nDPI's baseline instead
+        want_ja3s = NDPI_JA3S[name]
+    check(mine_ja3s == want_ja3s, "%s: JA3S per stream%s" % (name, " (nDPI's baseline: tshark has none)" if name in NDPI_JA3S else ""))
     if keylog:
         req = collections.Counter()
         for r in tshark(cap, "http.request", ["tcp.stream", "http.request.method", "http.request.uri"], ["-o", "tls.keylog_file:" + keylog]):

@@ -822,6 +822,23 @@ static void test_stream_data(void)
     fx_done(&f);
     CU_ASSERT_STRING_EQUAL(f.final_log, "N0 G0:10 D0:4 E0 E1 X0 ");
     CU_ASSERT_EQUAL(f.ends[0].why, CS_END_EOF);
+
+    /* SYN/ACKs with new ISNs before any data (nDPI's tls_multiple_synack_different_seq): the
+     * server's stream starts after the latest one, which the client's ACK confirms */
+    fx_init(&f, 0, 0, 0);
+    fx_start(&f);
+    S(&f, &TA, false, SYN, 1000, 0, NULL, T(1));
+    S(&f, &TA, true, SA, 5000, 1001, NULL, T(2));
+    S(&f, &TA, true, SA, 5000, 1001, NULL, T(3));     /* retransmitted: same ISN */
+    S(&f, &TA, true, SA, 900000, 1001, NULL, T(4));   /* started over */
+    c = C(&f, &TA, false, ACK, 1001, 900001, NULL, T(5));
+    CU_ASSERT_TRUE(c->established);
+    S(&f, &TA, true, PA, 900001, 1001, "hello", T(6));
+    S(&f, &TA, true, SA, 5000, 1001, NULL, T(7));     /* after data: the stream stays */
+    c = C(&f, &TA, true, PA, 900006, 1001, "!", T(8));
+    CU_ASSERT_EQUAL(c->d[1].retrans, 0);
+    CU_ASSERT_STRING_EQUAL(f.data[1]->str, "hello!");
+    fx_done(&f);
 }
 
 void suite_flow(void)
