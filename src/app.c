@@ -124,23 +124,23 @@ static bool forced_http(const cs_app *a, const cs_conn *c)
     return false;
 }
 
-/* Searches a mid-stream chunk for an HTTP start line at a line start. */
+/* Searches a mid-stream chunk for an HTTP start line at a line start (the chunk's start too: a
+ * segment that begins with a request, after a lone keep-alive byte for instance). */
 static bool midstream_http(const uint8_t *p, uint32_t len)
 {
     for (uint32_t i = 0; i < len;) {
         int r = cs_http_detect_response(p + i, len - i);
         if (r == 1)
             return true;
-        const uint8_t *lf = memchr(p + i, '\n', len - i);
-        if (lf == NULL)
-            return false;
-        i = (uint32_t)(lf - p) + 1;
-        /* a request line: METHOD SP target SP HTTP/ */
+        /* a request line: METHOD SP target SP HTTP/1.x */
         const uint8_t *end = memchr(p + i, '\n', len - i);
         uint32_t n = end != NULL ? (uint32_t)(end - (p + i)) : len - i;
         if (cs_http_detect_request(p + i, n) == 1 && n > 10 &&
             g_strstr_len((const char *)p + i, n, " HTTP/1.") != NULL)
             return true;
+        if (end == NULL)
+            return false;
+        i = (uint32_t)(end - p) + 1;
     }
     return false;
 }

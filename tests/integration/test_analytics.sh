@@ -51,7 +51,6 @@ declare -A KNOWN=(
     [pcaps/ws-edge/c27_time_gap.pcap]="conn conn_client flow_pkts flow_bytes|a silence longer than --idle-timeout ends the connection record: the later packets are a new record of the same tcp.stream"
     [corpus:arkime/http-tcp-seq-issue.pcap]="req req_client req_pair|tshark dissects no request (the sequence-number issue the capture is named after); Arkime asserts the POST (test_http_counts.sh)"
     [corpus:pcapplusplus/unidirectional_tcp_stream_with_missing_packet.pcap]="req req_client req_pair|one direction with a lost segment: tshark's reassembly stops at the hole, the second POST is not dissected"
-    [corpus:scapy/http_chunk.pcap]="req req_client req_pair|mid-stream capture whose first client segment is a 1-byte keep-alive probe before the request line: connscope's detection misses the GET (reports the response without request)"
     [corpus:suricata-verify/bug-7264-tcp-3whs-ack-data-tls-01__input.pcap]="conn conn_client flow_pkts flow_bytes bytes bytes_all|a packet after the close linger is a continuation record (resumed, uid suffix r) of the same tcp.stream"
     [corpus:suricata-verify/http-gap-beyond-body__input.pcap]="status|tshark dissects no response after the gap; connscope pairs /3 with its 200"
     [corpus:zeek/http__concurrent-range-requests.pcap]="status|tshark reports 2 of the 3 complete 206 responses"
