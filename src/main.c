@@ -303,7 +303,7 @@ int main(int argc, char **argv)
     o.max_conns = 1000000;
     o.max_ooo = 1 << 20;
     o.max_tombstones = 262144;
-    o.max_keys = 100000;
+    o.max_keys = -1; /* not given: 100000 (top-talker tables: no cap when reading files) */
     o.http_max_pending = 1000;
     o.snaplen = 262144;
     o.stream = -1;
@@ -406,8 +406,9 @@ int main(int argc, char **argv)
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &o.max_tombstones,
          "Closed 4-tuples remembered for stream numbering (default 262144)", "N"},
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &o.max_keys,
-         "Entries per aggregate table (servers, hosts, SNIs); more fold into an '(other)' row "
-         "(default 100000, 0: no cap)",
+         "Entries per aggregate table (servers, hosts, SNIs; more fold into an '(other)' row) and "
+         "per top-talker table (then Space-Saving with error bounds); default 100000, top talkers "
+         "of files uncapped; 0: no cap",
          "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &o.http_max_pending,
          "Outstanding HTTP requests kept per connection (default 1000)", "N"},
@@ -507,7 +508,7 @@ int main(int argc, char **argv)
         bad = "--json and --csv cannot be combined";
     else if (o.idle_timeout <= 0 || o.close_linger < 0 || o.max_conns < 1 ||
              o.max_conns > UINT32_MAX || o.max_ooo < 0 || o.max_ooo > UINT32_MAX ||
-             o.max_tombstones < 0 || o.max_tombstones > UINT32_MAX || o.max_keys < 0 ||
+             o.max_tombstones < 0 || o.max_tombstones > UINT32_MAX || o.max_keys < -1 ||
              o.max_keys > UINT32_MAX || o.http_max_pending < 1 ||
              o.http_max_pending > 1000000 || o.interval < 0 || o.duration < 0 || o.count < 0 ||
              o.snaplen < 64 || o.rotate_mb < 0 || o.rotate_secs < 0 || o.buffer_kib < 0 ||
@@ -630,11 +631,14 @@ int main(int argc, char **argv)
     ecfg.app.keylog = keylog;
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
-    ecfg.max_keys = (uint32_t)o.max_keys;
+    ecfg.max_keys = o.max_keys >= 0 ? (uint32_t)o.max_keys : 100000;
     ecfg.filter.host = acli.cfg.host;
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
     if (cs_an_cli_active(&acli)) {
-        acli.cfg.max_keys = o.max_keys > 0 ? (uint32_t)o.max_keys : UINT32_MAX;
+        /* top talkers: exact for files unless capped; live runs are capped by default */
+        acli.cfg.max_keys = o.max_keys > 0                         ? (uint32_t)o.max_keys
+                            : o.max_keys == -1 && o.iface != NULL ? 100000
+                                                                    : UINT32_MAX;
         an = cs_analytics_new(&acli.cfg);
         if (o.iface != NULL) {
             gchar *name = g_strconcat("live:", o.iface, NULL);

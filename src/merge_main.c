@@ -52,7 +52,7 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
     GOptionEntry merge_entries[] = {
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &c->max_keys,
          "Keys counted exactly per top-talker table, then Space-Saving with an error bound "
-         "(default 100000, 0: no cap)",
+         "(default and 0: no cap)",
          "K"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     const char *desc = "Analytics (top talkers, activity over time, latency, flow profile):";
@@ -75,7 +75,7 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
     memset(&c->cfg, 0, sizeof c->cfg);
     memset(&c->rep, 0, sizeof c->rep);
     c->cfg.bucket = CS_AN_BUCKET_DEFAULT;
-    c->cfg.max_keys = CS_AN_MAX_KEYS_DEFAULT;
+    c->cfg.max_keys = merge ? UINT32_MAX : CS_AN_MAX_KEYS_DEFAULT; /* merge: exact by default */
     c->bucket_given = c->bucket != NULL;
     c->merge = merge;
     if (c->top == 0 || c->top < -1 || c->top > 1000000) {
