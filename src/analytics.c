@@ -816,70 +816,6 @@ char *cs_an_fmt_width(cs_time_t ns, char *buf, size_t len)
 
 /* ---- text report ----------------------------------------------------------------------------- */
 
-typedef struct table {
-    guint ncols;
-    GPtrArray *cells; /* row-major gchar* */
-    const char *align;
-} table;
-
-static void table_init(table *t, const char *align)
-{
-    t->ncols = (guint)strlen(align);
-    t->align = align;
-    t->cells = g_ptr_array_new_with_free_func(g_free);
-}
-
-/* Appends a row of tab-separated cells. */
-static void G_GNUC_PRINTF(2, 3) table_row(table *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    gchar *line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    gchar **parts = g_strsplit(line, "\t", -1);
-    guint n = g_strv_length(parts);
-    for (guint i = 0; i < t->ncols; i++)
-        g_ptr_array_add(t->cells, g_strdup(i < n ? parts[i] : ""));
-    g_strfreev(parts);
-    g_free(line);
-}
-
-/* Prints the rows with aligned columns, two spaces apart, and frees the cells. */
-static void table_print(table *t, FILE *out)
-{
-    guint nrows = t->cells->len / t->ncols;
-    size_t *w = g_new0(size_t, t->ncols);
-    for (guint r = 0; r < nrows; r++)
-        for (guint c = 0; c < t->ncols; c++) {
-            size_t l = g_utf8_strlen(g_ptr_array_index(t->cells, r * t->ncols + c), -1);
-            if (l > w[c])
-                w[c] = l;
-        }
-    GString *line = g_string_new(NULL);
-    for (guint r = 0; r < nrows; r++) {
-        g_string_assign(line, "  ");
-        for (guint c = 0; c < t->ncols; c++) {
-            const char *cell = g_ptr_array_index(t->cells, r * t->ncols + c);
-            size_t pad = w[c] - g_utf8_strlen(cell, -1);
-            if (c > 0)
-                g_string_append(line, "  ");
-            if (t->align[c] == 'r')
-                for (size_t i = 0; i < pad; i++)
-                    g_string_append_c(line, ' ');
-            g_string_append(line, cell);
-            if (t->align[c] != 'r' && c + 1 < t->ncols)
-                for (size_t i = 0; i < pad; i++)
-                    g_string_append_c(line, ' ');
-        }
-        while (line->len > 0 && line->str[line->len - 1] == ' ')
-            g_string_truncate(line, line->len - 1);
-        fprintf(out, "%s\n", line->str);
-    }
-    g_string_free(line, TRUE);
-    g_free(w);
-    g_ptr_array_free(t->cells, TRUE);
-}
-
 /* Printable copy of s: valid UTF-8, control characters and tabs as '?', at most max characters. */
 static gchar *printable(const char *s, glong max)
 {
@@ -969,9 +905,9 @@ static void text_top(const cs_analytics *a, int n, FILE *out)
             g_ptr_array_free(all, TRUE);
             continue;
         }
-        table tb;
-        table_init(&tb, pairs ? (approx ? "rlllrrr" : "rlllrr") : (approx ? "rlrrr" : "rlrr"));
-        table_row(&tb, "rank\tclient%s\t%s%s\tshare", pairs ? "\tmethod\tpath" : "",
+        cs_table tb;
+        cs_table_init(&tb, pairs ? (approx ? "rlllrrr" : "rlllrr") : (approx ? "rlrrr" : "rlrr"));
+        cs_table_row(&tb, "rank\tclient%s\t%s%s\tshare", pairs ? "\tmethod\tpath" : "",
                   top_units[ti], approx ? "\terror" : "");
         for (guint i = 0; i < all->len && (int)i < n; i++) {
             const cs_topk_entry *e = all->pdata[i];
@@ -995,13 +931,13 @@ static void text_top(const cs_analytics *a, int n, FILE *out)
                 g_string_append_printf(row, "\t%" G_GUINT64_FORMAT, (guint64)e->error);
             g_string_append_printf(row, "\t%s",
                                    fmt_pct(e->count, cs_topk_total(t), pct, sizeof pct));
-            table_row(&tb, "%s", row->str);
+            cs_table_row(&tb, "%s", row->str);
             g_string_free(row, TRUE);
             g_free(method);
             g_free(path);
             g_free(what);
         }
-        table_print(&tb, out);
+        cs_table_print(&tb, out);
         if (approx)
             fprintf(out, "  (each count is at most `error` above the true count; a %s not listed "
                          "had at most %" G_GUINT64_FORMAT " %s)\n",
@@ -1041,10 +977,10 @@ bool cs_analytics_each_bucket(const cs_analytics *a, uint64_t max_rows, cs_an_bu
     return all;
 }
 
-static void activity_row(table *t, const char *label, const cs_an_bucket *b)
+static void activity_row(cs_table *t, const char *label, const cs_an_bucket *b)
 {
     char c2s[32], s2c[32];
-    table_row(t,
+    cs_table_row(t,
               "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
               "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
               "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
@@ -1064,11 +1000,11 @@ static void activity_cb(const cs_an_bucket *b, void *ctx)
 }
 
 typedef struct lat_ctx {
-    table *t;
+    cs_table *t;
     const cs_an_report_opts *o;
 } lat_ctx;
 
-static void latency_row(table *t, const cs_an_report_opts *o, const char *label, const cs_hist *f,
+static void latency_row(cs_table *t, const cs_an_report_opts *o, const char *label, const cs_hist *f,
                         const cs_hist *tot)
 {
     char v[8][32];
@@ -1082,7 +1018,7 @@ static void latency_row(table *t, const cs_an_report_opts *o, const char *label,
         char s[64];
         g_string_append_printf(row, "\t%s", fmt_slow(tot, o->slow_us[i], s, sizeof s));
     }
-    table_row(t, "%s", row->str);
+    cs_table_row(t, "%s", row->str);
     g_string_free(row, TRUE);
 }
 
@@ -1093,7 +1029,7 @@ static void latency_cb(const cs_an_bucket *b, void *ctx)
     latency_row(l->t, l->o, fmt_bucket_time(b->start, ts, sizeof ts), &b->ttfb_us, &b->total_us);
 }
 
-static void latency_header(table *t, const cs_an_report_opts *o, const char *first)
+static void latency_header(cs_table *t, const cs_an_report_opts *o, const char *first)
 {
     static char align[32];
     int n = 0;
@@ -1101,7 +1037,7 @@ static void latency_header(table *t, const cs_an_report_opts *o, const char *fir
     for (int i = 0; i < 9 + o->n_slow && n < (int)sizeof align - 1; i++)
         align[n++] = 'r';
     align[n] = '\0';
-    table_init(t, align);
+    cs_table_init(t, align);
     GString *h = g_string_new(first);
     g_string_append(h, "\texchanges\tttfb p50\tp90\tp99\tmax\ttotal p50\tp90\tp99\tmax");
     for (int i = 0; i < o->n_slow; i++) {
@@ -1110,7 +1046,7 @@ static void latency_header(table *t, const cs_an_report_opts *o, const char *fir
             h, "\ttotal > %s",
             cs_an_fmt_width((cs_time_t)o->slow_us[i] * CS_NS_PER_US, d, sizeof d));
     }
-    table_row(t, "%s", h->str);
+    cs_table_row(t, "%s", h->str);
     g_string_free(h, TRUE);
 }
 
@@ -1123,11 +1059,11 @@ static const char latency_note[] =
 static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
     char w[32];
-    table t;
+    cs_table t;
     cs_an_bucket tot;
     cs_an_fmt_width(a->cfg.bucket, w, sizeof w);
-    table_init(&t, "lrrrrrrrrrrrrr");
-    table_row(&t, "bucket start (UTC)\tconns\tSYNs\trequests\t1xx\t2xx\t3xx\t4xx\t5xx\tother"
+    cs_table_init(&t, "lrrrrrrrrrrrrr");
+    cs_table_row(&t, "bucket start (UTC)\tconns\tSYNs\trequests\t1xx\t2xx\t3xx\t4xx\t5xx\tother"
                   "\tno resp\torphan\tbytes c>s\tbytes s>c");
     bool all = cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, activity_cb, &t);
     cs_analytics_totals(a, &tot);
@@ -1135,7 +1071,7 @@ static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FIL
     fprintf(out, "\nActivity per %s bucket (%s)\n", w,
             all ? "buckets without events show zeros"
                 : "too many buckets: only those with events are listed");
-    table_print(&t, out);
+    cs_table_print(&t, out);
     if (a->untimed.requests + a->untimed.orphans > 0)
         fprintf(out, "  (%" G_GUINT64_FORMAT " exchanges without a capture time are counted in "
                      "the total only)\n",
@@ -1146,7 +1082,7 @@ static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FIL
     cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, latency_cb, &l);
     latency_row(&t, o, "total", &tot.ttfb_us, &tot.total_us);
     fprintf(out, "\nLatency per %s bucket\n", w);
-    table_print(&t, out);
+    cs_table_print(&t, out);
     if (!o->latency) /* else printed once, under the table per server */
         fputs(latency_note, out);
     cs_an_bucket_clear(&tot);
@@ -1155,7 +1091,7 @@ static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FIL
 static void text_latency(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
     GPtrArray *ss = cs_analytics_servers_sorted(a);
-    table t;
+    cs_table t;
     cs_hist f, tot;
     memset(&f, 0, sizeof f);
     memset(&tot, 0, sizeof tot);
@@ -1174,7 +1110,7 @@ static void text_latency(const cs_analytics *a, const cs_an_report_opts *o, FILE
         fprintf(out, "  (no paired HTTP exchanges)\n");
     } else {
         latency_row(&t, o, "all", &f, &tot);
-        table_print(&t, out);
+        cs_table_print(&t, out);
         fputs(latency_note, out);
     }
     cs_hist_clear(&f);
@@ -1190,20 +1126,20 @@ static void text_flows(const cs_analytics *a, FILE *out)
     fprintf(out, "\nFlow profile: %" G_GUINT64_FORMAT " connection records by packets and by "
                  "payload bytes (both directions)\n",
             (guint64)n);
-    table t;
+    cs_table t;
     char pct[16];
-    table_init(&t, "lrr");
-    table_row(&t, "packets\tconns\tshare");
+    cs_table_init(&t, "lrr");
+    cs_table_row(&t, "packets\tconns\tshare");
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
-        table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s", cs_an_pkt_label(i),
+        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s", cs_an_pkt_label(i),
                   (guint64)a->flow_pkts[i], fmt_pct(a->flow_pkts[i], n, pct, sizeof pct));
-    table_print(&t, out);
-    table_init(&t, "lrr");
-    table_row(&t, "payload bytes\tconns\tshare");
+    cs_table_print(&t, out);
+    cs_table_init(&t, "lrr");
+    cs_table_row(&t, "payload bytes\tconns\tshare");
     for (int i = 0; i < CS_AN_BYTE_CLASSES; i++)
-        table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s", cs_an_byte_label(i),
+        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s", cs_an_byte_label(i),
                   (guint64)a->flow_bytes[i], fmt_pct(a->flow_bytes[i], n, pct, sizeof pct));
-    table_print(&t, out);
+    cs_table_print(&t, out);
 }
 
 void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)

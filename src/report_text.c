@@ -7,68 +7,6 @@
 
 /* ---- aligned tables ------------------------------------------------------------------------ */
 
-typedef struct table {
-    guint ncols;
-    GPtrArray *cells; /* row-major gchar* */
-    const char *align; /* per column: 'l' or 'r' */
-} table;
-
-static void table_init(table *t, const char *align)
-{
-    t->ncols = (guint)strlen(align);
-    t->align = align;
-    t->cells = g_ptr_array_new_with_free_func(g_free);
-}
-
-/* Appends one row of exactly t->ncols printf-formatted cells separated by '\t' in fmt. */
-static void G_GNUC_PRINTF(2, 3) table_row(table *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    gchar *line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    gchar **parts = g_strsplit(line, "\t", -1);
-    guint n = g_strv_length(parts);
-    for (guint i = 0; i < t->ncols; i++)
-        g_ptr_array_add(t->cells, g_strdup(i < n ? parts[i] : ""));
-    g_strfreev(parts);
-    g_free(line);
-}
-
-static void table_print(table *t, FILE *out, const char *indent)
-{
-    guint nrows = t->cells->len / t->ncols;
-    size_t *w = g_new0(size_t, t->ncols);
-    for (guint r = 0; r < nrows; r++)
-        for (guint c = 0; c < t->ncols; c++) {
-            size_t l = g_utf8_strlen(g_ptr_array_index(t->cells, r * t->ncols + c), -1);
-            if (l > w[c])
-                w[c] = l;
-        }
-    for (guint r = 0; r < nrows; r++) {
-        GString *line = g_string_new(indent);
-        for (guint c = 0; c < t->ncols; c++) {
-            const char *cell = g_ptr_array_index(t->cells, r * t->ncols + c);
-            size_t pad = w[c] - g_utf8_strlen(cell, -1);
-            if (c > 0)
-                g_string_append(line, "  ");
-            if (t->align[c] == 'r')
-                for (size_t i = 0; i < pad; i++)
-                    g_string_append_c(line, ' ');
-            g_string_append(line, cell);
-            if (t->align[c] != 'r' && c + 1 < t->ncols)
-                for (size_t i = 0; i < pad; i++)
-                    g_string_append_c(line, ' ');
-        }
-        while (line->len > 0 && line->str[line->len - 1] == ' ')
-            g_string_truncate(line, line->len - 1);
-        fprintf(out, "%s\n", line->str);
-        g_string_free(line, TRUE);
-    }
-    g_free(w);
-    g_ptr_array_free(t->cells, TRUE);
-}
-
 /* ---- sections ------------------------------------------------------------------------------ */
 
 /* Starts a section: a blank line, then the title (bold with --color). */
@@ -102,16 +40,16 @@ static gint cmp_row(gconstpointer a, gconstpointer b)
 
 static void print_conn_table(cs_report *r)
 {
-    table t;
+    cs_table t;
     char c[64], s[64], ts[40], dur[32], b0[32], b1[32], rtt[32];
     g_array_sort(r->rows, cmp_row);
     title(r, "Connections (%u)", r->rows->len);
-    table_init(&t, "rllllrrrrrll");
-    table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
+    cs_table_init(&t, "rllllrrrrrll");
+    cs_table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
                   "\tbytes s>c\thandshake rtt\tstate\thistory");
     for (guint i = 0; i < r->rows->len; i++) {
         const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
-        table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
+        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
                       "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s",
                   row->stream, row->resumed ? "r" : "",
                   cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
@@ -122,22 +60,22 @@ static void print_conn_table(cs_report *r)
                   cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
                   cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history);
     }
-    table_print(&t, r->out, "  ");
+    cs_table_print(&t, r->out);
 }
 
 static void print_syn_table(cs_report *r, GPtrArray *servers)
 {
-    table t;
+    cs_table t;
     char ep[64];
     bool any = false;
-    table_init(&t, "lrrrrrr");
-    table_row(&t, "destination\tSYN pkts\tattempts\tretransmitted\tSYN/ACK\tRST\tno answer");
+    cs_table_init(&t, "lrrrrrr");
+    cs_table_row(&t, "destination\tSYN pkts\tattempts\tretransmitted\tSYN/ACK\tRST\tno answer");
     for (guint i = 0; i < servers->len; i++) {
         const cs_server_stats *sv = g_ptr_array_index(servers, i);
         if (sv->syn_pkts == 0)
             continue;
         any = true;
-        table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                       "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT,
                   cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->syn_pkts,
                   sv->syn_attempts, sv->syn_pkts - sv->syn_attempts, sv->syn_answered,
@@ -145,7 +83,7 @@ static void print_syn_table(cs_report *r, GPtrArray *servers)
     }
     title(r, "Connection starts (SYN without ACK) per destination");
     if (any)
-        table_print(&t, r->out, "  ");
+        cs_table_print(&t, r->out);
     else {
         g_ptr_array_free(t.cells, TRUE);
         fprintf(r->out, "  (none)\n");
@@ -154,10 +92,10 @@ static void print_syn_table(cs_report *r, GPtrArray *servers)
 
 static void print_server_table(cs_report *r, GPtrArray *servers)
 {
-    table t;
+    cs_table t;
     char ep[64], b0[32], b1[32], d50[32], dmax[32];
-    table_init(&t, "lrrrrrrrrr");
-    table_row(&t, "server\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
+    cs_table_init(&t, "lrrrrrrrrr");
+    cs_table_row(&t, "server\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
                   "\tmedian dur\tmax dur");
     guint rows = 0;
     for (guint i = 0; i < servers->len; i++) {
@@ -165,7 +103,7 @@ static void print_server_table(cs_report *r, GPtrArray *servers)
         if (sv->conns == 0)
             continue;
         rows++;
-        table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                       "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
                   cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->conns,
                   sv->established, sv->refused, sv->reset, sv->open_at_end,
@@ -178,7 +116,7 @@ static void print_server_table(cs_report *r, GPtrArray *servers)
     }
     title(r, "Connections per server");
     if (rows > 0)
-        table_print(&t, r->out, "  ");
+        cs_table_print(&t, r->out);
     else {
         g_ptr_array_free(t.cells, TRUE);
         fprintf(r->out, "  (none)\n");
@@ -232,15 +170,15 @@ static gint cmp_keyed(gconstpointer a, gconstpointer b)
 
 static void print_http_exchanges(cs_report *r)
 {
-    table t;
+    cs_table t;
     title(r, "HTTP exchanges (%u)", r->http_rows->len);
-    table_init(&t, "rrlllrrrrrl");
-    table_row(&t, "stream\tdepth\tstart (UTC)\tmethod\thost+uri\tstatus\treq body\tresp body"
+    cs_table_init(&t, "rrlllrrrrrl");
+    cs_table_row(&t, "stream\tdepth\tstart (UTC)\tmethod\thost+uri\tstatus\treq body\tresp body"
                   "\tttfb\ttotal\toutcome");
     g_ptr_array_sort(r->http_rows, cmp_keyed);
     for (guint i = 0; i < r->http_rows->len; i++)
-        table_row(&t, "%s", (const char *)g_ptr_array_index(r->http_rows, i) + 30);
-    table_print(&t, r->out, "  ");
+        cs_table_row(&t, "%s", (const char *)g_ptr_array_index(r->http_rows, i) + 30);
+    cs_table_print(&t, r->out);
 }
 
 static void print_http_servers(cs_report *r, const cs_stats *st)
@@ -248,10 +186,10 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     if (st->http_requests + st->http_responses == 0)
         return;
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
-    table t;
+    cs_table t;
     char ep[64], p50[32], p90[32], p99[32], mx[32];
-    table_init(&t, "llrrrrrrrrrrrrr");
-    table_row(&t, "server\thost\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx\t5xx"
+    cs_table_init(&t, "llrrrrrrrrrrrrr");
+    cs_table_row(&t, "server\thost\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx\t5xx"
                   "\tttfb p50\tp90\tp99\tmax");
     for (guint i = 0; i < hs->len; i++) {
         const cs_http_server *v = g_ptr_array_index(hs, i);
@@ -266,7 +204,7 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
         for (gchar *q = host; *q; q++)
             if ((guchar)*q < 0x20)
                 *q = '?';
-        table_row(&t,
+        cs_table_row(&t,
                   "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                   "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                   "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
@@ -291,7 +229,7 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
             " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s",
             st->http_requests, st->http_responses, st->http_paired, st->http_conns,
             st->http_conns == 1 ? "" : "s");
-    table_print(&t, r->out, "  ");
+    cs_table_print(&t, r->out);
     g_ptr_array_free(hs, TRUE);
 }
 
@@ -320,10 +258,10 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
     if (st->tls_conns == 0)
         return;
     GPtrArray *ts = cs_stats_tls_servers_sorted(st);
-    table t;
+    cs_table t;
     char ep[64], p50[32], p90[32], mx[32], b0[32], b1[32];
-    table_init(&t, "llrrllrrrrrr");
-    table_row(&t, "server\tSNI\tconns\testablished\tversions\tALPN\thandshake p50\tp90\tmax"
+    cs_table_init(&t, "llrrllrrrrrr");
+    cs_table_row(&t, "server\tSNI\tconns\testablished\tversions\tALPN\thandshake p50\tp90\tmax"
                   "\tbytes c>s\tbytes s>c\texchanges (est.)");
     for (guint i = 0; i < ts->len; i++) {
         const cs_tls_server *v = g_ptr_array_index(ts, i);
@@ -334,7 +272,7 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
         for (gchar *q = sni; *q; q++)
             if ((guchar)*q < 0x20 || *q == '\t')
                 *q = '?';
-        table_row(&t,
+        cs_table_row(&t,
                   "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                   "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT,
                   cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
@@ -356,7 +294,7 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
              " established%s",
           st->tls_conns, st->tls_conns == 1 ? "" : "s", st->tls_established,
           st->tls_decrypted > 0 ? ", some decrypted with the key log (their HTTP is above)" : "");
-    table_print(&t, r->out, "  ");
+    cs_table_print(&t, r->out);
     if (st->tls_http2 > 0)
         fprintf(r->out, "  (%" G_GUINT64_FORMAT " connections speak HTTP/2, which is not parsed)\n",
                 st->tls_http2);
@@ -394,14 +332,14 @@ static void print_anomalies(cs_report *r, const cs_counters *c)
         fprintf(r->out, "\nAnomalies: none\n");
         return;
     }
-    table t;
-    table_init(&t, "rll");
+    cs_table t;
+    cs_table_init(&t, "rll");
     for (int a = 0; a < CS_ANOM_COUNT; a++)
         if (c->anomalies[a] > 0)
-            table_row(&t, "%" G_GUINT64_FORMAT "\t%s\t%s", c->anomalies[a],
+            cs_table_row(&t, "%" G_GUINT64_FORMAT "\t%s\t%s", c->anomalies[a],
                       cs_anomaly_name((cs_anomaly)a), cs_anomaly_desc((cs_anomaly)a));
     title(r, "Anomalies");
-    table_print(&t, r->out, "  ");
+    cs_table_print(&t, r->out);
     if (c->gap_bytes > 0 || c->payload_cut_bytes > 0)
         fprintf(r->out, "  (%" G_GUINT64_FORMAT " payload bytes missing in gaps, %" G_GUINT64_FORMAT
                         " cut by the snaplen)\n",

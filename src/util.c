@@ -2,6 +2,8 @@
  * Nothing here is on the per-packet path. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <string.h>
+#include <stdarg.h>
 
 #include "util.h"
 
@@ -72,4 +74,60 @@ char *cs_fmt_time(cs_time_t ns, char *buf, size_t len)
     size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
     snprintf(buf + n, len - n, ".%06ld", us);
     return buf;
+}
+
+void cs_table_init(cs_table *t, const char *align)
+{
+    t->ncols = (guint)strlen(align);
+    t->align = align;
+    t->cells = g_ptr_array_new_with_free_func(g_free);
+}
+
+void cs_table_row(cs_table *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gchar *line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    gchar **parts = g_strsplit(line, "\t", -1);
+    guint n = g_strv_length(parts);
+    for (guint i = 0; i < t->ncols; i++)
+        g_ptr_array_add(t->cells, g_strdup(i < n ? parts[i] : ""));
+    g_strfreev(parts);
+    g_free(line);
+}
+
+void cs_table_print(cs_table *t, FILE *out)
+{
+    guint nrows = t->cells->len / t->ncols;
+    size_t *w = g_new0(size_t, t->ncols);
+    for (guint r = 0; r < nrows; r++)
+        for (guint c = 0; c < t->ncols; c++) {
+            size_t l = g_utf8_strlen(g_ptr_array_index(t->cells, r * t->ncols + c), -1);
+            if (l > w[c])
+                w[c] = l;
+        }
+    GString *line = g_string_new(NULL);
+    for (guint r = 0; r < nrows; r++) {
+        g_string_assign(line, "  ");
+        for (guint c = 0; c < t->ncols; c++) {
+            const char *cell = g_ptr_array_index(t->cells, r * t->ncols + c);
+            size_t pad = w[c] - g_utf8_strlen(cell, -1);
+            if (c > 0)
+                g_string_append(line, "  ");
+            if (t->align[c] == 'r')
+                for (size_t i = 0; i < pad; i++)
+                    g_string_append_c(line, ' ');
+            g_string_append(line, cell);
+            if (t->align[c] != 'r' && c + 1 < t->ncols)
+                for (size_t i = 0; i < pad; i++)
+                    g_string_append_c(line, ' ');
+        }
+        while (line->len > 0 && line->str[line->len - 1] == ' ')
+            g_string_truncate(line, line->len - 1);
+        fprintf(out, "%s\n", line->str);
+    }
+    g_string_free(line, TRUE);
+    g_free(w);
+    g_ptr_array_free(t->cells, TRUE);
 }

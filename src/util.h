@@ -4,6 +4,8 @@
 #define CS_UTIL_H
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <glib.h>
 #include <time.h>
 
 #include "common.h"
@@ -16,5 +18,23 @@ char *cs_fmt_duration(cs_time_t ns, char *buf, size_t len);
 char *cs_fmt_bytes(uint64_t n, char *buf, size_t len);
 /* "2024-01-02 03:04:05.123456" in UTC. */
 char *cs_fmt_time(cs_time_t ns, char *buf, size_t len);
+
+/* A text table: cells added row by row, printed with aligned columns. */
+typedef struct cs_table {
+    guint ncols;
+    GPtrArray *cells;  /* row-major gchar* */
+    const char *align; /* per column: 'l' or 'r' (static string) */
+} cs_table;
+
+/* Starts an empty table with one column per character of align. */
+void cs_table_init(cs_table *t, const char *align);
+
+/* Appends one row: the printf-formatted text split at '\t' into t->ncols cells (missing cells are
+ * empty). */
+void cs_table_row(cs_table *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Prints the rows indented by two spaces, columns two spaces apart (widths in UTF-8 characters,
+ * trailing blanks trimmed), and frees the cells. */
+void cs_table_print(cs_table *t, FILE *out);
 
 #endif
