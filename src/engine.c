@@ -319,44 +319,10 @@ uint32_t cs_engine_active_conns(const cs_engine *e)
 
 bool cs_parse_endpoint(const char *str, uint8_t *family, cs_addr *addr, uint16_t *port)
 {
-    char host[64];
-    const char *p = NULL;
-    memset(addr, 0, sizeof *addr);
-    *port = 0;
-    if (str[0] == '[') { /* [v6]:port */
-        const char *end = strchr(str, ']');
-        if (end == NULL || (size_t)(end - str - 1) >= sizeof host)
-            return false;
-        memcpy(host, str + 1, (size_t)(end - str - 1));
-        host[end - str - 1] = '\0';
-        if (end[1] == ':')
-            p = end + 2;
-        else if (end[1] != '\0')
-            return false;
-    } else {
-        const char *colon = strchr(str, ':');
-        bool v6 = colon != NULL && strchr(colon + 1, ':') != NULL;
-        size_t n = (!v6 && colon != NULL) ? (size_t)(colon - str) : strlen(str);
-        if (n >= sizeof host)
-            return false;
-        memcpy(host, str, n);
-        host[n] = '\0';
-        if (!v6 && colon != NULL)
-            p = colon + 1;
-    }
-    if (inet_pton(AF_INET, host, addr->b) == 1)
-        *family = 4;
-    else if (inet_pton(AF_INET6, host, addr->b) == 1)
-        *family = 6;
-    else
+    int32_t p;
+    if (!cs_parse_addr_port(str, family, addr, &p) || p == 0)
         return false;
-    if (p != NULL) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (*p == '\0' || *end != '\0' || v < 1 || v > 65535)
-            return false;
-        *port = (uint16_t)v;
-    }
+    *port = p > 0 ? (uint16_t)p : 0;
     return true;
 }
 

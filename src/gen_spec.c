@@ -10,6 +10,7 @@
 
 #include "gen_msg.h"
 #include "gen_spec.h"
+#include "util.h"
 
 void gen_cfg_default(gen_cfg *cfg)
 {
@@ -175,47 +176,12 @@ void gen_spec_free(gen_spec *s)
 bool gen_parse_endpoint(const char *text, cs_addr *addr, uint8_t *family, uint16_t *port,
                         bool *has_port)
 {
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *p = NULL;
-    *has_port = false;
-    if (text[0] == '[') {
-        const char *end = strchr(text, ']');
-        if (end == NULL || (size_t)(end - text - 1) >= sizeof host)
-            return false;
-        memcpy(host, text + 1, (size_t)(end - text - 1));
-        host[end - text - 1] = '\0';
-        if (end[1] == ':')
-            p = end + 2;
-        else if (end[1] != '\0')
-            return false;
-    } else {
-        const char *colon = strchr(text, ':');
-        size_t n = strlen(text);
-        if (colon != NULL && strchr(colon + 1, ':') == NULL) { /* one colon: IPv4 with port */
-            n = (size_t)(colon - text);
-            p = colon + 1;
-        }
-        if (n >= sizeof host)
-            return false;
-        memcpy(host, text, n);
-        host[n] = '\0';
-    }
-    memset(addr, 0, sizeof *addr);
-    if (inet_pton(AF_INET, host, addr->b) == 1)
-        *family = 4;
-    else if (inet_pton(AF_INET6, host, addr->b) == 1)
-        *family = 6;
-    else
+    int32_t p;
+    if (!cs_parse_addr_port(text, family, addr, &p))
         return false;
-    if (p != NULL) {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(p, &end, 10);
-        if (errno != 0 || end == p || *end != '\0' || v > 65535)
-            return false;
-        *port = (uint16_t)v;
-        *has_port = true;
-    }
+    *has_port = p >= 0;
+    if (p >= 0)
+        *port = (uint16_t)p;
     return true;
 }
 

@@ -131,3 +131,52 @@ void cs_table_print(cs_table *t, FILE *out)
     g_free(w);
     g_ptr_array_free(t->cells, TRUE);
 }
+
+bool cs_parse_addr_port(const char *text, uint8_t *family, cs_addr *addr, int32_t *port)
+{
+    char host[64];
+    const char *p = NULL;
+    memset(addr, 0, sizeof *addr);
+    *port = -1;
+    if (text[0] == '[') { /* [v6] or [v6]:port */
+        const char *end = strchr(text, ']');
+        if (end == NULL || (size_t)(end - text - 1) >= sizeof host)
+            return false;
+        memcpy(host, text + 1, (size_t)(end - text - 1));
+        host[end - text - 1] = '\0';
+        if (end[1] == ':')
+            p = end + 2;
+        else if (end[1] != '\0')
+            return false;
+    } else {
+        const char *colon = strchr(text, ':');
+        bool v6 = colon != NULL && strchr(colon + 1, ':') != NULL; /* bare IPv6: no port */
+        size_t n = (!v6 && colon != NULL) ? (size_t)(colon - text) : strlen(text);
+        if (n >= sizeof host)
+            return false;
+        memcpy(host, text, n);
+        host[n] = '\0';
+        if (!v6 && colon != NULL)
+            p = colon + 1;
+    }
+    if (inet_pton(AF_INET, host, addr->b) == 1)
+        *family = 4;
+    else if (inet_pton(AF_INET6, host, addr->b) == 1)
+        *family = 6;
+    else
+        return false;
+    if (p != NULL) {
+        uint32_t v = 0;
+        if (*p == '\0' || strlen(p) > 5)
+            return false;
+        for (; *p != '\0'; p++) {
+            if (*p < '0' || *p > '9')
+                return false;
+            v = v * 10 + (uint32_t)(*p - '0');
+        }
+        if (v > 65535)
+            return false;
+        *port = (int32_t)v;
+    }
+    return true;
+}

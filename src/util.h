@@ -37,4 +37,8 @@ void cs_table_row(cs_table *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * trailing blanks trimmed), and frees the cells. */
 void cs_table_print(cs_table *t, FILE *out);
 
+/* Parses "IP", "IP:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT" (PORT 0 to 65535, decimal digits).
+ * Sets *port to -1 when there is none. Returns false on anything else. */
+bool cs_parse_addr_port(const char *text, uint8_t *family, cs_addr *addr, int32_t *port);
+
 #endif
