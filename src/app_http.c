@@ -796,6 +796,8 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
             d->skipped = false;
             if (d->phase == PH_HEADERS)
                 d->header_bytes = n + 1;
+            if (sink->head_line != NULL)
+                sink->head_line(sink->ctx, c, side == 0, true, p, n, line_ts);
             return;
         }
         if (d->phase == PH_START) {
@@ -819,6 +821,8 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
         d->header_bytes += n + 1;
         if (!is_empty_line(p, n)) {
             header_line(h, sink, c, side, p, n);
+            if (sink->head_line != NULL)
+                sink->head_line(sink->ctx, c, side == 0, false, p, n, line_ts);
             return;
         }
         if (side == 0)

@@ -86,6 +86,10 @@ typedef struct cs_http_sink {
     void *ctx;
     void (*exchange)(void *ctx, const cs_conn *c, const cs_http_tx *tx);
     void (*anomaly)(void *ctx, const cs_conn *c, cs_anomaly a);
+    /* Optional (NULL: off): each accepted start line and each header line of a message, without
+     * its line ending, with the capture time of its first byte (`connscope follow --http`). */
+    void (*head_line)(void *ctx, const cs_conn *c, bool from_client, bool start_line,
+                      const uint8_t *p, uint32_t n, cs_time_t ts);
 } cs_http_sink;
 
 typedef struct cs_http_conn cs_http_conn;

@@ -1,13 +1,16 @@
 /* follow.c - `connscope follow STREAM FILE...`: prints the reassembled payload of one TCP stream,
- * both directions in delivery order, with direction/time markers and gap markers (like tshark -z follow). */
+ * both directions in delivery order, with direction/time markers and gap markers (like tshark -z
+ * follow); with --http, each HTTP exchange's request and response headers and its timings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_http.h"
 #include "defrag.h"
 #include "flow.h"
 #include "follow.h"
 #include "source.h"
+#include "stats.h"
 #include "util.h"
 
 typedef enum { FMT_ASCII, FMT_HEX, FMT_RAW } fmt;
@@ -21,6 +24,16 @@ typedef struct follow {
     bool found;      /* the stream carried payload */
     bool exists;     /* the stream exists at all */
     FILE *out;
+    /* --http */
+    bool http;
+    cs_http_cfg http_cfg;
+    cs_http_sink sink;
+    cs_http_conn *parser; /* of the stream's current connection record */
+    GQueue req_heads;     /* GString*: one request's header block each, in order */
+    GQueue resp_heads;    /* GString*: one response's header blocks each (1xx ones first) */
+    GString *resp_cur;    /* the response being collected (also in resp_heads) */
+    bool resp_cur_final;  /* ... and it has its final (not 1xx, or 101) status line */
+    uint64_t exchanges;
 } follow;
 
 static bool wanted(const follow *f, const cs_conn *c, int dir)
@@ -75,12 +88,156 @@ static void print_hex(FILE *out, const uint8_t *p, uint32_t len, uint64_t base)
     }
 }
 
+/* ---- --http: header blocks from the parser, printed with each exchange --------------------- */
+
+#define HEAD_MAX 65536 /* bytes of one header block kept for printing */
+
+#define HEAD_CUT "... (header block cut at 64 KiB)\n"
+
+static void append_line(GString *g, const uint8_t *p, uint32_t n)
+{
+    if (g_str_has_suffix(g->str, HEAD_CUT))
+        return;
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    if (g->len + n >= HEAD_MAX) {
+        g_string_append(g, HEAD_CUT);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        g_string_append_c(g, p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.');
+    g_string_append_c(g, '\n');
+}
+
+static void http_head_line(void *ctx, const cs_conn *c, bool from_client, bool start_line,
+                           const uint8_t *p, uint32_t n, cs_time_t ts)
+{
+    follow *f = ctx;
+    GString *g;
+    if (from_client) {
+        if (start_line)
+            g_queue_push_tail(&f->req_heads, g_string_new(NULL));
+        g = g_queue_peek_tail(&f->req_heads);
+    } else {
+        if (start_line && (f->resp_cur == NULL || f->resp_cur_final)) {
+            f->resp_cur = g_string_new(NULL);
+            g_queue_push_tail(&f->resp_heads, f->resp_cur);
+        }
+        if (start_line) { /* "HTTP/1.1 100 Continue": 1xx blocks precede the final one */
+            int code = n >= 12 ? (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0') : 0;
+            f->resp_cur_final = code < 100 || code > 199 || code == 101;
+        }
+        g = f->resp_cur;
+    }
+    if (g == NULL)
+        return;
+    if (start_line) {
+        int dir = from_client ? c->client : !c->client;
+        char t[40], from[64], to[64];
+        g_string_append_printf(
+            g, "%s %s %s %s -> %s\n", from_client ? ">>>" : "<<<", cs_fmt_time(ts, t, sizeof t),
+            from_client ? "client" : "server",
+            cs_endpoint_str(&c->addr[dir], c->family, c->port[dir], from, sizeof from),
+            cs_endpoint_str(&c->addr[!dir], c->family, c->port[!dir], to, sizeof to));
+    }
+    append_line(g, p, n);
+}
+
+static void http_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
+{
+    follow *f = ctx;
+    GString *req = tx->has_request ? g_queue_pop_head(&f->req_heads) : NULL;
+    GString *resp = NULL;
+    if (tx->has_response || tx->info_code != 0) {
+        resp = g_queue_pop_head(&f->resp_heads);
+        if (resp == f->resp_cur)
+            f->resp_cur = NULL;
+    }
+    char a[32], b[32], d[32], st[16];
+    cs_http_times tm;
+    cs_http_times_of(tx, &tm);
+    f->exchanges++;
+    if (tx->status != 0)
+        g_snprintf(st, sizeof st, "%u", tx->status);
+    fprintf(f->out, "=== exchange %u of stream %" G_GUINT64_FORMAT ": %s %s -> %s (%s) ===\n",
+            tx->depth, c->stream, tx->method != NULL ? tx->method : "-",
+            tx->uri != NULL ? tx->uri : "-", tx->status != 0 ? st : "no response",
+            cs_http_outcome_name((cs_http_outcome)tx->outcome));
+    if (req != NULL)
+        fputs(req->str, f->out);
+    else
+        fputs(">>> (no request seen)\n", f->out);
+    fputs("---", f->out);
+    if (tm.info_us >= 0)
+        fprintf(f->out, " 1xx after %s;", cs_fmt_duration(tm.info_us * 1000, a, sizeof a));
+    if (tm.ttfb_us >= 0)
+        fprintf(f->out, " ttfb %s (request end to first response byte);",
+                cs_fmt_duration(tm.ttfb_us * 1000, a, sizeof a));
+    if (tm.wait_us > 0)
+        fprintf(f->out, " of which %s waiting for earlier responses (pipelined);",
+                cs_fmt_duration(tm.wait_us * 1000, a, sizeof a));
+    if (tm.total_us >= 0)
+        fprintf(f->out, " total %s (request start to last response byte);",
+                cs_fmt_duration(tm.total_us * 1000, b, sizeof b));
+    fprintf(f->out, " request body %s, response body %s\n",
+            cs_fmt_bytes(tx->req_body_len, d, sizeof d),
+            cs_fmt_bytes(tx->resp_body_len, a, sizeof a));
+    if (resp != NULL)
+        fputs(resp->str, f->out);
+    else
+        fputs("<<< (no response seen)\n", f->out);
+    if (req != NULL)
+        g_string_free(req, TRUE);
+    if (resp != NULL)
+        g_string_free(resp, TRUE);
+}
+
+static void http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
+{
+    (void)ctx;
+    (void)c;
+    (void)a;
+}
+
+static void free_gstring(gpointer g)
+{
+    g_string_free(g, TRUE);
+}
+
+/* The record of the stream ended: reports what is still open and drops unpaired header blocks. */
+static void http_record_end(follow *f, cs_conn *c)
+{
+    if (f->parser == NULL)
+        return;
+    cs_http_conn_summary sum;
+    cs_http_finish(f->parser, &f->sink, c, &sum);
+    cs_http_free(f->parser);
+    f->parser = NULL;
+    g_queue_clear_full(&f->req_heads, free_gstring);
+    g_queue_clear_full(&f->resp_heads, free_gstring);
+    f->resp_cur = NULL;
+}
+
+static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
+{
+    follow *f = ctx;
+    (void)why;
+    if (c->stream == f->stream)
+        http_record_end(f, c);
+}
+
 static void on_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t len, cs_time_t ts)
 {
     follow *f = ctx;
     if (!wanted(f, c, dir))
         return;
     f->found = true;
+    if (f->http) {
+        if (f->parser == NULL)
+            f->parser = cs_http_new(&f->http_cfg);
+        cs_http_data(f->parser, &f->sink, c, dir == c->client, p, len, ts);
+        return;
+    }
     if (f->format == FMT_RAW) {
         fwrite(p, 1, len, f->out);
         return;
@@ -106,6 +263,11 @@ static void on_gap(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
     follow *f = ctx;
     if (!wanted(f, c, dir) || f->format == FMT_RAW)
         return;
+    if (f->http) {
+        if (f->parser != NULL)
+            cs_http_gap(f->parser, &f->sink, c, dir == c->client, len, ts);
+        return;
+    }
     char t[40];
     fprintf(f->out, "=== %s gap: %u bytes missing from the %s at stream offset %" G_GUINT64_FORMAT
                     " ===\n",
@@ -119,6 +281,11 @@ static void on_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
     follow *f = ctx;
     if (!wanted(f, c, dir) || f->format == FMT_RAW)
         return;
+    if (f->http) {
+        if (f->parser != NULL)
+            cs_http_end(f->parser, &f->sink, c, dir == c->client, ts);
+        return;
+    }
     char t[40];
     fprintf(f->out, "=== %s %s finished (%" G_GUINT64_FORMAT " bytes) ===\n",
             cs_fmt_time(ts, t, sizeof t), dir == c->client ? "client" : "server", f->offset[dir]);
@@ -127,11 +294,14 @@ static void on_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
 int cs_follow_main(int argc, char **argv)
 {
     gchar *format = NULL, *side = NULL, *filter = NULL;
+    gboolean http = FALSE;
     gchar **rest = NULL;
     GOptionEntry entries[] = {
         {"format", 0, 0, G_OPTION_ARG_STRING, &format,
          "ascii (default), hex, or raw (bytes only, no markers)", "FMT"},
         {"side", 0, 0, G_OPTION_ARG_STRING, &side, "client, server or both (default)", "SIDE"},
+        {"http", 0, 0, G_OPTION_ARG_NONE, &http,
+         "Each HTTP exchange: request headers, a timing line, response headers", NULL},
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "BPF filter applied to every input",
          "BPF"},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL},
@@ -141,7 +311,9 @@ int cs_follow_main(int argc, char **argv)
     g_option_context_add_main_entries(octx, entries, NULL);
     g_option_context_set_summary(
         octx, "Prints the reassembled bytes of the TCP stream with index STREAM (Wireshark's\n"
-              "tcp.stream) in delivery order, marking direction, time, gaps and ends.");
+              "tcp.stream) in delivery order, marking direction, time, gaps and ends.\n"
+              "With --http: each HTTP exchange's request and response header blocks, with\n"
+              "the timing line between them (time to first and last response byte).");
     GError *err = NULL;
     int rc = 2;
     follow f;
@@ -149,6 +321,8 @@ int cs_follow_main(int argc, char **argv)
     f.side = -1;
     f.last_dir = -1;
     f.out = stdout;
+    g_queue_init(&f.req_heads);
+    g_queue_init(&f.resp_heads);
     if (!g_option_context_parse(octx, &argc, &argv, &err)) {
         fprintf(stderr, "connscope follow: %s\n", err->message);
         g_error_free(err);
@@ -182,6 +356,18 @@ int cs_follow_main(int argc, char **argv)
         fprintf(stderr, "connscope follow: --side takes client, server or both\n");
         goto out;
     }
+    if (http && (format != NULL || side != NULL)) {
+        fprintf(stderr, "connscope follow: --http prints headers only: no --format or --side\n");
+        goto out;
+    }
+    f.http = http;
+    if (f.http) {
+        cs_http_cfg_default(&f.http_cfg);
+        f.sink = (cs_http_sink){.ctx = &f,
+                                .exchange = http_exchange,
+                                .anomaly = http_anomaly,
+                                .head_line = http_head_line};
+    }
     cs_source *src = cs_source_open_files(rest + 1, (int)g_strv_length(rest + 1), filter, &err);
     if (src == NULL) {
         fprintf(stderr, "connscope: %s\n", err->message);
@@ -196,7 +382,8 @@ int cs_follow_main(int argc, char **argv)
                            .conn_new = on_new,
                            .stream_data = on_data,
                            .stream_gap = on_gap,
-                           .stream_end = on_end};
+                           .stream_end = on_end,
+                           .conn_end = on_conn_end};
     cs_defrag *defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
     cs_flow_table *ft = cs_flow_new(&cfg, &hooks, &ctr);
     cs_raw raw;
@@ -227,6 +414,9 @@ int cs_follow_main(int argc, char **argv)
             rc = 1;
     } else if (!f.found && f.format != FMT_RAW) {
         fprintf(stderr, "connscope follow: stream %" G_GUINT64_FORMAT " carries no payload\n",
+                f.stream);
+    } else if (f.http && f.exchanges == 0) {
+        fprintf(stderr, "connscope follow: no HTTP exchange in stream %" G_GUINT64_FORMAT "\n",
                 f.stream);
     }
     cs_flow_free(ft);

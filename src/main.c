@@ -442,7 +442,8 @@ int main(int argc, char **argv)
         "  Server errors as JSON lines:\n"
         "    connscope --json capture.pcap | jq -c 'select(.type==\"http\" and .status_code>=500)'\n"
         "  More: connscope -C -E FILE (every connection and exchange); connscope follow 3 FILE\n"
-        "  (payload of tcp.stream 3); connscope merge A.json B.json (add up --summary-out files).\n"
+        "  (payload of tcp.stream 3; --http: its exchanges' headers and timings);\n"
+        "  connscope merge A.json B.json (add up --summary-out files).\n"
         "\n"
         "Exit status: 0 ok; 1 the analysis finished but an input had errors (the report says which);\n"
         "2 usage error or unreadable input.\n");
