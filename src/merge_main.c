@@ -1,9 +1,11 @@
 /* merge_main.c - the analytics command line shared by the analysis run and `connscope merge`
  * (option group, checks, report sections, output files), and `connscope merge SUMMARY.json...`,
  * which adds summaries up into the report one run over all their inputs would have given. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "plot.h"
@@ -70,6 +72,20 @@ bool cs_an_cli_active(const cs_an_cli *c)
            c->metrics != NULL || c->plot != NULL;
 }
 
+/* Can `path` be created or replaced? Checked before the analysis, so that a long run does not end
+ * with an output it cannot write. */
+static bool writable(const char *opt, const char *path, GError **err)
+{
+    if (path == NULL || strcmp(path, "-") == 0)
+        return true;
+    gchar *dir = g_path_get_dirname(path);
+    bool ok = access(path, F_OK) == 0 ? access(path, W_OK) == 0 : access(dir, W_OK) == 0;
+    if (!ok)
+        g_set_error(err, CLI_ERROR, 0, "%s: cannot write %s: %s", opt, path, g_strerror(errno));
+    g_free(dir);
+    return ok;
+}
+
 bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
 {
     memset(&c->cfg, 0, sizeof c->cfg);
@@ -113,6 +129,11 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
         c->targets = g_renew(cs_metrics_target, c->targets, c->n_targets + 1);
         c->targets[c->n_targets++] = t;
     }
+    if (!writable("--summary-out", c->summary_out, err) || !writable("--plot", c->plot, err))
+        return false;
+    for (int i = 0; i < c->n_targets; i++)
+        if (!writable("--metrics", c->targets[i].file, err))
+            return false;
     int to_stdout = 0;
     for (int i = 0; i < c->n_targets; i++)
         to_stdout += c->targets[i].file == NULL && c->targets[i].host == NULL;

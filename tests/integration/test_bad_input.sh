@@ -169,6 +169,16 @@ echo "== usage errors: exit 2"
 expect "bad BPF filter" 2 "connscope: bad BPF filter 'tcp port': <libpcap>" \
     -- "$CONNSCOPE" -f 'tcp port' "$GOOD"
 stdout_empty "bad BPF filter"
+# output files of the analytics are checked before anything is read
+for opt in --summary-out --plot; do
+    expect "$opt into a missing directory" 2 \
+        "connscope: $opt: cannot write $TMP/nodir/x: No such file or directory
+Try 'connscope --help' for more information." -- "$CONNSCOPE" "$opt" "$TMP/nodir/x" "$GOOD"
+    stdout_empty "$opt into a missing directory"
+done
+expect "--metrics into a missing directory" 2 \
+    "connscope: --metrics: cannot write $TMP/nodir/x: No such file or directory
+Try 'connscope --help' for more information." -- "$CONNSCOPE" --metrics "prometheus=$TMP/nodir/x" "$GOOD"
 expect "no file argument" 2 "connscope: no capture file given (or -i IFACE for a live capture)
 Try 'connscope --help' for more information." -- "$CONNSCOPE"
 stdout_empty "no file argument"
