@@ -236,6 +236,55 @@ HANDWRITTEN_HTTP = [
 ]
 
 
+def tls_streams(connscope, path):
+    """Stream indices of the connections connscope parses as TLS."""
+    try:
+        res = subprocess.run([connscope, "--json", path], capture_output=True, timeout=120)
+    except (subprocess.TimeoutExpired, OSError):
+        return []
+    out = []
+    for line in res.stdout.decode("utf-8", "replace").splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if o.get("type") == "tls":
+            out.append(o["stream"])
+    return out[:HTTP_STREAMS_PER_FILE]
+
+
+# Summary seeds: `connscope --summary-out` over varied captures and options.
+SUMMARY_RUNS = [
+    ["pcaps/http-keepalive.pcap"],
+    ["--bucket", "1s", "pcaps/http-pipelined.pcap", "pcaps/http-100-continue.pcap"],
+    ["--host", "127.0.0.1", "pcaps/tcp-mixed.pcap"],
+    ["--bucket", "1h", "pcaps/http-ipv6.pcap", "pcaps/tcp-refused.pcap"],
+    ["--max-keys", "2", "pcaps/http-python.pcap", "pcaps/http-close.pcap"],
+    ["../shared/corpus/zeek/wikipedia.pcap"],
+    ["../shared/corpus/zeek/http__methods.pcap"],
+]
+
+
+def summary_seeds(connscope, out):
+    n = 0
+    for i, args in enumerate(SUMMARY_RUNS):
+        if not all(os.path.exists(a) for a in args if a.endswith((".pcap", ".pcapng"))):
+            continue
+        path = os.path.join(out, "run-%d.json" % i)
+        os.makedirs(out, exist_ok=True)
+        try:
+            subprocess.run([connscope, "-q", "--summary-out", path] + args, capture_output=True,
+                           timeout=120)
+        except (subprocess.TimeoutExpired, OSError):
+            continue
+        if os.path.exists(path):
+            data = open(path, "rb").read()
+            os.remove(path)
+            write_seed(out, data)
+            n += 1
+    return n
+
+
 def encode_handwritten(conf, evs):
     events = []
     for ev in evs:
@@ -298,7 +347,7 @@ def main():
                 if n.endswith((".pcap", ".pcapng", ".cap")):
                     files.append(os.path.join(root, n))
     files.sort()
-    counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0}
+    counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0, "tls": 0, "summary": 0}
     have_cs = os.access(a.connscope, os.X_OK)
     if not have_cs:
         print("make-seeds: %s not found: no HTTP stream seeds from captures" % a.connscope, file=sys.stderr)
@@ -321,9 +370,18 @@ def main():
                 if ev:
                     write_seed(os.path.join(a.out, "http"), encode_http(ev, 0x0c)[:16384])
                     counts["http"] += 1
+            # TLS streams; those of the committed TLS captures with the key log (config 0x01)
+            keyed = os.path.exists(f[: f.rfind(".")] + ".keylog")
+            for st in tls_streams(a.connscope, f):
+                ev = follow_events(a.connscope, st, f)
+                if ev:
+                    write_seed(os.path.join(a.out, "tls"), encode_http(ev, 0x01 if keyed else 0))
+                    counts["tls"] += 1
     for conf, evs in HANDWRITTEN_HTTP:
         write_seed(os.path.join(a.out, "http"), encode_handwritten(conf, evs))
         counts["http"] += 1
+    if have_cs:
+        counts["summary"] = summary_seeds(a.connscope, os.path.join(a.out, "summary"))
     reasm_seeds(os.path.join(a.out, "reasm"))
     counts["reasm"] = len(os.listdir(os.path.join(a.out, "reasm")))
     print("make-seeds: " + ", ".join("%s %d" % kv for kv in sorted(counts.items())) + " (before dedup)")

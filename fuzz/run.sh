@@ -4,7 +4,7 @@
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]      (from anywhere; default 60 s, every target)
 #        fuzz/run.sh --build                    build only
 #        fuzz/run.sh --regress                  build, then replay fuzz/regressions/ only
-# Targets: decode reasm http pipeline (tls and summary are picked up once their fuzz_*.c exists).
+# Targets: decode reasm http pipeline tls summary (each one a fuzz/fuzz_TARGET.c).
 #
 # Steps: build fuzz/out/bin/fuzz_TARGET; make the seed corpora (fuzz/make-seeds.py, once) into
 # fuzz/out/seeds/; replay every saved crash in fuzz/regressions/TARGET/ (must pass); then fuzz for
@@ -111,7 +111,7 @@ build() {
     fi
     echo "fuzz: building fuzz_$t"
     # shellcheck disable=SC2086
-    $CC $CFLAGS_FUZZ -I"$top/src" -I"$here" $pkg_cflags -o "$bin" "$here/fuzz_$t.c" "$out/libcs.a" \
+    $CC $CFLAGS_FUZZ -I"$top/src" -I"$here" -DCS_TOP="\"$top\"" $pkg_cflags -o "$bin" "$here/fuzz_$t.c" "$out/libcs.a" \
         $pkg_libs -lm >"$out/logs/build-$t.log" 2>&1
     rc=$?
     if [ $rc -ne 0 ] || grep -q "warning:" "$out/logs/build-$t.log"; then

@@ -1,0 +1,114 @@
+/* fuzz_summary.c - libFuzzer target: the summary reader of `connscope merge` (src/summary.c) on
+ * arbitrary bytes, and what merge does with what it reads (src/analytics.c).
+ *
+ * Input: the bytes of a summary file. Seeds: summaries written by `connscope --summary-out` on
+ * the committed captures (fuzz/make-seeds.py).
+ *
+ * For an input that parses, the target checks: writing it back (cs_summary_format) and parsing
+ * that gives the same text again (a round trip is stable, so nothing read is silently changed);
+ * the aggregates merge into an empty run of the same configuration and into themselves (every
+ * count doubled: the totals of the merged copy are twice the original's); the text and JSON
+ * reports with every section run to completion, and the JSON report is valid JSON lines. Errors
+ * must come with a message that names the input. Everything is freed (LeakSanitizer). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics.h"
+#include "json_check.h"
+#include "summary.h"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_summary: invariant failed: %s (line %d)\n", #cond, __LINE__);   \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static FILE *devnull;
+
+/* The JSON report of a, every line checked. */
+static void check_json_report(const cs_analytics *a, const cs_an_report_opts *o)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    CHECK(m != NULL);
+    cs_analytics_report_json(a, o, m);
+    fclose(m);
+    for (char *line = buf, *nl; line < buf + len; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(buf + len - line));
+        CHECK(nl != NULL); /* every line ends */
+        CHECK(json_check(line, (size_t)(nl - line)));
+    }
+    free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > (1u << 20))
+        return 0;
+    GError *err = NULL;
+    cs_analytics *a = cs_summary_parse((const char *)data, size, "in.json", &err);
+    if (a == NULL) {
+        CHECK(err != NULL && g_str_has_prefix(err->message, "in.json"));
+        g_error_free(err);
+        return 0;
+    }
+    CHECK(err == NULL);
+
+    /* round trip: write, read, write again: the same text */
+    GString *one = g_string_new(NULL), *two = g_string_new(NULL);
+    cs_summary_format(a, "fuzz", one);
+    cs_analytics *b = cs_summary_parse(one->str, one->len, "one.json", &err);
+    if (b == NULL) {
+        fprintf(stderr, "fuzz_summary: own output refused: %s\n", err->message);
+        abort();
+    }
+    cs_summary_format(b, "fuzz", two);
+    CHECK(g_string_equal(one, two));
+
+    /* merge into an empty run, and into a copy of itself: totals double */
+    cs_analytics *acc = cs_analytics_new(&a->cfg);
+    if (cs_summary_compatible(acc, a, "in.json", &err))
+        cs_analytics_merge(acc, a);
+    else
+        g_clear_error(&err);
+    if (cs_summary_compatible(b, a, "in.json", &err)) {
+        cs_an_bucket t1, t2;
+        cs_analytics_totals(a, &t1);
+        cs_analytics_merge(b, a);
+        cs_analytics_totals(b, &t2);
+        if (t1.conns < UINT64_MAX / 2 && t1.requests < UINT64_MAX / 2 &&
+            t1.syn_pkts < UINT64_MAX / 2)
+            CHECK(t2.conns == 2 * t1.conns && t2.requests == 2 * t1.requests &&
+                  t2.syn_pkts == 2 * t1.syn_pkts);
+        cs_an_bucket_clear(&t1);
+        cs_an_bucket_clear(&t2);
+    } else {
+        g_clear_error(&err);
+    }
+
+    /* every report section */
+    cs_an_report_opts o = {.top_n = 5, .activity = true, .latency = true, .flows = true,
+                           .n_slow = 2, .slow_us = {1000, 1000000}};
+    cs_analytics_report_text(acc, &o, devnull);
+    check_json_report(acc, &o);
+
+    cs_analytics_free(acc);
+    cs_analytics_free(b);
+    cs_analytics_free(a);
+    g_string_free(one, TRUE);
+    g_string_free(two, TRUE);
+    return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    devnull = fopen("/dev/null", "w");
+    return 0;
+}
