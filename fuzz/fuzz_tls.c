@@ -2,17 +2,12 @@
  * decryption (src/app_tls.c, src/tls_decrypt.c) fed with reassembled client and server bytes,
  * gaps and ends taken from the input.
  *
- * Input layout (the control sequences of fuzz_http.c, so the same seed encoder serves both):
+ * Input layout (as fuzz_http.c, so the same seed encoder serves both):
  *   [0]  configuration: 0x01 decrypt with the key log made of pcaps/tls/ *.keylog (loaded once;
  *        seeds from those captures open real records); 0x70 split every data chunk into pieces
  *        of splits[(b >> 4) & 7] bytes (0: whole); 0x80 end both directions before finishing.
- *   then bytes of the client's stream, until a control sequence FF FE <ctl> [args]:
- *        ctl & 7 == 0 / 1   what follows is client / server data
- *                   2 / 3   gap in the client's / server's stream: length u8+1, or u32 when ctl & 8
- *                   4 / 5   the client's / server's direction ended
- *                   6       capture time jumps by u8 milliseconds
- *                   7       the literal bytes FF FE in the current direction
- * Every data chunk is delivered from a heap buffer of exactly its size, so ASan sees any read
+ *   then client and server bytes, gaps, ends and time steps separated by FF FE <ctl> control
+ *   sequences (stream_input.h). Every data chunk is delivered from a heap buffer of exactly its size, so ASan sees any read
  * beyond it.
  *
  * The sink checks: plaintext comes only with a key log, never empty and at most 16 KiB + 256 per
@@ -31,6 +26,7 @@
 #include <string.h>
 
 #include "app_tls.h"
+#include "stream_input.h"
 #include "tls_decrypt.h"
 
 #ifndef CS_TOP
@@ -137,6 +133,36 @@ static void feed(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c, bool
     }
 }
 
+/* The stream events of the input (stream_input.h) applied to the parser. */
+typedef struct tls_ctx {
+    cs_tls_conn *t;
+    const cs_tls_sink *sink;
+    const cs_conn *conn;
+    uint32_t split;
+    bool first;
+} tls_ctx;
+
+static void on_data(void *ctx, bool client, const uint8_t *p, size_t n, cs_time_t now)
+{
+    tls_ctx *x = ctx;
+    if (client && x->first) /* content detection on the client's first bytes */
+        (void)cs_tls_detect(p, (uint32_t)n);
+    x->first = false;
+    feed(x->t, x->sink, x->conn, client, p, n, x->split, now);
+}
+
+static void on_gap(void *ctx, bool client, uint32_t len, cs_time_t now)
+{
+    tls_ctx *x = ctx;
+    cs_tls_gap(x->t, x->sink, x->conn, client, len, now);
+}
+
+static void on_end(void *ctx, bool client, cs_time_t now)
+{
+    tls_ctx *x = ctx;
+    cs_tls_end(x->t, x->sink, x->conn, client, now);
+}
+
 static void run(const uint8_t *data, size_t size)
 {
     uint8_t conf = data[0];
@@ -153,66 +179,10 @@ static void run(const uint8_t *data, size_t size)
     cs_time_t now = 1000000;
 
     cs_tls_conn *t = cs_tls_new(&cfg);
-    bool ended[2] = {false, false};
-    bool client = true;
-    const uint8_t *p = data + 1, *end = data + size;
-    while (p < end) {
-        const uint8_t *q = p;
-        while (q < end && !(q[0] == 0xff && q + 1 < end && q[1] == 0xfe))
-            q++;
-        if (q > p && !ended[!client]) {
-            if (client && p == data + 1)
-                (void)cs_tls_detect(p, (uint32_t)(q - p)); /* detection on the first bytes */
-            feed(t, &sink, &conn, client, p, (size_t)(q - p), split, now);
-        }
-        if (q >= end)
-            break;
-        q += 2;
-        uint8_t ctl = q < end ? *q++ : 0;
-        now += 1000;
-        switch (ctl & 7) {
-        case 0:
-        case 1:
-            client = (ctl & 7) == 0;
-            break;
-        case 2:
-        case 3: {
-            bool side_client = (ctl & 7) == 2;
-            uint32_t len;
-            if (ctl & 8) {
-                len = 0;
-                for (int i = 0; i < 4; i++)
-                    len = (len << 8) | (q < end ? *q++ : 0);
-                if (len == 0)
-                    len = 1;
-            } else {
-                len = (uint32_t)(q < end ? *q++ : 0) + 1;
-            }
-            if (!ended[!side_client])
-                cs_tls_gap(t, &sink, &conn, side_client, len, now);
-            break;
-        }
-        case 4:
-        case 5: {
-            bool side_client = (ctl & 7) == 4;
-            if (!ended[!side_client]) {
-                ended[!side_client] = true;
-                cs_tls_end(t, &sink, &conn, side_client, now);
-            }
-            break;
-        }
-        case 6:
-            now += (cs_time_t)(q < end ? *q++ : 0) * 1000000;
-            break;
-        case 7: {
-            static const uint8_t ffe[2] = {0xff, 0xfe};
-            if (!ended[!client])
-                feed(t, &sink, &conn, client, ffe, 2, 0, now);
-            break;
-        }
-        }
-        p = q;
-    }
+    tls_ctx tc = {.t = t, .sink = &sink, .conn = &conn, .split = split, .first = true};
+    fz_stream_ops ops = {.ctx = &tc, .data = on_data, .gap = on_gap, .end = on_end};
+    bool ended[2];
+    now = fz_stream_run(data + 1, size - 1, &ops, now, ended);
     if (conf & 0x80)
         for (int side = 0; side < 2; side++)
             if (!ended[side])
