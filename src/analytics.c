@@ -957,7 +957,10 @@ bool cs_analytics_each_bucket(const cs_analytics *a, uint64_t max_rows, cs_an_bu
         all = span <= max_rows;
         guint i = 0;
         if (all)
-            for (cs_time_t t = first->start; t <= last->start; t += a->cfg.bucket) {
+            for (guint64 k = 0; k < span; k++) {
+                /* by index: t += bucket past the last bucket would overflow near INT64_MAX (a
+                 * timestamp saturated at the year 2262, or a summary's bucket there) */
+                cs_time_t t = first->start + (cs_time_t)k * a->cfg.bucket;
                 const cs_an_bucket *b = bs->pdata[i];
                 if (b->start == t) {
                     fn(b, ctx);
@@ -1007,10 +1010,17 @@ typedef struct lat_ctx {
 static void latency_row(cs_table *t, const cs_an_report_opts *o, const char *label, const cs_hist *f,
                         const cs_hist *tot)
 {
-    char v[8][32];
+    char v[8][32], n[64];
     GString *row = g_string_new(label);
-    g_string_append_printf(row, "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
-                           (guint64)f->n, fmt_us(f, 50, v[0], 32), fmt_us(f, 90, v[1], 32),
+    /* the total time (and the slow shares) need the response's end: when some exchanges lack it
+     * (cut by the end of the capture), say over how many they are computed */
+    if (tot->n != f->n)
+        g_snprintf(n, sizeof n, "%" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " complete)",
+                   (guint64)f->n, (guint64)tot->n);
+    else
+        g_snprintf(n, sizeof n, "%" G_GUINT64_FORMAT, (guint64)f->n);
+    g_string_append_printf(row, "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
+                           n, fmt_us(f, 50, v[0], 32), fmt_us(f, 90, v[1], 32),
                            fmt_us(f, 99, v[2], 32), fmt_us(f, 100, v[3], 32),
                            fmt_us(tot, 50, v[4], 32), fmt_us(tot, 90, v[5], 32),
                            fmt_us(tot, 99, v[6], 32), fmt_us(tot, 100, v[7], 32));
@@ -1052,9 +1062,10 @@ static void latency_header(cs_table *t, const cs_an_report_opts *o, const char *
 
 static const char latency_note[] =
     "  (paired exchanges; ttfb: request end to first response byte; total: request start to last "
-    "response byte.\n   Percentiles are nearest-rank values rounded to the middle of a fixed "
-    "histogram bin: within 0.8%\n   of the true value, exact below 128us; max is exact. A slow "
-    "count is a range when exchanges\n   lie within 1/64 of the threshold (one histogram bin).)\n";
+    "response byte,\n   over the complete exchanges, as the slow shares are. Percentiles are "
+    "nearest-rank values rounded\n   to the middle of a fixed histogram bin: within 0.8% of the "
+    "true value, exact below 128us; max is\n   exact. A slow count is a range when exchanges lie "
+    "within 1/64 of the threshold (one histogram bin).)\n";
 
 static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
@@ -1228,7 +1239,8 @@ static void json_bucket_cb(const cs_an_bucket *b, void *ctx)
     cs_json_obj_begin(j, NULL);
     cs_json_str(j, "type", "activity");
     cs_json_time(j, "start", b->start);
-    cs_json_time(j, "end", b->start + c->width);
+    /* the last bucket before INT64_MAX ns (year 2262) ends at the end of time */
+    cs_json_time(j, "end", b->start > INT64_MAX - c->width ? INT64_MAX : b->start + c->width);
     cs_json_uint(j, "conns", b->conns);
     cs_json_uint(j, "syn_pkts", b->syn_pkts);
     cs_json_uint(j, "requests", b->requests);

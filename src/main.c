@@ -279,6 +279,40 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
     progress_clear(&pg);
 }
 
+/* The first option whose value is out of its range, as a usage message; NULL when all are in. */
+static const char *out_of_range(const options *o)
+{
+    static char msg[128];
+    struct {
+        const char *name, *range;
+        bool bad;
+    } r[] = {
+        {"--idle-timeout", "takes seconds > 0", o->idle_timeout <= 0},
+        {"--close-linger", "takes seconds >= 0", o->close_linger < 0},
+        {"--max-conns", "takes 1 to 4294967295", o->max_conns < 1 || o->max_conns > UINT32_MAX},
+        {"--max-ooo-bytes", "takes 0 to 4294967295", o->max_ooo < 0 || o->max_ooo > UINT32_MAX},
+        {"--max-tombstones", "takes 0 to 4294967295",
+         o->max_tombstones < 0 || o->max_tombstones > UINT32_MAX},
+        {"--max-keys", "takes 0 (no cap) to 4294967295",
+         (o->max_keys != G_MININT64 && o->max_keys < 0) || o->max_keys > UINT32_MAX},
+        {"--http-max-pending", "takes 1 to 1000000",
+         o->http_max_pending < 1 || o->http_max_pending > 1000000},
+        {"--interval", "takes seconds >= 0", o->interval < 0},
+        {"--duration", "takes seconds >= 0", o->duration < 0},
+        {"-c", "takes a count >= 0", o->count < 0},
+        {"-s", "takes at least 64 bytes", o->snaplen < 64},
+        {"--rotate-mb", "takes a size >= 0", o->rotate_mb < 0},
+        {"--rotate-seconds", "takes seconds >= 0", o->rotate_secs < 0},
+        {"-B", "takes 0 to 4194304 KiB", o->buffer_kib < 0 || o->buffer_kib > 4 * 1024 * 1024},
+    };
+    for (size_t i = 0; i < CS_ARRAY_LEN(r); i++)
+        if (r[i].bad) {
+            g_snprintf(msg, sizeof msg, "%s %s", r[i].name, r[i].range);
+            return msg;
+        }
+    return NULL;
+}
+
 /* Writes --summary-out, --metrics and --plot after the report; a failure is exit status 2. */
 static int write_analytics_files(const cs_an_cli *acli, const cs_analytics *an, int status)
 {
@@ -303,7 +337,7 @@ int main(int argc, char **argv)
     o.max_conns = 1000000;
     o.max_ooo = 1 << 20;
     o.max_tombstones = 262144;
-    o.max_keys = -1; /* not given: 100000 (top-talker tables: no cap when reading files) */
+    o.max_keys = G_MININT64; /* not given: 100000 (top-talker tables: no cap for files) */
     o.http_max_pending = 1000;
     o.snaplen = 262144;
     o.stream = -1;
@@ -507,14 +541,8 @@ int main(int argc, char **argv)
         bad = "give either capture files or -i IFACE, not both";
     else if (o.json && o.csv)
         bad = "--json and --csv cannot be combined";
-    else if (o.idle_timeout <= 0 || o.close_linger < 0 || o.max_conns < 1 ||
-             o.max_conns > UINT32_MAX || o.max_ooo < 0 || o.max_ooo > UINT32_MAX ||
-             o.max_tombstones < 0 || o.max_tombstones > UINT32_MAX || o.max_keys < -1 ||
-             o.max_keys > UINT32_MAX || o.http_max_pending < 1 ||
-             o.http_max_pending > 1000000 || o.interval < 0 || o.duration < 0 || o.count < 0 ||
-             o.snaplen < 64 || o.rotate_mb < 0 || o.rotate_secs < 0 || o.buffer_kib < 0 ||
-             o.buffer_kib > 4 * 1024 * 1024)
-        bad = "an option value is out of range";
+    else if ((bad = out_of_range(&o)) != NULL)
+        ;
     else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.interval > 0 ||
                              o.write_file != NULL || o.count > 0))
         bad = "-j goes with capture files, not with -i, -c, --stream-list, --interval or -w";
@@ -522,8 +550,9 @@ int main(int argc, char **argv)
         bad = "--stream-list prints to stdout: use it without --json/--csv";
     else if (o.stream_list && cs_an_cli_stdout_taken(&acli))
         bad = "--stream-list and --metrics/--summary-out to standard output cannot be combined";
-    else if (o.csv && cs_an_cli_sections(&acli) != NULL)
-        bad = "the analytics sections (-A, --top, --bucket, --latency, --flow-profile) are text or "
+    else if (o.csv && (acli.all || acli.top != G_MININT || acli.latency || acli.slow != NULL ||
+                       acli.flows))
+        bad = "the analytics sections (-A, --top, --latency, --slow, --flow-profile) are text or "
               "JSON: use --summary-out or --metrics with --csv";
     else if (o.user != NULL && o.iface == NULL)
         bad = "-Z USER goes with a live capture (-i)";
@@ -632,13 +661,13 @@ int main(int argc, char **argv)
     ecfg.app.keylog = keylog;
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
-    ecfg.max_keys = o.max_keys >= 0 ? (uint32_t)o.max_keys : 100000;
+    ecfg.max_keys = o.max_keys != G_MININT64 ? (uint32_t)o.max_keys : 100000;
     ecfg.filter.host = acli.cfg.host;
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
     if (cs_an_cli_active(&acli)) {
         /* top talkers: exact for files unless capped; live runs are capped by default */
         acli.cfg.max_keys = o.max_keys > 0                         ? (uint32_t)o.max_keys
-                            : o.max_keys == -1 && o.iface != NULL ? 100000
+                            : o.max_keys == G_MININT64 && o.iface != NULL ? 100000
                                                                     : UINT32_MAX;
         an = cs_analytics_new(&acli.cfg);
         if (o.iface != NULL) {
@@ -651,7 +680,7 @@ int main(int argc, char **argv)
         }
         ecfg.analytics = an;
         info.analytics = an;
-        info.analytics_opts = cs_an_cli_sections(&acli);
+        info.analytics_opts = o.csv ? NULL : cs_an_cli_sections(&acli); /* CSV: rows only */
     }
     int nfiles = have_files ? (int)g_strv_length(o.files) : 0;
     if (o.jobs > 1 && nfiles > 1) {

@@ -16,8 +16,8 @@
 void cs_an_cli_init(cs_an_cli *c)
 {
     memset(c, 0, sizeof *c);
-    c->top = -1;
-    c->max_keys = -1;
+    c->top = G_MININT;        /* not given */
+    c->max_keys = G_MININT64; /* not given */
 }
 
 GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
@@ -67,7 +67,7 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
 
 bool cs_an_cli_active(const cs_an_cli *c)
 {
-    return c->all || c->top >= 0 || c->max_keys >= 0 || c->bucket != NULL || c->host != NULL ||
+    return c->all || c->top != G_MININT || c->max_keys != G_MININT64 || c->bucket != NULL || c->host != NULL ||
            c->slow != NULL || c->latency || c->flows || c->summary_out != NULL ||
            c->metrics != NULL || c->plot != NULL;
 }
@@ -94,11 +94,11 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
     c->cfg.max_keys = merge ? UINT32_MAX : CS_AN_MAX_KEYS_DEFAULT; /* merge: exact by default */
     c->bucket_given = c->bucket != NULL;
     c->merge = merge;
-    if (c->top == 0 || c->top < -1 || c->top > 1000000) {
+    if (c->top != G_MININT && (c->top < 1 || c->top > 1000000)) {
         g_set_error(err, CLI_ERROR, 0, "--top takes a number from 1 to 1000000");
         return false;
     }
-    if (c->max_keys < -1 || c->max_keys > UINT32_MAX) {
+    if (c->max_keys != G_MININT64 && (c->max_keys < 0 || c->max_keys > UINT32_MAX)) {
         g_set_error(err, CLI_ERROR, 0, "--max-keys takes a number from 0 (no cap) to %u",
                     UINT32_MAX);
         return false;

@@ -819,8 +819,11 @@ static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
         char field[48];
         snprintf(field, sizeof field, "buckets[%u]", i);
         int64_t start;
-        if (!num_i64(member(b, "start_ns"), &start) || width <= 0 || start % width != 0) {
-            rd_fail(&r, field, "start_ns: expected a multiple of bucket_ns");
+        /* never negative (capture times are not): aligning a negative start to a coarser
+         * --bucket in merge, and the span between buckets, would overflow int64 */
+        if (!num_i64(member(b, "start_ns"), &start) || width <= 0 || start < 0 ||
+            start % width != 0) {
+            rd_fail(&r, field, "start_ns: expected a non-negative multiple of bucket_ns");
             break;
         }
         get_bucket(&r, b, cs_analytics_bucket(a, start), field);
