@@ -304,31 +304,56 @@ int cs_merge_main(int argc, char **argv)
                         "SUMMARY.json...)\n");
         goto out;
     }
-    for (int i = 0; files[i] != NULL; i++) {
+    /* read them all first: without --bucket the merge takes the widest bucket (so the order of
+     * the files does not matter); an input named by two summaries is counted twice: say so */
+    GPtrArray *parts = g_ptr_array_new_with_free_func((GDestroyNotify)cs_analytics_free);
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal); /* input -> argument + 1 */
+    cs_time_t widest = 0;
+    bool ok = true;
+    for (int i = 0; ok && files[i] != NULL; i++) {
         cs_analytics *part = cs_summary_read(files[i], &err);
         if (part == NULL) {
             fprintf(stderr, "connscope merge: %s\n", err->message);
             g_error_free(err);
-            goto out;
+            ok = false;
+            break;
         }
+        g_ptr_array_add(parts, part);
+        widest = MAX(widest, part->cfg.bucket);
+        for (guint k = 0; k < part->inputs->len; k++) {
+            const char *in = part->inputs->pdata[k];
+            int other = GPOINTER_TO_INT(g_hash_table_lookup(seen, in)); /* argument + 1 */
+            if (other != 0 && other != i + 1)
+                fprintf(stderr,
+                        "connscope merge: warning: %s and %s both count input %s: its events are "
+                        "added twice\n",
+                        files[other - 1], files[i], in);
+            else
+                g_hash_table_insert(seen, (gpointer)in, GINT_TO_POINTER(i + 1));
+        }
+    }
+    for (guint i = 0; ok && i < parts->len; i++) {
+        cs_analytics *part = parts->pdata[i];
         if (acc == NULL) {
             cs_analytics_cfg cfg = cli.cfg;
             if (!cli.bucket_given)
-                cfg.bucket = part->cfg.bucket;
+                cfg.bucket = widest;
             if (cli.host == NULL)
                 cfg.host = part->cfg.host;
             acc = cs_analytics_new(&cfg);
         }
-        bool ok = cs_summary_compatible(acc, part, files[i], &err);
+        ok = cs_summary_compatible(acc, part, files[i], &err);
         if (ok)
             cs_analytics_merge(acc, part);
-        cs_analytics_free(part);
-        if (!ok) {
+        else {
             fprintf(stderr, "connscope merge: %s\n", err->message);
             g_error_free(err);
-            goto out;
         }
     }
+    g_hash_table_destroy(seen);
+    g_ptr_array_free(parts, TRUE);
+    if (!ok)
+        goto out;
     cs_an_cli_report(&cli, acc, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
     rc = 0;
     if (!cs_an_cli_write_files(&cli, acc, "connscope " PACKAGE_VERSION, &err)) {

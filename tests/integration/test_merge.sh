@@ -299,8 +299,23 @@ sed 's/"version":1,/"version":2,/' "$good" >"$d/v2.json"
 expect_refusal "another format version" "version 2; this connscope reads version 1" "$good" "$d/v2.json"
 sed 's/sub64/sub32/' "$good" >"$d/layout.json"
 expect_refusal "another bin layout" "layout .* differs" "$good" "$d/layout.json"
+"${CS[@]}" --bucket 90s --summary-out "$d/90s.json" "$PCAPS/http-keepalive.pcap" >/dev/null
+expect_refusal "a bucket width that does not divide the widest" "buckets of 1m, which do not divide" "$good" "$d/90s.json"
+# without --bucket the widest width is used, whatever the order of the files
 "${CS[@]}" --bucket 1h --summary-out "$d/1h.json" "$PCAPS/http-keepalive.pcap" >/dev/null
-expect_refusal "another bucket width" "buckets of 1h, which do not divide" "$good" "$d/1h.json"
+a1=$("${CS[@]}" merge --json "$good" "$d/1h.json" 2>/dev/null | grep '"type":"analytics"')
+a2=$("${CS[@]}" merge --json "$d/1h.json" "$good" 2>/dev/null | grep '"type":"analytics"')
+if [ -n "$a1" ] && [ "$a1" = "$a2" ] && [[ $a1 == *'"bucket_s":3600.'* ]]; then
+    pass "1m and 1h summaries merge into 1h buckets in either order"
+else
+    fail "1m and 1h summaries: '$a1' vs '$a2'"
+fi
+# the same input in two summaries is counted twice, with a warning
+if "${CS[@]}" merge "$good" "$good" 2>&1 >/dev/null | grep -q "both count input .*added twice"; then
+    pass "a summary given twice: warning that its input is counted twice"
+else
+    fail "a summary given twice: no warning"
+fi
 "${CS[@]}" --host 127.0.0.1 --summary-out "$d/host.json" "$PCAPS/http-keepalive.pcap" >/dev/null
 expect_refusal "another --host" "different --host" "$good" "$d/host.json"
 expect_refusal "--host of the merge unlike the summaries'" "different --host" --host 10.0.0.1 "$good"
