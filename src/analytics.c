@@ -896,8 +896,8 @@ static void text_top(const cs_analytics *a, int n, FILE *out)
                     cs_topk_max_keys(t), (guint64)cs_topk_evictions(t), (guint64)cs_topk_total(t),
                     top_units[ti]);
         else
-            fprintf(out, "exact: %" G_GUINT64_FORMAT " %s, %u %s)\n", (guint64)cs_topk_total(t),
-                    top_units[ti], all->len,
+            fprintf(out, "exact: %" G_GUINT64_FORMAT " %.*s, %u %s)\n", (guint64)cs_topk_total(t),
+                    (int)strlen(top_units[ti]) - (cs_topk_total(t) == 1), top_units[ti], all->len,
                     pairs ? (all->len == 1 ? "pair" : "pairs")
                           : (all->len == 1 ? "client" : "clients"));
         if (all->len == 0) {
@@ -1134,9 +1134,9 @@ static void text_flows(const cs_analytics *a, FILE *out)
     uint64_t n = 0;
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
         n += a->flow_pkts[i];
-    fprintf(out, "\nFlow profile: %" G_GUINT64_FORMAT " connection records by packets and by "
+    fprintf(out, "\nFlow profile: %" G_GUINT64_FORMAT " connection record%s by packets and by "
                  "payload bytes (both directions)\n",
-            (guint64)n);
+            (guint64)n, n == 1 ? "" : "s");
     cs_table t;
     char pct[16];
     cs_table_init(&t, "lrr");
