@@ -12,6 +12,9 @@ Writes one directory per target (stdlib Python 3 only; file names are content ha
              `connscope follow --format hex` (data chunks in delivery order, gaps, ends), plus a
              few hand-written exchanges for the framing rules
   reasm/     hand-written operation sequences in fuzz_reasm's format
+  tls/       reassembled TCP streams of the TLS connections in fuzz_tls's format (the http format);
+             those of pcaps/tls/ (which have a .keylog) with the key log bit, whole and split
+  summary/   files written by `connscope -A --summary-out` on a dozen captures and option sets
 The formats are described at the top of each fuzz_*.c file.
 """
 import argparse
@@ -253,15 +256,25 @@ def tls_streams(connscope, path):
     return out[:HTTP_STREAMS_PER_FILE]
 
 
-# Summary seeds: `connscope --summary-out` over varied captures and options.
+# Summary seeds: `connscope -A --summary-out` over a dozen varied captures and option sets (HTTP,
+# TLS, IPv6, refused/unanswered connections, gaps; one and several inputs; --host, --bucket,
+# --max-keys), so every section of the format is present with real values.
 SUMMARY_RUNS = [
     ["pcaps/http-keepalive.pcap"],
     ["--bucket", "1s", "pcaps/http-pipelined.pcap", "pcaps/http-100-continue.pcap"],
     ["--host", "127.0.0.1", "pcaps/tcp-mixed.pcap"],
     ["--bucket", "1h", "pcaps/http-ipv6.pcap", "pcaps/tcp-refused.pcap"],
     ["--max-keys", "2", "pcaps/http-python.pcap", "pcaps/http-close.pcap"],
+    ["--bucket", "1h", "--host", "127.0.0.1", "pcaps/tls/tls13-resume.pcap",
+     "pcaps/tls/tls12-aes128gcm.pcap"],
+    ["--bucket", "1d", "pcaps/tcp-noanswer.pcap", "pcaps/http-lost-segment.pcap"],
+    ["--bucket", "30s", "pcaps/http-loop-ipv6.pcap", "pcaps/http-vlan-ipv6.pcap"],
     ["../shared/corpus/zeek/wikipedia.pcap"],
     ["../shared/corpus/zeek/http__methods.pcap"],
+    ["--bucket", "5m", "../shared/corpus/zeek/http__1000-requests-one-dropped-response.pcap"],
+    ["--host", "172.16.133.54", "../shared/corpus/pcapplusplus/examples__tcp-reassembly.pcap"],
+    ["../shared/corpus/suricata-verify/http-gap-simple__input.pcap",
+     "../shared/corpus/arkime/tls13.pcap", "../shared/corpus/illustrated-tls13/capture.pcap"],
 ]
 
 
@@ -273,7 +286,7 @@ def summary_seeds(connscope, out):
         path = os.path.join(out, "run-%d.json" % i)
         os.makedirs(out, exist_ok=True)
         try:
-            subprocess.run([connscope, "-q", "--summary-out", path] + args, capture_output=True,
+            subprocess.run([connscope, "-q", "-A", "--summary-out", path] + args, capture_output=True,
                            timeout=120)
         except (subprocess.TimeoutExpired, OSError):
             continue
@@ -377,6 +390,9 @@ def main():
                 if ev:
                     write_seed(os.path.join(a.out, "tls"), encode_http(ev, 0x01 if keyed else 0))
                     counts["tls"] += 1
+                    if keyed:  # and cut into 3-byte pieces: records and handshakes split
+                        write_seed(os.path.join(a.out, "tls"), encode_http(ev, 0x31))
+                        counts["tls"] += 1
     for conf, evs in HANDWRITTEN_HTTP:
         write_seed(os.path.join(a.out, "http"), encode_handwritten(conf, evs))
         counts["http"] += 1
