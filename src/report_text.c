@@ -380,7 +380,11 @@ static void text_interval(cs_report *r, const cs_stats *st, const cs_interval_in
         shown++;
     }
     if (shown > 0)
-        fprintf(r->out, "%s\n", servers->len > shown ? ", ..." : "");
+        fprintf(r->out, "%s\n",
+                servers->len > shown &&
+                        ((const cs_server_stats *)g_ptr_array_index(servers, shown))->syn_pkts > 0
+                    ? ", ..." /* more destinations got SYNs */
+                    : "");
     g_ptr_array_free(servers, TRUE);
     if (st->tls_conns > 0)
         fprintf(r->out, "   TLS connections ended %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
