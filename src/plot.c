@@ -28,6 +28,13 @@ typedef struct series {
 } series;
 
 /* stacked bar segments, bottom to top */
+/* The end of the bucket starting at `start`, saturated at the end of time (the year 2262, where
+ * capture timestamps saturate): start + width would overflow there. */
+static cs_time_t bucket_end(cs_time_t start, cs_time_t width)
+{
+    return start > INT64_MAX - width ? INT64_MAX : start + width;
+}
+
 static const series bars[] = {{"1xx-3xx", "#4e79a7", NULL},
                               {"4xx", "#f28e2b", NULL},
                               {"5xx", "#e15759", NULL},
@@ -272,7 +279,7 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
 
     xaxis ax;
     ax.t0 = g_array_index(pts, pt, 0).start;
-    ax.t1 = g_array_index(pts, pt, pts->len - 1).start + a->cfg.bucket;
+    ax.t1 = bucket_end(g_array_index(pts, pt, pts->len - 1).start, a->cfg.bucket);
     choose_ticks(&ax);
     snprintf(buf, sizeof buf, "time (UTC): %s to %s%s", fmt_time(ax.t0, t0, sizeof t0),
              fmt_time(ax.t1, t1, sizeof t1),
@@ -311,7 +318,7 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
     y_label(out, A_TOP, A_H, "exchanges");
     for (guint i = 0; i < pts->len; i++) {
         const pt *p = &g_array_index(pts, pt, i);
-        double x0 = X(&ax, p->start), x1 = X(&ax, p->start + a->cfg.bucket);
+        double x0 = X(&ax, p->start), x1 = X(&ax, bucket_end(p->start, a->cfg.bucket));
         double gap = x1 - x0 > 4 ? 1 : 0, base = 0;
         if (x1 - x0 < 1.5) /* a bucket narrower than a pixel stays visible */
             x1 = x0 + 1.5;
@@ -386,13 +393,13 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
             for (guint i = 0; i < pts->len; i++) {
                 const pt *p = &g_array_index(pts, pt, i);
                 /* no line across a bucket without exchanges (or one not drawn) */
-                if (i > 0 && g_array_index(pts, pt, i - 1).start + a->cfg.bucket != p->start)
+                if (i > 0 && bucket_end(g_array_index(pts, pt, i - 1).start, a->cfg.bucket) != p->start)
                     pen = false;
                 if (!p->has_lat) {
                     pen = false;
                     continue;
                 }
-                double x = (X(&ax, p->start) + X(&ax, p->start + a->cfg.bucket)) / 2;
+                double x = (X(&ax, p->start) + X(&ax, bucket_end(p->start, a->cfg.bucket))) / 2;
                 g_string_append_printf(path, "%s%.2f,%.2f ", pen ? "L" : "M", x, YB(p->lat[s]));
                 pen = true;
                 g_string_append_printf(out,
