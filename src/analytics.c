@@ -15,22 +15,16 @@
 bool cs_host_filter_parse(cs_host_filter *f, const char *text)
 {
     cs_addr a;
-    memset(&a, 0, sizeof a);
-    if (text == NULL)
+    uint8_t family;
+    int32_t port;
+    /* a bare address: no port, no brackets */
+    if (text == NULL || text[0] == '[' || !cs_parse_addr_port(text, &family, &a, &port) ||
+        port >= 0)
         return false;
-    if (inet_pton(AF_INET, text, a.b) == 1) {
-        f->on = true;
-        f->family = 4;
-        f->addr = a;
-        return true;
-    }
-    if (inet_pton(AF_INET6, text, a.b) == 1) {
-        f->on = true;
-        f->family = 6;
-        f->addr = a;
-        return true;
-    }
-    return false;
+    f->on = true;
+    f->family = family;
+    f->addr = a;
+    return true;
 }
 
 bool cs_host_filter_match(const cs_host_filter *f, uint8_t family, const cs_addr *a,
