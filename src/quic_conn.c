@@ -321,6 +321,15 @@ static bool is_server_endpoint(const cs_quic_conn *c, const cs_quic_dgram *d)
     return c->port[1] == d->sport && memcmp(&c->addr[1], d->src, sizeof(cs_addr)) == 0;
 }
 
+/* The flow's newest connection, with the direction its endpoints give. */
+static cs_quic_conn *flow_conn(const cs_quic_dgram *d, bool *from_server)
+{
+    cs_quic_conn *c = d->slot != NULL ? *d->slot : NULL;
+    if (c != NULL)
+        *from_server = is_server_endpoint(c, d);
+    return c;
+}
+
 /* By DCID in the client and server maps; a zero-length DCID names the flow's connection. */
 static cs_quic_conn *find_dcid(cs_quic_table *q, const cs_quic_dgram *d, const cs_quic_cid *dcid,
                                bool *from_server)
@@ -365,7 +374,9 @@ static bool cids_prefix(const cs_quic_conn *c, int side, const uint8_t *raw, uin
 }
 
 /* A short header packet: the flow's connection if the DCID fits, else the longest known CID that
- * the DCID bytes start with (connection migration). */
+ * the DCID bytes start with (connection migration), else the flow's connection all the same (an
+ * ID the server gave in an encrypted NEW_CONNECTION_ID frame; Wireshark loses these packets,
+ * Zeek keeps them with the UDP connection). */
 static cs_quic_conn *find_short(cs_quic_table *q, const cs_quic_dgram *d, bool *from_server)
 {
     cs_wire w = cs_wire_make(d->p, d->len);
@@ -389,7 +400,10 @@ static cs_quic_conn *find_short(cs_quic_table *q, const cs_quic_dgram *d, bool *
         if (c != NULL)
             return c;
     }
-    return NULL;
+    cs_quic_conn *c = flow_conn(d, from_server);
+    if (c != NULL)
+        c->by_flow++;
+    return c;
 }
 
 static cs_quic_conn *find_long(cs_quic_table *q, const cs_quic_dgram *d, const cs_quic_hdr *h,
@@ -463,10 +477,18 @@ static cs_quic_conn *create_or_update(cs_quic_table *q, cs_quic_conn *c, const c
                        h->type == CS_QPT_HANDSHAKE;
     if (!server_kind || !from_server || c == NULL)
         return c;
-    if (h->type == CS_QPT_RETRY && c->key_dcid_set) {
-        map_remove(q, MAP_INITIAL, &c->key_dcid, c);
-        c->key_dcid_set = false;
-        c->keys_ready = false;
+    if (h->type == CS_QPT_RETRY) {
+        /* a client processes at most one Retry, and none after a server Initial (RFC 9000
+         * 17.2.5.2): a later one changes nothing (Wireshark would start over again) */
+        c->retry_ignored = c->retry_taken || c->initials[1] > 0;
+        if (c->retry_ignored)
+            return c;
+        c->retry_taken = true;
+        if (c->key_dcid_set) {
+            map_remove(q, MAP_INITIAL, &c->key_dcid, c);
+            c->key_dcid_set = false;
+            c->keys_ready = false;
+        }
     }
     if (!c->scid_set[1] && h->scid_len > 0) {
         cid_set(&c->cids[1], h->scid, h->scid_len);
@@ -548,21 +570,30 @@ static void frames_result(cs_quic_table *q, cs_quic_fresult r)
         anomaly(q, CS_ANOM_QUIC_BAD_FRAME);
 }
 
+/* Derives c's Initial keys for the packet's version unless they are there. Returns false when
+ * there are none to derive (after a Retry, before the client's next Initial) or OpenSSL failed. */
+static bool ensure_keys(cs_quic_table *q, cs_quic_conn *c, const cs_quic_hdr *h)
+{
+    if (!c->key_dcid_set)
+        return false;
+    if (c->keys_ready && c->keys_version == h->version)
+        return true;
+    q->st.initial_keys++;
+    if (!cs_quic_initial_keys(q->qc, h->ver, c->key_dcid.b, c->key_dcid.len, &c->initial[0],
+                              &c->initial[1]))
+        return false;
+    c->keys_ready = true;
+    c->keys_version = h->version;
+    return true;
+}
+
 /* Opens an Initial packet with the keys of the client's current Initial DCID and walks its
  * frames. Not possible after a Retry until the client's next Initial names the new DCID. */
 static void open_initial(cs_quic_table *q, cs_quic_conn *c, int dir, const uint8_t *pkt,
                          const cs_quic_hdr *h, cs_time_t ts)
 {
-    if (!c->key_dcid_set)
+    if (!ensure_keys(q, c, h))
         return;
-    if (!c->keys_ready || c->keys_version != h->version) {
-        q->st.initial_keys++;
-        if (!cs_quic_initial_keys(q->qc, h->ver, c->key_dcid.b, c->key_dcid.len, &c->initial[0],
-                                  &c->initial[1]))
-            return;
-        c->keys_ready = true;
-        c->keys_version = h->version;
-    }
     cs_quic_plain pl;
     uint64_t *largest = &c->largest_pn[dir][0];
     if (!cs_quic_unprotect(q->qc, &c->initial[dir], pkt, h, *largest, q->scratch, &pl)) {
@@ -618,11 +649,14 @@ static void handle_packet(cs_quic_table *q, cs_quic_conn *c, int dir, const uint
     case CS_QPT_RETRY:
         c->retries++;
         hist_add(c, dir, 'R');
-        if (whole && h->ver->retry_tag && retry_odcid != NULL &&
-            !cs_quic_retry_valid(q->qc, h->ver, retry_odcid->b, retry_odcid->len, pkt, h->len))
+        /* the tag covers the DCID of the Initial it answers: the current one or the first */
+        if (whole && h->ver->retry_tag &&
+            !(retry_odcid != NULL && cs_quic_retry_valid(q->qc, h->ver, retry_odcid->b,
+                                                         retry_odcid->len, pkt, h->len)) &&
+            !cs_quic_retry_valid(q->qc, h->ver, c->odcid.b, c->odcid.len, pkt, h->len))
             anomaly(q, CS_ANOM_QUIC_RETRY_BAD_TAG);
         /* the client starts its handshake over under new keys (Zeek resets its TLS state too) */
-        if (dir == 1)
+        if (dir == 1 && !c->retry_ignored)
             crypto_free(c);
         break;
     case CS_QPT_VN:
@@ -683,27 +717,53 @@ static void walk_packets(cs_quic_table *q, cs_quic_conn *c, const cs_quic_dgram 
 
 /* The connection of a datagram whose first packet has a long header, created or updated as
  * Wireshark does. *odcid gets the Initial DCID a Retry answers (before the Retry erases it). */
-static cs_quic_conn *long_conn(cs_quic_table *q, const cs_quic_dgram *d, const cs_quic_hdr *h,
-                               bool *from_server, cs_quic_cid *odcid, bool *have_odcid)
+/* A client Initial with a DCID the maps do not know, on a flow whose connection is still in its
+ * handshake: the same connection if it opens under that connection's Initial keys (the client
+ * moved to another server ID; the keys stay those of its first DCID, RFC 9001 5.2). */
+static bool opens_as(cs_quic_table *q, cs_quic_conn *c, const uint8_t *pkt, const cs_quic_hdr *h)
 {
-    cs_quic_conn *c;
-    if (h->dcid_len > CS_QUIC_MAX_CID) {
-        /* only an unknown version can say so: the flow's connection, if any */
-        c = d->slot != NULL ? *d->slot : NULL;
-        if (c != NULL)
-            *from_server = is_server_endpoint(c, d);
-        return c;
+    cs_quic_plain pl;
+    return ensure_keys(q, c, h) &&
+           cs_quic_unprotect(q->qc, &c->initial[0], pkt, h, c->largest_pn[0][0], q->scratch, &pl);
+}
+
+/* The connection of a datagram whose first packet has a long header (`whole`: it parsed),
+ * created or updated as Wireshark does. A packet the maps do not place but that comes on the
+ * flow of a connection belongs to it, except a client Initial that does not open under its keys
+ * (a new connection on the same 4-tuple). *odcid gets the Initial DCID a Retry answers (before
+ * the Retry erases it). */
+static cs_quic_conn *long_conn(cs_quic_table *q, const cs_quic_dgram *d, const cs_quic_hdr *h,
+                               bool whole, bool *from_server, cs_quic_cid *odcid,
+                               bool *have_odcid)
+{
+    cs_quic_conn *c = NULL;
+    if (h->dcid_len <= CS_QUIC_MAX_CID)
+        c = find_long(q, d, h, from_server);
+    if (c == NULL) {
+        bool fs = false;
+        cs_quic_conn *f = flow_conn(d, &fs);
+        if (f != NULL && (h->type != CS_QPT_INITIAL || fs ||
+                          (whole && h->ver != NULL && opens_as(q, f, d->p, h)))) {
+            c = f;
+            *from_server = fs;
+            c->by_flow++;
+        }
     }
-    c = find_long(q, d, h, from_server);
     if (c != NULL && h->type == CS_QPT_RETRY && c->key_dcid_set) {
         *odcid = c->key_dcid;
         *have_odcid = true;
     }
+    if (h->dcid_len > CS_QUIC_MAX_CID)
+        return c;
     return create_or_update(q, c, d, h, *from_server);
 }
 
-bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d)
+bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d, cs_quic_conn **conn,
+                      int *dir_out)
 {
+    cs_quic_conn *none = NULL;
+    cs_quic_conn **out = conn != NULL ? conn : &none;
+    *out = NULL;
     cs_wire w = cs_wire_make(d->p, d->len);
     uint8_t first = cs_wire_u8(&w, 0);
     if (w.trunc)
@@ -726,7 +786,7 @@ bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d)
             anomaly(q, d->len < d->wire_len ? CS_ANOM_QUIC_TRUNCATED : CS_ANOM_QUIC_BAD_HEADER);
             return true;
         }
-        c = long_conn(q, d, &h, &from_server, &odcid, &have_odcid);
+        c = long_conn(q, d, &h, r == CS_QH_OK, &from_server, &odcid, &have_odcid);
     } else {
         c = find_short(q, d, &from_server);
         if (c == NULL && !d->force)
@@ -738,6 +798,9 @@ bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d)
         return true;
     }
     int dir = from_server ? 1 : 0;
+    *out = c;
+    if (dir_out != NULL)
+        *dir_out = dir;
     c->dgrams[dir]++;
     c->bytes[dir] += d->wire_len;
     c->last_ts = d->ts;

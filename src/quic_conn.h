@@ -48,6 +48,8 @@ typedef struct cs_quic_conn {
     cs_quic_cid odcid;          /* the client's first Initial DCID (Zeek client_initial_dcid) */
     cs_quic_cid key_dcid;       /* DCID the Initial keys come from (a Retry replaces it) */
     bool key_dcid_set;
+    bool retry_taken;           /* a Retry was processed (the client takes one at most) */
+    bool retry_ignored;         /* the latest Retry came too late and changed nothing */
     cs_quic_cid cids[2];        /* Wireshark's first CID of client and server (len 0: none) */
     bool scid_set[2];           /* ... non-empty and in the maps */
     cs_quic_cid rep_scid[2];    /* SCID of each side's first long header packet (Zeek's fields) */
@@ -70,6 +72,7 @@ typedef struct cs_quic_conn {
     uint32_t decrypt_failed;
     uint32_t discarded;         /* packets with the fixed bit clear after an opened Initial */
     uint32_t hellos[2];         /* ClientHello / ServerHello messages delivered */
+    uint32_t by_flow;           /* datagrams placed by their UDP flow, their IDs being unknown */
     bool closed;                /* CONNECTION_CLOSE seen */
     bool close_app;             /* ... of type 0x1d */
     uint8_t close_dir;
@@ -135,8 +138,10 @@ cs_quic_table *cs_quic_new(const cs_quic_cfg *cfg, const cs_quic_hooks *hooks,
  * Initial), splits coalesced packets, opens Initial packets, reassembles their CRYPTO frames and
  * hands complete handshake messages to the hook. Returns true when the datagram was QUIC (a
  * long header of a known version or Version Negotiation, a packet of a known connection, or any
- * datagram when d->force). No allocation except a new connection, a CRYPTO buffer. */
-bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d);
+ * datagram when d->force); *conn (if conn is not NULL) gets its connection, or NULL when it
+ * matched none, and *dir (if not NULL) the sender (0 client, 1 server). No allocation except a
+ * new connection, a CRYPTO buffer. */
+bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d, cs_quic_conn **conn, int *dir);
 
 /* The UDP flow whose consumer pointer is `slot` ended: forgets it (the connection lives on). */
 void cs_quic_slot_end(cs_quic_table *q, void **slot);

@@ -781,7 +781,7 @@ static bool send_dgram(trun *t, int src, uint16_t sport, int dst, uint16_t dport
     uint8_t *copy = g_memdup2(p, len);
     cs_quic_dgram d = {4, &sa, &da, sport, dport, copy, len, wire != 0 ? wire : len,
                        (cs_time_t)sec * CS_NS_PER_S, &f->app, false};
-    bool r = cs_quic_datagram(t->q, &d);
+    bool r = cs_quic_datagram(t->q, &d, NULL, NULL);
     g_free(copy);
     return r;
 }
