@@ -105,6 +105,9 @@ cs_quic_hresult cs_quic_parse_header(const uint8_t *p, uint32_t len, uint8_t sho
     off += 1u + h->scid_len;
     if (w.trunc || !cs_wire_has(&w, 0, off))
         return CS_QH_TRUNC;
+    const cs_quic_version *ver = cs_quic_version_find(h->version);
+    if (ver != NULL && (h->dcid_len > CS_QUIC_MAX_CID || h->scid_len > CS_QUIC_MAX_CID))
+        return CS_QH_BAD; /* before the IDs are set: a caller never sees IDs over 20 bytes here */
     h->dcid = p + 6;
     h->scid = p + 7 + h->dcid_len;
     if (h->version == 0) {
@@ -112,14 +115,12 @@ cs_quic_hresult cs_quic_parse_header(const uint8_t *p, uint32_t len, uint8_t sho
         h->len = len;
         return (len - off) % 4 == 0 ? CS_QH_OK : CS_QH_BAD;
     }
-    h->ver = cs_quic_version_find(h->version);
-    if (h->ver == NULL) {
+    if (ver == NULL) {
         h->type = CS_QPT_UNKNOWN; /* RFC 8999 allows connection IDs of up to 255 bytes */
         h->len = len;
         return CS_QH_OK;
     }
-    if (h->dcid_len > CS_QUIC_MAX_CID || h->scid_len > CS_QUIC_MAX_CID)
-        return CS_QH_BAD;
+    h->ver = ver;
     h->type = (uint8_t)long_type(h->first, h->ver);
     return long_rest(&w, off, h);
 }

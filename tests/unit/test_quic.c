@@ -13,6 +13,7 @@
 #include "quic_crypto.h"
 #include "quic_cstream.h"
 #include "suites.h"
+#include "../quic_protect.h"
 
 /* ---- vectors: RFC 9001 appendix A (V1_*) and RFC 9369 appendix A (V2_*), hex as printed ---- */
 
@@ -437,6 +438,11 @@ static void test_header_errors(void)
     }
     pkt[5] = 21; /* a DCID of 21 bytes in v1 */
     CU_ASSERT_EQUAL(cs_quic_parse_header(pkt, n, 0, &h), CS_QH_BAD);
+    CU_ASSERT_PTR_NULL(h.dcid); /* never handed out (found by fuzz_quic: an SCID of 21 bytes) */
+    pkt[5] = 8;
+    pkt[14] = 21;
+    CU_ASSERT_EQUAL(cs_quic_parse_header(pkt, n, 0, &h), CS_QH_BAD);
+    CU_ASSERT_PTR_NULL(h.scid);
     /* an unknown version: only the invariant fields */
     static const uint8_t unk[] = {0xc0, 0x10, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0xaa};
     CU_ASSERT_EQUAL(cs_quic_parse_header(unk, sizeof unk, 0, &h), CS_QH_OK);
@@ -624,55 +630,19 @@ static void test_cstream_limits(void)
     g_byte_array_free(r.all, TRUE);
 }
 
-/* ---- a packet protector (OpenSSL directly), checked against RFC 9001 A.2 ------------------- */
+/* ---- a packet protector (tests/quic_protect.h), checked against RFC 9001 A.2 --------------- */
 
-/* Protects a long header packet of `type` (Initial, 0-RTT or Handshake) under keys k with a
- * 4-byte packet number and a 2-byte Length; `pad` zero bytes follow the frames. Returns its
- * length in out. */
+/* qp_protect_long with hex connection IDs. */
 static uint32_t protect_long(uint32_t version, int type, const cs_quic_keys *k,
                              const char *dcid_hex, const char *scid_hex, uint64_t pn,
                              const uint8_t *frames, uint32_t flen, uint32_t pad, uint8_t *out)
 {
-    static const uint8_t v1bits[] = {0, 1, 2}, v2bits[] = {1, 2, 3};
-    const cs_quic_version *v = cs_quic_version_find(version);
-    uint8_t bits = (v->kind == CS_QVK_V2 ? v2bits : v1bits)[type];
-    uint32_t n = 0;
-    out[n++] = (uint8_t)(0xc0 | bits << 4 | 3);
-    for (int i = 3; i >= 0; i--)
-        out[n++] = (uint8_t)(version >> (8 * i));
-    out[n] = (uint8_t)unhex(dcid_hex, out + n + 1, 20);
-    n += 1u + out[n];
-    out[n] = (uint8_t)unhex(scid_hex, out + n + 1, 20);
-    n += 1u + out[n];
-    if (type == CS_QPT_INITIAL)
-        out[n++] = 0; /* no token */
-    uint32_t plen = flen + pad, length = 4 + plen + 16;
-    out[n++] = (uint8_t)(0x40 | length >> 8);
-    out[n++] = (uint8_t)length;
-    uint32_t pn_off = n;
-    for (int i = 3; i >= 0; i--)
-        out[n++] = (uint8_t)(pn >> (8 * i));
-    uint8_t *plain = g_malloc0(plen + 1), nonce[12];
-    memcpy(plain, frames, flen);
-    memcpy(nonce, k->iv, 12);
-    for (int i = 0; i < 8; i++)
-        nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int l = 0;
-    CU_ASSERT(EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, k->key, nonce) == 1);
-    CU_ASSERT(EVP_EncryptUpdate(ctx, NULL, &l, out, (int)n) == 1);
-    CU_ASSERT(EVP_EncryptUpdate(ctx, out + n, &l, plain, (int)plen) == 1);
-    CU_ASSERT(EVP_EncryptFinal_ex(ctx, out + n + plen, &l) == 1);
-    CU_ASSERT(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + n + plen) == 1);
-    uint8_t mask[16 + 16];
-    CU_ASSERT(EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), NULL, k->hp, NULL) == 1);
-    CU_ASSERT(EVP_EncryptUpdate(ctx, mask, &l, out + pn_off + 4, 16) == 1);
-    EVP_CIPHER_CTX_free(ctx);
-    g_free(plain);
-    out[0] ^= mask[0] & 0x0f;
-    for (int i = 0; i < 4; i++)
-        out[pn_off + i] ^= mask[1 + i];
-    return n + plen + 16;
+    uint8_t dcid[20], scid[20];
+    uint8_t dl = (uint8_t)unhex(dcid_hex, dcid, 20), sl = (uint8_t)unhex(scid_hex, scid, 20);
+    uint32_t n = qp_protect_long(cs_quic_version_find(version), type, k, dcid, dl, scid, sl, pn,
+                                 frames, flen, pad, out);
+    CU_ASSERT(n > 0);
+    return n;
 }
 
 static uint8_t rfc_frames[245];
@@ -886,17 +856,21 @@ static void test_conn_retry(void)
     CU_ASSERT(send_dgram(&t, S, 443, C, 50000, pkt, n, 0, 4));
     CU_ASSERT_EQUAL(t.counters.anomalies[CS_ANOM_QUIC_RETRY_BAD_TAG], 0);
     CU_ASSERT_EQUAL(t.counters.anomalies[CS_ANOM_QUIC_DECRYPT_FAILED], 0);
-    /* the same Retry again: its ODCID is now the new DCID, so its tag is wrong */
+    /* the same Retry again: too late, ignored; its tag is still right for the first DCID */
+    CU_ASSERT(send_dgram(&t, S, 443, C, 50000, retry, rn, 0, 5));
+    CU_ASSERT_EQUAL(t.counters.anomalies[CS_ANOM_QUIC_RETRY_BAD_TAG], 0);
+    retry[rn - 1] ^= 1;
     CU_ASSERT(send_dgram(&t, S, 443, C, 50000, retry, rn, 0, 5));
     CU_ASSERT_EQUAL(t.counters.anomalies[CS_ANOM_QUIC_RETRY_BAD_TAG], 1);
     cs_quic_flush(t.q);
     CU_ASSERT_EQUAL_FATAL(t.ended->len, 1);
     cs_quic_conn *c = ended(&t, 0);
     char hex[41];
-    CU_ASSERT_STRING_EQUAL(c->history, "ISrISisr");
+    CU_ASSERT_STRING_EQUAL(c->history, "ISrISisrr");
     CU_ASSERT_STRING_EQUAL(cs_quic_cid_hex(&c->odcid, hex), "8394c8f03e515708");
     CU_ASSERT_STRING_EQUAL(cs_quic_cid_hex(&c->key_dcid, hex), "f067a5502a4262b5");
-    CU_ASSERT_EQUAL(c->retries, 2);
+    CU_ASSERT_EQUAL(c->retries, 3);
+    CU_ASSERT(c->retry_taken && c->retry_ignored);
     CU_ASSERT_EQUAL(t.hellos[0], 2);
     CU_ASSERT_EQUAL(cs_quic_conn_state(c), CS_QS_INCOMPLETE);
     trun_done(&t);
