@@ -503,7 +503,7 @@ static cs_quic_conn *create_or_update(cs_quic_table *q, cs_quic_conn *c, const c
 /* Adds a Zeek quic.log history letter: upper case when the client sent it. */
 static void hist_add(cs_quic_conn *c, int dir, char letter)
 {
-    if (c->hist_len >= CS_QUIC_HISTORY_MAX)
+    if (c->hist_len >= CS_QUIC_HISTORY_MAX || c->hist_mute)
         return;
     c->history[c->hist_len++] = dir == 0 ? letter : (char)(letter - 'A' + 'a');
     c->history[c->hist_len] = '\0';
@@ -574,7 +574,7 @@ static void frames_result(cs_quic_table *q, cs_quic_fresult r)
  * there are none to derive (after a Retry, before the client's next Initial) or OpenSSL failed. */
 static bool ensure_keys(cs_quic_table *q, cs_quic_conn *c, const cs_quic_hdr *h)
 {
-    if (!c->key_dcid_set)
+    if (!c->key_dcid_set || h->ver->salt == NULL)
         return false;
     if (c->keys_ready && c->keys_version == h->version)
         return true;
@@ -676,10 +676,10 @@ static void handle_packet(cs_quic_table *q, cs_quic_conn *c, int dir, const uint
     }
 }
 
-/* Splits a datagram into its packets (RFC 9000 12.2) and handles each. A packet with the fixed
- * bit clear ends the walk (Zeek's 'X' once Initial packets were opened), and so does a coalesced
- * packet with another DCID than the first (padding; Wireshark's check). Version Negotiation
- * need not set the fixed bit (RFC 9000 17.2.1). */
+/* Splits a datagram into its packets (RFC 9000 12.2) and handles each. A coalesced
+ * packet with another DCID than the first (padding; Wireshark's check). A packet with the fixed
+ * bit clear is handled (a peer may grease it) but adds no history letter of its own: Zeek's 'X'
+ * instead. Version Negotiation need not set the bit (RFC 9000 17.2.1). */
 static void walk_packets(cs_quic_table *q, cs_quic_conn *c, const cs_quic_dgram *d, int dir,
                          const cs_quic_cid *retry_odcid)
 {
@@ -690,11 +690,13 @@ static void walk_packets(cs_quic_table *q, cs_quic_conn *c, const cs_quic_dgram 
         cs_quic_hdr h;
         uint8_t short_len = c->cids[dir == 0 ? 1 : 0].len; /* a short header names the peer */
         cs_quic_hresult r = cs_quic_parse_header(p, d->len - off, short_len, &h);
-        if ((h.first & 0x40) == 0 && !(r == CS_QH_OK && h.type == CS_QPT_VN)) {
+        bool fixed = (h.first & 0x40) != 0 || (r == CS_QH_OK && h.type == CS_QPT_VN);
+        if (!fixed) {
+            /* Zeek discards it ('X' once it opened Initials); it may be padding, or a packet
+             * whose sender greases the bit (RFC 9287), which Wireshark reads and so do we */
             if (c->decrypted > 0 && c->discarded < MAX_DISCARDED)
                 hist_add(c, dir, 'X');
             c->discarded++;
-            return;
         }
         cs_quic_cid dcid = {0};
         if (h.dcid != NULL)
@@ -703,20 +705,22 @@ static void walk_packets(cs_quic_table *q, cs_quic_conn *c, const cs_quic_dgram 
             return;
         if (off == 0)
             first_dcid = dcid;
+        c->hist_mute = !fixed; /* Zeek saw no packet there */
         if (r != CS_QH_OK) {
             /* a long header whose IDs were read still counts (Wireshark shows it too) */
             if (h.ver != NULL && h.scid != NULL)
                 handle_packet(q, c, dir, p, &h, false, retry_odcid, d->ts);
-            anomaly(q, d->len < d->wire_len ? CS_ANOM_QUIC_TRUNCATED : CS_ANOM_QUIC_BAD_HEADER);
+            c->hist_mute = false;
+            if (fixed || h.type != CS_QPT_SHORT)
+                anomaly(q, d->len < d->wire_len ? CS_ANOM_QUIC_TRUNCATED : CS_ANOM_QUIC_BAD_HEADER);
             return;
         }
         handle_packet(q, c, dir, p, &h, true, retry_odcid, d->ts);
+        c->hist_mute = false;
         off += h.len;
     }
 }
 
-/* The connection of a datagram whose first packet has a long header, created or updated as
- * Wireshark does. *odcid gets the Initial DCID a Retry answers (before the Retry erases it). */
 /* A client Initial with a DCID the maps do not know, on a flow whose connection is still in its
  * handshake: the same connection if it opens under that connection's Initial keys (the client
  * moved to another server ID; the keys stay those of its first DCID, RFC 9001 5.2). */
@@ -856,10 +860,10 @@ void cs_quic_flush(cs_quic_table *q)
 
 cs_quic_state cs_quic_conn_state(const cs_quic_conn *c)
 {
+    if (c->dgrams[1] == 0)
+        return CS_QS_NO_ANSWER; /* even when the client closed it after giving up */
     if (c->closed)
         return CS_QS_CLOSED;
-    if (c->dgrams[1] == 0)
-        return CS_QS_NO_ANSWER;
     bool server_on = c->handshakes[1] > 0 || c->shorts[1] > 0;
     bool client_on = c->handshakes[0] > 0 || c->shorts[0] > 0;
     if (server_on && client_on)

@@ -19,7 +19,7 @@ typedef struct cs_quic_cid {
 
 /* How a connection looked when it ended (from the packets visible without keys). */
 typedef enum cs_quic_state {
-    CS_QS_NO_ANSWER,   /* client packets only */
+    CS_QS_NO_ANSWER,   /* client packets only (a client's CONNECTION_CLOSE included) */
     CS_QS_VN,          /* the server answered with Version Negotiation only */
     CS_QS_RETRY_ONLY,  /* the server answered with Retry, then nothing more came from it */
     CS_QS_INCOMPLETE,  /* the server answered, the handshake did not finish in the capture */
@@ -70,7 +70,7 @@ typedef struct cs_quic_conn {
     uint64_t shorts[2], short_next[2]; /* 1-RTT packets; Zeek's next 'O' threshold */
     uint32_t decrypted;         /* Initial packets opened */
     uint32_t decrypt_failed;
-    uint32_t discarded;         /* packets with the fixed bit clear after an opened Initial */
+    uint32_t discarded;         /* packets with the fixed bit clear (greased, or padding) */
     uint32_t hellos[2];         /* ClientHello / ServerHello messages delivered */
     uint32_t by_flow;           /* datagrams placed by their UDP flow, their IDs being unknown */
     bool closed;                /* CONNECTION_CLOSE seen */
@@ -78,6 +78,7 @@ typedef struct cs_quic_conn {
     uint8_t close_dir;
     uint64_t close_error;
     uint8_t hist_len;
+    bool hist_mute;             /* while handling a packet Zeek would not have seen */
     char history[CS_QUIC_HISTORY_MAX + 1]; /* Zeek quic.log letters, NUL-terminated */
     void **slot;                /* the UDP flow's consumer pointer that names this conn, or NULL */
     void *app;                  /* consumer state (TLS facts), owned by the hooks */

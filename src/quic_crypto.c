@@ -60,8 +60,14 @@ static const cs_quic_version versions[] = {
     V1LIKE(0xfaceb00eu, salt_d23, true, rkey_d25, rnonce_d25), /* mvfst (experimental) */
 };
 
+/* Versions 0x?a?a?a?a are reserved to exercise Version Negotiation (RFC 9000 15): packets take
+ * v1's long header layout as far as anyone can tell (Wireshark reads them so), none can be opened. */
+static const cs_quic_version grease = {0, CS_QVK_V1, false, NULL, NULL, NULL, "quic "};
+
 const cs_quic_version *cs_quic_version_find(uint32_t v)
 {
+    if ((v & 0x0f0f0f0fu) == 0x0a0a0a0au)
+        return &grease;
     for (size_t i = 0; i < CS_ARRAY_LEN(versions); i++)
         if (versions[i].number == v)
             return &versions[i];

@@ -23,15 +23,17 @@ typedef struct cs_quic_version {
     uint32_t number;
     uint8_t kind;               /* cs_quic_vkind */
     bool retry_tag;             /* Retry packets end in an integrity tag (draft 25 and later) */
-    const uint8_t *salt;        /* 20 bytes */
+    const uint8_t *salt;        /* 20 bytes; NULL for the reserved versions (no keys) */
     const uint8_t *retry_key;   /* 16 bytes (NULL when !retry_tag) */
     const uint8_t *retry_nonce; /* 12 bytes */
     const char *label_prefix;   /* "quic " or "quicv2 " */
 } cs_quic_version;
 
-/* Returns the description of version `v`, or NULL when connscope cannot remove its Initial
- * protection (unknown, greased 0x?a?a?a?a, or 0 = Version Negotiation). Known: v1, v2 (RFC 9369),
- * drafts 23 to 34, Facebook mvfst 0xfaceb002/0xfaceb00e (draft 27 keys). Can't fail. */
+/* Returns the description of version `v`, or NULL when connscope cannot read its long headers
+ * (unknown, or 0 = Version Negotiation). Known: v1, v2 (RFC 9369), drafts 23 to 34, Facebook mvfst
+ * 0xfaceb002/0xfaceb00e (draft 27 keys), and the reserved 0x?a?a?a?a versions that force Version
+ * Negotiation (RFC 9000 15: read with v1's layout; their `salt` is NULL: nothing opens). Can't
+ * fail. */
 const cs_quic_version *cs_quic_version_find(uint32_t v);
 
 /* Writes the name of version `v` as Zeek's quic.log does ("1", "quicv2", "draft-29", "mvfst

@@ -417,7 +417,8 @@ static void test_version_names(void)
     CU_ASSERT_STRING_EQUAL(cs_quic_version_name(CS_QUIC_V2, b, sizeof b), "quicv2");
     CU_ASSERT_STRING_EQUAL(cs_quic_version_name(0xff00001d, b, sizeof b), "draft-29");
     CU_ASSERT_STRING_EQUAL(cs_quic_version_name(0x10010000, b, sizeof b), "unknown-10010000");
-    CU_ASSERT_PTR_NULL(cs_quic_version_find(0x1a2a3a4a)); /* greased */
+    CU_ASSERT_PTR_NOT_NULL(cs_quic_version_find(0x1a2a3a4a)); /* reserved: forces negotiation */
+    CU_ASSERT_PTR_NULL(cs_quic_version_find(0x1a2a3a4a)->salt);
     CU_ASSERT_PTR_NULL(cs_quic_version_find(0));
     CU_ASSERT_PTR_NOT_NULL(cs_quic_version_find(0xff00001d));
 }
