@@ -100,9 +100,14 @@ typedef struct qc_cipher {
     bool keyed;
 } qc_cipher;
 
+/* HKDF contexts set up once with their digest and mode (fetching the digest by name on every
+ * derivation was a fifth of the QUIC layer's time): extract with SHA-256, expand with SHA-256 and
+ * with SHA-384. */
+enum { KDF_EXTRACT, KDF_EXPAND256, KDF_EXPAND384, KDF_COUNT };
+
 struct cs_quic_crypto {
     EVP_KDF *kdf;
-    EVP_KDF_CTX *kctx;
+    EVP_KDF_CTX *kctx[KDF_COUNT];
     qc_cipher aead[CS_QAEAD_COUNT]; /* AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 */
     qc_cipher hp[CS_QAEAD_COUNT];   /* AES-128-ECB, AES-256-ECB, ChaCha20 */
 };
@@ -131,8 +136,17 @@ cs_quic_crypto *cs_quic_crypto_new(void)
     if (qc == NULL)
         return NULL;
     qc->kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    qc->kctx = qc->kdf != NULL ? EVP_KDF_CTX_new(qc->kdf) : NULL;
-    bool ok = qc->kctx != NULL;
+    bool ok = qc->kdf != NULL;
+    for (int i = 0; ok && i < KDF_COUNT; i++) {
+        char digest[8];
+        int mode = i == KDF_EXTRACT ? EVP_KDF_HKDF_MODE_EXTRACT_ONLY : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+        memcpy(digest, i == KDF_EXPAND384 ? "SHA384" : "SHA256", 7);
+        OSSL_PARAM params[3] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+            OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode), OSSL_PARAM_construct_end()};
+        qc->kctx[i] = EVP_KDF_CTX_new(qc->kdf);
+        ok = qc->kctx[i] != NULL && EVP_KDF_CTX_set_params(qc->kctx[i], params) == 1;
+    }
     for (int i = 0; i < CS_QAEAD_COUNT; i++) {
         ok = cipher_init(&qc->aead[i], aead_names[i]) && ok;
         ok = cipher_init(&qc->hp[i], hp_names[i]) && ok;
@@ -152,7 +166,8 @@ void cs_quic_crypto_free(cs_quic_crypto *qc)
         cipher_free(&qc->aead[i]);
         cipher_free(&qc->hp[i]);
     }
-    EVP_KDF_CTX_free(qc->kctx);
+    for (int i = 0; i < KDF_COUNT; i++)
+        EVP_KDF_CTX_free(qc->kctx[i]);
     EVP_KDF_free(qc->kdf);
     OPENSSL_cleanse(qc, sizeof *qc);
     free(qc);
@@ -160,32 +175,27 @@ void cs_quic_crypto_free(cs_quic_crypto *qc)
 
 /* ---- HKDF ---------------------------------------------------------------------------------- */
 
-/* One HKDF call in `mode` (extract only, or expand only with `key` the PRK). */
-static bool hkdf(cs_quic_crypto *qc, int mode, bool sha384, const uint8_t *key, uint32_t key_len,
+/* One HKDF call on context `which` (its digest and mode set at creation): `key` is the input
+ * keying material (extract) or the PRK (expand); salt for extract, info for expand. */
+static bool hkdf(cs_quic_crypto *qc, int which, const uint8_t *key, uint32_t key_len,
                  const uint8_t *salt, uint32_t salt_len, const uint8_t *info, uint32_t info_len,
                  uint8_t *out, uint32_t out_len)
 {
-    OSSL_PARAM params[6];
+    OSSL_PARAM params[4];
     OSSL_PARAM *p = params;
-    char digest[8];
-    memcpy(digest, sha384 ? "SHA384" : "SHA256", 7);
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
     if (salt != NULL)
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
     if (info != NULL)
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
     *p = OSSL_PARAM_construct_end();
-    EVP_KDF_CTX_reset(qc->kctx);
-    return EVP_KDF_derive(qc->kctx, out, out_len, params) == 1;
+    return EVP_KDF_derive(qc->kctx[which], out, out_len, params) == 1;
 }
 
 bool cs_quic_hkdf_extract(cs_quic_crypto *qc, const uint8_t *salt, uint32_t salt_len,
                           const uint8_t *ikm, uint32_t ikm_len, uint8_t prk[32])
 {
-    return hkdf(qc, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, false, ikm, ikm_len, salt, salt_len, NULL, 0,
-                prk, 32);
+    return hkdf(qc, KDF_EXTRACT, ikm, ikm_len, salt, salt_len, NULL, 0, prk, 32);
 }
 
 bool cs_quic_expand_label(cs_quic_crypto *qc, bool sha384, const uint8_t *secret,
@@ -205,7 +215,7 @@ bool cs_quic_expand_label(cs_quic_crypto *qc, bool sha384, const uint8_t *secret
     memcpy(info + n, label, label_len);
     n += (uint32_t)label_len;
     info[n++] = 0;
-    return hkdf(qc, EVP_KDF_HKDF_MODE_EXPAND_ONLY, sha384, secret, secret_len, NULL, 0, info, n,
+    return hkdf(qc, sha384 ? KDF_EXPAND384 : KDF_EXPAND256, secret, secret_len, NULL, 0, info, n,
                 out, out_len);
 }
 
