@@ -170,16 +170,28 @@ static void alert_seen(cs_tls_conn *t, int dir, const uint8_t *p, uint32_t len)
 
 /* ---- hellos: parsed facts into the summary ------------------------------------------------- */
 
+/* Parses a hello or EncryptedExtensions into h, counting a malformed one (tls_bad_handshake).
+ * Returns false, h cleared, when it holds no facts. */
+static bool parse_hello(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c, uint8_t type,
+                        const uint8_t *p, uint32_t len, cs_tls_hello *h)
+{
+    if (!cs_tls_hello_parse(type, p, len, h)) {
+        tls_anomaly(t, sink, c, CS_ANOM_TLS_BAD_HANDSHAKE);
+        cs_tls_hello_clear(h);
+        return false;
+    }
+    if (h->truncated)
+        tls_anomaly(t, sink, c, CS_ANOM_TLS_BAD_HANDSHAKE);
+    return true;
+}
+
 static void client_hello(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c,
                          const uint8_t *p, uint32_t len)
 {
     cs_tls_summary *s = &t->sum;
     cs_tls_hello h;
-    if (!cs_tls_hello_parse(CS_TLS_HS_CLIENT_HELLO, p, len, &h)) {
-        tls_anomaly(t, sink, c, CS_ANOM_TLS_BAD_HANDSHAKE);
-        cs_tls_hello_clear(&h);
+    if (!parse_hello(t, sink, c, CS_TLS_HS_CLIENT_HELLO, p, len, &h))
         return;
-    }
     memcpy(t->client_random, h.random, 32);
     t->have_client_random = true;
     s->client_version = h.legacy_version;
@@ -192,8 +204,6 @@ static void client_hello(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn 
     t->ch_ticket = h.ticket;
     t->ch_etm = h.etm;
     t->ch_early_data = h.early_data;
-    if (h.truncated)
-        tls_anomaly(t, sink, c, CS_ANOM_TLS_BAD_HANDSHAKE);
     g_strlcpy(s->alpn_offered, h.alpn, sizeof s->alpn_offered);
     g_free(s->ja3);
     s->ja3 = cs_tls_ja3(&h, s->ja3_md5);
@@ -241,13 +251,8 @@ static void server_hello(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn 
 {
     cs_tls_summary *s = &t->sum;
     cs_tls_hello h;
-    if (!cs_tls_hello_parse(CS_TLS_HS_SERVER_HELLO, p, len, &h)) {
-        tls_anomaly(t, sink, c, CS_ANOM_TLS_BAD_HANDSHAKE);
-        cs_tls_hello_clear(&h);
+    if (!parse_hello(t, sink, c, CS_TLS_HS_SERVER_HELLO, p, len, &h))
         return;
-    }
-    if (h.truncated)
-        tls_anomaly(t, sink, c, CS_ANOM_TLS_BAD_HANDSHAKE);
     g_free(s->ja3s);
     s->ja3s = cs_tls_ja3s(&h, s->ja3s_md5);
     if (h.retry)

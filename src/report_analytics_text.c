@@ -1,7 +1,6 @@
 /* report_analytics_text.c - the analytics sections as aligned text tables: top talkers, activity
  * and latency per time bucket, latency per server, the flow profile (-A, --top, --latency, ...). */
 #include <string.h>
-#include <time.h>
 
 #include "report.h"
 #include "util.h"
@@ -20,17 +19,6 @@ static gchar *printable(const char *s, glong max)
         if ((guchar)*q < 0x20 || *q == 0x7f)
             *q = '?';
     return v;
-}
-
-static char *fmt_bucket_time(cs_time_t ns, char *buf, size_t len)
-{
-    if (ns % CS_NS_PER_S != 0)
-        return cs_fmt_time(ns, buf, len);
-    time_t sec = (time_t)(ns / CS_NS_PER_S);
-    struct tm tm;
-    if (gmtime_r(&sec, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(buf, len, "%" G_GINT64_FORMAT, (gint64)(ns / CS_NS_PER_S));
-    return buf;
 }
 
 static char *fmt_pct(uint64_t part, uint64_t whole, char *buf, size_t len)
@@ -154,7 +142,7 @@ static void activity_row(cs_table *t, const char *label, const cs_an_bucket *b)
 static void activity_cb(const cs_an_bucket *b, void *ctx)
 {
     char ts[40];
-    activity_row(ctx, fmt_bucket_time(b->start, ts, sizeof ts), b);
+    activity_row(ctx, cs_fmt_time_short(b->start, ts, sizeof ts), b);
 }
 
 typedef struct lat_ctx {
@@ -191,7 +179,7 @@ static void latency_cb(const cs_an_bucket *b, void *ctx)
 {
     lat_ctx *l = ctx;
     char ts[40];
-    latency_row(l->t, l->o, fmt_bucket_time(b->start, ts, sizeof ts), &b->ttfb_us, &b->total_us);
+    latency_row(l->t, l->o, cs_fmt_time_short(b->start, ts, sizeof ts), &b->ttfb_us, &b->total_us);
 }
 
 static void latency_header(cs_table *t, const cs_an_report_opts *o, const char *first)

@@ -7,6 +7,7 @@
 
 #include "tls_decrypt.h"
 #include "tls_fingerprint.h"
+#include "util.h"
 
 static void join_dec16(GString *s, const uint16_t *v, uint32_t n)
 {
@@ -86,10 +87,10 @@ static void ja4_alpn(const cs_tls_hello *h, char alpn[3])
     if (alnum(f) && alnum(l)) {
         alpn[0] = (char)f;
         alpn[1] = (char)l;
-    } else {
-        static const char hex[] = "0123456789abcdef";
-        alpn[0] = hex[f >> 4];
-        alpn[1] = hex[l & 15];
+    } else { /* the first and last digit of the value in hex */
+        char hf[3], hl[3];
+        alpn[0] = cs_hex(&f, 1, hf)[0];
+        alpn[1] = cs_hex(&l, 1, hl)[1];
     }
 }
 

@@ -20,6 +20,25 @@ static void grow(uint8_t **buf, uint32_t *cap, uint32_t need)
     *cap = n;
 }
 
+/* Adds header bytes from p until d->hdr holds `want`; returns how many were used. */
+static uint32_t take_header(tdir *d, const uint8_t *p, uint32_t len, uint8_t want)
+{
+    uint32_t take = MIN((uint32_t)(want - d->hdr_len), len);
+    memcpy(d->hdr + d->hdr_len, p, take);
+    d->hdr_len = (uint8_t)(d->hdr_len + take);
+    return take;
+}
+
+/* Adds body bytes from p (kept unless `keep` is false); returns how many were used. */
+static uint32_t take_body(tdir *d, const uint8_t *p, uint32_t len, bool keep)
+{
+    uint32_t take = MIN(d->body_len - d->body_have, len);
+    if (keep && take > 0)
+        memcpy(d->buf + d->body_have, p, take);
+    d->body_have += take;
+    return take;
+}
+
 /* The body length of the 5-byte record header h. */
 static uint32_t record_len(const uint8_t *h)
 {
@@ -96,20 +115,13 @@ static uint32_t records(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *
     }
     uint32_t used = 0;
     if (d->hdr_len < 5) {
-        uint32_t take = MIN(5u - d->hdr_len, len);
-        memcpy(d->hdr + d->hdr_len, p, take);
-        d->hdr_len = (uint8_t)(d->hdr_len + take);
-        used = take;
+        used = take_header(d, p, len, 5);
         if (d->hdr_len < 5)
             return used;
         if (!start_body(t, sink, c, dir))
             return len;
     }
-    uint32_t take = MIN(d->body_len - d->body_have, len - used);
-    if (!d->skipping && !d->lost && take > 0)
-        memcpy(d->buf + d->body_have, p + used, take);
-    d->body_have += take;
-    used += take;
+    used += take_body(d, p + used, len - used, !d->skipping && !d->lost);
     if (d->body_have == d->body_len) {
         bool whole = !d->skipping && !d->lost;
         d->hdr_len = 0;
@@ -156,10 +168,7 @@ static uint32_t sslv2_record(cs_tls_conn *t, const cs_tls_sink *sink, const cs_c
     tdir *d = &t->d[0];
     uint32_t used = 0;
     if (d->hdr_len < 2) {
-        uint32_t take = MIN(2u - d->hdr_len, len);
-        memcpy(d->hdr + d->hdr_len, p, take);
-        d->hdr_len = (uint8_t)(d->hdr_len + take);
-        used = take;
+        used = take_header(d, p, len, 2);
         if (d->hdr_len < 2)
             return used;
         cs_wire h = cs_wire_make(d->hdr, 2);
@@ -167,11 +176,7 @@ static uint32_t sslv2_record(cs_tls_conn *t, const cs_tls_sink *sink, const cs_c
         d->body_have = 0;
         grow(&d->buf, &d->buf_cap, d->body_len);
     }
-    uint32_t take = MIN(d->body_len - d->body_have, len - used);
-    if (take > 0)
-        memcpy(d->buf + d->body_have, p + used, take);
-    d->body_have += take;
-    used += take;
+    used += take_body(d, p + used, len - used, true);
     if (d->body_have == d->body_len) {
         tls_sslv2_hello(t, sink, c, d->buf, d->body_len, ts);
         d->hdr_len = 0;
