@@ -124,8 +124,8 @@ static void x_finish(gen_flow *f, gen_ctx *ctx, uint32_t i)
     f->xt->exchanges++;
 }
 
-static void observe_segment(gen_flow *f, gen_ctx *ctx, bool lost, int d, uint32_t seq,
-                            uint32_t len, gen_us ts)
+static void observe_segment(gen_flow *f, gen_ctx *ctx, bool lost, int d, uint32_t seq, uint32_t len,
+                            gen_us ts)
 {
     if (ctx->obs->segment != NULL)
         ctx->obs->segment(ctx->obs->ctx, f, lost, d, seq, len, ts);

@@ -215,8 +215,8 @@ static int generate(gen_spec *spec, gen_ctx *ctx, gen_out *out, pool *flows, uin
     uint32_t max_slots = GEN_HEAP_ID_MAX - spec->len;
     for (uint32_t i = 0; i < spec->len; i++)
         if (spec->rows[i].count > 0)
-            gen_heap_push(&heap, gen_heap_key((uint64_t)(spec->rows[i].start - base),
-                                              max_slots + 1 + i));
+            gen_heap_push(&heap,
+                          gen_heap_key((uint64_t)(spec->rows[i].start - base), max_slots + 1 + i));
     int rc = 0;
     while (heap.len > 0 && rc == 0) {
         uint64_t key = gen_heap_top(&heap);

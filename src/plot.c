@@ -433,8 +433,7 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
     snprintf(buf, sizeof buf, "time (UTC): %s to %s%s", cs_fmt_time_short(ax.t0, t0, sizeof t0),
              cs_fmt_time_short(ax.t1, t1, sizeof t1),
              all ? "" : " (too many buckets: only those with events are drawn)");
-    text(out, LEFT + PLOT_W / 2, B_TOP + B_H + 44, "middle",
-         "font-size=\"13\" " FONT, buf);
+    text(out, LEFT + PLOT_W / 2, B_TOP + B_H + 44, "middle", "font-size=\"13\" " FONT, buf);
     panel_exchanges(out, pts, &ax, a->cfg.bucket, w);
     panel_latency(out, pts, &ax, a->cfg.bucket, w);
     text(out, LEFT, H - 26, "start", "font-size=\"11\" fill=\"#666\" " FONT,

@@ -39,29 +39,29 @@ enum {
  * twice the last one counts. Strings are NUL-terminated (NUL bytes on the wire become '?'), cut to
  * the buffer, "" when absent. The arrays are owned: release with cs_tls_hello_clear(). */
 typedef struct cs_tls_hello {
-    uint8_t type;             /* CS_TLS_HS_CLIENT_HELLO, _SERVER_HELLO or _ENCRYPTED_EXTENSIONS */
-    bool retry;               /* ServerHello: a HelloRetryRequest (by its random) */
-    bool truncated;           /* a list or extension was cut short: facts are those read before */
+    uint8_t type;   /* CS_TLS_HS_CLIENT_HELLO, _SERVER_HELLO or _ENCRYPTED_EXTENSIONS */
+    bool retry;     /* ServerHello: a HelloRetryRequest (by its random) */
+    bool truncated; /* a list or extension was cut short: facts are those read before */
     uint16_t legacy_version;
     uint8_t random[32];
     uint8_t session_id[32];
     uint8_t session_id_len;
-    uint16_t *exts;           /* extension types (both hellos) */
+    uint16_t *exts; /* extension types (both hellos) */
     uint32_t n_exts;
     /* ClientHello */
     uint16_t *ciphers, *groups, *sigalgs, *versions;
-    uint8_t *formats;         /* ec_point_formats */
+    uint8_t *formats; /* ec_point_formats */
     uint32_t n_ciphers, n_groups, n_sigalgs, n_versions, n_formats;
-    bool has_sni;             /* server_name present (even empty) */
-    bool has_alpn;            /* ClientHello: ALPN present (even empty); else: one protocol chosen */
-    char server_name[256];    /* first host_name of server_name */
-    char alpn[256];           /* ClientHello: ALPN offered, comma-separated; else: the chosen one,
+    bool has_sni;          /* server_name present (even empty) */
+    bool has_alpn;         /* ClientHello: ALPN present (even empty); else: one protocol chosen */
+    char server_name[256]; /* first host_name of server_name */
+    char alpn[256];        /* ClientHello: ALPN offered, comma-separated; else: the chosen one,
                                  cut to 63 bytes */
-    uint32_t alpn1_len;       /* ClientHello: length of the first ALPN value of the last ALPN ext */
+    uint32_t alpn1_len;    /* ClientHello: length of the first ALPN value of the last ALPN ext */
     uint8_t alpn1_first, alpn1_last; /* ... its first and last byte (JA4) */
-    bool ticket;              /* non-empty session_ticket */
-    bool early_data;          /* early_data offered */
-    bool etm;                 /* encrypt_then_mac (both hellos) */
+    bool ticket;                     /* non-empty session_ticket */
+    bool early_data;                 /* early_data offered */
+    bool etm;                        /* encrypt_then_mac (both hellos) */
     /* ServerHello */
     uint16_t cipher;
     uint16_t selected_version; /* supported_versions, 0 when absent */

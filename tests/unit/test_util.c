@@ -24,11 +24,11 @@ static void test_fmt_duration(void)
         {4560 * CS_NS_PER_MS, "4.56s"},
         {599990 * CS_NS_PER_MS, "599.99s"},
         {600 * CS_NS_PER_S, "10m00s"},
-        {(12 * 60 + 5) * CS_NS_PER_S + 499 * CS_NS_PER_MS, "12m05s"}, /* rounded down */
+        {(12 * 60 + 5) * CS_NS_PER_S + 499 * CS_NS_PER_MS, "12m05s"},    /* rounded down */
         {(59 * 60 + 59) * CS_NS_PER_S + 500 * CS_NS_PER_MS, "1h00m00s"}, /* rounded up */
         {4166 * CS_NS_PER_S, "1h09m26s"}, /* 4166 = 3600 + 9 * 60 + 26 */
         {(23 * 3600 + 59 * 60 + 59) * CS_NS_PER_S, "23h59m59s"},
-        {3 * 86400 * CS_NS_PER_S + 8 * CS_NS_PER_MS, "3d00h"}, /* pcaps/ws-edge/c27_time_gap */
+        {3 * 86400 * CS_NS_PER_S + 8 * CS_NS_PER_MS, "3d00h"},     /* pcaps/ws-edge/c27_time_gap */
         {(2 * 86400 + 3 * 3600 + 59 * 60) * CS_NS_PER_S, "2d03h"}, /* hours: cut, not rounded */
         {INT64_MAX, "106751d23h"}, /* 9223372036.854775807 s: no overflow at the 2262 clamp */
     };
@@ -60,8 +60,8 @@ static void test_fmt_time(void)
 static void test_hex(void)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const hex[] = {"", "66", "666f", "666f6f", "666f6f62", "666f6f6261",
-                                      "666f6f626172"};
+    static const char *const hex[] = {"",         "66",         "666f",        "666f6f",
+                                      "666f6f62", "666f6f6261", "666f6f626172"};
     char out[16];
     uint8_t back[8];
     for (size_t i = 0; i < CS_ARRAY_LEN(plain); i++) {
@@ -130,8 +130,7 @@ static void test_parse_slow(void)
     CU_ASSERT_EQUAL(us[2], 10000000);
     CU_ASSERT_FALSE(cs_parse_durations_us("1s,", CS_AN_MAX_SLOW, us, &n));
     CU_ASSERT_FALSE(cs_parse_durations_us("fast", CS_AN_MAX_SLOW, us, &n));
-    CU_ASSERT_FALSE(
-        cs_parse_durations_us("1s,2s,3s,4s,5s,6s,7s,8s,9s", CS_AN_MAX_SLOW, us, &n));
+    CU_ASSERT_FALSE(cs_parse_durations_us("1s,2s,3s,4s,5s,6s,7s,8s,9s", CS_AN_MAX_SLOW, us, &n));
 }
 
 static void test_fmt_width(void)
@@ -145,14 +144,13 @@ static void test_fmt_width(void)
 
 void suite_util(void)
 {
-    static const cs_test_case cases[] = {
-        {"durations to read (us .. d)", test_fmt_duration},
-        {"times, whole seconds short", test_fmt_time},
-        {"hex both ways (RFC 4648 vectors)", test_hex},
-        {"host filter", test_host_filter},
-        {"duration values", test_parse_duration},
-        {"slow thresholds", test_parse_slow},
-        {"exact durations (bucket widths)", test_fmt_width},
-        {NULL, NULL}};
+    static const cs_test_case cases[] = {{"durations to read (us .. d)", test_fmt_duration},
+                                         {"times, whole seconds short", test_fmt_time},
+                                         {"hex both ways (RFC 4648 vectors)", test_hex},
+                                         {"host filter", test_host_filter},
+                                         {"duration values", test_parse_duration},
+                                         {"slow thresholds", test_parse_slow},
+                                         {"exact durations (bucket widths)", test_fmt_width},
+                                         {NULL, NULL}};
     cs_add_suite("util", cases);
 }
