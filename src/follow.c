@@ -234,7 +234,7 @@ static void on_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t l
     f->found = true;
     if (f->http) {
         if (f->parser == NULL)
-            f->parser = cs_http_new(&f->http_cfg);
+            f->parser = cs_http_new(&f->http_cfg, NULL); /* bodies are not decoded */
         cs_http_data(f->parser, &f->sink, c, dir == c->client, p, len, ts);
         return;
     }
