@@ -72,6 +72,21 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
         cs_analytics_syn(e->cfg.analytics, c->family, &c->addr[dir], &c->addr[!dir], ts);
 }
 
+/* -j: hands a connection at the edge of the input over by its canonical tuple. */
+static void report_edge(const cs_engine *e, const cs_conn *c, bool open_at_end, bool joined_mid)
+{
+    int cmp = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]);
+    int lo = cmp < 0 || (cmp == 0 && c->port[0] <= c->port[1]) ? 0 : 1;
+    cs_edge_tuple t;
+    memset(&t, 0, sizeof t);
+    t.family = c->family;
+    t.addr[0] = c->addr[lo];
+    t.addr[1] = c->addr[!lo];
+    t.port[0] = c->port[lo];
+    t.port[1] = c->port[!lo];
+    e->cfg.edges.conn(e->cfg.edges.ctx, &t, open_at_end, joined_mid);
+}
+
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
 {
     cs_engine *e = ctx;
@@ -83,19 +98,8 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
-    if (e->cfg.edge_tuples != NULL && (why == CS_END_EOF || row.syns == 0)) {
-        /* -j: remember connections open at the end or joined mid-stream, by canonical tuple */
-        int a = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) < 0 ||
-                        (memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) == 0 &&
-                         c->port[0] <= c->port[1])
-                    ? 0
-                    : 1;
-        char ea[64], eb[64];
-        cs_endpoint_str(&c->addr[a], c->family, c->port[a], ea, sizeof ea);
-        cs_endpoint_str(&c->addr[!a], c->family, c->port[!a], eb, sizeof eb);
-        gchar *key = g_strdup_printf("%s %s %s", why == CS_END_EOF ? "eof" : "mid", ea, eb);
-        g_hash_table_add(e->cfg.edge_tuples, key);
-    }
+    if (e->cfg.edges.conn != NULL && (why == CS_END_EOF || row.syns == 0))
+        report_edge(e, c, why == CS_END_EOF, row.syns == 0);
     EACH_STATS(e, s)
     {
         cs_stats_conn(s, &row);
@@ -156,12 +160,8 @@ static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
 /* Reports the interval [ivl_start, end) and starts the next one at `end`. */
 static void close_interval(cs_engine *e, cs_time_t end)
 {
-    cs_counters delta;
-    const uint64_t *a = (const uint64_t *)(const void *)&e->ctr;
-    const uint64_t *b = (const uint64_t *)(const void *)&e->ctr_mark;
-    uint64_t *d = (uint64_t *)(void *)&delta;
-    for (size_t i = 0; i < sizeof delta / sizeof(uint64_t); i++)
-        d[i] = a[i] - b[i];
+    cs_counters delta = e->ctr;
+    cs_counters_sub(&delta, &e->ctr_mark);
     cs_interval_info iv = {.start = e->ivl_start, .end = end, .ctr = &delta};
     if (e->have_drops) {
         iv.have_drops = true;

@@ -7,6 +7,8 @@
 
 #include "parallel.h"
 
+enum { EDGE_OPEN_AT_END = 1, EDGE_JOINED_MID = 2 }; /* flags per tuple in a worker's edge table */
+
 typedef struct worker {
     int index;
     char **files;
@@ -17,7 +19,7 @@ typedef struct worker {
     FILE *tmp;            /* JSON/CSV: where that writer writes */
     cs_source *src;
     cs_engine *engine;
-    GHashTable *edges;
+    GHashTable *edges;    /* cs_edge_tuple* -> EDGE_* flags of this group's edge connections */
     char *error;
     volatile sig_atomic_t *stop; /* SIGINT/SIGTERM: stop reading, report what was read */
 } worker;
@@ -58,6 +60,57 @@ static void fwd_destroy(cs_report *r)
     g_free(r);
 }
 
+/* ---- edge connections: a group's tuples, hashed by their bytes ------------------------------ */
+
+static guint tuple_hash(gconstpointer p)
+{
+    const uint8_t *b = p;
+    guint h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < sizeof(cs_edge_tuple); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean tuple_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(cs_edge_tuple)) == 0;
+}
+
+/* The engine's edge sink: runs on the worker's thread, writes only the worker's table. */
+static void on_edge(void *ctx, const cs_edge_tuple *t, bool open_at_end, bool joined_mid)
+{
+    worker *w = ctx;
+    guint flags = (open_at_end ? EDGE_OPEN_AT_END : 0) | (joined_mid ? EDGE_JOINED_MID : 0);
+    flags |= GPOINTER_TO_UINT(g_hash_table_lookup(w->edges, t));
+    cs_edge_tuple *key = g_new(cs_edge_tuple, 1);
+    memcpy(key, t, sizeof *key); /* with its zeroed padding: keys compare as bytes */
+    g_hash_table_insert(w->edges, key, GUINT_TO_POINTER(flags)); /* frees key if one is there */
+}
+
+/* Connections open at the end of one group and joined mid-stream by a later group: each one
+ * adds a record to the merged output. */
+static uint64_t count_split(worker *ws, int n)
+{
+    uint64_t split = 0;
+    for (int g = 0; g + 1 < n; g++) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, ws[g].edges);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+            if (!(GPOINTER_TO_UINT(v) & EDGE_OPEN_AT_END))
+                continue;
+            for (int h = g + 1; h < n; h++)
+                if (GPOINTER_TO_UINT(g_hash_table_lookup(ws[h].edges, k)) & EDGE_JOINED_MID) {
+                    split++;
+                    break;
+                }
+        }
+    }
+    return split;
+}
+
+/* ---- the threads ---------------------------------------------------------------------------- */
+
 static gpointer worker_main(gpointer data)
 {
     worker *w = data;
@@ -68,7 +121,6 @@ static gpointer worker_main(gpointer data)
         g_error_free(err);
         return NULL;
     }
-    w->cfg.edge_tuples = w->edges;
     w->engine = cs_engine_new(&w->cfg, w->report);
     cs_raw raw;
     int rc;
@@ -85,22 +137,18 @@ static uint64_t file_size(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
-                    const cs_engine_cfg *cfg, cs_report *report, cs_report_kind kind,
-                    cs_source *all, cs_run_info *info, volatile sig_atomic_t *stop)
+/* Cuts files into n contiguous groups of about equal total size (rotated captures stay mostly
+ * together) and sets up each group's worker: its engine config, edge table and writer. */
+static void plan_groups(worker *ws, int n, char **files, int n_files, const char *bpf,
+                        const cs_engine_cfg *cfg, cs_report *report, cs_report_kind kind,
+                        pthread_mutex_t *lock, volatile sig_atomic_t *stop)
 {
-    if (n_threads > n_files)
-        n_threads = n_files;
-    worker *ws = g_new0(worker, n_threads);
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-    /* contiguous groups of about equal total size (rotated captures stay mostly together) */
     uint64_t total = 0;
     for (int i = 0; i < n_files; i++)
         total += file_size(files[i]) + 1;
     int next = 0;
     uint64_t acc = 0;
-    for (int g = 0; g < n_threads; g++) {
+    for (int g = 0; g < n; g++) {
         worker *w = &ws[g];
         w->index = g;
         w->files = files + next;
@@ -110,16 +158,16 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         w->cfg.stream_list = NULL;
         if (cfg->analytics != NULL) /* each group counts on its own; merged below */
             w->cfg.analytics = cs_analytics_new(&cfg->analytics->cfg);
-        uint64_t goal = total * (uint64_t)(g + 1) / (uint64_t)n_threads;
-        while (next < n_files && (w->n_files == 0 || acc < goal) &&
-               n_files - next > n_threads - g - 1) {
+        uint64_t goal = total * (uint64_t)(g + 1) / (uint64_t)n;
+        while (next < n_files && (w->n_files == 0 || acc < goal) && n_files - next > n - g - 1) {
             acc += file_size(files[next]) + 1;
             next++;
             w->n_files++;
         }
-        if (g == n_threads - 1)
+        if (g == n - 1)
             w->n_files += n_files - next;
-        w->edges = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        w->edges = g_hash_table_new_full(tuple_hash, tuple_equal, g_free, NULL);
+        w->cfg.edges = (cs_edge_sink){.ctx = w, .conn = on_edge};
         if (kind == CS_REPORT_TEXT) {
             forward *f = g_new0(forward, 1);
             f->base.conn = fwd_conn;
@@ -127,7 +175,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
             f->base.finish = fwd_finish;
             f->base.destroy = fwd_destroy;
             f->to = report;
-            f->lock = &lock;
+            f->lock = lock;
             w->report = &f->base;
         } else {
             w->tmp = tmpfile();
@@ -135,6 +183,33 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                                                : cs_report_csv_new(w->tmp);
         }
     }
+}
+
+/* Copies a JSON/CSV group's records to `out` (each CSV part repeats the header: it is skipped). */
+static void copy_records(FILE *tmp, cs_report_kind kind, FILE *out)
+{
+    char buf[1 << 16];
+    size_t n;
+    fflush(tmp);
+    rewind(tmp);
+    if (kind == CS_REPORT_CSV) {
+        int ch;
+        while ((ch = fgetc(tmp)) != EOF && ch != '\n')
+            ;
+    }
+    while ((n = fread(buf, 1, sizeof buf, tmp)) > 0)
+        fwrite(buf, 1, n, out);
+}
+
+int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
+                    const cs_engine_cfg *cfg, cs_report *report, cs_report_kind kind,
+                    cs_source *all, cs_run_info *info, volatile sig_atomic_t *stop)
+{
+    if (n_threads > n_files)
+        n_threads = n_files;
+    worker *ws = g_new0(worker, n_threads);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    plan_groups(ws, n_threads, files, n_files, bpf, cfg, report, kind, &lock, stop);
 
     GThread **threads = g_new0(GThread *, n_threads);
     for (int g = 0; g < n_threads; g++)
@@ -147,7 +222,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
     cs_stats merged;
     cs_stats_init(&merged);
     merged.max_keys = cfg->max_keys;
-    static cs_counters ctr;
+    cs_counters ctr;
     memset(&ctr, 0, sizeof ctr);
     uint64_t streams = 0;
     uint32_t peak = 0;
@@ -159,27 +234,12 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
             status = 2;
             continue;
         }
-        /* per-record output in group order; each CSV part repeats the header: skip it */
-        if (w->tmp != NULL) {
-            fflush(w->tmp);
-            rewind(w->tmp);
-            char buf[1 << 16];
-            size_t n;
-            if (kind == CS_REPORT_CSV) {
-                int ch;
-                while ((ch = fgetc(w->tmp)) != EOF && ch != '\n')
-                    ;
-            }
-            while ((n = fread(buf, 1, sizeof buf, w->tmp)) > 0)
-                fwrite(buf, 1, n, report->out);
-        }
+        if (w->tmp != NULL) /* per-record output in group order */
+            copy_records(w->tmp, kind, report->out);
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
         if (w->cfg.analytics != NULL)
             cs_analytics_merge(cfg->analytics, w->cfg.analytics);
-        const uint64_t *a = (const uint64_t *)(const void *)cs_engine_counters(w->engine);
-        uint64_t *d = (uint64_t *)(void *)&ctr;
-        for (size_t i = 0; i < sizeof ctr / sizeof(uint64_t); i++)
-            d[i] += a[i];
+        cs_counters_add(&ctr, cs_engine_counters(w->engine));
         streams += cs_engine_streams(w->engine);
         peak += cs_engine_peak_conns(w->engine);
         for (int i = 0; i < cs_source_count(w->src); i++)
@@ -187,25 +247,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         input += cs_source_count(w->src);
     }
 
-    /* connections open at the end of one group and joined mid-stream by a later group */
-    uint64_t split = 0;
-    for (int g = 0; g + 1 < n_threads; g++) {
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init(&it, ws[g].edges);
-        while (g_hash_table_iter_next(&it, &k, &v)) {
-            const char *key = k;
-            if (strncmp(key, "eof ", 4) != 0)
-                continue;
-            gchar *mid = g_strconcat("mid ", key + 4, NULL);
-            for (int h = g + 1; h < n_threads; h++)
-                if (g_hash_table_contains(ws[h].edges, mid)) {
-                    split++;
-                    break;
-                }
-            g_free(mid);
-        }
-    }
+    uint64_t split = count_split(ws, n_threads);
     ctr.anomalies[CS_ANOM_PARALLEL_SPLIT] = split;
     if (split > 0)
         fprintf(stderr,
@@ -231,6 +273,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         info->peak_conns = peak;
         info->parallel = n_threads;
         report->finish(report, &merged, info);
+        info->ctr = NULL; /* it lives on this stack frame */
     }
     for (int g = 0; g < n_threads; g++) {
         worker *w = &ws[g];

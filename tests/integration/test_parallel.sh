@@ -20,6 +20,17 @@ read -r p2 s2 r2 a2 c2 x2 <<< "$(summary "$TMP/j2.json")"
 if [ "$x2" -gt 0 ]; then
     grep -q "from one group of files into the next" "$TMP/j2.err" && pass "split connections reported on stderr" || fail "no split warning"
 fi
+# One file per group, files of 10 packets: connections run through several groups, and a middle
+# group both joins one without its SYN and still has it open at its end. Every extra record must
+# still be counted as a split connection (the serial run has c1 records).
+mkdir "$TMP/small"
+editcap -c 10 "$CAP" "$TMP/small/p.pcap" >/dev/null
+ns=$(ls "$TMP"/small/p_* | wc -l)
+"$CONNSCOPE" -q -j "$ns" --json "$TMP"/small/p_* > "$TMP/js.json" 2>/dev/null
+read -r _ _ _ _ cs xs <<< "$(summary "$TMP/js.json")"
+[ "$cs" = $((c1 + xs)) ] && [ "$xs" -gt 0 ] &&
+    pass "-j $ns over $ns files of 10 packets: $cs records = $c1 connections + $xs split across groups" ||
+    fail "-j $ns over $ns files of 10 packets: $cs records, serial $c1, split $xs"
 n1=$(grep -c '"type":"conn"' "$TMP/j1.json"); n2=$(grep -c '"type":"conn"' "$TMP/j2.json")
 [ "$n2" = "$c2" ] && pass "-j 2 writes one conn line per record ($n2)" || fail "-j 2 conn lines $n2, records $c2"
 "$CONNSCOPE" -j 2 --csv "$TMP"/part_* > "$TMP/j2.csv"
