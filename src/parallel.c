@@ -111,6 +111,11 @@ static uint64_t count_split(worker *ws, int n)
 
 /* ---- the threads ---------------------------------------------------------------------------- */
 
+static void worker_packet(void *ctx, const cs_raw *raw)
+{
+    cs_engine_packet(((worker *)ctx)->engine, raw);
+}
+
 static gpointer worker_main(gpointer data)
 {
     worker *w = data;
@@ -122,11 +127,8 @@ static gpointer worker_main(gpointer data)
         return NULL;
     }
     w->engine = cs_engine_new(&w->cfg, w->report);
-    cs_raw raw;
-    int rc;
-    while (!*w->stop && (rc = cs_source_next(w->src, &raw)) != 0)
-        if (rc > 0)
-            cs_engine_packet(w->engine, &raw);
+    cs_read_sink sink = {.ctx = w, .packet = worker_packet};
+    cs_source_read(w->src, &sink, w->stop, 0);
     cs_engine_flush(w->engine);
     return NULL;
 }
@@ -257,17 +259,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                 split, split == 1 ? "" : "s", split == 1 ? "s" : "", split == 1 ? "is" : "are");
 
     if (status == 0) {
-        for (int i = 0; i < cs_source_count(all); i++) {
-            const cs_input *in = cs_source_input(all, i);
-            if (in->state == CS_INPUT_TRUNCATED)
-                ctr.anomalies[CS_ANOM_FILE_TRUNCATED]++;
-            else if (in->state == CS_INPUT_ERROR)
-                ctr.anomalies[CS_ANOM_FILE_READ_ERROR]++;
-            if (in->message != NULL) {
-                fprintf(stderr, "connscope: %s\n", in->message);
-                status = 1;
-            }
-        }
+        if (cs_source_account(all, &ctr))
+            status = 1;
         info->ctr = &ctr;
         info->streams = streams;
         info->peak_conns = peak;

@@ -261,6 +261,15 @@ cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GErr
     return s;
 }
 
+void cs_live_opts_default(cs_live_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->snaplen = 262144;
+    o->promisc = true;
+    o->buffer_size = 64 << 20;
+    o->timeout_ms = 200;
+}
+
 cs_source *cs_source_open_live(const cs_live_opts *o, GError **err)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
