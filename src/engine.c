@@ -1,13 +1,11 @@
 /* engine.c - the analysis run: hook implementations that carry events up from the flow table to the
  * app layer, stats and the report writer, the per-packet loop body, and interval bookkeeping. */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "defrag.h"
 #include "engine.h"
 #include "stats.h"
-#include "util.h"
 
 struct cs_engine {
     cs_engine_cfg cfg;
@@ -315,15 +313,6 @@ uint64_t cs_engine_streams(const cs_engine *e)
 uint32_t cs_engine_active_conns(const cs_engine *e)
 {
     return cs_flow_active(e->flow);
-}
-
-bool cs_parse_endpoint(const char *str, uint8_t *family, cs_addr *addr, uint16_t *port)
-{
-    int32_t p;
-    if (!cs_parse_addr_port(str, family, addr, &p) || p == 0)
-        return false;
-    *port = p > 0 ? (uint16_t)p : 0;
-    return true;
 }
 
 bool cs_parse_time(const char *s, cs_time_t *out)

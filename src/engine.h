@@ -24,9 +24,6 @@ typedef struct cs_engine_filter {
     cs_host_filter host;       /* --host: connections with this client or server address */
 } cs_engine_filter;
 
-/* Parses "IP" or "IP:PORT" / "[IPv6]:PORT" into (family, addr, port). Returns false if invalid. */
-bool cs_parse_endpoint(const char *s, uint8_t *family, cs_addr *addr, uint16_t *port);
-
 /* Parses a time: seconds since the epoch ("1700000000.5") or UTC "YYYY-MM-DD[ T]HH:MM[:SS[.frac]]".
  * Returns false if invalid. */
 bool cs_parse_time(const char *s, cs_time_t *out);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "util.h"
 
 /* What GOption fills: raw values, before checking. Numbers that have a default start with it (from
  * the layer's *_default()), so that --help shows it and an option not given keeps it. */
@@ -320,15 +321,16 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
 static const char *parse_values(store *s, cs_options *o)
 {
     cs_engine_filter *f = &o->engine.filter;
-    uint16_t client_port = 0;
+    int32_t port;
     if (!parse_ports(s->http_ports, s->ports))
         return "--http-port takes port numbers from 1 to 65535";
-    if (s->server != NULL &&
-        !cs_parse_endpoint(s->server, &f->server_family, &f->server, &f->server_port))
-        return "--server takes IP or IP:PORT ([IPv6]:PORT)";
+    if (s->server != NULL) {
+        if (!cs_parse_addr_port(s->server, &f->server_family, &f->server, &port) || port == 0)
+            return "--server takes IP or IP:PORT ([IPv6]:PORT)";
+        f->server_port = port > 0 ? (uint16_t)port : 0; /* 0: any port */
+    }
     if (s->client != NULL &&
-        (!cs_parse_endpoint(s->client, &f->client_family, &f->client, &client_port) ||
-         client_port != 0))
+        (!cs_parse_addr_port(s->client, &f->client_family, &f->client, &port) || port >= 0))
         return "--client takes an IP address";
     if (s->since != NULL && !cs_parse_time(s->since, &f->since))
         return "--since takes epoch seconds or a UTC time like '2024-01-02 03:04:05'";
