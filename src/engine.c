@@ -266,7 +266,7 @@ static void fill_info(cs_engine *e, cs_run_info *info)
     if (info->ctr == NULL)
         info->ctr = &e->ctr;
     info->peak_conns = cs_flow_peak(e->flow);
-    info->streams = cs_flow_streams(e->flow);
+    info->streams = info->streams_max = cs_flow_streams(e->flow);
     info->have_drops = e->have_drops;
     memcpy(info->drops, e->drops, sizeof info->drops);
 }

@@ -234,8 +234,6 @@ static cs_source *open_input(const cs_options *o)
 /* The report writer the options ask for, on stdout (stderr when stdout carries something else). */
 static cs_report *new_report(const cs_options *o)
 {
-    static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf); /* live: flushed every second by between_reads */
     FILE *out = o->report_to_stderr ? stderr : stdout;
     cs_report *report = o->kind == CS_REPORT_JSON  ? cs_report_json_new(out)
                         : o->kind == CS_REPORT_CSV ? cs_report_csv_new(out)
@@ -278,6 +276,9 @@ static int run(cs_options *o)
             return CS_EXIT_USAGE;
         }
     }
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf); /* live: flushed every second by between_reads;
+                                                      before -w - writes its header there */
     cs_source *src = open_input(o);
     if (src == NULL) {
         cs_keylog_free(keylog);
@@ -308,6 +309,13 @@ static int run(cs_options *o)
         status = cs_source_account(src, cs_engine_counters(e)) ? CS_EXIT_INPUT_ERRORS : 0;
         cs_engine_finish(e, &info);
         cs_engine_free(e);
+    }
+    if (status != CS_EXIT_USAGE && o->engine.filter.stream_set &&
+        o->engine.filter.stream >= info.streams_max) {
+        fprintf(stderr, "connscope: no TCP stream %" G_GUINT64_FORMAT " in the input\n",
+                o->engine.filter.stream);
+        if (status == 0)
+            status = CS_EXIT_INPUT_ERRORS; /* as `connscope follow` */
     }
     status = write_analytics_files(&o->an, an, status);
     fflush(stdout);

@@ -12,9 +12,12 @@
 typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
     gchar *tls_keylog;
-    gchar **http_ports, **files;
+    gchar **http_ports;
+    gchar **rest;        /* the words after the options: files, or with -r/-i the BPF filter */
+    gchar **read_files;  /* -r FILE (repeatable) */
+    gchar **files;       /* the capture files: rest or read_files (not owned) */
     gboolean json, csv, list_conns, list_http, no_http, http_decode, stream_list, verify_checksums;
-    gboolean version, list_ifaces, no_promisc, quiet;
+    gboolean version, list_ifaces, no_promisc, quiet, numeric;
     gdouble idle_timeout, close_linger, duration, interval;
     gint64 max_conns, max_ooo, max_tombstones, max_keys, http_max_pending, count, rotate_mb, stream;
     gint jobs, snaplen, buffer_kib, rotate_secs;
@@ -26,9 +29,10 @@ typedef struct cs_options_store {
 
 /* ---- option tables ----------------------------------------------------------------------------- */
 
-/* A help text with a default in it, kept until the options are freed. */
-static const char *help(store *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static const char *help(store *s, const char *fmt, ...)
+/* A formatted text (a help text with a default in it, a usage message), kept until the options
+ * are freed. */
+static const char *text(store *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static const char *text(store *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -42,10 +46,10 @@ static const char *help(store *s, const char *fmt, ...)
 static const char *bytes_text(store *s, uint64_t n)
 {
     if (n > 0 && n % (1u << 20) == 0)
-        return help(s, "%" G_GUINT64_FORMAT "MiB", n >> 20);
+        return text(s, "%" G_GUINT64_FORMAT "MiB", n >> 20);
     if (n > 0 && n % 1024 == 0)
-        return help(s, "%" G_GUINT64_FORMAT "KiB", n >> 10);
-    return help(s, "%" G_GUINT64_FORMAT, n);
+        return text(s, "%" G_GUINT64_FORMAT "KiB", n >> 10);
+    return text(s, "%" G_GUINT64_FORMAT, n);
 }
 
 static void add_group(GOptionContext *ctx, const char *name, const char *desc,
@@ -61,16 +65,22 @@ static void add_input_group(GOptionContext *ctx, store *s, const cs_live_opts *l
     GOptionEntry e[] = {
         {"filter", 'f', 0, G_OPTION_ARG_STRING, &s->filter,
          "BPF filter applied to every input (libpcap syntax)", "BPF"},
+        {"read-file", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &s->read_files,
+         "Read FILE (repeatable; as with tcpdump and tshark, the words after the options are then "
+         "the BPF filter)",
+         "FILE"},
         {"interface", 'i', 0, G_OPTION_ARG_STRING, &s->iface,
-         "Capture live on interface IFACE ('any' for all) instead of reading files", "IFACE"},
+         "Capture live on interface IFACE ('any' for all) instead of reading files (the words "
+         "after the options are the BPF filter)",
+         "IFACE"},
         {"list-interfaces", 'D', 0, G_OPTION_ARG_NONE, &s->list_ifaces,
          "List the interfaces that can be captured on, and exit", NULL},
         {"snaplen", 's', 0, G_OPTION_ARG_INT, &s->snaplen,
-         help(s, "Live: bytes captured per packet (default %d)", live->snaplen), "N"},
+         text(s, "Live: bytes captured per packet (default and 0: %d)", live->snaplen), "N"},
         {"no-promiscuous", 'p', 0, G_OPTION_ARG_NONE, &s->no_promisc,
          "Live: do not put the interface into promiscuous mode", NULL},
         {"buffer-size", 'B', 0, G_OPTION_ARG_INT, &s->buffer_kib,
-         help(s,
+         text(s,
               "Live: kernel capture buffer in KiB (default %d: immediate mode uses fixed-size "
               "slots)",
               live->buffer_size / 1024),
@@ -83,13 +93,18 @@ static void add_input_group(GOptionContext *ctx, store *s, const cs_live_opts *l
          "group; connections spanning groups are detected and reported)",
          "N"},
         {"write", 'w', 0, G_OPTION_ARG_FILENAME, &s->write_file,
-         "Also write the packets read to a pcap file", "FILE"},
+         "Also write the packets read to a pcap file ('-': standard output; the report then goes "
+         "to standard error)",
+         "FILE"},
         {"rotate-mb", 0, 0, G_OPTION_ARG_INT64, &s->rotate_mb,
          "With -w: start FILE.1, FILE.2, ... every N MB", "N"},
         {"rotate-seconds", 0, 0, G_OPTION_ARG_INT, &s->rotate_secs,
          "With -w: start a new file every SEC seconds", "SEC"},
         {"user", 'Z', 0, G_OPTION_ARG_STRING, &s->user,
          "Live: switch to USER after opening the interface (and the -w file)", "USER"},
+        {"numeric", 'n', 0, G_OPTION_ARG_NONE, &s->numeric,
+         "Accepted for tcpdump's -n/-nn: connscope never resolves addresses or ports to names",
+         NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "input", "Input and live capture:", e);
 }
@@ -163,35 +178,35 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
 {
     GOptionEntry e[] = {
         {"idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &s->idle_timeout,
-         help(s, "Finalise a connection after SEC without packets (default %g)",
+         text(s, "Finalise a connection after SEC without packets (default %g)",
               (double)flow->idle_timeout / 1e9),
          "SEC"},
         {"close-linger", 0, 0, G_OPTION_ARG_DOUBLE, &s->close_linger,
-         help(s, "Finalise a closed connection after SEC without packets (default %g)",
+         text(s, "Finalise a closed connection after SEC without packets (default %g)",
               (double)flow->close_linger / 1e9),
          "SEC"},
         {"max-conns", 0, 0, G_OPTION_ARG_INT64, &s->max_conns,
-         help(s, "Track at most N connections; the idlest are evicted and counted (default %u)",
+         text(s, "Track at most N connections; the idlest are evicted and counted (default %u)",
               flow->max_conns),
          "N"},
         {"max-ooo-bytes", 0, 0, G_OPTION_ARG_INT64, &s->max_ooo,
-         help(s,
+         text(s,
               "Out-of-order bytes buffered per direction before a hole becomes a gap (default %s)",
               bytes_text(s, flow->max_ooo_bytes)),
          "N"},
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &s->max_tombstones,
-         help(s, "Closed 4-tuples remembered for stream numbering (default %u)",
+         text(s, "Closed 4-tuples remembered for stream numbering (default %u)",
               flow->max_tombstones),
          "N"},
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &s->max_keys,
-         help(s,
+         text(s,
               "Entries per aggregate table (servers, hosts, SNIs; more fold into an '(other)' row) "
               "and per top-talker table (then Space-Saving with error bounds); default %u, top "
               "talkers of files uncapped; 0: no cap",
               CS_AN_MAX_KEYS_DEFAULT),
          "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &s->http_max_pending,
-         help(s, "Outstanding HTTP requests kept per connection (default %u)", http->max_pending),
+         text(s, "Outstanding HTTP requests kept per connection (default %u)", http->max_pending),
          "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "limits", "Limits (memory stays bounded; each cap hit is counted):", e);
@@ -203,9 +218,9 @@ static GOptionContext *new_context(store *s, cs_options *o)
     GOptionEntry main_entries[] = {
         {"version", 'V', 0, G_OPTION_ARG_NONE, &s->version,
          "Print the versions of connscope and its libraries, and exit", NULL},
-        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->files, NULL, NULL},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->rest, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
-    GOptionContext *ctx = g_option_context_new("FILE... | -i IFACE");
+    GOptionContext *ctx = g_option_context_new("FILE... | -r FILE... [BPF] | -i IFACE [BPF]");
     g_option_context_set_summary(
         ctx, "Who connects to which server, how often, and how fast it answers: TCP connections\n"
              "(numbered like Wireshark's tcp.stream), connection starts per destination,\n"
@@ -231,8 +246,9 @@ static GOptionContext *new_context(store *s, cs_options *o)
         "  (payload of tcp.stream 3; --http: its exchanges' headers and timings);\n"
         "  connscope merge A.json B.json (add up --summary-out files).\n"
         "\n"
-        "Exit status: 0 ok; 1 the analysis finished but an input had errors (the report says which);\n"
-        "2 usage error or unreadable input.\n");
+        "Exit status: 0 ok; 1 the analysis finished but an input had errors (the report says which)\n"
+        "or --stream N names no stream; 2 usage error, unreadable input, or an output that could\n"
+        "not be written.\n");
     g_option_context_add_main_entries(ctx, main_entries, NULL);
     add_input_group(ctx, s, &o->live);
     add_filters_group(ctx, s);
@@ -265,12 +281,84 @@ static bool parse_ports(gchar **in, GArray *out)
     return true;
 }
 
+/* Does path start like a pcap or pcapng file? */
+static bool is_capture_file(const char *path)
+{
+    static const uint32_t magic[] = {0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a};
+    uint32_t m = 0;
+    FILE *fp = g_file_test(path, G_FILE_TEST_IS_REGULAR) ? fopen(path, "rb") : NULL;
+    if (fp == NULL)
+        return false;
+    bool ok = fread(&m, sizeof m, 1, fp) == 1;
+    fclose(fp);
+    for (size_t i = 0; ok && i < CS_ARRAY_LEN(magic); i++)
+        if (m == magic[i] || m == GUINT32_SWAP_LE_BE(magic[i]))
+            return true;
+    return false;
+}
+
+/* Words that start a BPF expression (tcpdump's primitives): a trailing argument that does not
+ * exist as a file and starts with one is taken for a misplaced filter. */
+static bool bpf_start(const char *w)
+{
+    static const char *const kw[] = {
+        "tcp",   "udp",     "icmp",  "icmp6",  "ip",    "ip6",   "arp",       "ether", "host",
+        "net",   "port",    "portrange", "src", "dst",  "not",   "!",         "(",     "vlan",
+        "mpls",  "less",    "greater", "proto", "sctp", "igmp",  "broadcast", "multicast"};
+    for (size_t i = 0; i < CS_ARRAY_LEN(kw); i++)
+        if (strcmp(w, kw[i]) == 0 || (w[0] == '(' && kw[i][0] == '(') ||
+            (g_str_has_prefix(w, kw[i]) && w[strlen(kw[i])] == '['))
+            return true;
+    return false;
+}
+
+/* The words after the options: with -r or -i they are the BPF filter (tcpdump's and tshark's
+ * habit), otherwise the capture files, where a tail that is not a file but a filter gets a hint.
+ * Sets s->files and s->filter. Returns a usage message, or NULL. */
+static const char *take_rest(store *s)
+{
+    bool have_rest = s->rest != NULL && s->rest[0] != NULL;
+    if (s->read_files == NULL && s->iface == NULL) {
+        s->files = s->rest;
+        int k = have_rest ? (int)g_strv_length(s->rest) : 0;
+        while (k > 0 && strcmp(s->rest[k - 1], "-") != 0 &&
+               !g_file_test(s->rest[k - 1], G_FILE_TEST_EXISTS))
+            k--;
+        if (!have_rest || s->rest[k] == NULL || !bpf_start(s->rest[k]))
+            return NULL;
+        gchar *expr = g_strjoinv(" ", s->rest + k);
+        g_ptr_array_add(s->strings, expr);
+        if (!cs_bpf_compiles(expr))
+            return NULL;
+        return text(s,
+                    "'%s' is not a file but a BPF filter: give it with -f '%s', or read the files "
+                    "with -r (connscope -r FILE %s)",
+                    expr, expr, expr);
+    }
+    s->files = s->read_files;
+    if (!have_rest)
+        return NULL;
+    for (int i = 0; s->rest[i] != NULL; i++)
+        if (is_capture_file(s->rest[i]))
+            return s->read_files == NULL
+                       ? "give either capture files or -i IFACE, not both"
+                       : text(s,
+                              "with -r, the words after the options are the BPF filter, and "
+                              "'%s' is a capture file: give every file with -r",
+                              s->rest[i]);
+    if (s->filter != NULL)
+        return "give the BPF filter with -f or after the options, not both";
+    s->filter = g_strjoinv(" ", s->rest);
+    return NULL;
+}
+
 /* The first value out of its range or combination of options that cannot go together, as a usage
  * message; NULL when there is none. The order is the order of the messages users see first. */
 static const char *first_conflict(const store *s, const cs_an_cli *an)
 {
     bool have_files = s->files != NULL && s->files[0] != NULL;
     bool live = s->iface != NULL;
+    bool to_stdout = s->write_file != NULL && strcmp(s->write_file, "-") == 0;
     struct {
         bool bad;
         const char *msg;
@@ -291,7 +379,7 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->interval < 0, "--interval takes seconds >= 0"},
         {s->duration < 0, "--duration takes seconds >= 0"},
         {s->count < 0, "-c takes a count >= 0"},
-        {s->snaplen < 64, "-s takes at least 64 bytes"},
+        {s->snaplen != 0 && s->snaplen < 64, "-s takes 0 (the default) or at least 64 bytes"},
         {s->rotate_mb < 0, "--rotate-mb takes a size >= 0"},
         {s->rotate_secs < 0, "--rotate-seconds takes seconds >= 0"},
         {s->buffer_kib < 0 || s->buffer_kib > 4 * 1024 * 1024, "-B takes 0 to 4194304 KiB"},
@@ -309,6 +397,11 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->jobs < 0 || s->jobs > 256, "-j takes 1 to 256 threads"},
         {(s->rotate_mb > 0 || s->rotate_secs > 0) && s->write_file == NULL,
          "--rotate-mb and --rotate-seconds go with -w FILE"},
+        {(s->rotate_mb > 0 || s->rotate_secs > 0) && to_stdout,
+         "-w - writes to standard output, which cannot be rotated"},
+        {to_stdout && s->stream_list, "-w - and --stream-list both write to standard output"},
+        {to_stdout && cs_an_cli_stdout_taken(an),
+         "-w - and --metrics/--summary-out to standard output cannot be combined"},
     };
     for (size_t i = 0; i < CS_ARRAY_LEN(r); i++)
         if (r[i].bad)
@@ -353,7 +446,8 @@ static void map_values(const store *s, cs_options *o)
     o->bpf = s->filter;
     o->live.iface = s->iface;
     o->live.bpf = s->filter;
-    o->live.snaplen = s->snaplen;
+    if (s->snaplen != 0) /* -s 0: the default, as tcpdump's -s 0 */
+        o->live.snaplen = s->snaplen;
     o->live.promisc = !s->no_promisc;
     if (s->buffer_kib > 0)
         o->live.buffer_size = s->buffer_kib * 1024;
@@ -369,7 +463,8 @@ static void map_values(const store *s, cs_options *o)
     o->list_conns = s->list_conns;
     o->list_http = s->list_http;
     o->stream_list = s->stream_list;
-    o->report_to_stderr = s->stream_list || cs_an_cli_stdout_taken(&o->an);
+    o->report_to_stderr = s->stream_list || cs_an_cli_stdout_taken(&o->an) ||
+                          (s->write_file != NULL && strcmp(s->write_file, "-") == 0);
     o->color = s->color == NULL || strcmp(s->color, "auto") == 0 ? -1
                : strcmp(s->color, "always") == 0                 ? 1
                                                                  : 0;
@@ -453,7 +548,9 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
                                  : CS_ACTION_RUN;
     if (o->action != CS_ACTION_RUN)
         return true;
-    bad = first_conflict(s, &o->an);
+    bad = take_rest(s);
+    if (bad == NULL)
+        bad = first_conflict(s, &o->an);
     if (bad == NULL)
         bad = parse_values(s, o);
     if (bad != NULL) {
@@ -471,7 +568,8 @@ void cs_options_free(cs_options *o)
     if (s == NULL)
         return;
     g_strfreev(s->http_ports);
-    g_strfreev(s->files);
+    g_strfreev(s->rest);
+    g_strfreev(s->read_files);
     g_free(s->filter);
     g_free(s->iface);
     g_free(s->write_file);

@@ -243,6 +243,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
             cs_analytics_merge(cfg->analytics, w->cfg.analytics);
         cs_counters_add(&ctr, cs_engine_counters(w->engine));
         streams += cs_engine_streams(w->engine);
+        info->streams_max = MAX(info->streams_max, cs_engine_streams(w->engine));
         peak += cs_engine_peak_conns(w->engine);
         for (int i = 0; i < cs_source_count(w->src); i++)
             cs_source_copy_status(all, input + i, w->src, i);

@@ -111,6 +111,10 @@ void cs_source_copy_status(cs_source *to, int i, const cs_source *from, int j);
 /* Closes every input and frees the source. NULL is fine. */
 void cs_source_free(cs_source *s);
 
+/* Does expr compile as a BPF filter (for Ethernet)? Used to tell a misplaced filter from a
+ * missing file; names in it may be looked up as libpcap does. */
+bool cs_bpf_compiles(const char *expr);
+
 /* Human name of a link type, e.g. "EN10MB (Ethernet)". Returns a static or pcap-owned string. */
 const char *cs_dlt_describe(int dlt, char *buf, size_t len);
 

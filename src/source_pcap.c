@@ -57,6 +57,18 @@ const char *cs_dlt_describe(int dlt, char *buf, size_t len)
     return buf;
 }
 
+bool cs_bpf_compiles(const char *expr)
+{
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+    struct bpf_program prog;
+    bool ok = p != NULL && pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok)
+        pcap_freecode(&prog);
+    if (p != NULL)
+        pcap_close(p);
+    return ok;
+}
+
 static bool heap_less(const cs_source *s, int a, int b)
 {
     if (s->rt[a].ts != s->rt[b].ts)
