@@ -9,6 +9,7 @@
 #include "defrag.h"
 #include "flow.h"
 #include "follow.h"
+#include "output.h"
 #include "source.h"
 #include "stats.h"
 #include "util.h"
@@ -421,6 +422,7 @@ int cs_follow_main(int argc, char **argv)
     cs_flow_free(f.flow);
     cs_defrag_free(f.defrag);
     cs_source_free(src);
+    rc = cs_output_finish("connscope follow", rc);
 out:
     fflush(stdout);
     g_option_context_free(octx);

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "follow.h"
 #include "options.h"
+#include "output.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -202,9 +203,29 @@ static int write_analytics_files(const cs_an_cli *acli, const cs_analytics *an, 
     if (!cs_an_cli_write_files(acli, an, "connscope " PACKAGE_VERSION, &err)) {
         fprintf(stderr, "connscope: %s\n", err->message);
         g_error_free(err);
-        return CS_EXIT_USAGE;
+        return CS_EXIT_OUTPUT;
     }
     return status;
+}
+
+/* -w and standard output: every packet and report line written, or one message naming the output
+ * that failed and exit status CS_EXIT_OUTPUT (standard output's reader gone away: SIGPIPE). */
+static int check_outputs(const cs_options *o, cs_source *src, int status)
+{
+    GError *err = NULL;
+    int errnum;
+    bool pcap_on_stdout = o->write_file != NULL && strcmp(o->write_file, "-") == 0;
+    if (!cs_source_write_check(src, &errnum, &err)) {
+        bool reader_gone = pcap_on_stdout && errnum == EPIPE; /* cs_output_finish's case */
+        if (!reader_gone) {
+            fprintf(stderr, "connscope: %s\n", err->message);
+            status = CS_EXIT_OUTPUT;
+        }
+        g_error_free(err);
+        if (pcap_on_stdout && !reader_gone)
+            return status; /* that was standard output's failure: told once */
+    }
+    return cs_output_finish("connscope", status);
 }
 
 /* Opens the files or the interface (and -w, then -Z). Returns NULL after printing why. */
@@ -297,6 +318,8 @@ static int run(cs_options *o)
     }
     int status;
     install_signals();
+    if (cs_an_cli_files_due(&o->an))
+        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
     if (o->jobs > 1 && o->n_files > 1) {
         status = cs_run_parallel(o->files, o->n_files, o->jobs, o->bpf, &ecfg, report, o->kind,
                                  src, &info, &stop_requested);
@@ -318,7 +341,7 @@ static int run(cs_options *o)
             status = CS_EXIT_INPUT_ERRORS; /* as `connscope follow` */
     }
     status = write_analytics_files(&o->an, an, status);
-    fflush(stdout);
+    status = check_outputs(o, src, status);
     fflush(stderr);
     report->destroy(report);
     cs_source_free(src);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "output.h"
 #include "parallel.h"
 
 enum { EDGE_OPEN_AT_END = 1, EDGE_JOINED_MID = 2 }; /* flags per tuple in a worker's edge table */
@@ -187,12 +188,18 @@ static void plan_groups(worker *ws, int n, char **files, int n_files, const char
     }
 }
 
-/* Copies a JSON/CSV group's records to `out` (each CSV part repeats the header: it is skipped). */
-static void copy_records(FILE *tmp, cs_report_kind kind, FILE *out)
+/* Copies a JSON/CSV group's records to `out` (each CSV part repeats the header: it is skipped).
+ * Returns false after printing why when the temporary file could not hold them. */
+static bool copy_records(FILE *tmp, cs_report_kind kind, FILE *out)
 {
     char buf[1 << 16];
     size_t n;
-    fflush(tmp);
+    GError *err = NULL;
+    if (!cs_output_check(tmp, "-j: the temporary file of a group's records", &err)) {
+        fprintf(stderr, "connscope: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
     rewind(tmp);
     if (kind == CS_REPORT_CSV) {
         int ch;
@@ -200,7 +207,8 @@ static void copy_records(FILE *tmp, cs_report_kind kind, FILE *out)
             ;
     }
     while ((n = fread(buf, 1, sizeof buf, tmp)) > 0)
-        fwrite(buf, 1, n, out);
+        fwrite(buf, 1, n, out); /* out is checked at the end (cs_output_finish) */
+    return true;
 }
 
 int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
@@ -236,8 +244,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
             status = 2;
             continue;
         }
-        if (w->tmp != NULL) /* per-record output in group order */
-            copy_records(w->tmp, kind, report->out);
+        if (w->tmp != NULL && !copy_records(w->tmp, kind, report->out)) /* in group order */
+            status = CS_EXIT_OUTPUT;
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
         if (w->cfg.analytics != NULL)
             cs_analytics_merge(cfg->analytics, w->cfg.analytics);

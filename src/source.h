@@ -100,6 +100,12 @@ bool cs_source_stats(cs_source *s, uint64_t *received, uint64_t *dropped, uint64
 bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, uint32_t rotate_secs,
                         GError **err);
 
+/* -w: flushes the output and says whether every packet was written. Returns true when so (or
+ * when there is no output). Otherwise writing stopped at the first failure (disk full, a closed
+ * pipe, ...): returns false with *errnum the reason's errno and *err "FILE: cannot write: REASON
+ * (the file is incomplete: ...)". */
+bool cs_source_write_check(cs_source *s, int *errnum, GError **err);
+
 /* Prints the capture interfaces, one per line ("1.eth0 (description) [Up, Running]"), like
  * tcpdump -D. Returns false with *err set if they cannot be listed. */
 bool cs_source_list_interfaces(FILE *out, GError **err);
