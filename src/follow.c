@@ -310,6 +310,29 @@ static void follow_packet(void *ctx, const cs_raw *raw)
     cs_flow_packet(f->flow, &pkt, &dir);
 }
 
+/* Sets the output format and side from --format, --side (NULL: not given) and --http. Returns
+ * the usage message of a bad combination, NULL when they are good. */
+static const char *set_view(follow *f, const char *format, const char *side, bool http)
+{
+    if (format == NULL || strcmp(format, "ascii") == 0)
+        f->format = FMT_ASCII;
+    else if (strcmp(format, "hex") == 0)
+        f->format = FMT_HEX;
+    else if (strcmp(format, "raw") == 0)
+        f->format = FMT_RAW;
+    else
+        return "--format takes ascii, hex or raw";
+    if (side != NULL && strcmp(side, "client") == 0)
+        f->side = 0;
+    else if (side != NULL && strcmp(side, "server") == 0)
+        f->side = 1;
+    else if (side != NULL && strcmp(side, "both") != 0)
+        return "--side takes client, server or both";
+    if (http && (format != NULL || side != NULL))
+        return "--http prints headers only: no --format or --side";
+    return NULL;
+}
+
 int cs_follow_main(int argc, char **argv)
 {
     gchar *format = NULL, *side = NULL, *filter = NULL;
@@ -357,26 +380,9 @@ int cs_follow_main(int argc, char **argv)
         fprintf(stderr, "connscope follow: '%s' is not a stream index\n", rest[0]);
         goto out;
     }
-    if (format == NULL || strcmp(format, "ascii") == 0)
-        f.format = FMT_ASCII;
-    else if (strcmp(format, "hex") == 0)
-        f.format = FMT_HEX;
-    else if (strcmp(format, "raw") == 0)
-        f.format = FMT_RAW;
-    else {
-        fprintf(stderr, "connscope follow: --format takes ascii, hex or raw\n");
-        goto out;
-    }
-    if (side != NULL && strcmp(side, "client") == 0)
-        f.side = 0;
-    else if (side != NULL && strcmp(side, "server") == 0)
-        f.side = 1;
-    else if (side != NULL && strcmp(side, "both") != 0) {
-        fprintf(stderr, "connscope follow: --side takes client, server or both\n");
-        goto out;
-    }
-    if (http && (format != NULL || side != NULL)) {
-        fprintf(stderr, "connscope follow: --http prints headers only: no --format or --side\n");
+    const char *bad = set_view(&f, format, side, http);
+    if (bad != NULL) {
+        fprintf(stderr, "connscope follow: %s\n", bad);
         goto out;
     }
     f.http = http;
