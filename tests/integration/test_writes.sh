@@ -148,7 +148,7 @@ for opt in summary-out metrics plot; do
         fail "--$opt on a mode-600 file: mode $(stat -c %a "$TMP/$opt.600")"
     # a fifo is written into, not replaced
     mkfifo "$TMP/$opt.fifo"
-    cat "$TMP/$opt.fifo" >"$TMP/$opt.fromfifo" &
+    timeout 20 cat "$TMP/$opt.fifo" >"$TMP/$opt.fromfifo" &
     reader=$!
     timeout 20 "$CONNSCOPE" -q --"$opt" "$(val "$TMP/$opt.fifo")" --bucket 1s "$KA" >/dev/null 2>&1
     wait $reader
@@ -165,12 +165,12 @@ echo "== --tls-keylog from a file that is not a regular one is capped"
 # a pipe that gives 100 MiB of zeros stands for /dev/zero (which an uncapped reader would read
 # until memory runs out: not something to run in a test)
 mkfifo "$TMP/zero.fifo"
-head -c 100M /dev/zero >"$TMP/zero.fifo" 2>/dev/null &
+timeout 60 sh -c 'head -c 100M /dev/zero >"$1"' sh "$TMP/zero.fifo" 2>/dev/null &
 "$CONNSCOPE" -q --tls-keylog "$TMP/zero.fifo" "$KA" >/dev/null 2>"$TMP/err"
 one_line "--tls-keylog FIFO of 100 MiB" $? "connscope: $TMP/zero.fifo: not a regular file, and more than 64 MiB came from it: not a key log"
 wait
 mkfifo "$TMP/kl.fifo"
-cat "$PCAPS/tls/tls12-chacha.keylog" >"$TMP/kl.fifo" &
+timeout 60 sh -c 'cat "$1" >"$2"' sh "$PCAPS/tls/tls12-chacha.keylog" "$TMP/kl.fifo" &
 "$CONNSCOPE" -q --json --tls-keylog "$TMP/kl.fifo" "$PCAPS/tls/tls12-chacha.pcap" >"$TMP/fifo.json" 2>"$TMP/err"
 rc=$?
 "$CONNSCOPE" -q --json --tls-keylog "$PCAPS/tls/tls12-chacha.keylog" "$PCAPS/tls/tls12-chacha.pcap" >"$TMP/file.json" 2>/dev/null
