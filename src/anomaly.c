@@ -9,10 +9,21 @@ static const char *const anom_descs[] = {CS_ANOMALIES(CS_ANOM_DESC)};
 
 /* The scalar fields of cs_counters, for the field-by-field operations below. */
 #define COUNTER_FIELDS(X)                                                                          \
-    X(packets) X(bytes) X(cap_bytes) X(non_ip) X(ipv4) X(ipv6) X(tcp) X(udp) X(icmp) X(other_l4)  \
-    X(gap_bytes) X(payload_cut_bytes)
+    X(packets)                                                                                     \
+    X(bytes)                                                                                       \
+    X(cap_bytes)                                                                                   \
+    X(non_ip)                                                                                      \
+    X(ipv4)                                                                                        \
+    X(ipv6)                                                                                        \
+    X(tcp)                                                                                         \
+    X(udp)                                                                                         \
+    X(icmp)                                                                                        \
+    X(other_l4)                                                                                    \
+    X(gap_bytes)                                                                                   \
+    X(payload_cut_bytes)
 #define COUNT_ONE(f) +1
-_Static_assert(sizeof(cs_counters) == sizeof(uint64_t) * (0 COUNTER_FIELDS(COUNT_ONE) + CS_ANOM_COUNT),
+_Static_assert(sizeof(cs_counters) ==
+                   sizeof(uint64_t) * (0 COUNTER_FIELDS(COUNT_ONE) + CS_ANOM_COUNT),
                "a cs_counters field is missing from COUNTER_FIELDS");
 #undef COUNT_ONE
 

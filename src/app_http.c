@@ -51,7 +51,7 @@ typedef struct hdir {
 
 struct cs_http_conn {
     const cs_http_cfg *cfg;
-    cs_http_scratch *scratch;    /* the thread's inflate output buffer (decode_bodies only) */
+    cs_http_scratch *scratch; /* the thread's inflate output buffer (decode_bodies only) */
     hdir d[2]; /* 0: client (requests), 1: server (responses) */
     cs_http_tx *q_head, *q_tail; /* requests awaiting a final response, oldest first */
     uint32_t q_len;

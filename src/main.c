@@ -178,8 +178,12 @@ static bool between_reads(void *ctx, bool timed_out)
 static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info)
 {
     uint64_t done, total;
-    reader r = {.src = src, .engine = e, .info = info, .live = o->live.iface != NULL,
-                .start = wall_now(), .duration = o->duration};
+    reader r = {.src = src,
+                .engine = e,
+                .info = info,
+                .live = o->live.iface != NULL,
+                .start = wall_now(),
+                .duration = o->duration};
     r.pg.start = r.start;
     r.pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list &&
               (r.live || (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
@@ -256,10 +260,10 @@ static cs_source *open_input(const cs_options *o)
 static cs_report *new_report(const cs_options *o)
 {
     FILE *out = o->report_to_stderr ? stderr : stdout;
-    cs_report *report = o->kind == CS_REPORT_JSON  ? cs_report_json_new(out)
-                        : o->kind == CS_REPORT_CSV ? cs_report_csv_new(out)
-                                                   : cs_report_text_new(out, o->list_conns,
-                                                                        o->list_http);
+    cs_report *report = o->kind == CS_REPORT_JSON ? cs_report_json_new(out)
+                        : o->kind == CS_REPORT_CSV
+                            ? cs_report_csv_new(out)
+                            : cs_report_text_new(out, o->list_conns, o->list_http);
     report->color = o->color == 1;
     if (o->color < 0 && o->kind == CS_REPORT_TEXT)
         report->color = isatty(fileno(report->out)) && getenv("NO_COLOR") == NULL;
@@ -321,8 +325,8 @@ static int run(cs_options *o)
     if (cs_an_cli_files_due(&o->an))
         cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
     if (o->jobs > 1 && o->n_files > 1) {
-        status = cs_run_parallel(o->files, o->n_files, o->jobs, o->bpf, &ecfg, report, o->kind,
-                                 src, &info, &stop_requested);
+        status = cs_run_parallel(o->files, o->n_files, o->jobs, o->bpf, &ecfg, report, o->kind, src,
+                                 &info, &stop_requested);
     } else {
         cs_engine *e = cs_engine_new(&ecfg, report);
         if (o->live.iface != NULL)

@@ -13,16 +13,16 @@ typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
     gchar *tls_keylog;
     gchar **http_ports;
-    gchar **rest;        /* the words after the options: files, or with -r/-i the BPF filter */
-    gchar **read_files;  /* -r FILE (repeatable) */
-    gchar **files;       /* the capture files: rest or read_files (not owned) */
+    gchar **rest;       /* the words after the options: files, or with -r/-i the BPF filter */
+    gchar **read_files; /* -r FILE (repeatable) */
+    gchar **files;      /* the capture files: rest or read_files (not owned) */
     gboolean json, csv, list_conns, list_http, no_http, http_decode, stream_list, verify_checksums;
     gboolean version, list_ifaces, no_promisc, quiet, numeric;
     gdouble idle_timeout, close_linger, duration, interval;
     gint64 max_conns, max_ooo, max_tombstones, max_keys, http_max_pending, count, rotate_mb, stream;
     gint jobs, snaplen, buffer_kib, rotate_secs;
-    GArray *ports;       /* --http-port values, parsed */
-    GPtrArray *strings;  /* help texts built with the defaults in them */
+    GArray *ports;      /* --http-port values, parsed */
+    GPtrArray *strings; /* help texts built with the defaults in them */
 } store;
 
 #define MAX_KEYS_NOT_GIVEN G_MININT64
@@ -302,9 +302,9 @@ static bool is_capture_file(const char *path)
 static bool bpf_start(const char *w)
 {
     static const char *const kw[] = {
-        "tcp",   "udp",     "icmp",  "icmp6",  "ip",    "ip6",   "arp",       "ether", "host",
-        "net",   "port",    "portrange", "src", "dst",  "not",   "!",         "(",     "vlan",
-        "mpls",  "less",    "greater", "proto", "sctp", "igmp",  "broadcast", "multicast"};
+        "tcp",  "udp",  "icmp",      "icmp6", "ip",   "ip6",  "arp",       "ether",    "host",
+        "net",  "port", "portrange", "src",   "dst",  "not",  "!",         "(",        "vlan",
+        "mpls", "less", "greater",   "proto", "sctp", "igmp", "broadcast", "multicast"};
     for (size_t i = 0; i < CS_ARRAY_LEN(kw); i++)
         if (strcmp(w, kw[i]) == 0 || (w[0] == '(' && kw[i][0] == '(') ||
             (g_str_has_prefix(w, kw[i]) && w[strlen(kw[i])] == '['))
@@ -383,8 +383,8 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->rotate_mb < 0, "--rotate-mb takes a size >= 0"},
         {s->rotate_secs < 0, "--rotate-seconds takes seconds >= 0"},
         {s->buffer_kib < 0 || s->buffer_kib > 4 * 1024 * 1024, "-B takes 0 to 4194304 KiB"},
-        {s->jobs > 1 && (live || s->stream_list || s->interval > 0 || s->write_file != NULL ||
-                         s->count > 0),
+        {s->jobs > 1 &&
+             (live || s->stream_list || s->interval > 0 || s->write_file != NULL || s->count > 0),
          "-j goes with capture files, not with -i, -c, --stream-list, --interval or -w"},
         {s->stream_list && (s->json || s->csv),
          "--stream-list prints to stdout: use it without --json/--csv"},
@@ -493,7 +493,7 @@ static void map_values(const store *s, cs_options *o)
     bool keys_given = s->max_keys != MAX_KEYS_NOT_GIVEN;
     e->max_keys = keys_given ? (uint32_t)s->max_keys : CS_AN_MAX_KEYS_DEFAULT; /* 0: no cap */
     /* top talkers: exact for files unless capped; live runs are capped by default */
-    o->an.cfg.max_keys = s->max_keys > 0             ? (uint32_t)s->max_keys
+    o->an.cfg.max_keys = s->max_keys > 0                   ? (uint32_t)s->max_keys
                          : !keys_given && s->iface != NULL ? CS_AN_MAX_KEYS_DEFAULT
                                                            : UINT32_MAX;
 }

@@ -22,19 +22,19 @@ typedef enum cs_action {
  * options.c holds no number of its own. Strings point into storage owned by the struct. */
 typedef struct cs_options {
     cs_action action;
-    char **files;           /* capture files (NULL-terminated), from FILE... or -r; NULL when live */
+    char **files; /* capture files (NULL-terminated), from FILE... or -r; NULL when live */
     int n_files;
     cs_live_opts live;      /* live.iface non-NULL: capture live (-i) */
     const char *bpf;        /* -f, or the words after the options with -r or -i; NULL: none */
     const char *write_file; /* -w (may be "-": standard output), or NULL */
     uint64_t rotate_bytes;  /* --rotate-mb in bytes (0: never) */
     uint32_t rotate_secs;
-    const char *user;       /* -Z */
-    uint64_t count;         /* -c (0: no limit) */
-    cs_time_t duration;     /* --duration (0: no limit) */
-    int jobs;               /* -j (0 or 1: one thread) */
+    const char *user;   /* -Z */
+    uint64_t count;     /* -c (0: no limit) */
+    cs_time_t duration; /* --duration (0: no limit) */
+    int jobs;           /* -j (0 or 1: one thread) */
     bool quiet;
-    cs_report_kind kind;    /* text, --json or --csv */
+    cs_report_kind kind; /* text, --json or --csv */
     bool list_conns, list_http;
     bool stream_list;       /* --stream-list: frame/stream lines on stdout, the report on stderr */
     bool report_to_stderr;  /* standard output carries something else (the pcap of -w -,

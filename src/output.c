@@ -11,8 +11,7 @@
 
 static bool sigpipe_held;
 
-bool cs_output_write(const char *opt, const char *path, const char *data, size_t len,
-                     GError **err)
+bool cs_output_write(const char *opt, const char *path, const char *data, size_t len, GError **err)
 {
     if (strcmp(path, "-") == 0) {
         fwrite(data, 1, len, stdout); /* checked once, by cs_output_finish() */

@@ -16,8 +16,7 @@
  * mode and owner. "-" is standard output: the bytes go into stdout's buffer and are checked by
  * cs_output_finish(). Returns false with *err set to "OPT: cannot write PATH: REASON" (a file may
  * then be incomplete). */
-bool cs_output_write(const char *opt, const char *path, const char *data, size_t len,
-                     GError **err);
+bool cs_output_write(const char *opt, const char *path, const char *data, size_t len, GError **err);
 
 /* Flushes fp and checks that no write to it failed since it was opened (stdio keeps the error
  * flag). Does not close fp. Returns false with *err set to "NAME: REASON" and (*err)->code the

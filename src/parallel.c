@@ -20,7 +20,7 @@ typedef struct worker {
     FILE *tmp;            /* JSON/CSV: where that writer writes */
     cs_source *src;
     cs_engine *engine;
-    GHashTable *edges;    /* cs_edge_tuple* -> EDGE_* flags of this group's edge connections */
+    GHashTable *edges; /* cs_edge_tuple* -> EDGE_* flags of this group's edge connections */
     char *error;
     volatile sig_atomic_t *stop; /* SIGINT/SIGTERM: stop reading, report what was read */
 } worker;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "plot.h"
 #include "output.h"
+#include "plot.h"
 #include "util.h"
 
 #define W 1000.0

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "json.h"
-#include "summary.h"
 #include "output.h"
+#include "summary.h"
 #include "util.h"
 
 G_DEFINE_QUARK(cs-summary-error-quark, cs_summary_error)
