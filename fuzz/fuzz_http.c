@@ -238,7 +238,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_http_sink sink = {.ctx = &s, .exchange = on_exchange, .anomaly = on_anomaly};
 
     size_t heap0 = __sanitizer_get_current_allocated_bytes();
-    cs_http_conn *h = cs_http_new(&cfg);
+    static cs_http_scratch scratch;
+    cs_http_conn *h = cs_http_new(&cfg, &scratch);
     if (conf & 0x04)
         cs_http_resync(h, true);
     if (conf & 0x08)

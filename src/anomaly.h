@@ -80,7 +80,8 @@ typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;
 #define CS_ANOM_TLS_FIRST CS_ANOM_TLS_BAD_RECORD
 #define CS_ANOM_TLS_LAST CS_ANOM_TLS_EARLY_DATA
 
-/* Packet classes counted by the decoder. */
+/* Packet classes counted by the decoder, and the anomaly counts. A new field must also go into
+ * COUNTER_FIELDS in anomaly.c (a static assertion there fails until it does). */
 typedef struct cs_counters {
     uint64_t packets;     /* every packet handed to the decoder */
     uint64_t bytes;       /* wire length sum */
@@ -96,6 +97,13 @@ typedef struct cs_counters {
     uint64_t gap_bytes;      /* bytes skipped in reassembly gaps */
     uint64_t payload_cut_bytes; /* payload bytes lost to the snaplen */
 } cs_counters;
+
+/* Adds every counter of `from` into `into` (-j: merging the threads' counters). Can't fail. */
+void cs_counters_add(cs_counters *into, const cs_counters *from);
+
+/* Subtracts every counter of `from` from `into`, which must hold at least as much in each (an
+ * interval's counts: the totals now minus the totals at its start). Can't fail. */
+void cs_counters_sub(cs_counters *into, const cs_counters *from);
 
 /* Returns the JSON name of anomaly `a`. Can't fail. */
 const char *cs_anomaly_name(cs_anomaly a);

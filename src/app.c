@@ -17,6 +17,7 @@ struct cs_app {
     cs_counters *ctr;
     cs_tls_cfg tls_cfg;
     cs_tls_sink tls_sink;
+    cs_http_scratch *http_scratch; /* --http-decode-bodies: this run's inflate buffer, else NULL */
 };
 
 typedef struct app_conn {
@@ -54,7 +55,7 @@ static void tls_plaintext(void *ctx, const cs_conn *cc, bool from_client, const 
     }
     cs_http_conn **h = s->tunneled ? &s->http_in : &s->http;
     if (*h == NULL)
-        *h = cs_http_new(&a->cfg.http);
+        *h = cs_http_new(&a->cfg.http, a->http_scratch);
     cs_http_data(*h, a->sink, cc, from_client, p, len, ts);
 }
 
@@ -82,6 +83,8 @@ cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters 
     a->cfg = *cfg;
     a->sink = sink;
     a->ctr = ctr;
+    if (cfg->http.decode_bodies) /* one per run: -j runs one per thread, so none is shared */
+        a->http_scratch = g_new(cs_http_scratch, 1);
     a->tls_cfg.keylog = cfg->keylog;
     a->tls_sink = (cs_tls_sink){.ctx = a,
                                 .plaintext = tls_plaintext,
@@ -92,6 +95,9 @@ cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters 
 
 void cs_app_free(cs_app *a)
 {
+    if (a == NULL)
+        return;
+    g_free(a->http_scratch);
     g_free(a);
 }
 
@@ -196,7 +202,7 @@ static int judge(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, 
 static void start_http(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take)
 {
     s->kind = CS_APP_HTTP;
-    s->http = cs_http_new(&a->cfg.http);
+    s->http = cs_http_new(&a->cfg.http, a->http_scratch);
     for (int i = 0; i < 2; i++)
         if (s->verdict[i] == V_NOT)
             cs_http_resync(s->http, i == c->client);

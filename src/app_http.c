@@ -51,6 +51,7 @@ typedef struct hdir {
 
 struct cs_http_conn {
     const cs_http_cfg *cfg;
+    cs_http_scratch *scratch; /* the thread's inflate output buffer (decode_bodies only) */
     hdir d[2]; /* 0: client (requests), 1: server (responses) */
     cs_http_tx *q_head, *q_tail; /* requests awaiting a final response, oldest first */
     uint32_t q_len;
@@ -96,10 +97,11 @@ const char *cs_http_outcome_name(cs_http_outcome o)
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 
-cs_http_conn *cs_http_new(const cs_http_cfg *cfg)
+cs_http_conn *cs_http_new(const cs_http_cfg *cfg, cs_http_scratch *scratch)
 {
     cs_http_conn *h = g_new0(cs_http_conn, 1);
     h->cfg = cfg;
+    h->scratch = scratch;
     for (int i = 0; i < 2; i++) {
         h->d[i].phase = PH_START;
         h->d[i].msg_start = -1;
@@ -379,7 +381,6 @@ static void z_free(hdir *d)
  * gzip/deflate body, how many bytes they decode to. */
 static void body_bytes(cs_http_conn *h, hdir *d, int side, const uint8_t *p, uint32_t n)
 {
-    static uint8_t scratch[64 * 1024];
     cs_http_tx *t = d->tx;
     if (d->coded && h->cfg->decode_bodies && !d->zfail && !d->zend) {
         if (p == NULL) {
@@ -393,10 +394,10 @@ static void body_bytes(cs_http_conn *h, hdir *d, int side, const uint8_t *p, uin
             d->z->next_in = (Bytef *)p;
             d->z->avail_in = n;
             while (!d->zfail && !d->zend && d->z->avail_in > 0) {
-                d->z->next_out = scratch;
-                d->z->avail_out = sizeof scratch;
+                d->z->next_out = h->scratch->inflate_out;
+                d->z->avail_out = sizeof h->scratch->inflate_out;
                 int rc = inflate(d->z, Z_NO_FLUSH);
-                d->decoded += sizeof scratch - d->z->avail_out;
+                d->decoded += sizeof h->scratch->inflate_out - d->z->avail_out;
                 if (rc == Z_STREAM_END) {
                     d->zend = true;
                 } else if (rc == Z_DATA_ERROR && !d->zraw && d->z->total_out == 0 &&

@@ -94,8 +94,17 @@ typedef struct cs_http_sink {
 
 typedef struct cs_http_conn cs_http_conn;
 
-/* Creates the parser state of one connection. Can't fail (aborts on OOM). */
-cs_http_conn *cs_http_new(const cs_http_cfg *cfg);
+/* Work memory shared by the parsers that one thread feeds: a gzip/deflate body is inflated into
+ * it only to count the decoded bytes, so its contents never matter between calls. Each thread
+ * needs its own (cs_app owns one per run); parsers fed from two threads must not share one. */
+typedef struct cs_http_scratch {
+    uint8_t inflate_out[64 * 1024];
+} cs_http_scratch;
+
+/* Creates the parser state of one connection. `scratch` (owned by the caller, outliving the
+ * parser) is required when cfg->decode_bodies is set and unused otherwise (NULL is fine then).
+ * Can't fail (aborts on OOM). */
+cs_http_conn *cs_http_new(const cs_http_cfg *cfg, cs_http_scratch *scratch);
 
 /* Feeds reassembled bytes sent by the client (from_client) or the server, with the capture time of
  * the segment that carried them. Returns how many trailing bytes were not parsed because the

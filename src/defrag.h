@@ -8,6 +8,11 @@
 
 typedef struct cs_defrag cs_defrag;
 
+/* The caps every run uses: fragment data held, and how long an incomplete datagram waits (in
+ * capture time) before it is dropped. */
+#define CS_DEFRAG_MAX_BYTES (64u << 20)
+#define CS_DEFRAG_TIMEOUT (60 * CS_NS_PER_S)
+
 /* Creates an empty reassembler holding at most max_bytes of fragment data; datagrams not completed
  * within `timeout` of capture time are dropped. Can't fail (aborts on OOM). */
 cs_defrag *cs_defrag_new(uint32_t max_bytes, cs_time_t timeout);

@@ -1,13 +1,11 @@
 /* engine.c - the analysis run: hook implementations that carry events up from the flow table to the
  * app layer, stats and the report writer, the per-packet loop body, and interval bookkeeping. */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "defrag.h"
 #include "engine.h"
 #include "stats.h"
-#include "util.h"
 
 struct cs_engine {
     cs_engine_cfg cfg;
@@ -72,6 +70,21 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
         cs_analytics_syn(e->cfg.analytics, ts);
 }
 
+/* -j: hands a connection at the edge of the input over by its canonical tuple. */
+static void report_edge(const cs_engine *e, const cs_conn *c, bool open_at_end, bool joined_mid)
+{
+    int cmp = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]);
+    int lo = cmp < 0 || (cmp == 0 && c->port[0] <= c->port[1]) ? 0 : 1;
+    cs_edge_tuple t;
+    memset(&t, 0, sizeof t);
+    t.family = c->family;
+    t.addr[0] = c->addr[lo];
+    t.addr[1] = c->addr[!lo];
+    t.port[0] = c->port[lo];
+    t.port[1] = c->port[!lo];
+    e->cfg.edges.conn(e->cfg.edges.ctx, &t, open_at_end, joined_mid);
+}
+
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
 {
     cs_engine *e = ctx;
@@ -83,19 +96,8 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
-    if (e->cfg.edge_tuples != NULL && (why == CS_END_EOF || row.syns == 0)) {
-        /* -j: remember connections open at the end or joined mid-stream, by canonical tuple */
-        int a = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) < 0 ||
-                        (memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) == 0 &&
-                         c->port[0] <= c->port[1])
-                    ? 0
-                    : 1;
-        char ea[64], eb[64];
-        cs_endpoint_str(&c->addr[a], c->family, c->port[a], ea, sizeof ea);
-        cs_endpoint_str(&c->addr[!a], c->family, c->port[!a], eb, sizeof eb);
-        gchar *key = g_strdup_printf("%s %s %s", why == CS_END_EOF ? "eof" : "mid", ea, eb);
-        g_hash_table_add(e->cfg.edge_tuples, key);
-    }
+    if (e->cfg.edges.conn != NULL && (why == CS_END_EOF || row.syns == 0))
+        report_edge(e, c, why == CS_END_EOF, row.syns == 0);
     EACH_STATS(e, s)
     {
         cs_stats_conn(s, &row);
@@ -156,12 +158,8 @@ static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
 /* Reports the interval [ivl_start, end) and starts the next one at `end`. */
 static void close_interval(cs_engine *e, cs_time_t end)
 {
-    cs_counters delta;
-    const uint64_t *a = (const uint64_t *)(const void *)&e->ctr;
-    const uint64_t *b = (const uint64_t *)(const void *)&e->ctr_mark;
-    uint64_t *d = (uint64_t *)(void *)&delta;
-    for (size_t i = 0; i < sizeof delta / sizeof(uint64_t); i++)
-        d[i] = a[i] - b[i];
+    cs_counters delta = e->ctr;
+    cs_counters_sub(&delta, &e->ctr_mark);
     cs_interval_info iv = {.start = e->ivl_start, .end = end, .ctr = &delta};
     if (e->have_drops) {
         iv.have_drops = true;
@@ -216,7 +214,7 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
                                .conn_end = on_conn_end};
     e->http_sink = (cs_http_sink){.ctx = e, .exchange = on_http, .anomaly = on_http_anomaly};
     e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
-    e->defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
+    e->defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_TIMEOUT);
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
     cs_stats_init(&e->stats);
     cs_stats_init(&e->cur);
@@ -268,7 +266,7 @@ static void fill_info(cs_engine *e, cs_run_info *info)
     if (info->ctr == NULL)
         info->ctr = &e->ctr;
     info->peak_conns = cs_flow_peak(e->flow);
-    info->streams = cs_flow_streams(e->flow);
+    info->streams = info->streams_max = cs_flow_streams(e->flow);
     info->have_drops = e->have_drops;
     memcpy(info->drops, e->drops, sizeof info->drops);
 }
@@ -324,15 +322,6 @@ uint64_t cs_engine_streams(const cs_engine *e)
 uint32_t cs_engine_active_conns(const cs_engine *e)
 {
     return cs_flow_active(e->flow);
-}
-
-bool cs_parse_endpoint(const char *str, uint8_t *family, cs_addr *addr, uint16_t *port)
-{
-    int32_t p;
-    if (!cs_parse_addr_port(str, family, addr, &p) || p == 0)
-        return false;
-    *port = p > 0 ? (uint16_t)p : 0;
-    return true;
 }
 
 bool cs_parse_time(const char *s, cs_time_t *out)

@@ -24,12 +24,27 @@ typedef struct cs_engine_filter {
     cs_host_filter host;       /* --host: connections with this client or server address */
 } cs_engine_filter;
 
-/* Parses "IP" or "IP:PORT" / "[IPv6]:PORT" into (family, addr, port). Returns false if invalid. */
-bool cs_parse_endpoint(const char *s, uint8_t *family, cs_addr *addr, uint16_t *port);
-
 /* Parses a time: seconds since the epoch ("1700000000.5") or UTC "YYYY-MM-DD[ T]HH:MM[:SS[.frac]]".
  * Returns false if invalid. */
 bool cs_parse_time(const char *s, cs_time_t *out);
+
+/* A connection's endpoints in a fixed order (the lower address, then the lower port, first), so
+ * that both directions, and the parts of one connection seen by different runs, compare equal
+ * byte for byte (unused bytes are zero). */
+typedef struct cs_edge_tuple {
+    cs_addr addr[2];
+    uint16_t port[2];
+    uint8_t family;
+} cs_edge_tuple;
+
+/* -j: where a run reports the connections that may continue in another group of files: those
+ * still open when its input ended (`open_at_end`) and those joined without a SYN (`joined_mid`);
+ * one call per connection record with at least one of the two set, from the thread that feeds
+ * the engine. */
+typedef struct cs_edge_sink {
+    void *ctx;
+    void (*conn)(void *ctx, const cs_edge_tuple *t, bool open_at_end, bool joined_mid);
+} cs_edge_sink;
 
 typedef struct cs_engine_cfg {
     cs_engine_filter filter;
@@ -38,8 +53,7 @@ typedef struct cs_engine_cfg {
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
-    GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for
-                                connections open at the end / joined without a SYN; NULL: off */
+    cs_edge_sink edges;  /* -j: connections at the edges of the input; conn NULL: off */
     cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange;
                                 its latency per server is set from the stats by
                                 cs_engine_flush/report_now (owned by the caller) */

@@ -9,6 +9,7 @@
 #include "defrag.h"
 #include "flow.h"
 #include "follow.h"
+#include "output.h"
 #include "source.h"
 #include "stats.h"
 #include "util.h"
@@ -34,6 +35,11 @@ typedef struct follow {
     GString *resp_cur;    /* the response being collected (also in resp_heads) */
     bool resp_cur_final;  /* ... and it has its final (not 1xx, or 101) status line */
     uint64_t exchanges;
+    /* the pipeline up to the flow table */
+    cs_counters ctr;
+    cs_defrag *defrag;
+    cs_flow_table *flow;
+    uint64_t frame;
 } follow;
 
 static bool wanted(const follow *f, const cs_conn *c, int dir)
@@ -234,7 +240,7 @@ static void on_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t l
     f->found = true;
     if (f->http) {
         if (f->parser == NULL)
-            f->parser = cs_http_new(&f->http_cfg);
+            f->parser = cs_http_new(&f->http_cfg, NULL); /* bodies are not decoded */
         cs_http_data(f->parser, &f->sink, c, dir == c->client, p, len, ts);
         return;
     }
@@ -291,6 +297,42 @@ static void on_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
             cs_fmt_time(ts, t, sizeof t), dir == c->client ? "client" : "server", f->offset[dir]);
 }
 
+/* One packet read: decoded (fragments reassembled) and tracked; the hooks above print. */
+static void follow_packet(void *ctx, const cs_raw *raw)
+{
+    follow *f = ctx;
+    cs_pkt pkt;
+    f->frame++;
+    if (cs_decode_ex(raw, &pkt, &f->ctr, f->defrag) != CS_DEC_TCP)
+        return;
+    pkt.frame = f->frame;
+    int dir;
+    cs_flow_packet(f->flow, &pkt, &dir);
+}
+
+/* Sets the output format and side from --format, --side (NULL: not given) and --http. Returns
+ * the usage message of a bad combination, NULL when they are good. */
+static const char *set_view(follow *f, const char *format, const char *side, bool http)
+{
+    if (format == NULL || strcmp(format, "ascii") == 0)
+        f->format = FMT_ASCII;
+    else if (strcmp(format, "hex") == 0)
+        f->format = FMT_HEX;
+    else if (strcmp(format, "raw") == 0)
+        f->format = FMT_RAW;
+    else
+        return "--format takes ascii, hex or raw";
+    if (side != NULL && strcmp(side, "client") == 0)
+        f->side = 0;
+    else if (side != NULL && strcmp(side, "server") == 0)
+        f->side = 1;
+    else if (side != NULL && strcmp(side, "both") != 0)
+        return "--side takes client, server or both";
+    if (http && (format != NULL || side != NULL))
+        return "--http prints headers only: no --format or --side";
+    return NULL;
+}
+
 int cs_follow_main(int argc, char **argv)
 {
     gchar *format = NULL, *side = NULL, *filter = NULL;
@@ -338,26 +380,9 @@ int cs_follow_main(int argc, char **argv)
         fprintf(stderr, "connscope follow: '%s' is not a stream index\n", rest[0]);
         goto out;
     }
-    if (format == NULL || strcmp(format, "ascii") == 0)
-        f.format = FMT_ASCII;
-    else if (strcmp(format, "hex") == 0)
-        f.format = FMT_HEX;
-    else if (strcmp(format, "raw") == 0)
-        f.format = FMT_RAW;
-    else {
-        fprintf(stderr, "connscope follow: --format takes ascii, hex or raw\n");
-        goto out;
-    }
-    if (side != NULL && strcmp(side, "client") == 0)
-        f.side = 0;
-    else if (side != NULL && strcmp(side, "server") == 0)
-        f.side = 1;
-    else if (side != NULL && strcmp(side, "both") != 0) {
-        fprintf(stderr, "connscope follow: --side takes client, server or both\n");
-        goto out;
-    }
-    if (http && (format != NULL || side != NULL)) {
-        fprintf(stderr, "connscope follow: --http prints headers only: no --format or --side\n");
+    const char *bad = set_view(&f, format, side, http);
+    if (bad != NULL) {
+        fprintf(stderr, "connscope follow: %s\n", bad);
         goto out;
     }
     f.http = http;
@@ -374,8 +399,6 @@ int cs_follow_main(int argc, char **argv)
         g_error_free(err);
         goto out;
     }
-    cs_counters ctr;
-    memset(&ctr, 0, sizeof ctr);
     cs_flow_cfg cfg;
     cs_flow_cfg_default(&cfg);
     cs_flow_hooks hooks = {.ctx = &f,
@@ -384,29 +407,12 @@ int cs_follow_main(int argc, char **argv)
                            .stream_gap = on_gap,
                            .stream_end = on_end,
                            .conn_end = on_conn_end};
-    cs_defrag *defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
-    cs_flow_table *ft = cs_flow_new(&cfg, &hooks, &ctr);
-    cs_raw raw;
-    cs_pkt pkt;
-    uint64_t frame = 0;
-    int r;
-    while ((r = cs_source_next(src, &raw)) != 0) {
-        if (r < 0)
-            continue;
-        frame++;
-        if (cs_decode_ex(&raw, &pkt, &ctr, defrag) != CS_DEC_TCP)
-            continue;
-        pkt.frame = frame;
-        int dir;
-        cs_flow_packet(ft, &pkt, &dir);
-    }
-    cs_flow_flush(ft);
-    rc = 0;
-    for (int i = 0; i < cs_source_count(src); i++)
-        if (cs_source_input(src, i)->message != NULL) {
-            fprintf(stderr, "connscope: %s\n", cs_source_input(src, i)->message);
-            rc = 1;
-        }
+    f.defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_TIMEOUT);
+    f.flow = cs_flow_new(&cfg, &hooks, &f.ctr);
+    cs_read_sink sink = {.ctx = &f, .packet = follow_packet};
+    cs_source_read(src, &sink, NULL, 0);
+    cs_flow_flush(f.flow);
+    rc = cs_source_account(src, NULL) ? 1 : 0;
     if (!f.exists) {
         fprintf(stderr, "connscope follow: no TCP stream %" G_GUINT64_FORMAT " in the input\n",
                 f.stream);
@@ -419,9 +425,10 @@ int cs_follow_main(int argc, char **argv)
         fprintf(stderr, "connscope follow: no HTTP exchange in stream %" G_GUINT64_FORMAT "\n",
                 f.stream);
     }
-    cs_flow_free(ft);
-    cs_defrag_free(defrag);
+    cs_flow_free(f.flow);
+    cs_defrag_free(f.defrag);
     cs_source_free(src);
+    rc = cs_output_finish("connscope follow", rc);
 out:
     fflush(stdout);
     g_option_context_free(octx);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "output.h"
 #include "plot.h"
 #include "summary.h"
 
@@ -160,6 +161,14 @@ bool cs_an_cli_stdout_taken(const cs_an_cli *c)
         if (c->targets[i].file == NULL && c->targets[i].host == NULL)
             return true;
     return c->summary_out != NULL && strcmp(c->summary_out, "-") == 0;
+}
+
+bool cs_an_cli_files_due(const cs_an_cli *c)
+{
+    for (int i = 0; i < c->n_targets; i++)
+        if (c->targets[i].file != NULL || c->targets[i].host != NULL)
+            return true;
+    return c->plot != NULL || (c->summary_out != NULL && strcmp(c->summary_out, "-") != 0);
 }
 
 const cs_an_report_opts *cs_an_cli_sections(const cs_an_cli *c)
@@ -355,6 +364,8 @@ int cs_merge_main(int argc, char **argv)
     g_ptr_array_free(parts, TRUE);
     if (!ok)
         goto out;
+    if (cs_an_cli_files_due(&cli))
+        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
     cs_an_cli_report(&cli, acc, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
     rc = 0;
     if (!cs_an_cli_write_files(&cli, acc, "connscope " PACKAGE_VERSION, &err)) {
@@ -362,6 +373,7 @@ int cs_merge_main(int argc, char **argv)
         g_error_free(err);
         rc = 2;
     }
+    rc = cs_output_finish("connscope merge", rc);
 out:
     fflush(stdout);
     cs_analytics_free(acc);

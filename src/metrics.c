@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "output.h"
 #include "util.h"
 
 #define METRICS_ERROR (g_quark_from_static_string("cs-metrics-error"))
@@ -348,15 +349,7 @@ bool cs_metrics_write(const cs_analytics *a, const cs_metrics_target *t, GError 
     if (t->host != NULL) {
         ok = send_all(t->host, t->port, s, err);
     } else {
-        FILE *f = t->file != NULL ? fopen(t->file, "w") : stdout;
-        ok = f != NULL;
-        if (ok) {
-            ok = fwrite(s->str, 1, s->len, f) == s->len;
-            ok = (t->file != NULL ? fclose(f) == 0 : fflush(f) == 0) && ok;
-        }
-        if (!ok)
-            g_set_error(err, METRICS_ERROR, 0, "--metrics: cannot write %s: %s",
-                        t->file != NULL ? t->file : "standard output", g_strerror(errno));
+        ok = cs_output_write("--metrics", t->file != NULL ? t->file : "-", s->str, s->len, err);
     }
     g_string_free(s, TRUE);
     return ok;

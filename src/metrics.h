@@ -40,7 +40,8 @@ void cs_metrics_graphite(const cs_analytics *a, GString *out);
  * bucket. */
 void cs_metrics_prometheus(const cs_analytics *a, GString *out);
 
-/* Writes the metrics of a to t. Returns false with *err set when the file cannot be written or the
+/* Writes the metrics of a to t (a file through cs_output_write(); standard output is checked by
+ * cs_output_finish()). Returns false with *err set when the file cannot be written or the
  * receiver cannot be reached. */
 bool cs_metrics_write(const cs_analytics *a, const cs_metrics_target *t, GError **err);
 

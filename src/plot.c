@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "output.h"
 #include "plot.h"
 #include "util.h"
 
@@ -450,12 +451,9 @@ bool cs_plot_write(const cs_analytics *a, const char *path, const char *subtitle
 {
     GString *s = g_string_new(NULL);
     cs_plot_svg(a, subtitle, s);
-    GError *e = NULL;
-    bool ok = g_file_set_contents(path, s->str, (gssize)s->len, &e);
-    if (!ok) {
-        g_set_error(err, g_quark_from_static_string("cs-plot-error"), 0, "--plot: %s", e->message);
-        g_error_free(e);
-    }
+    /* through the path, not g_file_set_contents: that renames a new file over it, which replaces
+     * a symlink or a device node and resets the mode */
+    bool ok = cs_output_write("--plot", path, s->str, s->len, err);
     g_string_free(s, TRUE);
     return ok;
 }

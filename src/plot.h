@@ -12,7 +12,8 @@
  * input names). Can't fail. */
 void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out);
 
-/* Writes the SVG to path. Returns false with *err set when the file cannot be written. */
+/* Writes the SVG to path through cs_output_write() (a symlink, device node or file mode stays as
+ * it is). Returns false with *err set when the file cannot be written. */
 bool cs_plot_write(const cs_analytics *a, const char *path, const char *subtitle, GError **err);
 
 #endif

@@ -29,6 +29,7 @@ typedef struct cs_run_info {
     const cs_counters *ctr;
     uint32_t peak_conns;
     uint64_t streams;
+    uint64_t streams_max; /* the most streams one engine numbered (-j: streams is their sum) */
     const char *filter;
     const char *version;
     bool partial;         /* a report during the run (SIGUSR1): open connections not included */

@@ -40,6 +40,8 @@ struct cs_source {
     uint32_t dump_rotate_secs;
     uint32_t dump_index;   /* number of the file being written (0: path itself) */
     cs_time_t dump_opened; /* capture time of the first packet in the current file */
+    int dump_errno;        /* the first write error (0: none): writing stopped there */
+    char *dump_failed;     /* ... and the file it happened in */
     volatile sig_atomic_t stop;
     int timeout_ms;         /* live: longest wait in cs_source_next() */
 };
@@ -55,6 +57,18 @@ const char *cs_dlt_describe(int dlt, char *buf, size_t len)
     else
         snprintf(buf, len, "%d (not known to libpcap)", dlt);
     return buf;
+}
+
+bool cs_bpf_compiles(const char *expr)
+{
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+    struct bpf_program prog;
+    bool ok = p != NULL && pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok)
+        pcap_freecode(&prog);
+    if (p != NULL)
+        pcap_close(p);
+    return ok;
 }
 
 static bool heap_less(const cs_source *s, int a, int b)
@@ -261,6 +275,15 @@ cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GErr
     return s;
 }
 
+void cs_live_opts_default(cs_live_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->snaplen = 262144;
+    o->promisc = true;
+    o->buffer_size = 64 << 20;
+    o->timeout_ms = 200;
+}
+
 cs_source *cs_source_open_live(const cs_live_opts *o, GError **err)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -359,6 +382,44 @@ bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, u
     return dump_open(s, err);
 }
 
+/* The name of output file number dump_index, for messages (caller frees). */
+static char *dump_name(const cs_source *s)
+{
+    if (strcmp(s->dump_path, "-") == 0)
+        return g_strdup("standard output");
+    return s->dump_index == 0 ? g_strdup(s->dump_path)
+                              : g_strdup_printf("%s.%u", s->dump_path, s->dump_index);
+}
+
+/* Closes the current output file; standard output is only flushed (libpcap would fclose it). */
+static void dump_close(cs_source *s)
+{
+    if (pcap_dump_file(s->dump) == stdout)
+        pcap_dump_flush(s->dump);
+    else
+        pcap_dump_close(s->dump);
+    s->dump = NULL;
+}
+
+/* A write to the output failed with errno e: writing stops here (a full disk would fail every
+ * later write too), and cs_source_write_check() reports it. */
+static void dump_fail(cs_source *s, int e)
+{
+    s->dump_errno = e != 0 ? e : EIO;
+    s->dump_failed = dump_name(s);
+    dump_close(s);
+}
+
+/* Flushes the current output file and checks that every write to it succeeded. */
+static bool dump_flush_ok(cs_source *s)
+{
+    errno = 0;
+    if (pcap_dump_flush(s->dump) == 0 && !ferror(pcap_dump_file(s->dump)))
+        return true;
+    dump_fail(s, errno);
+    return false;
+}
+
 static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
 {
     if (s->dump_opened < 0)
@@ -368,15 +429,36 @@ static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
                   (s->dump_rotate_secs > 0 &&
                    ts - s->dump_opened >= (cs_time_t)s->dump_rotate_secs * CS_NS_PER_S);
     if (rotate) {
-        pcap_dump_close(s->dump);
+        if (!dump_flush_ok(s))
+            return;
+        dump_close(s);
         s->dump_index++;
         if (!dump_open(s, NULL)) {
-            fprintf(stderr, "connscope: cannot open the next output file; writing stopped\n");
+            s->dump_errno = errno != 0 ? errno : EIO;
+            s->dump_failed = dump_name(s);
             return;
         }
         s->dump_opened = ts;
     }
     pcap_dump((u_char *)s->dump, rt->hdr, rt->data);
+    if (ferror_unlocked(pcap_dump_file(s->dump))) { /* a flag test: errno is the write's */
+        dump_fail(s, errno);
+        return;
+    }
+}
+
+bool cs_source_write_check(cs_source *s, int *errnum, GError **err)
+{
+    *errnum = 0;
+    if (s->dump != NULL)
+        dump_flush_ok(s);
+    if (s->dump_errno == 0)
+        return true;
+    *errnum = s->dump_errno;
+    g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                "%s: cannot write: %s (the file is incomplete: writing stopped there)",
+                s->dump_failed, g_strerror(s->dump_errno));
+    return false;
 }
 
 bool cs_source_list_interfaces(FILE *out, GError **err)
@@ -496,10 +578,11 @@ void cs_source_free(cs_source *s)
     if (s == NULL)
         return;
     if (s->dump != NULL)
-        pcap_dump_close(s->dump);
+        dump_close(s);
     if (s->dump_tmpl != NULL)
         pcap_close(s->dump_tmpl);
     g_free(s->dump_path);
+    g_free(s->dump_failed);
     for (int i = 0; i < s->n; i++) {
         if (s->rt[i].pcap != NULL)
             pcap_close(s->rt[i].pcap);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "output.h"
 #include "summary.h"
 #include "util.h"
 
@@ -227,16 +228,7 @@ bool cs_summary_write(const cs_analytics *a, const char *path, const char *gener
 {
     GString *s = g_string_new(NULL);
     cs_summary_format(a, generator, s);
-    bool to_stdout = strcmp(path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(path, "w");
-    bool ok = f != NULL;
-    if (ok) {
-        ok = fwrite(s->str, 1, s->len, f) == s->len;
-        ok = (to_stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
-    }
-    if (!ok)
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO, "%s: cannot write the summary: %s",
-                    path, g_strerror(errno));
+    bool ok = cs_output_write("--summary-out", path, s->str, s->len, err);
     g_string_free(s, TRUE);
     return ok;
 }

@@ -32,9 +32,10 @@ typedef enum cs_summary_error {
  * class bounds, e.g. "hist=loglin/exact128/sub64;pkts=1,3,10,100,1000;bytes=0,100,...". Static. */
 const char *cs_summary_layout(void);
 
-/* Writes the summary of a to path ("-": standard output). `generator` names the program
- * ("connscope 0.1.0"). Returns false with *err set when the file cannot be written (a partial file
- * may be left). */
+/* Writes the summary of a to path through cs_output_write() ("-": standard output, checked by
+ * cs_output_finish()). `generator` names the program ("connscope 0.1.0"). Returns false with
+ * *err set ("--summary-out: cannot write PATH: REASON") when the file cannot be written (a partial
+ * file may be left). */
 bool cs_summary_write(const cs_analytics *a, const char *path, const char *generator, GError **err);
 
 /* Appends the summary document to out. Can't fail. */
@@ -98,6 +99,10 @@ bool cs_an_cli_active(const cs_an_cli *c);
 /* True when a --metrics target or --summary-out writes to standard output (the text report should
  * then go to standard error). */
 bool cs_an_cli_stdout_taken(const cs_an_cli *c);
+
+/* True when --summary-out, --metrics or --plot write a file (or send to a receiver) after the
+ * report: those must still be written when standard output closes early (cs_output_hold_sigpipe). */
+bool cs_an_cli_files_due(const cs_an_cli *c);
 
 /* The report sections to print (to give a report writer through cs_run_info), or NULL when none
  * was selected. Valid until cs_an_cli_free(). */

@@ -181,6 +181,12 @@ cap_http_chunked() {              # gzip => Transfer-Encoding: chunked, 2 respon
     cap_stop
 }
 
+cap_http_gzip_stored() {          # 4 connections, each GET /stored/s.txt answered with a stored gzip body
+    cap_start http-gzip-stored.pcap 'tcp port 18080'
+    for _ in 1 2 3 4; do nsx curl -sS -H 'Accept-Encoding: gzip' $U/stored/s.txt >/dev/null; done
+    cap_stop
+}
+
 cap_http_100_continue() {         # POST + PUT of 2000 bytes with Expect: 100-continue, then GET
     rm -f "$W/dav/"*
     cap_start http-100-continue.pcap 'tcp port 18080'
@@ -292,7 +298,7 @@ cap_bad() {
 
 ALL="http_keepalive http_ipv6 http_vlan http_qinq http_vlan_ipv6 http_sll http_sll2 http_relink
      tcp_refused tcp_noanswer tcp_mixed http_nano http_dumpcap
-     http_head http_304 http_204 http_chunked http_100_continue http_early_response http_close http_10 http_python
+     http_head http_304 http_204 http_chunked http_gzip_stored http_100_continue http_early_response http_close http_10 http_python
      http_close_delimited http_pipelined http_multiseg http_midstream http_lost_segment
      http_put_multiseg http_lost_request_segment bad"
 [ $# -gt 0 ] && LIST="$*" || LIST=$ALL

@@ -17,6 +17,7 @@ void suite_hashidx(void);
 void suite_http(void);
 void suite_tls(void);
 void suite_analytics(void);
+void suite_endpoint(void);
 void suite_stats(void);
 void suite_util(void);
 void suite_quic(void);

@@ -85,7 +85,8 @@ static void run_script(const ev *evs, int n, uint32_t split, rec *r, cs_http_con
     cfg.decode_bodies = true;
     memset(r, 0, sizeof *r);
     cs_http_sink sink = {r, rec_exchange, rec_anomaly};
-    cs_http_conn *h = cs_http_new(&cfg);
+    static cs_http_scratch scratch; /* the unit tests run on one thread */
+    cs_http_conn *h = cs_http_new(&cfg, &scratch);
     for (int i = 0; i < n; i++) {
         const ev *e = &evs[i];
         if (e->kind == EV_DATA) {

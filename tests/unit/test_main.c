@@ -18,6 +18,7 @@ int main(void)
     suite_http();
     suite_tls();
     suite_analytics();
+    suite_endpoint();
     suite_stats();
     suite_util();
     suite_quic();
