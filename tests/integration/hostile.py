@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""hostile.py - writes small crafted captures and large hostile floods for test_hostile.sh.
+
+usage: hostile.py CASE OUT.pcap [N]
+
+Every packet is Ethernet + IPv4 (or IPv6) + TCP with correct checksums, built here with struct
+(stdlib only), so the expected results can be computed by hand from this file. Times are exact
+microseconds from T0. Cases (N is the size of the floods):
+
+  cl-list        Content-Length "4, 4" (RFC 9110 8.6: a list of identical values), then a second
+                 exchange on the same connection
+  cl-differ      Content-Length "4, 5": invalid framing, the rest of the response is close-delimited
+  chunk-huge     a chunked request whose chunk size is ffffffffffffffff, then a second request
+  req-bad-cl     a request with Content-Length "abc" and a body "hello", then a second request
+  http09-status  "GET /x" (HTTP/0.9 request) answered by "HTTP/1.0 403 Forbidden" with a 5-byte
+                 body and Content-Length, then the server closes
+  ooo-request    a request in two segments, the second sent (and captured) 50 ms before the first
+  title-ctl      a request whose method and target carry control characters (ESC, BEL)
+  frag-flood     N one-byte first fragments of N different IPv4 datagrams (never completed)
+  frag6-zero     N zero-length IPv6 fragments of N different datagrams
+  frag-conflict  a TCP segment in two overlapping IPv4 fragments whose common bytes differ
+  sparse-ooo     one connection; the first data byte is lost and then N one-byte segments arrive
+                 at every other sequence number in a shuffled order, then the lost byte
+  contiguous     the same N one-byte segments, contiguous and in order (the cost baseline)
+"""
+import random
+import struct
+import sys
+
+T0 = 1700000000 * 1000000  # microseconds
+CLI, SRV = "10.1.0.1", "10.1.0.2"
+CLI6, SRV6 = "2001:db8::1", "2001:db8::2"
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ip4(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def ip6(a):
+    import ipaddress
+    return ipaddress.IPv6Address(a).packed
+
+
+def tcp_hdr(src, dst, sport, dport, seq, ack, flags, payload, v6=False):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4,
+                      flags, 65535, 0, 0)
+    seg = hdr + payload
+    if v6:
+        pseudo = ip6(src) + ip6(dst) + struct.pack("!IxxxB", len(seg), 6)
+    else:
+        pseudo = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, 6, len(seg))
+    c = csum(pseudo + seg)
+    return seg[:16] + struct.pack("!H", c) + seg[18:]
+
+
+def ipv4_pkt(src, dst, proto, payload, ident=1, frag_off=0, mf=False):
+    flags = (0x2000 if mf else 0) | (frag_off // 8)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, flags, 64, proto, 0,
+                      ip4(src), ip4(dst))
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x08\x00" + hdr + payload
+
+
+def ipv6_pkt(src, dst, nh, payload):
+    hdr = struct.pack("!IHBB16s16s", 6 << 28, len(payload), nh, 64, ip6(src), ip6(dst))
+    return b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x86\xdd" + hdr + payload
+
+
+class Writer:
+    def __init__(self, path):
+        self.f = open(path, "wb")
+        self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+
+    def add(self, t_us, frame):
+        t = T0 + t_us
+        self.f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(frame), len(frame)))
+        self.f.write(frame)
+
+    def close(self):
+        self.f.close()
+
+
+class Conn:
+    """One TCP connection; c2s/s2c send payload with the next sequence numbers unless told."""
+
+    def __init__(self, w, sport=40000, dport=80, isn_c=1000, isn_s=5000):
+        self.w, self.sport, self.dport = w, sport, dport
+        self.cseq, self.sseq = isn_c + 1, isn_s + 1
+        self.isn_c, self.isn_s = isn_c, isn_s
+
+    def pkt(self, t, from_client, seq, ack, flags, payload=b""):
+        if from_client:
+            seg = tcp_hdr(CLI, SRV, self.sport, self.dport, seq, ack, flags, payload)
+            self.w.add(t, ipv4_pkt(CLI, SRV, 6, seg))
+        else:
+            seg = tcp_hdr(SRV, CLI, self.dport, self.sport, seq, ack, flags, payload)
+            self.w.add(t, ipv4_pkt(SRV, CLI, 6, seg))
+
+    def handshake(self, t):
+        self.pkt(t, True, self.isn_c, 0, 0x02)
+        self.pkt(t + 100, False, self.isn_s, self.cseq, 0x12)
+        self.pkt(t + 200, True, self.cseq, self.sseq, 0x10)
+
+    def c2s(self, t, data, seq=None):
+        s = self.cseq if seq is None else seq
+        self.pkt(t, True, s, self.sseq, 0x18, data)
+        if seq is None:
+            self.cseq += len(data)
+
+    def s2c(self, t, data):
+        self.pkt(t, False, self.sseq, self.cseq, 0x18, data)
+        self.sseq += len(data)
+
+    def close(self, t):
+        self.pkt(t, True, self.cseq, self.sseq, 0x11)
+        self.pkt(t + 100, False, self.sseq, self.cseq + 1, 0x11)
+        self.pkt(t + 200, True, self.cseq + 1, self.sseq + 1, 0x10)
+
+
+def two_exchanges(w, first_req, first_resp, second_req=b"GET /two HTTP/1.1\r\nHost: h\r\n\r\n",
+                  second_resp=b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo"):
+    c = Conn(w)
+    c.handshake(0)
+    c.c2s(1000, first_req)
+    c.s2c(2000, first_resp)
+    c.c2s(3000, second_req)
+    c.s2c(4000, second_resp)
+    c.close(5000)
+
+
+def case_cl_list(w, n):
+    two_exchanges(w, b"GET /one HTTP/1.1\r\nHost: h\r\n\r\n",
+                  b"HTTP/1.1 200 OK\r\nContent-Length: 4, 4\r\n\r\nbody")
+
+
+def case_cl_differ(w, n):
+    two_exchanges(w, b"GET /one HTTP/1.1\r\nHost: h\r\n\r\n",
+                  b"HTTP/1.1 200 OK\r\nContent-Length: 4, 5\r\n\r\nbody")
+
+
+def case_chunk_huge(w, n):
+    two_exchanges(w, b"POST /one HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"ffffffffffffffff\r\nhello",
+                  b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+def case_req_bad_cl(w, n):
+    two_exchanges(w, b"POST /one HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\nhello",
+                  b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+def case_http09_status(w, n):
+    c = Conn(w)
+    c.handshake(0)
+    c.c2s(1000, b"GET /x\r\n")
+    c.s2c(2000, b"HTTP/1.0 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!")
+    c.pkt(3000, False, c.sseq, c.cseq, 0x11)
+    c.pkt(3100, True, c.cseq, c.sseq + 1, 0x11)
+    c.pkt(3200, False, c.sseq + 1, c.cseq + 1, 0x10)
+
+
+def case_ooo_request(w, n):
+    c = Conn(w)
+    c.handshake(0)
+    a, b = b"GET /ooo HTTP/1.1\r\n", b"Host: h\r\n\r\n"
+    c.c2s(1000, b, seq=c.cseq + len(a))   # the tail is captured first
+    c.c2s(51000, a)                        # then the head, 50 ms later
+    c.cseq += len(b)
+    c.s2c(52000, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    c.close(60000)
+
+
+def case_title_ctl(w, n):
+    c = Conn(w)
+    c.handshake(0)
+    c.c2s(1000, b"GET /a\x1b[2Jb\x07 HTTP/1.1\r\nHost: h\r\n\r\n")
+    c.s2c(2000, b"HTTP/1.1 200 O\x1bK\r\nContent-Length: 0\r\n\r\n")
+    c.close(3000)
+
+
+def case_frag_flood(w, n):
+    for i in range(n):
+        # first fragment (offset 0, more fragments) of datagram i: one byte, never completed
+        w.add(i, ipv4_pkt(CLI, SRV, 6, b"\x01", ident=i & 0xFFFF, mf=True)
+              if i < 65536 else
+              ipv4_pkt("10.2.%d.%d" % ((i >> 16) & 0xFF, 1), SRV, 6, b"\x01", ident=i & 0xFFFF,
+                       mf=True))
+    c = Conn(w, sport=40001)
+    c.handshake(n + 10)
+    c.c2s(n + 1000, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    c.s2c(n + 2000, b"HTTP/1.1 204 No Content\r\n\r\n")
+    c.close(n + 3000)
+
+
+def case_frag6_zero(w, n):
+    for i in range(n):
+        frag = struct.pack("!BBHI", 6, 0, 1, i)  # next header TCP, offset 0, M=1, id i, no data
+        w.add(i, ipv6_pkt(CLI6, SRV6, 44, frag))
+
+
+def case_frag_conflict(w, n):
+    seg = tcp_hdr(CLI, SRV, 40002, 80, 1000, 0, 0x02, b"A" * 16)  # a SYN with 16 bytes of data
+    # fragment 1: bytes [0, 24), fragment 2: bytes [16, 36) whose first 8 bytes differ
+    w.add(0, ipv4_pkt(CLI, SRV, 6, seg[:24], ident=7, frag_off=0, mf=True))
+    w.add(10, ipv4_pkt(CLI, SRV, 6, b"B" * 8 + seg[24:], ident=7, frag_off=16, mf=False))
+
+
+def sparse(w, n, contiguous):
+    c = Conn(w)
+    c.handshake(0)
+    base = c.cseq
+    if contiguous:
+        order = list(range(n))
+        step = 1
+    else:
+        order = list(range(1, n + 1))
+        random.Random(13).shuffle(order)
+        step = 2
+    for k, i in enumerate(order):
+        c.c2s(1000 + k, b"x", seq=base + i * step)
+    if not contiguous:
+        c.c2s(1000 + n, b"x", seq=base)  # the lost first byte: everything drains
+    c.cseq = base + (n * step + 1 if not contiguous else n)
+    c.close(2000 + n)
+
+
+CASES = {
+    "cl-list": case_cl_list, "cl-differ": case_cl_differ, "chunk-huge": case_chunk_huge,
+    "req-bad-cl": case_req_bad_cl, "http09-status": case_http09_status,
+    "ooo-request": case_ooo_request, "title-ctl": case_title_ctl,
+    "frag-flood": case_frag_flood, "frag6-zero": case_frag6_zero,
+    "frag-conflict": case_frag_conflict,
+    "sparse-ooo": lambda w, n: sparse(w, n, False),
+    "contiguous": lambda w, n: sparse(w, n, True),
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
+        sys.exit("usage: hostile.py CASE OUT.pcap [N]; cases: " + " ".join(CASES))
+    w = Writer(sys.argv[2])
+    CASES[sys.argv[1]](w, int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    w.close()
