@@ -15,6 +15,7 @@
 #include <pcap/pcap.h>
 
 #include "config.h"
+#include "defrag.h"
 #include "engine.h"
 #include "follow.h"
 #include "summary.h"
@@ -44,6 +45,7 @@ typedef struct options {
     gint64 max_conns;
     gint64 max_ooo;
     gint64 max_tombstones;
+    gint64 max_frag;
     gint64 max_keys;
     gint jobs;
     /* live capture */
@@ -293,6 +295,7 @@ static const char *out_of_range(const options *o)
         {"--max-ooo-bytes", "takes 0 to 4294967295", o->max_ooo < 0 || o->max_ooo > UINT32_MAX},
         {"--max-tombstones", "takes 0 to 4294967295",
          o->max_tombstones < 0 || o->max_tombstones > UINT32_MAX},
+        {"--max-frag-datagrams", "takes 0 to 4294967295", o->max_frag < 0 || o->max_frag > UINT32_MAX},
         {"--max-keys", "takes 0 (no cap) to 4294967295",
          (o->max_keys != G_MININT64 && o->max_keys < 0) || o->max_keys > UINT32_MAX},
         {"--http-max-pending", "takes 1 to 1000000",
@@ -337,6 +340,7 @@ int main(int argc, char **argv)
     o.max_conns = 1000000;
     o.max_ooo = 1 << 20;
     o.max_tombstones = 262144;
+    o.max_frag = CS_DEFRAG_MAX_DATAGRAMS;
     o.max_keys = G_MININT64; /* not given: 100000 (top-talker tables: no cap for files) */
     o.http_max_pending = 1000;
     o.snaplen = 262144;
@@ -439,6 +443,10 @@ int main(int argc, char **argv)
          "N"},
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &o.max_tombstones,
          "Closed 4-tuples remembered for stream numbering (default 262144)", "N"},
+        {"max-frag-datagrams", 0, 0, G_OPTION_ARG_INT64, &o.max_frag,
+         "Incomplete fragmented IP datagrams held; the oldest are evicted and counted (default "
+         "65536)",
+         "N"},
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &o.max_keys,
          "Entries per aggregate table (servers, hosts, SNIs; more fold into an '(other)' row) and "
          "per top-talker table (then Space-Saving with error bounds); default 100000, top talkers "
@@ -662,6 +670,7 @@ int main(int argc, char **argv)
     ecfg.stream_list = o.stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
     ecfg.max_keys = o.max_keys != G_MININT64 ? (uint32_t)o.max_keys : 100000;
+    ecfg.max_frag_datagrams = (uint32_t)o.max_frag;
     ecfg.filter.host = acli.cfg.host;
     cs_run_info info = {.src = src, .filter = o.filter, .version = PACKAGE_VERSION};
     if (cs_an_cli_active(&acli)) {

@@ -18,7 +18,8 @@ microseconds from T0. Cases (N is the size of the floods):
   title-ctl      a request whose method and target carry control characters (ESC, BEL)
   frag-flood     N one-byte first fragments of N different IPv4 datagrams (never completed)
   frag6-zero     N zero-length IPv6 fragments of N different datagrams
-  frag-conflict  a TCP segment in two overlapping IPv4 fragments whose common bytes differ
+  frag-conflict  two TCP segments, each in two overlapping IPv4 fragments whose common bytes
+                 differ (in order, and the higher offset first)
   sparse-ooo     one connection; the first data byte is lost and then N one-byte segments arrive
                  at every other sequence number in a shuffled order, then the lost byte
   contiguous     the same N one-byte segments, contiguous and in order (the cost baseline)
@@ -208,10 +209,18 @@ def case_frag6_zero(w, n):
 
 
 def case_frag_conflict(w, n):
-    seg = tcp_hdr(CLI, SRV, 40002, 80, 1000, 0, 0x02, b"A" * 16)  # a SYN with 16 bytes of data
-    # fragment 1: bytes [0, 24), fragment 2: bytes [16, 36) whose first 8 bytes differ
-    w.add(0, ipv4_pkt(CLI, SRV, 6, seg[:24], ident=7, frag_off=0, mf=True))
-    w.add(10, ipv4_pkt(CLI, SRV, 6, b"B" * 8 + seg[24:], ident=7, frag_off=16, mf=False))
+    # Two SYNs with 16 bytes of data, each in two overlapping IPv4 fragments whose common bytes
+    # [16, 24) differ: fragment 1 holds bytes [0, 24), fragment 2 bytes [16, 36) starting with
+    # 8 'B's. Datagram 7 sends them in order, datagram 8 the second first. Wireshark takes each
+    # byte from the fragment with the lowest offset: both segments carry 16 'A's and a good
+    # checksum.
+    for k, (ident, sport) in enumerate(((7, 40002), (8, 40003))):
+        seg = tcp_hdr(CLI, SRV, sport, 80, 1000, 0, 0x02, b"A" * 16)
+        f1 = ipv4_pkt(CLI, SRV, 6, seg[:24], ident=ident, frag_off=0, mf=True)
+        f2 = ipv4_pkt(CLI, SRV, 6, b"B" * 8 + seg[24:], ident=ident, frag_off=16, mf=False)
+        first, second = (f1, f2) if k == 0 else (f2, f1)
+        w.add(100 * k, first)
+        w.add(100 * k + 10, second)
 
 
 def sparse(w, n, contiguous):
