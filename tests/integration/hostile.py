@@ -23,6 +23,8 @@ microseconds from T0. Cases (N is the size of the floods):
   sparse-ooo     one connection; the first data byte is lost and then N one-byte segments arrive
                  at every other sequence number in a shuffled order, then the lost byte
   contiguous     the same N one-byte segments, contiguous and in order (the cost baseline)
+  ts-2262        (pcapng) an HTTP exchange and a SYN stamped in the last second before the year
+                 2262 (9223372035.999 s), where int64 nanoseconds saturate
 """
 import random
 import struct
@@ -223,6 +225,33 @@ def case_frag_conflict(w, n):
         w.add(100 * k + 10, second)
 
 
+def case_ts_2262(path, n):
+    """A pcapng (64-bit timestamps) whose packets are stamped after the year 2262, where connscope's
+    int64 nanoseconds saturate: an HTTP exchange, then a SYN a second later."""
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
+           block(1, struct.pack("<HHI", 1, 0, 262144))]
+    mem = Writer.__new__(Writer)
+    frames = []
+    mem.add = lambda t, frame: frames.append((t, frame))
+    c = Conn(mem)
+    c.handshake(0)
+    c.c2s(1000, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    c.s2c(2000, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    c2 = Conn(mem, sport=40010)
+    c2.pkt(1000000, True, 77, 0, 0x02)
+    base = 9223372035 * 1000000 + 999000  # microseconds: the last second before the clamp
+    for t, frame in frames:
+        ts = base + t
+        out.append(block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame),
+                                        len(frame)) + frame))
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+
+
 def sparse(w, n, contiguous):
     c = Conn(w)
     c.handshake(0)
@@ -253,8 +282,11 @@ CASES = {
 }
 
 if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "ts-2262":
+        case_ts_2262(sys.argv[2], 0)
+        sys.exit(0)
     if len(sys.argv) < 3 or sys.argv[1] not in CASES:
-        sys.exit("usage: hostile.py CASE OUT.pcap [N]; cases: " + " ".join(CASES))
+        sys.exit("usage: hostile.py CASE OUT.pcap [N]; cases: ts-2262 " + " ".join(CASES))
     w = Writer(sys.argv[2])
     CASES[sys.argv[1]](w, int(sys.argv[3]) if len(sys.argv) > 3 else 0)
     w.close()

@@ -758,6 +758,45 @@ static void test_summary_refusals(void)
     expect_error(t, CS_SUMMARY_ERROR_FORMAT, "bucket_ns");
     g_free(t);
     g_strfreev(parts);
+
+    /* a 2^63 us bin edge is a valid bin, but no capture spans it (and printing it as
+     * nanoseconds overflowed): refused */
+    parts = g_strsplit(s->str, "\"max\":70000,\"sum\":70153,\"bins\":[[3,1],[150,1],[69632,1]]", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(parts[1]);
+    t = g_strconcat(parts[0],
+                    "\"max\":9223372036854775808,\"sum\":70153,"
+                    "\"bins\":[[3,1],[150,1],[9223372036854775808,1]]",
+                    parts[1], NULL);
+    expect_error(t, CS_SUMMARY_ERROR_FORMAT, "longer than any time span");
+    g_free(t);
+    g_strfreev(parts);
+
+    /* counters whose sums pass 2^64-1: in one bucket named twice, and over the buckets */
+    parts = g_strsplit(s->str, "\"conns\":1,", 2);
+    t = g_strconcat(parts[0], "\"conns\":18446744073709551615,", parts[1], NULL);
+    cs_analytics *big = cs_summary_parse(t, strlen(t), "big", NULL);
+    CU_ASSERT_PTR_NOT_NULL(big); /* 2^64-1 itself is fine */
+    cs_analytics_free(big);
+    gchar **b = g_strsplit(t, "\"buckets\":[\n", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b[1]);
+    const char *end = strstr(b[1], "}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+    gchar *first = g_strndup(b[1], (gsize)(end + 1 - b[1]));
+    gchar *twice = g_strconcat(b[0], "\"buckets\":[\n", first, ",\n", b[1], NULL);
+    expect_error(twice, CS_SUMMARY_ERROR_FORMAT, "counts add up past 2^64-1");
+    g_free(twice);
+    gchar **sp = g_strsplit(first, "\"start_ns\":1700000040", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp[1]);
+    gchar *shifted = g_strconcat(sp[0], "\"start_ns\":1700000100", sp[1], NULL); /* next one */
+    g_strfreev(sp);
+    twice = g_strconcat(b[0], "\"buckets\":[\n", shifted, ",\n", b[1], NULL);
+    expect_error(twice, CS_SUMMARY_ERROR_FORMAT, "conns: counts add up past 2^64-1");
+    g_free(twice);
+    g_free(shifted);
+    g_free(first);
+    g_strfreev(b);
+    g_free(t);
+    g_strfreev(parts);
     g_string_free(s, TRUE);
 }
 
@@ -778,6 +817,19 @@ static void test_summary_compatible(void)
     cs_analytics_free(m);
     cs_analytics_free(p1);
     cs_analytics_free(p7);
+
+    /* a merge whose counters would pass 2^64-1 is refused, and nothing is added */
+    cs_analytics *x = sample(), *y = sample();
+    cs_analytics_bucket(x, 1700000040 * CS_NS_PER_S)->bytes_s2c = UINT64_MAX - 10;
+    cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 10; /* 2^64-1: fits */
+    CU_ASSERT_TRUE(cs_summary_compatible(x, y, "y", &err));
+    g_clear_error(&err);
+    cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 11;
+    CU_ASSERT_FALSE(cs_summary_compatible(x, y, "y", &err));
+    CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "bytes_s2c") : NULL);
+    g_clear_error(&err);
+    cs_analytics_free(x);
+    cs_analytics_free(y);
 }
 
 /* ---- metrics and plot ------------------------------------------------------------------------ */
