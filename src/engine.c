@@ -24,6 +24,7 @@ struct cs_engine {
     cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
     cs_time_t last_ts;
     uint64_t frame;
+    uint64_t uid_key;        /* cs_uid_run_key of the first packet */
     uint64_t drops[3], drops_mark[3];
     bool have_drops;
 };
@@ -83,6 +84,7 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
+    cs_conn_uid(row.uid, e->uid_key, c->first_frame);
     if (e->cfg.edge_tuples != NULL && (why == CS_END_EOF || row.syns == 0)) {
         /* -j: remember connections open at the end or joined mid-stream, by canonical tuple */
         int a = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) < 0 ||
@@ -130,6 +132,7 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
         return;
     cs_http_row row;
     row.tx = tx;
+    cs_conn_uid(row.uid, e->uid_key, c->first_frame);
     row.stream = c->stream;
     row.resumed = c->resumed;
     row.family = c->family;
@@ -229,7 +232,9 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
 void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 {
     cs_pkt pkt;
-    e->frame++;
+    if (++e->frame == 1)
+        e->uid_key = cs_uid_run_key(e->cfg.uid_group, raw->ts, raw->wirelen, raw->data,
+                                    raw->caplen);
     if ((e->cfg.filter.since_set && raw->ts < e->cfg.filter.since) ||
         (e->cfg.filter.until_set && raw->ts >= e->cfg.filter.until))
         return;

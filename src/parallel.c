@@ -107,6 +107,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         w->stop = stop;
         w->cfg = *cfg;
         w->cfg.stream_list = NULL;
+        w->cfg.uid_group = (uint32_t)g;
         if (cfg->analytics != NULL) /* each group counts on its own; merged below */
             w->cfg.analytics = cs_analytics_new(&cfg->analytics->cfg);
         uint64_t goal = total * (uint64_t)(g + 1) / (uint64_t)n_threads;
