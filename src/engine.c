@@ -6,6 +6,7 @@
 
 #include "defrag.h"
 #include "engine.h"
+#include "plot.h"
 #include "stats.h"
 #include "util.h"
 
@@ -69,8 +70,11 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
         return;
     EACH_STATS(e, s)
     cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_syn(e->cfg.analytics, c->family, &c->addr[dir], &c->addr[!dir], ts);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
 }
 
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
@@ -103,8 +107,11 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
         cs_stats_conn(s, &row);
         cs_stats_app(s, &row, &app);
     }
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_conn(e->cfg.analytics, &row);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
     e->report->conn(e->report, &row);
     cs_app_summary_clear(&app);
 }
@@ -143,8 +150,11 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     }
     EACH_STATS(e, s)
     cs_stats_http(s, &row);
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_http(e->cfg.analytics, &row);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
     e->report->http(e->report, &row);
 }
 

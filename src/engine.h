@@ -44,6 +44,8 @@ typedef struct cs_engine_cfg {
                                 connections open at the end / joined without a SYN; NULL: off */
     cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange
                                 (owned by the caller) */
+    bool auto_bucket;        /* --plot without --bucket: widen the analytics buckets as events
+                                come (cs_plot_auto_bucket) */
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;

@@ -20,6 +20,7 @@
 #include "follow.h"
 #include "summary.h"
 #include "parallel.h"
+#include "plot.h"
 #include "source.h"
 #include "util.h"
 
@@ -678,6 +679,10 @@ int main(int argc, char **argv)
         acli.cfg.max_keys = o.max_keys > 0                         ? (uint32_t)o.max_keys
                             : o.max_keys == G_MININT64 && o.iface != NULL ? 100000
                                                                     : UINT32_MAX;
+        /* --plot without --bucket: buckets that fit the capture (plot.h) */
+        ecfg.auto_bucket = acli.plot != NULL && !acli.bucket_given;
+        if (ecfg.auto_bucket)
+            acli.cfg.bucket = CS_PLOT_AUTO_FIRST;
         an = cs_analytics_new(&acli.cfg);
         if (o.iface != NULL) {
             gchar *name = g_strconcat("live:", o.iface, NULL);

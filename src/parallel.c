@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "parallel.h"
+#include "plot.h"
 
 typedef struct worker {
     int index;
@@ -174,8 +175,14 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                 fwrite(buf, 1, n, report->out);
         }
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
-        if (w->cfg.analytics != NULL)
+        if (w->cfg.analytics != NULL) {
+            /* automatic buckets: each group widened on its own; the merge takes the widest */
+            if (cfg->auto_bucket && w->cfg.analytics->cfg.bucket > cfg->analytics->cfg.bucket)
+                cs_plot_rebucket(cfg->analytics, w->cfg.analytics->cfg.bucket);
             cs_analytics_merge(cfg->analytics, w->cfg.analytics);
+            if (cfg->auto_bucket)
+                cs_plot_auto_bucket(cfg->analytics);
+        }
         const uint64_t *a = (const uint64_t *)(const void *)cs_engine_counters(w->engine);
         uint64_t *d = (uint64_t *)(void *)&ctr;
         for (size_t i = 0; i < sizeof ctr / sizeof(uint64_t); i++)

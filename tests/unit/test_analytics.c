@@ -934,6 +934,50 @@ static void test_plot_svg(void)
     cs_analytics_free(a);
 }
 
+/* --plot without --bucket: a 3 ms capture keeps 100 us buckets (not one bucket of 1m) and its
+ * ticks carry fractions of a second; 10 s of events widen to 100 ms; counts survive the widening;
+ * an axis longer than a day labels dates. */
+static void test_plot_auto_bucket(void)
+{
+    const cs_time_t t0 = 1700000040 * CS_NS_PER_S;
+    cs_analytics *a = new_an(CS_PLOT_AUTO_FIRST, 100);
+    for (int k = 0; k < 6; k++) {
+        exchange(a, 1, t0 + k * 500 * CS_NS_PER_US, "GET", "/", 200, 120, 150);
+        cs_plot_auto_bucket(a);
+    }
+    CU_ASSERT_EQUAL(a->cfg.bucket, 100 * CS_NS_PER_US);
+    GString *s = g_string_new(NULL);
+    cs_plot_svg(a, NULL, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "per 100us bucket (6 in all)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">22:14:00.000500<")); /* a tick every 0.5 ms */
+    g_string_truncate(s, 0);
+
+    for (int k = 0; k < 10; k++) {
+        exchange(a, 2, t0 + (k + 1) * CS_NS_PER_S, "GET", "/", 404, 100, 200);
+        cs_plot_auto_bucket(a);
+    }
+    CU_ASSERT_EQUAL(a->cfg.bucket, 100 * CS_NS_PER_MS); /* 10 s / 300 = 33 ms: 100 ms */
+    cs_an_bucket tot;
+    cs_analytics_totals(a, &tot);
+    CU_ASSERT_EQUAL(tot.requests, 16);
+    CU_ASSERT_EQUAL(tot.status_class[2], 6);
+    CU_ASSERT_EQUAL(tot.status_class[4], 10);
+    CU_ASSERT_EQUAL(tot.ttfb_us.n, 16);
+    cs_an_bucket_clear(&tot);
+    cs_analytics_free(a);
+
+    /* three days in 1m buckets: ticks every 12 h, the date on the first and at each midnight */
+    a = new_an(60 * CS_NS_PER_S, 100);
+    for (int k = 0; k < 30; k++)
+        exchange(a, 1, t0 + k * 2 * 3600 * CS_NS_PER_S, "GET", "/", 200, 100, 200);
+    cs_plot_svg(a, NULL, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">11-15 00:00<"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">11-16 00:00<"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">12:00<"));
+    g_string_free(s, TRUE);
+    cs_analytics_free(a);
+}
+
 void suite_analytics(void)
 {
     static const cs_test_case cases[] = {
@@ -965,6 +1009,7 @@ void suite_analytics(void)
         {"prometheus exposition", test_metrics_prometheus},
         {"metrics targets", test_metrics_targets},
         {"plot SVG", test_plot_svg},
+        {"plot: automatic buckets, sub-second and dated ticks", test_plot_auto_bucket},
         {NULL, NULL}};
     cs_add_suite("analytics", cases);
 }
