@@ -3,8 +3,9 @@
 
 usage: hostile.py CASE OUT.pcap [N]
 
-Every packet is Ethernet + IPv4 (or IPv6) + TCP with correct checksums, built here with struct
-(stdlib only), so the expected results can be computed by hand from this file. Times are exact
+Every packet is Ethernet + IPv4 (or IPv6) + TCP with correct checksums, built with the stdlib-only
+builders of pcaps/ws-edge/make_ws_edge.py, so the expected results can be computed by hand from
+this file. Times are exact
 microseconds from T0. Cases (N is the size of the floods):
 
   cl-list        Content-Length "4, 4" (RFC 9110 8.6: a list of identical values), then a second
@@ -26,56 +27,28 @@ microseconds from T0. Cases (N is the size of the floods):
   ts-2262        (pcapng) an HTTP exchange and a SYN stamped in the last second before the year
                  2262 (9223372035.999 s), where int64 nanoseconds saturate
 """
+import os
 import random
 import struct
 import sys
+
+# the packet builders of the ws-edge captures (TCP with correct checksums, IPv4/IPv6, Ethernet)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pcaps",
+                                "ws-edge"))
+from make_ws_edge import eth, ipv4, ipv6, tcp_seg  # noqa: E402
 
 T0 = 1700000000 * 1000000  # microseconds
 CLI, SRV = "10.1.0.1", "10.1.0.2"
 CLI6, SRV6 = "2001:db8::1", "2001:db8::2"
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ip4(a):
-    return bytes(int(x) for x in a.split("."))
-
-
-def ip6(a):
-    import ipaddress
-    return ipaddress.IPv6Address(a).packed
-
-
-def tcp_hdr(src, dst, sport, dport, seq, ack, flags, payload, v6=False):
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4,
-                      flags, 65535, 0, 0)
-    seg = hdr + payload
-    if v6:
-        pseudo = ip6(src) + ip6(dst) + struct.pack("!IxxxB", len(seg), 6)
-    else:
-        pseudo = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, 6, len(seg))
-    c = csum(pseudo + seg)
-    return seg[:16] + struct.pack("!H", c) + seg[18:]
-
-
 def ipv4_pkt(src, dst, proto, payload, ident=1, frag_off=0, mf=False):
-    flags = (0x2000 if mf else 0) | (frag_off // 8)
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, flags, 64, proto, 0,
-                      ip4(src), ip4(dst))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
-    return b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x08\x00" + hdr + payload
+    """An Ethernet frame holding an IPv4 packet; frag_off in bytes."""
+    return eth(ipv4(src, dst, proto, payload, ident=ident, mf=mf, frag_off=frag_off // 8), 0x0800)
 
 
 def ipv6_pkt(src, dst, nh, payload):
-    hdr = struct.pack("!IHBB16s16s", 6 << 28, len(payload), nh, 64, ip6(src), ip6(dst))
-    return b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x86\xdd" + hdr + payload
+    return eth(ipv6(src, dst, nh, payload), 0x86DD)
 
 
 class Writer:
@@ -102,10 +75,10 @@ class Conn:
 
     def pkt(self, t, from_client, seq, ack, flags, payload=b""):
         if from_client:
-            seg = tcp_hdr(CLI, SRV, self.sport, self.dport, seq, ack, flags, payload)
+            seg = tcp_seg(CLI, SRV, self.sport, self.dport, seq, ack, flags, payload)
             self.w.add(t, ipv4_pkt(CLI, SRV, 6, seg))
         else:
-            seg = tcp_hdr(SRV, CLI, self.dport, self.sport, seq, ack, flags, payload)
+            seg = tcp_seg(SRV, CLI, self.dport, self.sport, seq, ack, flags, payload)
             self.w.add(t, ipv4_pkt(SRV, CLI, 6, seg))
 
     def handshake(self, t):
@@ -217,7 +190,7 @@ def case_frag_conflict(w, n):
     # byte from the fragment with the lowest offset: both segments carry 16 'A's and a good
     # checksum.
     for k, (ident, sport) in enumerate(((7, 40002), (8, 40003))):
-        seg = tcp_hdr(CLI, SRV, sport, 80, 1000, 0, 0x02, b"A" * 16)
+        seg = tcp_seg(CLI, SRV, sport, 80, 1000, 0, 0x02, b"A" * 16)
         f1 = ipv4_pkt(CLI, SRV, 6, seg[:24], ident=ident, frag_off=0, mf=True)
         f2 = ipv4_pkt(CLI, SRV, 6, b"B" * 8 + seg[24:], ident=ident, frag_off=16, mf=False)
         first, second = (f1, f2) if k == 0 else (f2, f1)
