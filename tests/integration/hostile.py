@@ -32,6 +32,7 @@ import random
 import struct
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 # the packet builders of the ws-edge captures (TCP with correct checksums, IPv4/IPv6, Ethernet)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pcaps",
                                 "ws-edge"))
