@@ -537,6 +537,26 @@ static cs_http_tx *pair_response(cs_http_conn *h, const cs_http_sink *sink, cons
 
 /* ---- header lines -------------------------------------------------------------------------- */
 
+/* The last element of a comma-separated list value (the final coding of Transfer-Encoding or
+ * Content-Encoding), without surrounding whitespace; empty elements are ignored as RFC 9110
+ * section 5.6.1 asks (",\tchunked," ends in chunked). *len is 0 when there is none. */
+static void last_element(const uint8_t *p, uint32_t n, const uint8_t **out, uint32_t *len)
+{
+    *out = p;
+    *len = 0;
+    while (n > 0) {
+        uint32_t i = n;
+        while (i > 0 && p[i - 1] != ',')
+            i--;
+        *out = p + i;
+        *len = n - i;
+        trim(out, len);
+        if (*len > 0 || i == 0)
+            return;
+        n = i - 1; /* an empty element: look before its comma */
+    }
+}
+
 /* Parses a Content-Length value: one decimal number of at most 18 digits, or a comma-separated
  * list of identical ones ("4, 4": RFC 9110 section 8.6; empty list elements are ignored as
  * section 5.6.1 asks). Returns the length, or -1 when the value is invalid or the values differ. */
@@ -599,21 +619,15 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         }
     } else if (ieq(name, name_len, "transfer-encoding")) {
         d->te_present = true;
-        /* chunked must be the final coding: look at the last comma-separated element */
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
+        /* chunked must be the final coding */
+        const uint8_t *last;
+        uint32_t last_len;
+        last_element(val, val_len, &last, &last_len);
         d->chunked = ieq(last, last_len, "chunked");
     } else if (ieq(name, name_len, "content-encoding")) {
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
+        const uint8_t *last;
+        uint32_t last_len;
+        last_element(val, val_len, &last, &last_len);
         d->coded = ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
                    ieq(last, last_len, "deflate");
     } else if (t != NULL && side == 0) {

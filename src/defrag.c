@@ -1,5 +1,5 @@
-/* defrag.c - fragment reassembly as Wireshark does it: per datagram, its bytes as sorted pieces that
- * never overlap, complete when they cover [0, total); datagrams wait in arrival order, capped. */
+/* defrag.c - fragment reassembly as Wireshark does it: per datagram, its bytes as sorted pieces
+ * that never overlap, complete when they cover [0, total); incomplete datagrams queue, capped. */
 #include <string.h>
 
 #include <glib.h>

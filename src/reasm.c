@@ -1,5 +1,5 @@
-/* reasm.c - TCP reassembly for one direction: in-order bytes go straight from the capture buffer to the
- * consumer (no copy); only segments ahead of a hole are copied into a sorted, bounded buffer. */
+/* reasm.c - TCP reassembly for one direction: in-order bytes go straight from the capture buffer to
+ * the consumer (no copy); only segments ahead of a hole are copied into a sorted, bounded buffer. */
 #include <glib.h>
 #include <string.h>
 

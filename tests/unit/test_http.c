@@ -465,6 +465,20 @@ static void test_content_length_list(void)
     CU_ASSERT_EQUAL(r->tx[1].outcome, CS_HTTP_COMPLETE);
     CU_ASSERT_EQUAL(r->tx[1].resp_body, 3);
     CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_HTTP_BAD_CL], 1);
+
+    /* empty list elements are ignored in Transfer-Encoding too: ",\tchunked," ends in chunked
+     * (suricata-verify http-chunked) */
+    const ev c[] = {
+        DATA(true,
+             "POST /te HTTP/1.1\r\nTransfer-Encoding: ,\tchunked,\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+             10),
+        DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 20),
+    };
+    run_all_splits(c, CS_ARRAY_LEN(c), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 1);
+    CU_ASSERT_EQUAL(r->tx[0].req_body, 3);
+    CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
+    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_HTTP_BAD_TE], 0);
     g_free(r);
 }
 
