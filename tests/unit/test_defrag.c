@@ -96,7 +96,7 @@ static void test_random_overlaps(void)
             } else if (off + len > total + 8) {
                 len = total + 8 - off; /* a little past the end: never used */
             }
-            uint8_t p[64];
+            uint8_t p[256];
             for (uint32_t i = 0; i < len; i++)
                 p[i] = (uint8_t)((state >> 3) % 3 == 0 ? (uint32_t)k : off + i); /* some copies differ */
             uint32_t n = 0;
