@@ -42,8 +42,9 @@ typedef struct cs_engine_cfg {
     uint32_t uid_group;  /* -j: index of this group of files, mixed into the uids (0 otherwise) */
     GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for
                                 connections open at the end / joined without a SYN; NULL: off */
-    cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange
-                                (owned by the caller) */
+    cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange;
+                                its latency per server is set from the stats by
+                                cs_engine_flush/report_now (owned by the caller) */
     bool auto_bucket;        /* --plot without --bucket: widen the analytics buckets as events
                                 come (cs_plot_auto_bucket) */
 } cs_engine_cfg;
