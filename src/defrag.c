@@ -156,13 +156,12 @@ static void piece_remove(cs_defrag *d, datagram *g, piece *prev, piece *x)
  * offset that carries it, among equal offsets the first to arrive (Wireshark's reassembly copies
  * fragments in offset order and skips bytes already copied). Returns true when bytes this
  * fragment shares with others differ. Costs O(log pieces) amortised plus the bytes compared. */
-static bool add_bytes(cs_defrag *d, datagram *g, uint32_t origin, const uint8_t *frag,
-                      uint32_t len)
+static bool add_bytes(cs_defrag *d, datagram *g, uint32_t origin, const uint8_t *frag, uint32_t len)
 {
     uint32_t s = origin, e = origin + len;
     bool conflict = false;
     piece *prev = pieces_floor(&g->root, s); /* the last piece starting at or before s */
-    if (prev != NULL && prev->end > s) {      /* it came from a lower or equal offset: it stays */
+    if (prev != NULL && prev->end > s) {     /* it came from a lower or equal offset: it stays */
         uint32_t oe = prev->end < e ? prev->end : e;
         conflict |= differs(prev, s, oe, frag);
         s = oe;

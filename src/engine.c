@@ -25,7 +25,7 @@ struct cs_engine {
     cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
     cs_time_t last_ts;
     uint64_t frame;
-    uint64_t uid_key;        /* cs_uid_run_key of the first packet */
+    uint64_t uid_key;         /* cs_uid_run_key of the first packet */
     uint64_t drops[3], drops_mark[3];
     bool have_drops;
 };
@@ -243,8 +243,8 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 {
     cs_pkt pkt;
     if (++e->frame == 1)
-        e->uid_key = cs_uid_run_key(e->cfg.uid_group, raw->ts, raw->wirelen, raw->data,
-                                    raw->caplen);
+        e->uid_key =
+            cs_uid_run_key(e->cfg.uid_group, raw->ts, raw->wirelen, raw->data, raw->caplen);
     if ((e->cfg.filter.since_set && raw->ts < e->cfg.filter.since) ||
         (e->cfg.filter.until_set && raw->ts >= e->cfg.filter.until))
         return;

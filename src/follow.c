@@ -398,7 +398,8 @@ int cs_follow_main(int argc, char **argv)
                            .stream_gap = on_gap,
                            .stream_end = on_end,
                            .conn_end = on_conn_end};
-    cs_defrag *defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_MAX_DATAGRAMS, CS_DEFRAG_TIMEOUT);
+    cs_defrag *defrag =
+        cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_MAX_DATAGRAMS, CS_DEFRAG_TIMEOUT);
     cs_flow_table *ft = cs_flow_new(&cfg, &hooks, &ctr);
     cs_raw raw;
     cs_pkt pkt;

@@ -149,8 +149,8 @@ static double X(const xaxis *ax, cs_time_t t)
 /* The smallest step (from 100 us to 50 years, in whole units) giving at most 8 intervals. */
 static void choose_ticks(xaxis *ax)
 {
-    static const int64_t sub[] = {100000, 200000, 500000, 1000000, 2000000, 5000000, 10000000,
-                                  20000000, 50000000, 100000000, 200000000, 500000000};
+    static const int64_t sub[] = {100000,   200000,   500000,   1000000,   2000000,   5000000,
+                                  10000000, 20000000, 50000000, 100000000, 200000000, 500000000};
     static const int64_t steps[] = {1,    2,    5,     10,    15,    30,     60,     120,
                                     300,  600,  900,   1800,  3600,  7200,   10800,  21600,
                                     43200, 86400, 172800, 604800, 2592000, 31536000,
@@ -184,9 +184,9 @@ static void tick_label(const xaxis *ax, cs_time_t t, int64_t *prev_day, char *la
     int64_t day = (s - (s % 86400 + 86400) % 86400) / 86400;
     bool dated = ax->t1 - ax->t0 > 86400 * CS_NS_PER_S && step_s < 86400 && day != *prev_day;
     *prev_day = day;
-    const char *fmt = step_s < 60 ? (dated ? "%m-%d %H:%M:%S" : "%H:%M:%S")
-                      : step_s < 86400   ? (dated ? "%m-%d %H:%M" : "%H:%M")
-                      : step_s < 2592000 ? "%m-%d"
+    const char *fmt = step_s < 60         ? (dated ? "%m-%d %H:%M:%S" : "%H:%M:%S")
+                      : step_s < 86400    ? (dated ? "%m-%d %H:%M" : "%H:%M")
+                      : step_s < 2592000  ? "%m-%d"
                       : step_s < 31536000 ? "%Y-%m"
                                           : "%Y";
     size_t n = strftime(lab, len, fmt, &tm);

@@ -19,8 +19,7 @@ uint64_t cs_uid_run_key(uint32_t group, cs_time_t ts, uint32_t wirelen, const ui
 
 void cs_conn_uid(char buf[CS_UID_LEN], uint64_t run_key, uint64_t first_frame)
 {
-    static const char digits[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     char frame[16];
     int n = 0;
     do {

@@ -98,7 +98,8 @@ static void test_random_overlaps(void)
             }
             uint8_t p[256];
             for (uint32_t i = 0; i < len; i++)
-                p[i] = (uint8_t)((state >> 3) % 3 == 0 ? (uint32_t)k : off + i); /* some copies differ */
+                p[i] = (uint8_t)((state >> 3) % 3 == 0 ? (uint32_t)k
+                                                       : off + i); /* some copies differ */
             uint32_t n = 0;
             const uint8_t *r = add(d, 5, off, !last, p, len, k, &n, &c);
             model_add(&m, off, p, off >= total ? 0 : MIN(len, total - off));
