@@ -9,7 +9,7 @@
  * Packet sequence (input[0] >= 0x80), all decoded with cs_decode_ex() and one fragment reassembler:
  *   [0]   0x80 | link type index
  *   [1]   reassembler limits: bits 0-1 select max_bytes (64 MiB, 64 KiB, 4096, 100),
- *         bit 2 a 1 ms timeout instead of 60 s
+ *         bit 2 a 1 ms timeout instead of 60 s, bits 3-4 max_datagrams (65536, 3, 1, 0)
  *   then records [length u16 big endian][wire length byte as above][length bytes], 1 ms apart
  * Every packet is copied into a heap buffer of exactly its captured size so that ASan catches any
  * read past it. Checks the invariants decode.h promises for a CS_DEC_TCP result; the reassembler
@@ -117,7 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     static const uint32_t max_bytes[] = {64u << 20, 64u << 10, 4096, 100};
-    cs_defrag *d = cs_defrag_new(max_bytes[data[1] & 3],
+    static const uint32_t max_dgs[] = {CS_DEFRAG_MAX_DATAGRAMS, 3, 1, 0};
+    cs_defrag *d = cs_defrag_new(max_bytes[data[1] & 3], max_dgs[(data[1] >> 3) & 3],
                                  (data[1] & 4) ? CS_NS_PER_MS : 60 * CS_NS_PER_S);
     size_t off = 2;
     cs_time_t ts = 1700000000 * CS_NS_PER_S;

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "defrag.h"
 #include "engine.h"
 #include "json_check.h"
 #include "source.h"
@@ -141,8 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.flow.max_conns = 1000000;
     cfg.flow.max_tombstones = 4096; /* (262144 by default: 16 MiB zeroed per run is too slow) */
     cs_http_cfg_default(&cfg.app.http);
+    cfg.max_frag_datagrams = CS_DEFRAG_MAX_DATAGRAMS;
     switch (size % 4) {
     case 1:
+        cfg.max_frag_datagrams = 2;
         cfg.flow.max_conns = 4;
         cfg.flow.max_tombstones = 4;
         cfg.flow.max_ooo_bytes = 1000;

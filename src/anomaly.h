@@ -15,6 +15,8 @@
     X(IP_BAD_TOTLEN, "ip_bad_total_len", "IP length field inconsistent with the frame")      \
     X(IP_FRAGMENT, "ip_fragment", "IP fragment (reassembled when complete)")                \
     X(IP_FRAG_DROPPED, "ip_fragment_dropped", "IP fragment dropped (inconsistent, or over the cap)") \
+    X(IP_FRAG_EVICT, "ip_fragment_evictions", "incomplete IP datagrams evicted (--max-frag-datagrams)") \
+    X(IP_FRAG_OVERLAP_DIFF, "ip_fragment_overlap_conflict", "overlapping IP fragments with different bytes") \
     X(IPV6_BAD_EXT, "ipv6_bad_ext_header", "IPv6 extension header chain cut short")          \
     X(TCP_TRUNCATED, "tcp_truncated_header", "TCP header cut short by the snaplen")          \
     X(TCP_BAD_DOFF, "tcp_bad_data_offset", "TCP data offset below 5 or past the IP payload")  \

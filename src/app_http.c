@@ -91,9 +91,9 @@ void cs_http_cfg_default(cs_http_cfg *cfg)
 
 const char *cs_http_outcome_name(cs_http_outcome o)
 {
-    static const char *const names[] = {"complete",          "no_response", "no_request",
-                                        "response_partial",  "request_partial",
-                                        "response_lost_in_gap", "dropped_cap"};
+    static const char *const names[] = {
+        "complete",        "no_response",          "no_request",  "response_partial",
+        "request_partial", "response_lost_in_gap", "dropped_cap", "framing_error"};
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 
@@ -153,6 +153,8 @@ static void tx_release(cs_http_conn *h, const cs_http_sink *sink, const cs_conn 
         t->outcome = t->resp_done ? CS_HTTP_COMPLETE : CS_HTTP_RESP_PARTIAL;
     else if (t->outcome == CS_HTTP_COMPLETE)
         t->outcome = t->req_done ? CS_HTTP_NO_RESPONSE : CS_HTTP_REQ_PARTIAL;
+    if (t->framing_error && t->outcome != CS_HTTP_LOST_IN_GAP && t->outcome != CS_HTTP_DROPPED_CAP)
+        t->outcome = CS_HTTP_FRAMING_ERROR;
     if (t->has_request && t->has_response)
         h->sum.paired++;
     else if (t->has_request)
@@ -491,6 +493,23 @@ static void response_done(cs_http_conn *h, const cs_http_sink *sink, const cs_co
     tx_release(h, sink, c, t);
 }
 
+/* The message in progress on `side` cannot be framed (RFC 9112 6.3: invalid Content-Length,
+ * chunk size or request Transfer-Encoding): its exchange is marked as a framing error and ends at
+ * ts, and the direction resynchronises on the next start line (the rest of the message is
+ * skipped as non-HTTP bytes). */
+static void framing_error(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
+                          cs_time_t ts)
+{
+    hdir *d = &h->d[side];
+    if (d->tx != NULL && !(side == 1 && d->interim))
+        d->tx->framing_error = true;
+    if (side == 0)
+        request_done(h, sink, c, ts);
+    else
+        response_done(h, sink, c, ts);
+    enter_resync(d);
+}
+
 /* Attaches a response that starts at ts to the request it answers; NULL if it answers none we
  * know (orphan) or answers a request dropped at the cap. Rules in doc/design.md. */
 static cs_http_tx *pair_response(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
@@ -518,6 +537,58 @@ static cs_http_tx *pair_response(cs_http_conn *h, const cs_http_sink *sink, cons
 
 /* ---- header lines -------------------------------------------------------------------------- */
 
+/* The last element of a comma-separated list value (the final coding of Transfer-Encoding or
+ * Content-Encoding), without surrounding whitespace; empty elements are ignored as RFC 9110
+ * section 5.6.1 asks (",\tchunked," ends in chunked). *len is 0 when there is none. */
+static void last_element(const uint8_t *p, uint32_t n, const uint8_t **out, uint32_t *len)
+{
+    *out = p;
+    *len = 0;
+    while (n > 0) {
+        uint32_t i = n;
+        while (i > 0 && p[i - 1] != ',')
+            i--;
+        *out = p + i;
+        *len = n - i;
+        trim(out, len);
+        if (*len > 0 || i == 0)
+            return;
+        n = i - 1; /* an empty element: look before its comma */
+    }
+}
+
+/* Parses a Content-Length value: one decimal number of at most 18 digits, or a comma-separated
+ * list of identical ones ("4, 4": RFC 9110 section 8.6; empty list elements are ignored as
+ * section 5.6.1 asks). Returns the length, or -1 when the value is invalid or the values differ. */
+static int64_t parse_content_length(const uint8_t *p, uint32_t n)
+{
+    int64_t v = -1;
+    uint32_t i = 0;
+    while (i <= n) {
+        uint32_t e = i;
+        while (e < n && p[e] != ',')
+            e++;
+        const uint8_t *item = p + i;
+        uint32_t len = e - i;
+        trim(&item, &len);
+        if (len > 0) {
+            if (len > 18)
+                return -1;
+            int64_t x = 0;
+            for (uint32_t k = 0; k < len; k++) {
+                if (!g_ascii_isdigit(item[k]))
+                    return -1;
+                x = x * 10 + (item[k] - '0');
+            }
+            if (v >= 0 && x != v)
+                return -1;
+            v = x;
+        }
+        i = e + 1;
+    }
+    return v;
+}
+
 static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
                         const uint8_t *p, uint32_t n)
 {
@@ -538,40 +609,25 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
     cs_http_tx *t = d->tx;
 
     if (ieq(name, name_len, "content-length")) {
-        uint64_t v = 0;
-        bool ok = val_len > 0 && val_len <= 18;
-        for (uint32_t i = 0; ok && i < val_len; i++) {
-            if (!g_ascii_isdigit(val[i])) {
-                /* "5, 5" (repeated identical values folded into one line) is allowed */
-                ok = false;
-                break;
-            }
-            v = v * 10 + (uint64_t)(val[i] - '0');
-        }
-        if (!ok || (d->content_length >= 0 && (uint64_t)d->content_length != v)) {
+        int64_t v = parse_content_length(val, val_len);
+        if (v < 0 || (d->content_length >= 0 && d->content_length != v)) {
             if (!d->cl_bad)
                 anomaly(sink, c, h, CS_ANOM_HTTP_BAD_CL);
             d->cl_bad = true;
         } else {
-            d->content_length = (int64_t)v;
+            d->content_length = v;
         }
     } else if (ieq(name, name_len, "transfer-encoding")) {
         d->te_present = true;
-        /* chunked must be the final coding: look at the last comma-separated element */
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
+        /* chunked must be the final coding */
+        const uint8_t *last;
+        uint32_t last_len;
+        last_element(val, val_len, &last, &last_len);
         d->chunked = ieq(last, last_len, "chunked");
     } else if (ieq(name, name_len, "content-encoding")) {
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
+        const uint8_t *last;
+        uint32_t last_len;
+        last_element(val, val_len, &last, &last_len);
         d->coded = ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
                    ieq(last, last_len, "deflate");
     } else if (t != NULL && side == 0) {
@@ -597,12 +653,13 @@ static void request_headers_done(cs_http_conn *h, const cs_http_sink *sink, cons
     if (d->te_present) {
         if (!d->chunked) { /* RFC 9112 6.3: the server cannot frame this request */
             anomaly(sink, c, h, CS_ANOM_HTTP_BAD_TE);
-            request_done(h, sink, c, ts);
-            enter_resync(d);
+            framing_error(h, sink, c, 0, ts);
             return;
         }
         d->phase = PH_CHUNK_SIZE;
-    } else if (d->content_length > 0 && !d->cl_bad) {
+    } else if (d->cl_bad) {
+        framing_error(h, sink, c, 0, ts);
+    } else if (d->content_length > 0) {
         d->remaining = (uint64_t)d->content_length;
         d->phase = PH_BODY_LEN;
     } else {
@@ -643,7 +700,9 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
         response_done(h, sink, c, ts);
     } else if (d->te_present) {
         d->phase = d->chunked ? PH_CHUNK_SIZE : PH_BODY_CLOSE;
-    } else if (d->content_length >= 0 && !d->cl_bad) {
+    } else if (d->cl_bad) {
+        framing_error(h, sink, c, 1, ts);
+    } else if (d->content_length >= 0) {
         d->remaining = (uint64_t)d->content_length;
         if (d->remaining == 0)
             response_done(h, sink, c, ts);
@@ -773,6 +832,21 @@ static void http09_response_start(cs_http_conn *h, const cs_http_sink *sink, con
     d->phase = PH_BODY_CLOSE;
 }
 
+/* After an HTTP/0.9 request: true when the server's next bytes (those held in the line buffer,
+ * then p) do not start a status line, so the response is the raw HTTP/0.9 kind. A server that
+ * answers with a real status line ("HTTP/1.0 403 ...") gets that response's own framing. False
+ * while the first bytes could still be the start of "HTTP/d" (they are held as a line). */
+static bool http09_raw(const hdir *d, const uint8_t *p, uint32_t len)
+{
+    uint8_t head[6];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < d->line_len && k < sizeof head; i++)
+        head[k++] = d->line[i];
+    for (uint32_t i = 0; i < len && k < sizeof head; i++)
+        head[k++] = p[i];
+    return cs_http_detect_response(head, k) == 0;
+}
+
 /* ---- line dispatch ------------------------------------------------------------------------- */
 
 static bool is_empty_line(const uint8_t *p, uint32_t n)
@@ -839,11 +913,7 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
         bool ok = i > 0 && (i == n || p[i] == ';' || p[i] == ' ' || p[i] == '\t' || p[i] == '\r');
         if (!ok) {
             anomaly(sink, c, h, CS_ANOM_HTTP_BAD_CHUNK);
-            if (side == 0)
-                request_done(h, sink, c, ts);
-            else
-                response_done(h, sink, c, ts);
-            enter_resync(d);
+            framing_error(h, sink, c, side, ts);
             return;
         }
         if (size == 0) {
@@ -909,8 +979,12 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
         d->at_line_start = true; /* messages often start at a segment boundary */
     while (len > 0) {
         if (d->phase == PH_START && side == 1 && h->http09 && h->q_head != NULL &&
-            d->line_len == 0) {
-            http09_response_start(h, sink, c, ts);
+            !d->line_overflow && http09_raw(d, p, len)) {
+            /* bytes held as the start of a possible status line belong to the raw body */
+            http09_response_start(h, sink, c, d->line_len > 0 ? d->line_ts : ts);
+            if (d->line_len > 0 && d->tx != NULL)
+                body_bytes(h, d, 1, d->line, d->line_len);
+            d->line_len = 0;
             continue;
         }
         if (d->phase == PH_RESYNC && d->line_len == 0 && !d->line_overflow) {
@@ -928,17 +1002,20 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
             const uint8_t *lf = memchr(p, '\n', len);
             uint32_t take = lf != NULL ? (uint32_t)(lf - p) + 1 : len;
             if (d->line_overflow) {
+                if (d->phase == PH_HEADERS || d->phase == PH_TRAILERS)
+                    d->header_bytes += take; /* the rest of a skipped over-long line */
                 if (lf != NULL)
                     d->line_overflow = false;
             } else if (lf != NULL && d->line_len == 0) {
                 on_line(h, sink, c, side, p, take - 1, ts, ts); /* whole line in this chunk */
             } else if (d->line_len + take > h->cfg->max_line + 1) {
                 anomaly(sink, c, h, CS_ANOM_HTTP_LINE_TOO_LONG);
+                uint32_t kept = d->line_len;
                 d->line_len = 0;
                 d->line_overflow = lf == NULL;
                 if (d->phase == PH_HEADERS || d->phase == PH_TRAILERS) {
                     /* an over-long header/trailer line is skipped; the message goes on */
-                    d->header_bytes += d->line_len + take;
+                    d->header_bytes += kept + take;
                 } else if (d->phase != PH_RESYNC) {
                     if (side == 0 && d->tx != NULL)
                         request_done(h, sink, c, ts);

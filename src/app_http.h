@@ -25,7 +25,10 @@ typedef enum cs_http_outcome {
     CS_HTTP_RESP_PARTIAL,   /* response started but did not complete */
     CS_HTTP_REQ_PARTIAL,    /* request started but did not complete (no response either) */
     CS_HTTP_LOST_IN_GAP,    /* response presumably lost in a capture gap: not paired (see design) */
-    CS_HTTP_DROPPED_CAP     /* dropped because too many requests were outstanding */
+    CS_HTTP_DROPPED_CAP,    /* dropped because too many requests were outstanding */
+    CS_HTTP_FRAMING_ERROR   /* the request or the response could not be framed (invalid
+                               Content-Length, chunk size or request Transfer-Encoding): the
+                               parser resynchronised on the next start line */
 } cs_http_outcome;
 
 /* One request/response exchange. Strings are NUL-terminated, NULL when absent. Times are capture
@@ -58,6 +61,7 @@ typedef struct cs_http_tx {
     bool resp_done;
     bool req_gap;            /* bytes of the request body were missing (gap inside a known length) */
     bool resp_gap;
+    bool framing_error;      /* a message of this exchange could not be framed (see outcome) */
     bool head;               /* request method HEAD */
     bool connect;            /* request method CONNECT */
     bool expect_100;

@@ -5,6 +5,7 @@
 
 #include "defrag.h"
 #include "engine.h"
+#include "plot.h"
 #include "stats.h"
 
 struct cs_engine {
@@ -22,6 +23,7 @@ struct cs_engine {
     cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
     cs_time_t last_ts;
     uint64_t frame;
+    uint64_t uid_key;         /* cs_uid_run_key of the first packet */
     uint64_t drops[3], drops_mark[3];
     bool have_drops;
 };
@@ -66,8 +68,11 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
         return;
     EACH_STATS(e, s)
     cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_syn(e->cfg.analytics, ts);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
 }
 
 /* -j: hands a connection at the edge of the input over by its canonical tuple. */
@@ -96,6 +101,7 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
+    cs_conn_uid(row.uid, e->uid_key, c->first_frame);
     if (e->cfg.edges.conn != NULL && (why == CS_END_EOF || row.syns == 0))
         report_edge(e, c, why == CS_END_EOF, row.syns == 0);
     EACH_STATS(e, s)
@@ -103,8 +109,11 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
         cs_stats_conn(s, &row);
         cs_stats_app(s, &row, &app);
     }
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_conn(e->cfg.analytics, &row);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
     e->report->conn(e->report, &row);
     cs_app_summary_clear(&app);
 }
@@ -132,6 +141,7 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
         return;
     cs_http_row row;
     row.tx = tx;
+    cs_conn_uid(row.uid, e->uid_key, c->first_frame);
     row.stream = c->stream;
     row.resumed = c->resumed;
     row.family = c->family;
@@ -142,8 +152,11 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     }
     EACH_STATS(e, s)
     cs_stats_http(s, &row);
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_http(e->cfg.analytics, &row);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
     e->report->http(e->report, &row);
 }
 
@@ -214,7 +227,7 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
                                .conn_end = on_conn_end};
     e->http_sink = (cs_http_sink){.ctx = e, .exchange = on_http, .anomaly = on_http_anomaly};
     e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
-    e->defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_TIMEOUT);
+    e->defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, cfg->max_frag_datagrams, CS_DEFRAG_TIMEOUT);
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
     cs_stats_init(&e->stats);
     cs_stats_init(&e->cur);
@@ -227,7 +240,9 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
 void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 {
     cs_pkt pkt;
-    e->frame++;
+    if (++e->frame == 1)
+        e->uid_key =
+            cs_uid_run_key(e->cfg.uid_group, raw->ts, raw->wirelen, raw->data, raw->caplen);
     if ((e->cfg.filter.since_set && raw->ts < e->cfg.filter.since) ||
         (e->cfg.filter.until_set && raw->ts >= e->cfg.filter.until))
         return;

@@ -667,7 +667,7 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
         t->now = p->ts;
         if (t->now >= t->next_check) {
             cs_flow_expire(t, t->now);
-            t->next_check = t->now + CS_NS_PER_S;
+            t->next_check = cs_time_add(t->now, CS_NS_PER_S);
         }
     }
     uint32_t h = tuple_hash(&p->src, p->sport, &p->dst, p->dport, p->family);

@@ -100,6 +100,14 @@ static void print_hex(FILE *out, const uint8_t *p, uint32_t len, uint64_t base)
 
 #define HEAD_CUT "... (header block cut at 64 KiB)\n"
 
+/* Appends n bytes of p to g as printable text: tabs and printable ASCII as they are, every other
+ * byte (control characters, DEL, non-ASCII) as '.', so a capture cannot drive the terminal. */
+static void append_visible(GString *g, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g_string_append_c(g, p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.');
+}
+
 static void append_line(GString *g, const uint8_t *p, uint32_t n)
 {
     if (g_str_has_suffix(g->str, HEAD_CUT))
@@ -110,8 +118,7 @@ static void append_line(GString *g, const uint8_t *p, uint32_t n)
         g_string_append(g, HEAD_CUT);
         return;
     }
-    for (uint32_t i = 0; i < n; i++)
-        g_string_append_c(g, p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.');
+    append_visible(g, p, n);
     g_string_append_c(g, '\n');
 }
 
@@ -165,10 +172,17 @@ static void http_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     f->exchanges++;
     if (tx->status != 0)
         g_snprintf(st, sizeof st, "%u", tx->status);
-    fprintf(f->out, "=== exchange %u of stream %" G_GUINT64_FORMAT ": %s %s -> %s (%s) ===\n",
-            tx->depth, c->stream, tx->method != NULL ? tx->method : "-",
-            tx->uri != NULL ? tx->uri : "-", tx->status != 0 ? st : "no response",
+    /* method and target come from the capture: escaped like the header block */
+    GString *title = g_string_new(NULL);
+    const char *method = tx->method != NULL ? tx->method : "-";
+    const char *uri = tx->uri != NULL ? tx->uri : "-";
+    append_visible(title, (const uint8_t *)method, strlen(method));
+    g_string_append_c(title, ' ');
+    append_visible(title, (const uint8_t *)uri, strlen(uri));
+    fprintf(f->out, "=== exchange %u of stream %" G_GUINT64_FORMAT ": %s -> %s (%s) ===\n",
+            tx->depth, c->stream, title->str, tx->status != 0 ? st : "no response",
             cs_http_outcome_name((cs_http_outcome)tx->outcome));
+    g_string_free(title, TRUE);
     if (req != NULL)
         fputs(req->str, f->out);
     else
@@ -407,7 +421,7 @@ int cs_follow_main(int argc, char **argv)
                            .stream_gap = on_gap,
                            .stream_end = on_end,
                            .conn_end = on_conn_end};
-    f.defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_TIMEOUT);
+    f.defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_MAX_DATAGRAMS, CS_DEFRAG_TIMEOUT);
     f.flow = cs_flow_new(&cfg, &hooks, &f.ctr);
     cs_read_sink sink = {.ctx = &f, .packet = follow_packet};
     cs_source_read(src, &sink, NULL, 0);

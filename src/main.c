@@ -17,6 +17,7 @@
 #include "config.h"
 #include "follow.h"
 #include "options.h"
+#include "plot.h"
 #include "output.h"
 #include "util.h"
 
@@ -272,10 +273,14 @@ static cs_report *new_report(const cs_options *o)
 
 /* The analytics aggregates when an analytics option was given (else NULL), named after the
  * inputs. */
-static cs_analytics *new_analytics(const cs_options *o)
+static cs_analytics *new_analytics(cs_options *o)
 {
     if (!cs_an_cli_active(&o->an))
         return NULL;
+    /* --plot without --bucket: buckets that fit the capture (plot.h) */
+    o->engine.auto_bucket = o->an.plot != NULL && !o->an.bucket_given;
+    if (o->engine.auto_bucket)
+        o->an.cfg.bucket = CS_PLOT_AUTO_FIRST;
     cs_analytics *an = cs_analytics_new(&o->an.cfg);
     if (o->live.iface != NULL) {
         gchar *name = g_strconcat("live:", o->live.iface, NULL);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defrag.h"
 #include "options.h"
 #include "util.h"
 
@@ -19,7 +20,7 @@ typedef struct cs_options_store {
     gboolean json, csv, list_conns, list_http, no_http, http_decode, stream_list, verify_checksums;
     gboolean version, list_ifaces, no_promisc, quiet, numeric;
     gdouble idle_timeout, close_linger, duration, interval;
-    gint64 max_conns, max_ooo, max_tombstones, max_keys, http_max_pending, count, rotate_mb, stream;
+    gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count, rotate_mb, stream;
     gint jobs, snaplen, buffer_kib, rotate_secs;
     GArray *ports;      /* --http-port values, parsed */
     GPtrArray *strings; /* help texts built with the defaults in them */
@@ -198,6 +199,12 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
          text(s, "Closed 4-tuples remembered for stream numbering (default %u)",
               flow->max_tombstones),
          "N"},
+        {"max-frag-datagrams", 0, 0, G_OPTION_ARG_INT64, &s->max_frag,
+         text(s,
+              "Incomplete fragmented IP datagrams held; the oldest are evicted and counted "
+              "(default %u)",
+              o->engine.max_frag_datagrams),
+         "N"},
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &s->max_keys,
          text(s,
               "Entries per aggregate table (servers, hosts, SNIs; more fold into an '(other)' row) "
@@ -372,6 +379,7 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->max_ooo < 0 || s->max_ooo > UINT32_MAX, "--max-ooo-bytes takes 0 to 4294967295"},
         {s->max_tombstones < 0 || s->max_tombstones > UINT32_MAX,
          "--max-tombstones takes 0 to 4294967295"},
+        {s->max_frag < 0 || s->max_frag > UINT32_MAX, "--max-frag-datagrams takes 0 to 4294967295"},
         {(s->max_keys != MAX_KEYS_NOT_GIVEN && s->max_keys < 0) || s->max_keys > UINT32_MAX,
          "--max-keys takes 0 (no cap) to 4294967295"},
         {s->http_max_pending < 1 || s->http_max_pending > 1000000,
@@ -483,6 +491,7 @@ static void map_values(const store *s, cs_options *o)
     e->flow.max_conns = (uint32_t)s->max_conns;
     e->flow.max_ooo_bytes = (uint32_t)s->max_ooo;
     e->flow.max_tombstones = (uint32_t)s->max_tombstones;
+    e->max_frag_datagrams = (uint32_t)s->max_frag;
     e->flow.verify_checksums = s->verify_checksums;
     e->app.http.max_pending = (uint32_t)s->http_max_pending;
     e->app.http.decode_bodies = s->http_decode;
@@ -522,6 +531,8 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
     s->max_conns = o->engine.flow.max_conns;
     s->max_ooo = o->engine.flow.max_ooo_bytes;
     s->max_tombstones = o->engine.flow.max_tombstones;
+    o->engine.max_frag_datagrams = CS_DEFRAG_MAX_DATAGRAMS;
+    s->max_frag = o->engine.max_frag_datagrams;
     s->max_keys = MAX_KEYS_NOT_GIVEN; /* the default depends on the input: see map_values */
     s->http_max_pending = o->engine.app.http.max_pending;
     s->snaplen = o->live.snaplen;

@@ -7,6 +7,7 @@
 
 #include "output.h"
 #include "parallel.h"
+#include "plot.h"
 
 enum { EDGE_OPEN_AT_END = 1, EDGE_JOINED_MID = 2 }; /* flags per tuple in a worker's edge table */
 
@@ -159,6 +160,7 @@ static void plan_groups(worker *ws, int n, char **files, int n_files, const char
         w->stop = stop;
         w->cfg = *cfg;
         w->cfg.stream_list = NULL;
+        w->cfg.uid_group = (uint32_t)g;
         if (cfg->analytics != NULL) /* each group counts on its own; merged below */
             w->cfg.analytics = cs_analytics_new(&cfg->analytics->cfg);
         uint64_t goal = total * (uint64_t)(g + 1) / (uint64_t)n;
@@ -247,8 +249,14 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         if (w->tmp != NULL && !copy_records(w->tmp, kind, report->out)) /* in group order */
             status = CS_EXIT_OUTPUT;
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
-        if (w->cfg.analytics != NULL)
+        if (w->cfg.analytics != NULL) {
+            /* automatic buckets: each group widened on its own; the merge takes the widest */
+            if (cfg->auto_bucket && w->cfg.analytics->cfg.bucket > cfg->analytics->cfg.bucket)
+                cs_plot_rebucket(cfg->analytics, w->cfg.analytics->cfg.bucket);
             cs_analytics_merge(cfg->analytics, w->cfg.analytics);
+            if (cfg->auto_bucket)
+                cs_plot_auto_bucket(cfg->analytics);
+        }
         cs_counters_add(&ctr, cs_engine_counters(w->engine));
         streams += cs_engine_streams(w->engine);
         info->streams_max = MAX(info->streams_max, cs_engine_streams(w->engine));

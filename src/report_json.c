@@ -24,14 +24,13 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
 {
     const cs_tls_summary *t = row->tls;
     cs_json j;
-    char uid[32], buf[32];
+    char buf[32];
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "type", "tls");
     cs_json_time(&j, "ts", t->client_hello ? t->client_hello_ts : row->start);
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
+    cs_json_str(&j, "uid", row->uid[0] ? row->uid : NULL);
     cs_json_uint(&j, "stream", row->stream);
     json_addr(&j, "id.orig_h", &row->addr[0], row->family);
     cs_json_uint(&j, "id.orig_p", row->port[0]);
@@ -90,9 +89,7 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "type", "conn");
     cs_json_time(&j, "ts", row->start);
-    char uid[32];
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
+    cs_json_str(&j, "uid", row->uid[0] ? row->uid : NULL);
     cs_json_uint(&j, "stream", row->stream);
     json_addr(&j, "id.orig_h", &row->addr[0], row->family);
     cs_json_uint(&j, "id.orig_p", row->port[0]);
@@ -215,15 +212,13 @@ static void json_http(cs_report *r, const cs_http_row *row)
     const cs_http_tx *tx = row->tx;
     cs_http_times t;
     cs_json j;
-    char uid[32];
     cs_http_times_of(tx, &t);
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "type", "http");
     cs_json_time(&j, "ts", tx->has_request ? tx->req_start : tx->resp_start);
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
+    cs_json_str(&j, "uid", row->uid[0] ? row->uid : NULL);
     cs_json_uint(&j, "stream", row->stream);
     json_addr(&j, "id.orig_h", &row->addr[0], row->family);
     cs_json_uint(&j, "id.orig_p", row->port[0]);

@@ -4,6 +4,39 @@
 
 #include "stats.h"
 
+uint64_t cs_uid_run_key(uint32_t group, cs_time_t ts, uint32_t wirelen, const uint8_t *data,
+                        uint32_t caplen)
+{
+    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+    uint64_t head[3] = {(uint64_t)ts, wirelen, group};
+    const uint8_t *b = (const uint8_t *)head;
+    for (size_t i = 0; i < sizeof head; i++)
+        h = (h ^ b[i]) * UINT64_C(1099511628211);
+    for (uint32_t i = 0; i < caplen && i < 64; i++)
+        h = (h ^ data[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+void cs_conn_uid(char buf[CS_UID_LEN], uint64_t run_key, uint64_t first_frame)
+{
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char frame[16];
+    int n = 0;
+    do {
+        frame[n++] = digits[first_frame % 62];
+        first_frame /= 62;
+    } while (first_frame > 0);
+    int k = 0;
+    buf[k++] = 'C';
+    for (int i = 0; i < 6; i++) {
+        buf[k++] = digits[run_key % 62];
+        run_key /= 62;
+    }
+    while (n > 0)
+        buf[k++] = frame[--n];
+    buf[k] = '\0';
+}
+
 void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
                       const cs_app_summary *app)
 {

@@ -13,7 +13,10 @@
 
 /* A flat, writer-friendly copy of one finalised connection, oriented originator -> responder.
  * Index 0 of the pair arrays is the originator (client), 1 the responder (server). */
+#define CS_UID_LEN 24 /* "C", 6 characters of the run, up to 11 of the frame, NUL */
+
 typedef struct cs_conn_row {
+    char uid[CS_UID_LEN];   /* unique id of this record (cs_conn_uid), "" when not set */
     uint64_t stream;
     bool resumed;
     uint8_t family;
@@ -46,9 +49,22 @@ typedef struct cs_conn_row {
     bool http2;
 } cs_conn_row;
 
-/* Fills row from c and its application summary (may be NULL). Can't fail. */
+/* Fills row from c and its application summary (may be NULL); row->uid is left empty. Can't
+ * fail. */
 void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
                       const cs_app_summary *app);
+
+/* A key for the uids of one run: a hash of its first packet (time, length, first bytes) and of
+ * `group` (with -j, the index of the group of files; else 0), so that the same input gives the
+ * same uids, other inputs and other groups others. */
+uint64_t cs_uid_run_key(uint32_t group, cs_time_t ts, uint32_t wirelen, const uint8_t *data,
+                        uint32_t caplen);
+
+/* Writes the uid of the connection record that begins at frame `first_frame` of the run keyed
+ * `run_key` into buf (CS_UID_LEN bytes): "C", the key in 6 base62 characters, the frame number in
+ * base62. A frame begins at most one record, so uids are unique within a run; like Zeek's they
+ * never look like a conn_state. Can't fail. */
+void cs_conn_uid(char buf[CS_UID_LEN], uint64_t run_key, uint64_t first_frame);
 
 /* Per (server address, port). The SYN tallies count SYN-without-ACK packets by destination. */
 typedef struct cs_server_stats {
@@ -100,8 +116,9 @@ typedef struct cs_tls_server {
 /* One exchange as the writers see it: the exchange and its connection's endpoints. */
 typedef struct cs_http_row {
     const cs_http_tx *tx;
+    char uid[CS_UID_LEN]; /* the uid of its connection record */
     uint64_t stream;
-    bool resumed;    /* the connection record continues a finalised one (uid suffix r) */
+    bool resumed;    /* the connection record continues a finalised one */
     uint8_t family;
     cs_addr addr[2]; /* client, server */
     uint16_t port[2];

@@ -572,6 +572,17 @@ static uint64_t get_u64(rd *r, const jv *o, const char *name, const char *field)
     return x;
 }
 
+/* *acc += v, failing the read instead of wrapping when the sum passes 2^64-1 (a bucket or server
+ * named twice in one file adds up). */
+static void add_count(rd *r, uint64_t *acc, uint64_t v, const char *field, const char *name)
+{
+    if (__builtin_add_overflow(*acc, v, acc)) {
+        gchar *f = g_strdup_printf("%s.%s", field, name);
+        rd_fail(r, f, "counts add up past 2^64-1");
+        g_free(f);
+    }
+}
+
 static void get_counts(rd *r, const jv *o, const char *name, uint64_t *out, int n,
                        const char *field)
 {
@@ -592,7 +603,7 @@ static void get_counts(rd *r, const jv *o, const char *name, uint64_t *out, int 
         }
 }
 
-static void get_hist(rd *r, const jv *o, const char *name, cs_hist *h, const char *field)
+static void read_hist(rd *r, const jv *o, const char *name, cs_hist *h, const char *field)
 {
     gchar *f = g_strdup_printf("%s.%s", field, name);
     const jv *v = need(r, o, name, 'o', field);
@@ -602,7 +613,7 @@ static void get_hist(rd *r, const jv *o, const char *name, cs_hist *h, const cha
         return;
     }
     uint64_t n = get_u64(r, v, "n", f), sum = 0, prev = 0;
-    for (guint i = 0; i < bins->items->len; i++) {
+    for (guint i = 0; i < bins->items->len && r->err == NULL; i++) {
         const jv *p = bins->items->pdata[i];
         uint64_t low, count;
         if (p->kind != 'a' || p->items->len != 2 || !num_u64(p->items->pdata[0], &low) ||
@@ -615,9 +626,16 @@ static void get_hist(rd *r, const jv *o, const char *name, cs_hist *h, const cha
             rd_fail(r, f, "a bin edge is not a bin of this histogram layout, or out of order");
             break;
         }
+        if (low > CS_SUMMARY_MAX_US) {
+            rd_fail(r, f, "a bin edge is longer than any time span a capture can hold");
+            break;
+        }
+        if (__builtin_add_overflow(sum, count, &sum)) {
+            rd_fail(r, f, "counts add up past 2^64-1");
+            break;
+        }
         prev = low;
         cs_hist_add(h, low, count);
-        sum += count;
     }
     if (r->err == NULL && sum != n)
         rd_fail(r, f, "n is not the sum of the bin counts");
@@ -625,8 +643,8 @@ static void get_hist(rd *r, const jv *o, const char *name, cs_hist *h, const cha
         uint64_t mn = get_u64(r, v, "min", f), mx = get_u64(r, v, "max", f);
         const jv *s = member(v, "sum");
         double dsum = s != NULL && s->kind == 'n' ? g_ascii_strtod(s->text, NULL) : -1;
-        if (r->err == NULL &&
-            (mn > mx || cs_hist_bin(mn) != h->bins[0] || cs_hist_bin(mx) != h->bins[h->len - 1]))
+        if (r->err == NULL && (mn > mx || mx > CS_SUMMARY_MAX_US || cs_hist_bin(mn) != h->bins[0] ||
+                               cs_hist_bin(mx) != h->bins[h->len - 1]))
             rd_fail(r, f, "min/max do not fall in the first/last bin");
         if (r->err == NULL && dsum < 0)
             rd_fail(r, f, "sum: expected a non-negative number");
@@ -637,27 +655,39 @@ static void get_hist(rd *r, const jv *o, const char *name, cs_hist *h, const cha
     g_free(f);
 }
 
+/* Reads histogram `name` of object o and adds it to *into (which holds what earlier entries of
+ * the same bucket or server added), refusing counts that would pass 2^64-1. */
+static void get_hist(rd *r, const jv *o, const char *name, cs_hist *into, const char *field)
+{
+    cs_hist h;
+    memset(&h, 0, sizeof h);
+    read_hist(r, o, name, &h, field);
+    uint64_t n;
+    if (r->err == NULL && __builtin_add_overflow(into->n, h.n, &n)) {
+        gchar *f = g_strdup_printf("%s.%s", field, name);
+        rd_fail(r, f, "counts add up past 2^64-1");
+        g_free(f);
+    }
+    if (r->err == NULL)
+        cs_hist_merge(into, &h);
+    cs_hist_clear(&h);
+}
+
 static void get_bucket(rd *r, const jv *o, cs_an_bucket *b, const char *field)
 {
-    b->conns += get_u64(r, o, "conns", field);
-    b->syn_pkts += get_u64(r, o, "syn_pkts", field);
-    b->requests += get_u64(r, o, "requests", field);
+    add_count(r, &b->conns, get_u64(r, o, "conns", field), field, "conns");
+    add_count(r, &b->syn_pkts, get_u64(r, o, "syn_pkts", field), field, "syn_pkts");
+    add_count(r, &b->requests, get_u64(r, o, "requests", field), field, "requests");
     uint64_t sc[6] = {0};
     get_counts(r, o, "status_class", sc, 6, field);
     for (int i = 0; i < 6; i++)
-        b->status_class[i] += sc[i];
-    b->unanswered += get_u64(r, o, "unanswered", field);
-    b->orphans += get_u64(r, o, "orphans", field);
-    b->bytes_c2s += get_u64(r, o, "bytes_c2s", field);
-    b->bytes_s2c += get_u64(r, o, "bytes_s2c", field);
-    cs_hist h;
-    memset(&h, 0, sizeof h);
-    get_hist(r, o, "ttfb_us", &h, field);
-    cs_hist_merge(&b->ttfb_us, &h);
-    cs_hist_clear(&h);
-    get_hist(r, o, "total_us", &h, field);
-    cs_hist_merge(&b->total_us, &h);
-    cs_hist_clear(&h);
+        add_count(r, &b->status_class[i], sc[i], field, "status_class");
+    add_count(r, &b->unanswered, get_u64(r, o, "unanswered", field), field, "unanswered");
+    add_count(r, &b->orphans, get_u64(r, o, "orphans", field), field, "orphans");
+    add_count(r, &b->bytes_c2s, get_u64(r, o, "bytes_c2s", field), field, "bytes_c2s");
+    add_count(r, &b->bytes_s2c, get_u64(r, o, "bytes_s2c", field), field, "bytes_s2c");
+    get_hist(r, o, "ttfb_us", &b->ttfb_us, field);
+    get_hist(r, o, "total_us", &b->total_us, field);
 }
 
 static bool get_addr(const jv *v, uint8_t *family, cs_addr *a)
@@ -685,7 +715,7 @@ static void get_top(rd *r, const jv *top, const char *name, cs_topk *t, bool pai
     uint64_t floor = get_u64(r, o, "floor", f), total = get_u64(r, o, "total", f);
     uint64_t evictions = get_u64(r, o, "evictions", f);
     guint want = pairs ? 4 : 3;
-    uint64_t sum = 0;
+    uint64_t sum = 0, counts = 0;
     for (guint i = 0; i < keys->items->len && r->err == NULL; i++) {
         const jv *k = keys->items->pdata[i];
         uint8_t family;
@@ -720,12 +750,86 @@ static void get_top(rd *r, const jv *top, const char *name, cs_topk *t, bool pai
         cs_topk_load(t, key, (uint32_t)(17 + what->len), count, error);
         g_free(key);
         g_string_free(what, TRUE);
-        sum += count - error;
+        sum += count - error; /* <= counts, which add up below 2^64 (checked) */
+        if (__builtin_add_overflow(counts, count, &counts)) {
+            rd_fail(r, f, "counts add up past 2^64-1");
+            break;
+        }
     }
     if (r->err == NULL && !approx->b && sum != total)
         rd_fail(r, f, "exact table whose counts do not add up to total");
     cs_topk_load_bounds(t, approx->b, floor, total, evictions);
     g_free(f);
+}
+
+/* ---- counters that must not wrap ------------------------------------------------------------ */
+
+/* Sums of every counter of one or more aggregates: a merged counter is at most its sum over
+ * both sides, so when no sum passes 2^64-1 no counter of the merge wraps. */
+typedef struct tally {
+    const char *over; /* the first counter whose sum passed 2^64-1, NULL if none */
+    cs_an_bucket b;   /* bucket counters over every bucket (histograms unused) */
+    uint64_t ttfb_n, total_n, srv_ttfb_n, srv_total_n;
+    uint64_t flow_pkts[CS_AN_PKT_CLASSES], flow_bytes[CS_AN_BYTE_CLASSES];
+    uint64_t top_total[CS_TOP_TABLES], top_floor[CS_TOP_TABLES], top_evict[CS_TOP_TABLES];
+    uint64_t top_count[CS_TOP_TABLES]; /* largest count plus floor, per side */
+} tally;
+
+static void t_add(tally *t, uint64_t *acc, uint64_t v, const char *name)
+{
+    if (t->over == NULL && __builtin_add_overflow(*acc, v, acc))
+        t->over = name;
+}
+
+static void tally_bucket(tally *t, const cs_an_bucket *b)
+{
+    t_add(t, &t->b.conns, b->conns, "conns");
+    t_add(t, &t->b.syn_pkts, b->syn_pkts, "syn_pkts");
+    t_add(t, &t->b.requests, b->requests, "requests");
+    for (int i = 0; i < 6; i++)
+        t_add(t, &t->b.status_class[i], b->status_class[i], "status_class");
+    t_add(t, &t->b.unanswered, b->unanswered, "unanswered");
+    t_add(t, &t->b.orphans, b->orphans, "orphans");
+    t_add(t, &t->b.bytes_c2s, b->bytes_c2s, "bytes_c2s");
+    t_add(t, &t->b.bytes_s2c, b->bytes_s2c, "bytes_s2c");
+    t_add(t, &t->ttfb_n, b->ttfb_us.n, "ttfb_us");
+    t_add(t, &t->total_n, b->total_us.n, "total_us");
+}
+
+static void tally_of(tally *t, const cs_analytics *a)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, a->buckets);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        tally_bucket(t, v);
+    tally_bucket(t, &a->untimed);
+    g_hash_table_iter_init(&it, a->servers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const cs_an_server *sv = v;
+        t_add(t, &t->srv_ttfb_n, sv->ttfb_us.n, "servers.ttfb_us");
+        t_add(t, &t->srv_total_n, sv->total_us.n, "servers.total_us");
+    }
+    for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
+        t_add(t, &t->flow_pkts[i], a->flow_pkts[i], "flow_pkts");
+    for (int i = 0; i < CS_AN_BYTE_CLASSES; i++)
+        t_add(t, &t->flow_bytes[i], a->flow_bytes[i], "flow_bytes");
+    for (int i = 0; i < CS_TOP_TABLES; i++) {
+        const cs_topk *top = a->top[i];
+        t_add(t, &t->top_total[i], cs_topk_total(top), "top.total");
+        t_add(t, &t->top_floor[i], cs_topk_floor(top), "top.floor");
+        /* a merge evicts at most every key it holds */
+        t_add(t, &t->top_evict[i], cs_topk_evictions(top), "top.evictions");
+        t_add(t, &t->top_evict[i], cs_topk_size(top), "top.evictions");
+        /* a merged count is one side's count (or floor) plus the other side's */
+        uint64_t max = 0;
+        GPtrArray *all = cs_topk_sorted(top);
+        if (all->len > 0)
+            max = ((const cs_topk_entry *)all->pdata[0])->count;
+        g_ptr_array_free(all, TRUE);
+        t_add(t, &t->top_count[i], max, "top.keys");
+        t_add(t, &t->top_count[i], cs_topk_floor(top), "top.keys");
+    }
 }
 
 static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
@@ -828,6 +932,13 @@ static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
         for (int ti = 0; ti < CS_TOP_TABLES; ti++)
             get_top(&r, top, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST);
     }
+    if (r.err == NULL) { /* the totals of the reports must not wrap either */
+        tally *t = g_new0(tally, 1);
+        tally_of(t, a);
+        if (t->over != NULL)
+            rd_fail(&r, t->over, "counts add up past 2^64-1");
+        g_free(t);
+    }
     if (r.err != NULL) {
         g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_FORMAT, "%s: bad summary: %s", name,
                     r.err->str);
@@ -894,6 +1005,16 @@ bool cs_summary_compatible(const cs_analytics *into, const cs_analytics *part, c
                     "be merged",
                     name, b->on ? cs_addr_str(&b->addr, b->family, h1, sizeof h1) : "no host",
                     a->on ? cs_addr_str(&a->addr, a->family, h0, sizeof h0) : "no host");
+        return false;
+    }
+    tally *t = g_new0(tally, 1);
+    tally_of(t, into);
+    tally_of(t, part);
+    const char *over = t->over;
+    g_free(t);
+    if (over != NULL) {
+        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_MISMATCH,
+                    "%s cannot be added: counter %s of the merge would pass 2^64-1", name, over);
         return false;
     }
     return true;

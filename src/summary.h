@@ -15,6 +15,9 @@
 
 #define CS_SUMMARY_FORMAT "connscope-summary"
 #define CS_SUMMARY_VERSION 1
+/* Largest microsecond value a histogram of a summary can hold: a time span that fits in int64
+ * nanoseconds (larger ones cannot come from a capture, and would overflow when printed). */
+#define CS_SUMMARY_MAX_US (INT64_MAX / CS_NS_PER_US)
 
 /* GError domain and codes of the summary reader. */
 #define CS_SUMMARY_ERROR (cs_summary_error_quark())
@@ -49,9 +52,10 @@ cs_analytics *cs_summary_read(const char *path, GError **err);
 /* Parses a summary document held in memory (`name` is used in messages). Same results. */
 cs_analytics *cs_summary_parse(const char *text, size_t len, const char *name, GError **err);
 
-/* Can `part` (read from `name`) be merged into `into`: into's bucket width is a multiple of part's
- * and both are narrowed to the same host (or neither). Returns false with a
- * CS_SUMMARY_ERROR_MISMATCH message otherwise. */
+/* Can `part` (read from `name`) be merged into `into`: into's bucket width is a multiple of part's,
+ * both are narrowed to the same host (or neither), and no counter of the merge would pass 2^64-1
+ * (checked on the sums over all buckets, servers and keys, which bound every merged counter).
+ * Returns false with a CS_SUMMARY_ERROR_MISMATCH message otherwise; nothing is changed. */
 bool cs_summary_compatible(const cs_analytics *into, const cs_analytics *part, const char *name,
                            GError **err);
 

@@ -10,6 +10,7 @@
 
 void suite_decode(void);
 void suite_reasm(void);
+void suite_defrag(void);
 void suite_flow(void);
 void suite_hist(void);
 void suite_json(void);

@@ -669,6 +669,45 @@ static void test_summary_refusals(void)
     expect_error(t, CS_SUMMARY_ERROR_FORMAT, "bucket_ns");
     g_free(t);
     g_strfreev(parts);
+
+    /* a 2^63 us bin edge is a valid bin, but no capture spans it (and printing it as
+     * nanoseconds overflowed): refused */
+    parts = g_strsplit(s->str, "\"max\":70000,\"sum\":70153,\"bins\":[[3,1],[150,1],[69632,1]]", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(parts[1]);
+    t = g_strconcat(parts[0],
+                    "\"max\":9223372036854775808,\"sum\":70153,"
+                    "\"bins\":[[3,1],[150,1],[9223372036854775808,1]]",
+                    parts[1], NULL);
+    expect_error(t, CS_SUMMARY_ERROR_FORMAT, "longer than any time span");
+    g_free(t);
+    g_strfreev(parts);
+
+    /* counters whose sums pass 2^64-1: in one bucket named twice, and over the buckets */
+    parts = g_strsplit(s->str, "\"conns\":1,", 2);
+    t = g_strconcat(parts[0], "\"conns\":18446744073709551615,", parts[1], NULL);
+    cs_analytics *big = cs_summary_parse(t, strlen(t), "big", NULL);
+    CU_ASSERT_PTR_NOT_NULL(big); /* 2^64-1 itself is fine */
+    cs_analytics_free(big);
+    gchar **b = g_strsplit(t, "\"buckets\":[\n", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b[1]);
+    const char *end = strstr(b[1], "}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+    gchar *first = g_strndup(b[1], (gsize)(end + 1 - b[1]));
+    gchar *twice = g_strconcat(b[0], "\"buckets\":[\n", first, ",\n", b[1], NULL);
+    expect_error(twice, CS_SUMMARY_ERROR_FORMAT, "counts add up past 2^64-1");
+    g_free(twice);
+    gchar **sp = g_strsplit(first, "\"start_ns\":1700000040", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp[1]);
+    gchar *shifted = g_strconcat(sp[0], "\"start_ns\":1700000100", sp[1], NULL); /* next one */
+    g_strfreev(sp);
+    twice = g_strconcat(b[0], "\"buckets\":[\n", shifted, ",\n", b[1], NULL);
+    expect_error(twice, CS_SUMMARY_ERROR_FORMAT, "conns: counts add up past 2^64-1");
+    g_free(twice);
+    g_free(shifted);
+    g_free(first);
+    g_strfreev(b);
+    g_free(t);
+    g_strfreev(parts);
     g_string_free(s, TRUE);
 }
 
@@ -689,6 +728,19 @@ static void test_summary_compatible(void)
     cs_analytics_free(m);
     cs_analytics_free(p1);
     cs_analytics_free(p7);
+
+    /* a merge whose counters would pass 2^64-1 is refused, and nothing is added */
+    cs_analytics *x = sample(), *y = sample();
+    cs_analytics_bucket(x, 1700000040 * CS_NS_PER_S)->bytes_s2c = UINT64_MAX - 10;
+    cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 10; /* 2^64-1: fits */
+    CU_ASSERT_TRUE(cs_summary_compatible(x, y, "y", &err));
+    g_clear_error(&err);
+    cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 11;
+    CU_ASSERT_FALSE(cs_summary_compatible(x, y, "y", &err));
+    CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "bytes_s2c") : NULL);
+    g_clear_error(&err);
+    cs_analytics_free(x);
+    cs_analytics_free(y);
 }
 
 /* ---- metrics and plot ------------------------------------------------------------------------ */
@@ -792,6 +844,50 @@ static void test_plot_svg(void)
     cs_analytics_free(a);
 }
 
+/* --plot without --bucket: a 3 ms capture keeps 100 us buckets (not one bucket of 1m) and its
+ * ticks carry fractions of a second; 10 s of events widen to 100 ms; counts survive the widening;
+ * an axis longer than a day labels dates. */
+static void test_plot_auto_bucket(void)
+{
+    const cs_time_t t0 = 1700000040 * CS_NS_PER_S;
+    cs_analytics *a = new_an(CS_PLOT_AUTO_FIRST, 100);
+    for (int k = 0; k < 6; k++) {
+        exchange(a, 1, t0 + k * 500 * CS_NS_PER_US, "GET", "/", 200, 120, 150);
+        cs_plot_auto_bucket(a);
+    }
+    CU_ASSERT_EQUAL(a->cfg.bucket, 100 * CS_NS_PER_US);
+    GString *s = g_string_new(NULL);
+    cs_plot_svg(a, NULL, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "per 100us bucket (6 in all)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">22:14:00.000500<")); /* a tick every 0.5 ms */
+    g_string_truncate(s, 0);
+
+    for (int k = 0; k < 10; k++) {
+        exchange(a, 2, t0 + (k + 1) * CS_NS_PER_S, "GET", "/", 404, 100, 200);
+        cs_plot_auto_bucket(a);
+    }
+    CU_ASSERT_EQUAL(a->cfg.bucket, 100 * CS_NS_PER_MS); /* 10 s / 300 = 33 ms: 100 ms */
+    cs_an_bucket tot;
+    cs_analytics_totals(a, &tot);
+    CU_ASSERT_EQUAL(tot.requests, 16);
+    CU_ASSERT_EQUAL(tot.status_class[2], 6);
+    CU_ASSERT_EQUAL(tot.status_class[4], 10);
+    CU_ASSERT_EQUAL(tot.ttfb_us.n, 16);
+    cs_an_bucket_clear(&tot);
+    cs_analytics_free(a);
+
+    /* three days in 1m buckets: ticks every 12 h, the date on the first and at each midnight */
+    a = new_an(60 * CS_NS_PER_S, 100);
+    for (int k = 0; k < 30; k++)
+        exchange(a, 1, t0 + k * 2 * 3600 * CS_NS_PER_S, "GET", "/", 200, 100, 200);
+    cs_plot_svg(a, NULL, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">11-15 00:00<"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">11-16 00:00<"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">12:00<"));
+    g_string_free(s, TRUE);
+    cs_analytics_free(a);
+}
+
 void suite_analytics(void)
 {
     static const cs_test_case cases[] = {
@@ -819,6 +915,7 @@ void suite_analytics(void)
         {"prometheus exposition", test_metrics_prometheus},
         {"metrics targets", test_metrics_targets},
         {"plot SVG", test_plot_svg},
+        {"plot: automatic buckets, sub-second and dated ticks", test_plot_auto_bucket},
         {NULL, NULL}};
     cs_add_suite("analytics", cases);
 }

@@ -11,6 +11,7 @@ int main(void)
         return 2;
     suite_decode();
     suite_reasm();
+    suite_defrag();
     suite_flow();
     suite_hist();
     suite_json();
