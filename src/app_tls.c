@@ -81,6 +81,7 @@ struct cs_tls_conn {
     uint8_t n_client_hellos;
     int8_t last_app_dir;    /* exchange estimate: side of the last application record, -1 */
     cs_time_t last_client_app_ts;
+    cs_q50 turn_q;          /* estimated turn times (us), for their median */
     const cs_tls_suite *suite;
     uint8_t *plain;         /* decryption output, CS_TLS_PLAIN_BUF bytes, allocated with keys */
     cs_tls_rp alt;          /* scratch read state for trial decryption with the next keys */
@@ -254,6 +255,7 @@ void cs_tls_free(cs_tls_conn *t)
     g_free(t->plain);
     g_free(t->sum.ja3);
     g_free(t->sum.ja3s);
+    cs_q50_clear(&t->turn_q);
     g_free(t);
 }
 
@@ -345,6 +347,7 @@ static void app_record(cs_tls_conn *t, int dir, uint32_t wire_len, cs_time_t ts)
         s->turn_sum = (s->turn_sum < 0 ? 0 : s->turn_sum) + turn;
         if (s->n_turns < CS_TLS_MAX_TURNS)
             s->turns[s->n_turns++] = turn;
+        cs_q50_add(&t->turn_q, turn > 0 ? (uint64_t)(turn / CS_NS_PER_US) : 0);
     }
     t->last_app_dir = 1;
 }
@@ -1514,6 +1517,7 @@ void cs_tls_finish(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c, cs
         s->dec_status = CS_TLS_DEC_PARTIAL;
     else
         s->dec_status = CS_TLS_DEC_OK;
+    s->turn_p50_us = cs_q50_median(&t->turn_q);
     if (sum == NULL)
         return;
     *sum = *s;

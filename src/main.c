@@ -627,7 +627,7 @@ int main(int argc, char **argv)
     if (o.json)
         report = cs_report_json_new(stdout);
     else if (o.csv)
-        report = cs_report_csv_new(stdout);
+        report = cs_report_csv_new(stdout, o.list_http);
     else
         report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
     if (cs_an_cli_stdout_taken(&acli))

@@ -131,7 +131,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         } else {
             w->tmp = tmpfile();
             w->report = kind == CS_REPORT_JSON ? cs_report_json_new(w->tmp)
-                                               : cs_report_csv_new(w->tmp);
+                                               : cs_report_csv_new(w->tmp, report->list_http);
         }
     }
 

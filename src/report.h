@@ -58,7 +58,8 @@ struct cs_report {
 
 cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http);
 cs_report *cs_report_json_new(FILE *out);
-cs_report *cs_report_csv_new(FILE *out);
+/* CSV: conn rows, and http rows too when with_http (-E). */
+cs_report *cs_report_csv_new(FILE *out, bool with_http);
 
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);

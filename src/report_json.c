@@ -3,6 +3,7 @@
 #include "app_tls.h"
 #include "json.h"
 #include "report.h"
+#include "report_record.h"
 #include "util.h"
 
 static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
@@ -88,90 +89,12 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "conn");
-    cs_json_time(&j, "ts", row->start);
-    char uid[32];
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
-    cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
-    cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
-    cs_json_uint(&j, "id.resp_p", row->port[1]);
-    cs_json_str(&j, "proto", "tcp");
-    cs_json_double(&j, "duration", (double)(row->end - row->start) / 1e9, 6);
-    cs_json_uint(&j, "orig_bytes", row->bytes[0]);
-    cs_json_uint(&j, "resp_bytes", row->bytes[1]);
-    cs_json_str(&j, "conn_state", row->state);
-    cs_json_uint(&j, "missed_bytes", row->gap_bytes[0] + row->gap_bytes[1]);
-    cs_json_str(&j, "history", row->history);
-    cs_json_uint(&j, "orig_pkts", row->pkts[0]);
-    cs_json_uint(&j, "orig_ip_bytes", row->ip_bytes[0]);
-    cs_json_uint(&j, "resp_pkts", row->pkts[1]);
-    cs_json_uint(&j, "resp_ip_bytes", row->ip_bytes[1]);
-    cs_json_uint(&j, "orig_wire_bytes", row->wire_bytes[0]);
-    cs_json_uint(&j, "resp_wire_bytes", row->wire_bytes[1]);
-    cs_json_time(&j, "ts_end", row->end);
-    cs_json_uint(&j, "syn_pkts", row->syns);
-    cs_json_uint(&j, "synack_pkts", row->synacks);
-    json_us_or_null(&j, "rtt_syn_synack_us", row->rtt_syn);
-    json_us_or_null(&j, "rtt_synack_ack_us", row->rtt_ack);
-    cs_json_bool(&j, "established", row->established);
-    cs_json_bool(&j, "closed", row->closed);
-    if (row->rst_by != NULL)
-        cs_json_str(&j, "rst_by", row->rst_by);
-    else
-        cs_json_null(&j, "rst_by");
-    cs_json_uint(&j, "orig_retrans", row->retrans[0]);
-    cs_json_uint(&j, "resp_retrans", row->retrans[1]);
-    cs_json_uint(&j, "orig_ooo", row->ooo[0]);
-    cs_json_uint(&j, "resp_ooo", row->ooo[1]);
-    cs_json_uint(&j, "orig_zero_win", row->zero_win[0]);
-    cs_json_uint(&j, "resp_zero_win", row->zero_win[1]);
-    cs_json_uint(&j, "orig_missed_bytes", row->gap_bytes[0]);
-    cs_json_uint(&j, "resp_missed_bytes", row->gap_bytes[1]);
-    cs_json_str(&j, "roles_by", row->role_how);
-    cs_json_str(&j, "end_reason", row->end_reason);
-    cs_json_bool(&j, "resumed", row->resumed);
-    if (row->service != NULL)
-        cs_json_str(&j, "service", row->service);
-    else
-        cs_json_null(&j, "service");
-    if (row->has_http) {
-        const cs_http_conn_summary *h = &row->http;
-        cs_json_uint(&j, "http_requests", h->requests);
-        cs_json_uint(&j, "http_responses", h->responses);
-        cs_json_uint(&j, "http_paired", h->paired);
-        cs_json_uint(&j, "http_unanswered", h->unanswered);
-        cs_json_uint(&j, "http_orphan_responses", h->orphans);
-        cs_json_uint(&j, "http_interim", h->interim);
-        cs_json_uint(&j, "http_lost_in_gap", h->lost_in_gap);
-        cs_json_uint(&j, "http_gaps", h->gaps);
-        cs_json_uint(&j, "http_anomalies", h->anomalies);
-        cs_json_double(&j, "http_idle_total_us", (double)h->idle_total / 1e3, 3);
-        cs_json_double(&j, "http_idle_max_us", (double)h->idle_max / 1e3, 3);
-        cs_json_bool(&j, "http_upgraded", h->upgraded);
-    }
+    cs_rec rec = {.json = &j};
+    cs_rec_conn(&rec, row);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
         json_tls(r, row);
-}
-
-static void json_time_or_null(cs_json *j, const char *key, cs_time_t ns)
-{
-    if (ns < 0)
-        cs_json_null(j, key);
-    else
-        cs_json_time(j, key, ns);
-}
-
-static void json_int_or_null(cs_json *j, const char *key, int64_t v)
-{
-    if (v < 0)
-        cs_json_null(j, key);
-    else
-        cs_json_int(j, key, v);
 }
 
 static void json_drops(cs_json *j, bool have, const uint64_t d[3])
@@ -212,57 +135,12 @@ static void json_percentiles(cs_json *j, const char *name, const cs_hist *h)
 
 static void json_http(cs_report *r, const cs_http_row *row)
 {
-    const cs_http_tx *tx = row->tx;
-    cs_http_times t;
     cs_json j;
-    char uid[32];
-    cs_http_times_of(tx, &t);
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "http");
-    cs_json_time(&j, "ts", tx->has_request ? tx->req_start : tx->resp_start);
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
-    cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
-    cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
-    cs_json_uint(&j, "id.resp_p", row->port[1]);
-    cs_json_uint(&j, "trans_depth", tx->depth);
-    cs_json_str(&j, "method", tx->method);
-    cs_json_str(&j, "host", tx->host);
-    cs_json_str(&j, "uri", tx->uri);
-    cs_json_str(&j, "version", tx->version[0] ? tx->version : NULL);
-    cs_json_str(&j, "user_agent", tx->user_agent);
-    cs_json_uint(&j, "request_body_len", tx->req_body_len);
-    cs_json_uint(&j, "response_body_len", tx->resp_body_len);
-    cs_json_uint(&j, "request_body_wire", tx->req_body_wire);
-    cs_json_uint(&j, "response_body_wire", tx->resp_body_wire);
-    if (tx->has_response)
-        cs_json_uint(&j, "status_code", tx->status);
-    else
-        cs_json_null(&j, "status_code");
-    cs_json_str(&j, "status_msg", tx->status_msg);
-    if (tx->info_code != 0)
-        cs_json_uint(&j, "info_code", tx->info_code);
-    else
-        cs_json_null(&j, "info_code");
-    cs_json_str(&j, "resp_version", tx->resp_version[0] ? tx->resp_version : NULL);
-    cs_json_str(&j, "outcome", cs_http_outcome_name((cs_http_outcome)tx->outcome));
-    json_time_or_null(&j, "request_start", tx->req_start);
-    json_time_or_null(&j, "request_end", tx->req_end);
-    json_time_or_null(&j, "response_start", tx->resp_start);
-    json_time_or_null(&j, "response_end", tx->resp_done ? tx->resp_end : -1);
-    json_int_or_null(&j, "request_us", t.req_us);
-    json_int_or_null(&j, "ttfb_us", t.ttfb_us);
-    json_int_or_null(&j, "ttlb_us", t.ttlb_us);
-    json_int_or_null(&j, "total_us", t.total_us);
-    json_int_or_null(&j, "info_us", t.info_us);
-    json_int_or_null(&j, "wait_us", t.wait_us);
-    cs_json_bool(&j, "pipelined", tx->pipelined);
-    cs_json_bool(&j, "request_gap", tx->req_gap);
-    cs_json_bool(&j, "response_gap", tx->resp_gap);
+    cs_rec rec = {.json = &j};
+    cs_rec_http(&rec, row);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }

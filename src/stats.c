@@ -43,6 +43,7 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
     row->end_reason = cs_end_reason_name(why);
     row->rst_by = c->rst_by == 0 ? NULL : (c->rst_by - 1 == o ? "orig" : "resp");
     memcpy(row->history, c->history, sizeof row->history);
+    row->ex.first_req = row->ex.last_resp = -1;
     if (app != NULL) {
         if (app->kind == CS_APP_HTTP)
             row->service = "http";
@@ -50,6 +51,8 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
             row->service = app->has_http ? "https" : "tls";
         row->has_http = app->has_http;
         row->http = app->http;
+        row->has_ex = app->has_ex;
+        row->ex = app->ex;
         row->tls = app->has_tls ? &app->tls : NULL;
         row->http2 = app->http2;
     }

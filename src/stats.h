@@ -40,6 +40,8 @@ typedef struct cs_conn_row {
     const char *service;    /* "http", "https" (TLS, decrypted HTTP inside), "tls", or NULL */
     bool has_http;
     cs_http_conn_summary http;
+    bool has_ex;            /* exchanges were reported on the connection */
+    cs_exsum ex;            /* their counts and timings (empty but valid when !has_ex) */
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
     bool http2;
 } cs_conn_row;
