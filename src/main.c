@@ -632,6 +632,8 @@ int main(int argc, char **argv)
         report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
     if (cs_an_cli_stdout_taken(&acli))
         report->out = stderr; /* standard output carries the metrics or the summary */
+    if (acli.top != G_MININT)
+        report->top_n = (uint32_t)acli.top; /* "connections to look at" */
     report->color = o.color != NULL && strcmp(o.color, "always") == 0;
     if ((o.color == NULL || strcmp(o.color, "auto") == 0) && !o.json && !o.csv)
         report->color = isatty(fileno(report->out)) && getenv("NO_COLOR") == NULL;

@@ -28,7 +28,8 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
          "server, flow profile",
          NULL},
         {"top", 0, 0, G_OPTION_ARG_INT, &c->top,
-         "Top N clients by HTTP requests and by connections, and top N (client, method + path)",
+         "Top N clients by HTTP requests and by connections, top N (client, method + path); "
+         "also the N connections to look at (default 5)",
          "N"},
         {"bucket", 0, 0, G_OPTION_ARG_STRING, &c->bucket,
          "Time bucket of activity and latency: 30s, 5m, 1h, 1d (UTC, epoch-aligned; default 1m)",

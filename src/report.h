@@ -51,6 +51,7 @@ struct cs_report {
     bool list_conns; /* text: print the per-connection table */
     bool list_http;  /* text: print the per-exchange table */
     bool color;      /* text: ANSI bold section titles */
+    uint32_t top_n;  /* text: connections in each "connections to look at" list (default 5) */
     GString *buf;    /* scratch line buffer */
     GArray *rows;    /* text: rows kept for the per-connection table */
     GPtrArray *http_rows; /* text: formatted per-exchange rows */
