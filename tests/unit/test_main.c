@@ -18,6 +18,7 @@ int main(void)
     suite_http();
     suite_tls();
     suite_analytics();
+    suite_stats();
     suite_exsum();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
