@@ -33,44 +33,93 @@ static uint64_t q50_bin_mid(uint32_t b)
     return low + (width - 1) / 2;
 }
 
-static void q50_bin_add(cs_q50 *q, uint64_t v)
+static uint32_t count_at(const cs_q50 *q, uint32_t i)
 {
-    uint32_t b = q50_bin(v);
-    if (q->wide != NULL) {
-        if (q->wide[b] < UINT32_MAX)
-            q->wide[b]++;
-        return;
+    switch (q->width) {
+    case 1:
+        return ((const uint8_t *)q->counts)[i];
+    case 2:
+        return ((const uint16_t *)q->counts)[i];
+    default:
+        return ((const uint32_t *)q->counts)[i];
     }
-    if (q->bins[b] < UINT16_MAX) {
-        q->bins[b]++;
-        return;
-    }
-    q->wide = g_new(uint32_t, CS_Q50_BINS); /* a 16-bit count is full: widen them all */
-    for (uint32_t i = 0; i < CS_Q50_BINS; i++)
-        q->wide[i] = q->bins[i];
-    g_free(q->bins);
-    q->bins = NULL;
-    q->wide[b]++;
 }
 
-static uint64_t q50_count(const cs_q50 *q, uint32_t b)
+static void count_set(cs_q50 *q, uint32_t i, uint32_t v)
 {
-    return q->wide != NULL ? q->wide[b] : q->bins[b];
+    switch (q->width) {
+    case 1:
+        ((uint8_t *)q->counts)[i] = (uint8_t)v;
+        break;
+    case 2:
+        ((uint16_t *)q->counts)[i] = (uint16_t)v;
+        break;
+    default:
+        ((uint32_t *)q->counts)[i] = v;
+    }
+}
+
+/* Counts twice as wide (2, then 4 bytes): a count is about to overflow. */
+static void widen(cs_q50 *q)
+{
+    cs_q50 wide = *q;
+    wide.width = q->width == 1 ? 2 : 4;
+    wide.counts = g_malloc((size_t)q->cap * wide.width);
+    for (uint32_t i = 0; i < q->len; i++)
+        count_set(&wide, i, count_at(q, i));
+    g_free(q->counts);
+    q->counts = wide.counts;
+    q->width = wide.width;
+}
+
+static void q50_bin_add(cs_q50 *q, uint64_t v)
+{
+    uint32_t b = q50_bin(v), lo = 0, hi = q->len;
+    while (lo < hi) { /* the position of bin b among the stored ones */
+        uint32_t mid = (lo + hi) / 2;
+        if (q->ids[mid] < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < q->len && q->ids[lo] == b) {
+        uint32_t c = count_at(q, lo);
+        if ((q->width == 1 && c == UINT8_MAX) || (q->width == 2 && c == UINT16_MAX))
+            widen(q);
+        count_set(q, lo, c + 1); /* cs_q50_add stops at UINT32_MAX values: no overflow */
+        return;
+    }
+    if (q->len == q->cap) {
+        q->cap = (uint8_t)MIN(q->cap * 2u, (unsigned)CS_Q50_BINS);
+        q->ids = g_realloc(q->ids, q->cap);
+        q->counts = g_realloc(q->counts, (size_t)q->cap * q->width);
+    }
+    memmove(q->ids + lo + 1, q->ids + lo, q->len - lo);
+    memmove((uint8_t *)q->counts + (size_t)(lo + 1) * q->width,
+            (uint8_t *)q->counts + (size_t)lo * q->width, (size_t)(q->len - lo) * q->width);
+    q->ids[lo] = (uint8_t)b;
+    count_set(q, lo, 1);
+    q->len++;
 }
 
 void cs_q50_add(cs_q50 *q, uint64_t us)
 {
+    if (q->n == UINT32_MAX)
+        return;
     if (q->n == 0 || us < q->min)
         q->min = us;
     if (q->n == 0 || us > q->max)
         q->max = us;
-    if (q->bins == NULL && q->wide == NULL && q->n < CS_Q50_EXACT && us <= UINT32_MAX) {
+    if (q->width == 0 && q->n < CS_Q50_EXACT && us <= UINT32_MAX) {
         q->exact[q->n++] = (uint32_t)us;
         return;
     }
-    if (q->bins == NULL && q->wide == NULL) { /* spill the exact values into the histogram */
-        q->bins = g_new0(uint16_t, CS_Q50_BINS);
-        for (uint64_t i = 0; i < q->n; i++)
+    if (q->width == 0) { /* spill the exact values into the histogram */
+        q->width = 1;
+        q->cap = 8;
+        q->ids = g_malloc(q->cap);
+        q->counts = g_malloc(q->cap);
+        for (uint32_t i = 0; i < q->n; i++)
             q50_bin_add(q, q->exact[i]);
     }
     q50_bin_add(q, us);
@@ -87,23 +136,20 @@ uint64_t cs_q50_median(const cs_q50 *q)
 {
     if (q->n == 0)
         return 0;
-    if (q->bins == NULL && q->wide == NULL) {
+    if (q->width == 0) {
         uint32_t v[CS_Q50_EXACT];
         memcpy(v, q->exact, (size_t)q->n * sizeof v[0]);
         qsort(v, (size_t)q->n, sizeof v[0], cmp_u32);
         return v[(q->n + 1) / 2 - 1];
     }
-    uint64_t total = 0;
-    for (uint32_t i = 0; i < CS_Q50_BINS; i++)
-        total += q50_count(q, i);
-    uint64_t rank = (total + 1) / 2, seen = 0;
-    for (uint32_t i = 0; i < CS_Q50_BINS; i++) {
-        seen += q50_count(q, i);
+    uint64_t rank = ((uint64_t)q->n + 1) / 2, seen = 0;
+    for (uint32_t i = 0; i < q->len; i++) {
+        seen += count_at(q, i);
         if (seen < rank)
             continue;
-        if (i == TOP_BIN)
+        if (q->ids[i] == TOP_BIN)
             return q->max;
-        uint64_t v = q50_bin_mid(i);
+        uint64_t v = q50_bin_mid(q->ids[i]);
         return v < q->min ? q->min : v > q->max ? q->max : v;
     }
     return q->max;
@@ -111,8 +157,8 @@ uint64_t cs_q50_median(const cs_q50 *q)
 
 void cs_q50_clear(cs_q50 *q)
 {
-    g_free(q->bins);
-    g_free(q->wide);
+    g_free(q->ids);
+    g_free(q->counts);
     memset(q, 0, sizeof *q);
 }
 

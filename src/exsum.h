@@ -8,29 +8,33 @@
 
 /* ---- p50 and max of a series of durations (microseconds) ------------------------------------ */
 
-#define CS_Q50_EXACT 16 /* values kept exactly before the histogram takes over */
+#define CS_Q50_EXACT 8 /* values kept exactly before the histogram takes over */
 /* Histogram bins: values below 16 us exactly, then 8 bins per power of two up to 2^32 us, then
  * one bin for everything above (see doc/design.md: the median is within 6.25% of the true one). */
 #define CS_Q50_SUB_BITS 3
 #define CS_Q50_BINS (16 + (32 - 4) * (1 << CS_Q50_SUB_BITS) + 1)
 
 /* Zero-initialise to start (or cs_q50_clear). Holds the first CS_Q50_EXACT values exactly; the
- * next value moves them into a fixed histogram of CS_Q50_BINS 16-bit counts (allocated once,
- * 482 bytes). The first count that would pass 65535 widens every count to 32 bits (964 bytes; a
- * connection with that many exchanges); 32-bit counts stop at 2^32 - 1. */
+ * next value moves them into a sparse histogram over CS_Q50_BINS fixed bins: only the bins that
+ * hold values are stored, as a sorted array of 1-byte bin numbers and an array of counts of 1
+ * byte, widened to 2 and then 4 bytes when a count would overflow. Its size is bounded by the
+ * number of bins (241 bytes of bin numbers, counts of 241 x 1/2/4 bytes). */
 typedef struct cs_q50 {
-    uint64_t n;          /* values added */
     uint64_t min, max;   /* exact (valid when n > 0) */
+    uint32_t n;          /* values added (stops at UINT32_MAX) */
+    uint8_t width;       /* bytes per count: 0 while the values are exact, then 1, 2 or 4 */
+    uint8_t len, cap;    /* histogram bins in use / allocated */
     uint32_t exact[CS_Q50_EXACT];
-    uint16_t *bins;      /* NULL while n <= CS_Q50_EXACT and every value fits in 32 bits */
-    uint32_t *wide;      /* the counts once widened (bins is then NULL) */
+    uint8_t *ids;        /* bin numbers, ascending */
+    void *counts;        /* count per stored bin, `width` bytes each */
 } cs_q50;
 
 /* Adds one value. Can't fail (aborts on OOM, like every GLib allocation). */
 void cs_q50_add(cs_q50 *q, uint64_t us);
 
-/* Nearest-rank median (the ceil(n/2)-th smallest value): exact while the values are held exactly,
- * else the middle of the histogram bin that holds it, clamped to [min, max]. 0 when empty. */
+/* Nearest-rank median (the ceil(n/2)-th smallest value): exact while the values are held exactly
+ * (at most CS_Q50_EXACT values, none of 2^32 us or more), else the middle of the histogram bin that
+ * holds it, clamped to [min, max]. 0 when empty. */
 uint64_t cs_q50_median(const cs_q50 *q);
 
 /* Frees the histogram; q is empty again afterwards. Safe to call twice. */

@@ -165,8 +165,8 @@ def median_low(values):
 
 
 def close_enough(got, want, n):
-    """Exact (1 us) for up to 16 values, within 1/16 beyond (the documented bound)."""
-    return abs(got - want) <= 1 or (n > 16 and abs(got - want) <= want / 16.0 + 1)
+    """Exact (1 us) for up to 8 values, within 1/16 beyond (the documented bound)."""
+    return abs(got - want) <= 1 or (n > 8 and abs(got - want) <= want / 16.0 + 1)
 
 
 def tshark_us(x):

@@ -28,14 +28,13 @@ static void test_q50_exact(void)
 {
     cs_q50 q = {0};
     CU_ASSERT_EQUAL(cs_q50_median(&q), 0);
-    uint64_t in[] = {875, 266, 73, 39, 1000000, 5, 5, 12};
+    uint64_t in[CS_Q50_EXACT] = {875, 266, 73, 39, 1000000, 5, 5, 12};
     uint64_t v[CS_ARRAY_LEN(in)];
     for (size_t n = 1; n <= CS_ARRAY_LEN(in); n++) {
         cs_q50_add(&q, in[n - 1]);
         memcpy(v, in, n * sizeof v[0]);
         CU_ASSERT_EQUAL(cs_q50_median(&q), true_median(v, n));
-        CU_ASSERT_PTR_NULL(q.bins);
-        CU_ASSERT_PTR_NULL(q.wide);
+        CU_ASSERT_EQUAL(q.width, 0);
     }
     cs_q50r r;
     cs_q50_result(&q, &r);
@@ -62,7 +61,8 @@ static void test_q50_histogram_bound(void)
             v[i] = (uint64_t)x;
             cs_q50_add(&q, v[i]);
         }
-        CU_ASSERT_PTR_NOT_NULL(q.bins);
+        CU_ASSERT_NOT_EQUAL(q.width, 0);
+        CU_ASSERT(q.len <= CS_Q50_BINS);
         uint64_t got = cs_q50_median(&q), want = true_median(v, n);
         double err = (double)(got > want ? got - want : want - got);
         CU_ASSERT(err <= (double)want / 16.0);
@@ -83,7 +83,7 @@ static void test_q50_huge(void)
 {
     cs_q50 q = {0};
     cs_q50_add(&q, UINT64_C(5000000000));
-    CU_ASSERT_PTR_NOT_NULL(q.bins);
+    CU_ASSERT_EQUAL(q.width, 1);
     CU_ASSERT_EQUAL(cs_q50_median(&q), UINT64_C(5000000000));
     cs_q50_add(&q, 10);
     cs_q50_add(&q, 10);
@@ -91,7 +91,27 @@ static void test_q50_huge(void)
     cs_q50_clear(&q);
 }
 
-/* 200,000 values: the counts widen to 32 bits (a 16-bit bin would overflow), the median stays. */
+/* Every bin used (values from 0 to past 2^32 us): the sparse histogram holds all 241 bins, and
+ * the median is still within 1/16. */
+static void test_q50_all_bins(void)
+{
+    cs_q50 q = {0};
+    uint64_t *v = g_new(uint64_t, 4000);
+    size_t n = 0;
+    for (double x = 0.5; x < 9e9 && n < 4000; x *= 1.02)
+        for (int k = 0; k < 2 && n < 4000; k++) {
+            v[n] = (uint64_t)x;
+            cs_q50_add(&q, v[n++]);
+        }
+    CU_ASSERT_EQUAL(q.len, CS_Q50_BINS);
+    CU_ASSERT_EQUAL(q.cap, CS_Q50_BINS);
+    uint64_t got = cs_q50_median(&q), want = true_median(v, n);
+    CU_ASSERT((double)(got > want ? got - want : want - got) <= (double)want / 16.0);
+    cs_q50_clear(&q);
+    g_free(v);
+}
+
+/* 200,000 values: the counts widen to 16 and then 32 bits, the median stays. */
 static void test_q50_halving(void)
 {
     cs_q50 q = {0};
@@ -99,8 +119,8 @@ static void test_q50_halving(void)
         cs_q50_add(&q, 100);
     for (int i = 0; i < 80000; i++)
         cs_q50_add(&q, 5000);
-    CU_ASSERT_PTR_NOT_NULL(q.wide);
-    CU_ASSERT_PTR_NULL(q.bins);
+    CU_ASSERT_EQUAL(q.width, 4);
+    CU_ASSERT_EQUAL(q.len, 2);
     CU_ASSERT_EQUAL(q.n, 200000);
     uint64_t m = cs_q50_median(&q);
     CU_ASSERT(m >= 100 - 100 / 16 && m <= 100 + 100 / 16);
@@ -201,10 +221,11 @@ static void test_exacc_edges(void)
 void suite_exsum(void)
 {
     static const cs_test_case cases[] = {
-        {"q50 exact up to 16 values", test_q50_exact},
+        {"q50 exact up to 8 values", test_q50_exact},
         {"q50 histogram within 1/16", test_q50_histogram_bound},
         {"q50 values over 2^32 us", test_q50_huge},
-        {"q50 widening past 65535 keeps the median", test_q50_halving},
+        {"q50 every bin used", test_q50_all_bins},
+        {"q50 counts widen past 255 and 65535", test_q50_halving},
         {"exacc keep-alive counts, timings, idle", test_exacc_keepalive},
         {"exacc pipelining, early response, unanswered, orphan", test_exacc_edges},
         {NULL, NULL}};
