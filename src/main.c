@@ -634,6 +634,7 @@ int main(int argc, char **argv)
         report->out = stderr; /* standard output carries the metrics or the summary */
     if (acli.top != G_MININT)
         report->top_n = (uint32_t)acli.top; /* "connections to look at" */
+    report->by_ip = acli.by_ip;
     report->color = o.color != NULL && strcmp(o.color, "always") == 0;
     if ((o.color == NULL || strcmp(o.color, "auto") == 0) && !o.json && !o.csv)
         report->color = isatty(fileno(report->out)) && getenv("NO_COLOR") == NULL;

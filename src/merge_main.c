@@ -51,6 +51,8 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
          "FMT"},
         {"plot", 0, 0, G_OPTION_ARG_FILENAME, &c->plot,
          "Draw HTTP exchanges and latency percentiles per bucket into FILE.svg", "FILE"},
+        {"by-ip", 0, 0, G_OPTION_ARG_NONE, &c->by_ip,
+         "Connections per server IP (all its ports) instead of per IP and port", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry merge_entries[] = {
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &c->max_keys,

@@ -232,7 +232,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
         cs_json_obj_end(&j);
         fputs(r->buf->str, r->out);
     }
-    if (sv->conns == 0)
+    if (sv->c.conns == 0 || r->by_ip)
         return;
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
@@ -240,24 +240,46 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
     cs_json_str(&j, "type", "server");
     json_addr(&j, "resp_h", &sv->addr, sv->family);
     cs_json_uint(&j, "resp_p", sv->port);
-    cs_json_uint(&j, "conns", sv->conns);
-    cs_json_uint(&j, "established", sv->established);
-    cs_json_uint(&j, "refused", sv->refused);
-    cs_json_uint(&j, "reset", sv->reset);
-    cs_json_uint(&j, "open_at_end", sv->open_at_end);
-    cs_json_uint(&j, "midstream", sv->midstream);
-    cs_json_uint(&j, "orig_bytes", sv->bytes_c2s);
-    cs_json_uint(&j, "resp_bytes", sv->bytes_s2c);
-    cs_json_uint(&j, "orig_pkts", sv->pkts_c2s);
-    cs_json_uint(&j, "resp_pkts", sv->pkts_s2c);
-    cs_json_uint(&j, "duration_p50_us", cs_hist_percentile(&sv->duration_us, 50));
-    cs_json_uint(&j, "duration_max_us", sv->duration_us.max);
-    if (sv->rtt_us.n > 0) {
-        cs_json_uint(&j, "rtt_p50_us", cs_hist_percentile(&sv->rtt_us, 50));
-        cs_json_uint(&j, "rtt_max_us", sv->rtt_us.max);
-    }
+    cs_report_json_server_conns(&j, &sv->c);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
+}
+
+void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c)
+{
+    cs_json_uint(j, "conns", c->conns);
+    cs_json_uint(j, "established", c->established);
+    cs_json_uint(j, "refused", c->refused);
+    cs_json_uint(j, "reset", c->reset);
+    cs_json_uint(j, "open_at_end", c->open_at_end);
+    cs_json_uint(j, "midstream", c->midstream);
+    cs_json_uint(j, "orig_bytes", c->bytes_c2s);
+    cs_json_uint(j, "resp_bytes", c->bytes_s2c);
+    cs_json_uint(j, "orig_pkts", c->pkts_c2s);
+    cs_json_uint(j, "resp_pkts", c->pkts_s2c);
+    cs_json_uint(j, "duration_p50_us", cs_hist_percentile(&c->duration_us, 50));
+    cs_json_uint(j, "duration_max_us", c->duration_us.max);
+    if (c->rtt_us.n > 0) {
+        cs_json_uint(j, "rtt_p50_us", cs_hist_percentile(&c->rtt_us, 50));
+        cs_json_uint(j, "rtt_max_us", c->rtt_us.max);
+    }
+}
+
+void cs_report_json_server_ips(FILE *out, GString *buf, const GPtrArray *ips)
+{
+    for (guint i = 0; i < ips->len; i++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        cs_json j;
+        g_string_truncate(buf, 0);
+        cs_json_init(&j, buf);
+        cs_json_obj_begin(&j, NULL);
+        cs_json_str(&j, "type", "server_ip");
+        json_addr(&j, "resp_h", &v->addr, v->family);
+        cs_json_uint(&j, "ports", v->ports);
+        cs_report_json_server_conns(&j, &v->c);
+        cs_json_obj_end(&j);
+        fputs(buf->str, out);
+    }
 }
 
 static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_info *iv)
@@ -294,15 +316,15 @@ static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     cs_json_arr_begin(&j, "servers");
     for (guint i = 0; i < servers->len; i++) {
         const cs_server_stats *sv = g_ptr_array_index(servers, i);
-        if (sv->conns == 0)
+        if (sv->c.conns == 0)
             continue;
         cs_json_obj_begin(&j, NULL);
         json_addr(&j, "resp_h", &sv->addr, sv->family);
         cs_json_uint(&j, "resp_p", sv->port);
-        cs_json_uint(&j, "conns_ended", sv->conns);
-        cs_json_uint(&j, "established", sv->established);
-        cs_json_uint(&j, "refused", sv->refused);
-        cs_json_uint(&j, "reset", sv->reset);
+        cs_json_uint(&j, "conns_ended", sv->c.conns);
+        cs_json_uint(&j, "established", sv->c.established);
+        cs_json_uint(&j, "refused", sv->c.refused);
+        cs_json_uint(&j, "reset", sv->c.reset);
         cs_json_obj_end(&j);
     }
     cs_json_arr_end(&j);
@@ -326,6 +348,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     GPtrArray *servers = cs_stats_servers_sorted(st);
     for (guint i = 0; i < servers->len; i++)
         json_server(r, g_ptr_array_index(servers, i));
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_server_stats);
+    GPtrArray *ips = cs_server_ips(servers, &l);
+    cs_report_json_server_ips(r->out, r->buf, ips);
+    g_ptr_array_free(ips, TRUE);
     g_ptr_array_free(servers, TRUE);
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
     for (guint i = 0; i < hs->len; i++)

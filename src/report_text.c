@@ -365,37 +365,80 @@ static void print_syn_table(cs_report *r, GPtrArray *servers)
     }
 }
 
-static void print_server_table(cs_report *r, GPtrArray *servers)
+/* One row of the connections-per-server table: `label`, then the counts of c. */
+static void server_conns_row(cs_table *t, const char *label, const char *ports,
+                             const cs_server_conns *c)
+{
+    char b0[32], b1[32], d50[32], dmax[32];
+    cs_table_row(t, "%s%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                    "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
+                 label, ports, c->conns, c->established, c->refused, c->reset, c->open_at_end,
+                 cs_fmt_bytes(c->bytes_c2s, b0, sizeof b0), cs_fmt_bytes(c->bytes_s2c, b1, sizeof b1),
+                 cs_fmt_duration((cs_time_t)cs_hist_percentile(&c->duration_us, 50) * CS_NS_PER_US,
+                                 d50, sizeof d50),
+                 cs_fmt_duration((cs_time_t)c->duration_us.max * CS_NS_PER_US, dmax, sizeof dmax));
+}
+
+void cs_report_server_table(FILE *out, const GPtrArray *servers, const cs_server_layout *l,
+                            bool by_ip, bool color)
 {
     cs_table t;
-    char ep[64], b0[32], b1[32], d50[32], dmax[32];
-    cs_table_init(&t, "lrrrrrrrrr");
-    cs_table_row(&t, "server\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
-                  "\tmedian dur\tmax dur");
-    guint rows = 0;
-    for (guint i = 0; i < servers->len; i++) {
-        const cs_server_stats *sv = g_ptr_array_index(servers, i);
-        if (sv->conns == 0)
+    char ep[64], n[32];
+    GPtrArray *ips = cs_server_ips(servers, l);
+    cs_table_init(&t, by_ip ? "lrrrrrrrrrr" : "lrrrrrrrrr");
+    cs_table_row(&t, "%s\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
+                     "\tmedian dur\tmax dur",
+                 by_ip ? "server IP\tports" : "server");
+    guint rows = 0, j = 0;
+    for (guint i = 0; by_ip && i < ips->len; i++, rows++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        snprintf(n, sizeof n, "\t%u", v->ports);
+        server_conns_row(&t, cs_addr_str(&v->addr, v->family, ep, sizeof ep), n, &v->c);
+    }
+    for (guint i = 0; !by_ip && i < servers->len; i++) {
+        const void *sv = g_ptr_array_index(servers, i);
+        if (cs_server_row_conns(sv, l)->conns == 0)
             continue;
         rows++;
-        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
-                  cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->conns,
-                  sv->established, sv->refused, sv->reset, sv->open_at_end,
-                  cs_fmt_bytes(sv->bytes_c2s, b0, sizeof b0),
-                  cs_fmt_bytes(sv->bytes_s2c, b1, sizeof b1),
-                  cs_fmt_duration((cs_time_t)cs_hist_percentile(&sv->duration_us, 50) *
-                                      CS_NS_PER_US, d50, sizeof d50),
-                  cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax,
-                                  sizeof dmax));
+        server_conns_row(&t,
+                         cs_endpoint_str(cs_server_row_addr(sv, l), cs_server_row_family(sv, l),
+                                         cs_server_row_port(sv, l), ep, sizeof ep),
+                         "", cs_server_row_conns(sv, l));
+        /* after the last port of an address that serves on several: its roll-up row */
+        const cs_server_ip *v = g_ptr_array_index(ips, j);
+        const void *next = NULL;
+        for (guint k = i + 1; k < servers->len && next == NULL; k++)
+            if (cs_server_row_conns(g_ptr_array_index(servers, k), l)->conns > 0)
+                next = g_ptr_array_index(servers, k);
+        if (next != NULL && cs_addr_cmp(cs_server_row_family(next, l), cs_server_row_addr(next, l),
+                                        v->family, &v->addr) == 0)
+            continue;
+        j++;
+        if (v->ports > 1) {
+            snprintf(n, sizeof n, " (%u ports)", v->ports);
+            server_conns_row(&t, cs_addr_str(&v->addr, v->family, ep, sizeof ep), n, &v->c);
+        }
     }
-    title(r, "Connections per server");
+    g_ptr_array_free(ips, TRUE);
+    fputc('\n', out);
+    if (color)
+        fputs("\033[1m", out);
+    fputs(by_ip ? "Connections per server IP" : "Connections per server", out);
+    if (color)
+        fputs("\033[0m", out);
+    fputc('\n', out);
     if (rows > 0)
-        cs_table_print(&t, r->out);
+        cs_table_print(&t, out);
     else {
         g_ptr_array_free(t.cells, TRUE);
-        fprintf(r->out, "  (none)\n");
+        fprintf(out, "  (none)\n");
     }
+}
+
+static void print_server_table(cs_report *r, GPtrArray *servers)
+{
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_server_stats);
+    cs_report_server_table(r->out, servers, &l, r->by_ip, r->color);
 }
 
 static void text_http(cs_report *r, const cs_http_row *row)
