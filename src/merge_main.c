@@ -148,12 +148,17 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
         return false;
     }
     /* sections: -A (or merge without a choice) selects all of them */
-    bool chosen = c->top > 0 || c->bucket != NULL || c->latency || c->slow != NULL || c->flows;
+    bool chosen = c->top > 0 || c->bucket != NULL || c->latency || c->slow != NULL || c->flows ||
+                  (merge && c->by_ip);
     bool all = c->all || (merge && !chosen) || (!chosen && c->host != NULL && !merge);
     c->rep.top_n = c->top > 0 ? c->top : all ? 10 : 0;
     c->rep.activity = all || c->bucket != NULL;
     c->rep.latency = all || c->latency || c->slow != NULL;
     c->rep.flows = all || c->flows;
+    /* connections per server: the run's main report has them; merge prints them from the
+     * summaries (every section, or --by-ip) */
+    c->rep.servers = merge && (all || c->by_ip);
+    c->rep.by_ip = c->by_ip;
     return true;
 }
 
@@ -168,13 +173,13 @@ bool cs_an_cli_stdout_taken(const cs_an_cli *c)
 const cs_an_report_opts *cs_an_cli_sections(const cs_an_cli *c)
 {
     const cs_an_report_opts *o = &c->rep;
-    return o->top_n > 0 || o->activity || o->latency || o->flows ? o : NULL;
+    return o->top_n > 0 || o->activity || o->latency || o->flows || o->servers ? o : NULL;
 }
 
 void cs_an_cli_report(const cs_an_cli *c, const cs_analytics *a, FILE *out, bool json)
 {
     const cs_an_report_opts *o = &c->rep;
-    if (o->top_n == 0 && !o->activity && !o->latency && !o->flows)
+    if (o->top_n == 0 && !o->activity && !o->latency && !o->flows && !o->servers)
         return;
     if (json) {
         cs_analytics_report_json(a, o, out);

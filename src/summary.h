@@ -14,7 +14,7 @@
 #include "report.h"
 
 #define CS_SUMMARY_FORMAT "connscope-summary"
-#define CS_SUMMARY_VERSION 1
+#define CS_SUMMARY_VERSION 2 /* 2: server_conns (version 1 files are read too) */
 
 /* GError domain and codes of the summary reader. */
 #define CS_SUMMARY_ERROR (cs_summary_error_quark())
