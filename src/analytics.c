@@ -196,42 +196,41 @@ static void note_time(cs_analytics *a, cs_time_t ts)
         a->last_ts = ts;
 }
 
-cs_an_server *cs_analytics_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
-                                  uint16_t port)
+/* The entry of (family, addr, port) in t, created zeroed (`size` bytes, the key fields at the
+ * offsets of l) if missing: the latency and the connections tables share it. */
+static void *server_entry(GHashTable *t, size_t size, const cs_server_layout *l, uint8_t family,
+                          const cs_addr *addr, uint16_t port)
 {
     srv_key k;
     memset(&k, 0, sizeof k);
     k.addr = *addr;
     k.port = port;
     k.family = family;
-    cs_an_server *s = g_hash_table_lookup(a->servers, &k);
+    char *s = g_hash_table_lookup(t, &k);
     if (s == NULL) {
-        s = g_new0(cs_an_server, 1);
-        s->family = family;
-        s->addr = *addr;
-        s->port = port;
-        g_hash_table_insert(a->servers, g_memdup2(&k, sizeof k), s);
+        s = g_malloc0(size);
+        memcpy(s + l->family, &family, sizeof family);
+        memcpy(s + l->addr, addr, sizeof *addr);
+        memcpy(s + l->port, &port, sizeof port);
+        g_hash_table_insert(t, g_memdup2(&k, sizeof k), s);
     }
     return s;
+}
+
+cs_an_server *cs_analytics_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
+                                  uint16_t port)
+{
+    static const cs_server_layout l = {offsetof(cs_an_server, family),
+                                       offsetof(cs_an_server, addr),
+                                       offsetof(cs_an_server, port), 0};
+    return server_entry(a->servers, sizeof(cs_an_server), &l, family, addr, port);
 }
 
 cs_an_conn_server *cs_analytics_conn_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
                                             uint16_t port)
 {
-    srv_key k;
-    memset(&k, 0, sizeof k);
-    k.addr = *addr;
-    k.port = port;
-    k.family = family;
-    cs_an_conn_server *s = g_hash_table_lookup(a->conn_servers, &k);
-    if (s == NULL) {
-        s = g_new0(cs_an_conn_server, 1);
-        s->family = family;
-        s->addr = *addr;
-        s->port = port;
-        g_hash_table_insert(a->conn_servers, g_memdup2(&k, sizeof k), s);
-    }
-    return s;
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    return server_entry(a->conn_servers, sizeof(cs_an_conn_server), &l, family, addr, port);
 }
 
 void cs_analytics_servers_from(cs_analytics *a, const cs_stats *st)
@@ -382,16 +381,22 @@ static gint cmp_bucket(gconstpointer pa, gconstpointer pb)
     return (a->start > b->start) - (a->start < b->start);
 }
 
-GPtrArray *cs_analytics_buckets_sorted(const cs_analytics *a)
+/* The values of t sorted by cmp (owned by t). */
+static GPtrArray *values_sorted(GHashTable *t, GCompareFunc cmp)
 {
-    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(a->buckets));
+    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(t));
     GHashTableIter it;
     gpointer k, v;
-    g_hash_table_iter_init(&it, a->buckets);
+    g_hash_table_iter_init(&it, t);
     while (g_hash_table_iter_next(&it, &k, &v))
         g_ptr_array_add(r, v);
-    g_ptr_array_sort(r, cmp_bucket);
+    g_ptr_array_sort(r, cmp);
     return r;
+}
+
+GPtrArray *cs_analytics_buckets_sorted(const cs_analytics *a)
+{
+    return values_sorted(a->buckets, cmp_bucket);
 }
 
 static gint cmp_server(gconstpointer pa, gconstpointer pb)
@@ -415,26 +420,12 @@ static gint cmp_conn_server(gconstpointer pa, gconstpointer pb)
 
 GPtrArray *cs_analytics_conn_servers_sorted(const cs_analytics *a)
 {
-    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(a->conn_servers));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, a->conn_servers);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(r, v);
-    g_ptr_array_sort(r, cmp_conn_server);
-    return r;
+    return values_sorted(a->conn_servers, cmp_conn_server);
 }
 
 GPtrArray *cs_analytics_servers_sorted(const cs_analytics *a)
 {
-    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(a->servers));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, a->servers);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(r, v);
-    g_ptr_array_sort(r, cmp_server);
-    return r;
+    return values_sorted(a->servers, cmp_server);
 }
 
 void cs_analytics_totals(const cs_analytics *a, cs_an_bucket *out)
