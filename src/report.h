@@ -1,5 +1,6 @@
-/* report.h - the output layer's interface: a writer receives finalised connections as they end and
- * the aggregates at the end of the run. Implementations: report_text.c, report_json.c, report_csv.c;
+/* report.h - the output layer's interface: a writer receives finalised connections and HTTP
+ * exchanges as they end, each interval's aggregates (--interval), and the aggregates at the end
+ * of the run. Implementations: report_text.c, report_json.c, report_csv.c;
  * the analytics sections: report_analytics_text.c, report_analytics_json.c. */
 #ifndef CS_REPORT_H
 #define CS_REPORT_H
