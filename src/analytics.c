@@ -220,8 +220,7 @@ static void *server_entry(GHashTable *t, size_t size, const cs_server_layout *l,
 cs_an_server *cs_analytics_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
                                   uint16_t port)
 {
-    static const cs_server_layout l = {offsetof(cs_an_server, family),
-                                       offsetof(cs_an_server, addr),
+    static const cs_server_layout l = {offsetof(cs_an_server, family), offsetof(cs_an_server, addr),
                                        offsetof(cs_an_server, port), 0};
     return server_entry(a->servers, sizeof(cs_an_server), &l, family, addr, port);
 }
@@ -242,8 +241,8 @@ void cs_analytics_servers_from(cs_analytics *a, const cs_stats *st)
     while (g_hash_table_iter_next(&cit, &ck, &cv)) {
         const cs_server_stats *sv = cv;
         if (sv->c.conns > 0)
-            cs_server_conns_add(
-                &cs_analytics_conn_server(a, sv->family, &sv->addr, sv->port)->c, &sv->c);
+            cs_server_conns_add(&cs_analytics_conn_server(a, sv->family, &sv->addr, sv->port)->c,
+                                &sv->c);
     }
     g_hash_table_remove_all(a->servers);
     GHashTableIter it;
@@ -358,7 +357,8 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from)
     g_hash_table_iter_init(&it, from->conn_servers);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const cs_an_conn_server *s = v;
-        cs_server_conns_add(&cs_analytics_conn_server(into, s->family, &s->addr, s->port)->c, &s->c);
+        cs_server_conns_add(&cs_analytics_conn_server(into, s->family, &s->addr, s->port)->c,
+                            &s->c);
     }
     into->conn_servers_missing = into->conn_servers_missing || from->conn_servers_missing;
     for (int i = 0; i < CS_TOP_TABLES; i++)

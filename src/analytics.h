@@ -84,8 +84,8 @@ typedef struct cs_analytics {
     GHashTable *buckets;      /* &bucket->start -> cs_an_bucket* (only buckets with events) */
     cs_an_bucket *last;       /* the bucket used last (SYN fast path) */
     cs_an_bucket untimed;     /* exchanges with no known time (none expected) */
-    GHashTable *servers;      /* (family, addr, port) -> cs_an_server*: see cs_analytics_servers_from */
-    GHashTable *conn_servers; /* (family, addr, port) -> cs_an_conn_server*: the same */
+    GHashTable *servers; /* (family, addr, port) -> cs_an_server*: see cs_analytics_servers_from */
+    GHashTable *conn_servers;  /* (family, addr, port) -> cs_an_conn_server*: the same */
     bool conn_servers_missing; /* merged from a summary without them (format version 1) */
     cs_topk *top[CS_TOP_TABLES];
     uint64_t flow_pkts[CS_AN_PKT_CLASSES];

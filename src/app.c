@@ -13,9 +13,9 @@ enum { V_PENDING, V_HTTP, V_NOT, V_TLS }; /* what the first bytes of one directi
 
 struct cs_app {
     cs_app_cfg cfg;
-    const cs_http_sink *sink;   /* the caller's */
-    cs_http_sink ex_sink;       /* what the parsers report to: feeds the connection's cs_exacc,
-                                   then the caller's sink */
+    const cs_http_sink *sink; /* the caller's */
+    /* what the parsers report to: feeds the connection's cs_exacc, then the caller's sink */
+    cs_http_sink ex_sink;
     cs_counters *ctr;
     cs_tls_cfg tls_cfg;
     cs_tls_sink tls_sink;

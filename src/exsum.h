@@ -20,13 +20,13 @@
  * byte, widened to 2 and then 4 bytes when a count would overflow. Its size is bounded by the
  * number of bins (241 bytes of bin numbers, counts of 241 x 1/2/4 bytes). */
 typedef struct cs_q50 {
-    uint64_t min, max;   /* exact (valid when n > 0) */
-    uint32_t n;          /* values added (stops at UINT32_MAX) */
-    uint8_t width;       /* bytes per count: 0 while the values are exact, then 1, 2 or 4 */
-    uint8_t len, cap;    /* histogram bins in use / allocated */
+    uint64_t min, max; /* exact (valid when n > 0) */
+    uint32_t n;        /* values added (stops at UINT32_MAX) */
+    uint8_t width;     /* bytes per count: 0 while the values are exact, then 1, 2 or 4 */
+    uint8_t len, cap;  /* histogram bins in use / allocated */
     uint32_t exact[CS_Q50_EXACT];
-    uint8_t *ids;        /* bin numbers, ascending */
-    void *counts;        /* count per stored bin, `width` bytes each */
+    uint8_t *ids; /* bin numbers, ascending */
+    void *counts; /* count per stored bin, `width` bytes each */
 } cs_q50;
 
 /* Adds one value. Can't fail (aborts on OOM, like every GLib allocation). */
@@ -42,8 +42,8 @@ void cs_q50_clear(cs_q50 *q);
 
 /* The finished form of a cs_q50, for the records. */
 typedef struct cs_q50r {
-    uint64_t n;          /* 0: no value (p50 and max are then meaningless) */
-    uint64_t p50, max;   /* microseconds */
+    uint64_t n;        /* 0: no value (p50 and max are then meaningless) */
+    uint64_t p50, max; /* microseconds */
 } cs_q50r;
 
 void cs_q50_result(const cs_q50 *q, cs_q50r *out);
@@ -52,25 +52,25 @@ void cs_q50_result(const cs_q50 *q, cs_q50r *out);
 
 /* One exchange as a protocol parser reports it (times in ns, -1 when unknown). */
 typedef struct cs_ex {
-    bool has_request;      /* a request was seen (its start line at least) */
-    bool has_response;     /* a final response was seen (its status line at least) */
-    uint16_t status;       /* final status code (when has_response) */
-    cs_time_t req_start;   /* first request byte */
-    cs_time_t req_end;     /* last request byte, -1 if the request did not complete */
-    cs_time_t resp_start;  /* first byte of the final response */
-    cs_time_t resp_end;    /* last response byte, -1 if the response did not complete */
+    bool has_request;     /* a request was seen (its start line at least) */
+    bool has_response;    /* a final response was seen (its status line at least) */
+    uint16_t status;      /* final status code (when has_response) */
+    cs_time_t req_start;  /* first request byte */
+    cs_time_t req_end;    /* last request byte, -1 if the request did not complete */
+    cs_time_t resp_start; /* first byte of the final response */
+    cs_time_t resp_end;   /* last response byte, -1 if the response did not complete */
 } cs_ex;
 
 /* Counts and timings of the exchanges of one connection. Zero-initialise, then cs_exacc_init. */
 typedef struct cs_exacc {
     uint32_t requests, responses, paired, unanswered, orphans;
-    uint32_t status_class[6];     /* [1]..[5]: 1xx..5xx final statuses, [0] other */
-    cs_time_t first_req;          /* earliest request start, -1 */
-    cs_time_t last_resp;          /* latest response end, -1 */
-    cs_time_t busy_until;         /* end of the last complete exchange fed so far, -1 */
-    bool open;                    /* an exchange without a complete response came after it */
+    uint32_t status_class[6]; /* [1]..[5]: 1xx..5xx final statuses, [0] other */
+    cs_time_t first_req;      /* earliest request start, -1 */
+    cs_time_t last_resp;      /* latest response end, -1 */
+    cs_time_t busy_until;     /* end of the last complete exchange fed so far, -1 */
+    bool open;                /* an exchange without a complete response came after it */
     cs_time_t idle_total, idle_max;
-    cs_q50 ttfb, ttlb, total;     /* us: request end -> first / last response byte; request start
+    cs_q50 ttfb, ttlb, total; /* us: request end -> first / last response byte; request start
                                      -> last response byte */
 } cs_exacc;
 
@@ -91,7 +91,7 @@ void cs_exacc_clear(cs_exacc *a);
 typedef struct cs_exsum {
     uint32_t requests, responses, paired, unanswered, orphans;
     uint32_t status_class[6];
-    cs_q50r ttfb, ttlb, total;    /* us */
+    cs_q50r ttfb, ttlb, total;      /* us */
     cs_time_t idle_total, idle_max; /* ns; 0 when there was no idle gap */
     cs_time_t first_req, last_resp; /* ns, -1 when none */
 } cs_exsum;

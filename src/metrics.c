@@ -351,10 +351,9 @@ void cs_metrics_prometheus(const cs_analytics *a, GString *out)
             const cs_server_ip *v = g_ptr_array_index(ips, i);
             const uint64_t val[] = {v->c.conns, v->c.established, v->c.refused, v->c.reset};
             char ip[64];
-            g_string_append_printf(out, "%s{%sserver_ip=\"%s\",ports=\"%u\"} %" G_GUINT64_FORMAT "\n",
-                                   ipm[k].name, host,
-                                   cs_addr_str(&v->addr, v->family, ip, sizeof ip), v->ports,
-                                   (guint64)val[k]);
+            g_string_append_printf(
+                out, "%s{%sserver_ip=\"%s\",ports=\"%u\"} %" G_GUINT64_FORMAT "\n", ipm[k].name,
+                host, cs_addr_str(&v->addr, v->family, ip, sizeof ip), v->ports, (guint64)val[k]);
         }
     }
     g_ptr_array_free(ips, TRUE);

@@ -16,12 +16,12 @@
 #define CS_AN_MAX_SLOW 8
 
 typedef struct cs_an_report_opts {
-    int top_n;          /* > 0: top-talker tables with this many rows */
-    bool activity;      /* the per-bucket tables */
-    bool latency;       /* latency per server */
-    bool flows;         /* the flow profile */
-    bool servers;       /* connections per server, with per-IP rows (merge: the summaries') */
-    bool by_ip;         /* ... per server IP only */
+    int top_n;     /* > 0: top-talker tables with this many rows */
+    bool activity; /* the per-bucket tables */
+    bool latency;  /* latency per server */
+    bool flows;    /* the flow profile */
+    bool servers;  /* connections per server, with per-IP rows (merge: the summaries') */
+    bool by_ip;    /* ... per server IP only */
     int n_slow;
     uint64_t slow_us[CS_AN_MAX_SLOW]; /* thresholds for the share of slow exchanges, ascending */
 } cs_an_report_opts;

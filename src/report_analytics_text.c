@@ -303,8 +303,9 @@ static void text_flows(const cs_analytics *a, FILE *out)
 static void text_conn_servers(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
     if (a->conn_servers_missing) {
-        fprintf(out, "\nConnections per server%s\n  (not in every summary: summaries of format "
-                     "version 1 have none)\n",
+        fprintf(out,
+                "\nConnections per server%s\n  (not in every summary: summaries of format "
+                "version 1 have none)\n",
                 o->by_ip ? " IP" : "");
         return;
     }

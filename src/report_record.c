@@ -9,11 +9,11 @@
 /* ---- CSV rows ------------------------------------------------------------------------------ */
 
 struct cs_csv_row {
-    GPtrArray *names;   /* column names (owned) */
-    GHashTable *index;  /* name -> column index + 1 (keys are the strings in names) */
-    GString *vals;      /* the values of the current record, back to back */
-    GArray *start;      /* per column: offset of its value in vals, or -1 (empty) */
-    GArray *len;        /* per column: value length */
+    GPtrArray *names;  /* column names (owned) */
+    GHashTable *index; /* name -> column index + 1 (keys are the strings in names) */
+    GString *vals;     /* the values of the current record, back to back */
+    GArray *start;     /* per column: offset of its value in vals, or -1 (empty) */
+    GArray *len;       /* per column: value length */
 };
 
 cs_csv_row *cs_csv_row_new(const GPtrArray *columns)

@@ -35,22 +35,22 @@ typedef struct conn_brief {
     uint16_t port[2];
     uint32_t requests, unanswered;
     cs_q50r ttfb, total;
-    char *sni;                   /* TLS table only (owned) */
-    uint32_t est_exchanges;      /* TLS table only */
-    cs_q50r turn;                /* TLS table only */
+    char *sni;              /* TLS table only (owned) */
+    uint32_t est_exchanges; /* TLS table only */
+    cs_q50r turn;           /* TLS table only */
 } conn_brief;
 
 /* The N best connections by one ordering (a bounded min-heap: the root is the worst kept). */
 typedef struct look_list {
-    GArray *heap;                /* conn_brief */
-    GCompareFunc better;         /* < 0 when a ranks before b */
+    GArray *heap;        /* conn_brief */
+    GCompareFunc better; /* < 0 when a ranks before b */
 } look_list;
 
 typedef struct text_report {
     cs_report base;
-    GArray *tls_rows;            /* conn_brief of TLS connections (with -C) */
-    look_list most, slowest;     /* "connections to look at" */
-    uint64_t http_conns;         /* connections with exchanges */
+    GArray *tls_rows;        /* conn_brief of TLS connections (with -C) */
+    look_list most, slowest; /* "connections to look at" */
+    uint64_t http_conns;     /* connections with exchanges */
 } text_report;
 
 static void brief_of(conn_brief *b, const cs_conn_row *row)
@@ -149,11 +149,10 @@ static void text_conn(cs_report *r, const cs_conn_row *row)
         brief_of(&b, row);
         b.sni = g_strdup(row->tls->server_name);
         b.est_exchanges = row->tls->estimated_exchanges;
-        b.turn = (cs_q50r){.n = row->tls->estimated_exchanges,
-                           .p50 = row->tls->turn_p50_us,
-                           .max = row->tls->turn_max > 0
-                                      ? (uint64_t)(row->tls->turn_max / CS_NS_PER_US)
-                                      : 0};
+        b.turn = (cs_q50r){
+            .n = row->tls->estimated_exchanges,
+            .p50 = row->tls->turn_p50_us,
+            .max = row->tls->turn_max > 0 ? (uint64_t)(row->tls->turn_max / CS_NS_PER_US) : 0};
         g_array_append_val(t->tls_rows, b);
     }
     if (!row->has_ex)
@@ -236,8 +235,8 @@ static void print_http_conn_table(cs_report *r)
                      row->stream, row->resumed ? "r" : "",
                      cs_endpoint_str(&row->addr[1], row->family, row->port[1], ep, sizeof ep),
                      x->requests, x->responses, x->unanswered, x->orphans, x->status_class[1],
-                     x->status_class[2], x->status_class[3], x->status_class[4],
-                     x->status_class[5], fmt_us(&x->ttfb, x->ttfb.p50, f50, sizeof f50),
+                     x->status_class[2], x->status_class[3], x->status_class[4], x->status_class[5],
+                     fmt_us(&x->ttfb, x->ttfb.p50, f50, sizeof f50),
                      fmt_us(&x->ttfb, x->ttfb.max, fmax, sizeof fmax),
                      fmt_us(&x->total, x->total.p50, t50, sizeof t50),
                      fmt_us(&x->total, x->total.max, tmax, sizeof tmax),
@@ -251,8 +250,9 @@ static void print_http_conn_table(cs_report *r)
     }
     title(r, "HTTP per connection (%u)", n);
     cs_table_print(&t, r->out);
-    fprintf(r->out, "  (ttfb: request end to first response byte; total: request start to last "
-                    "response byte;\n   first req, last resp: after the connection's first packet)\n");
+    fprintf(r->out,
+            "  (ttfb: request end to first response byte; total: request start to last "
+            "response byte;\n   first req, last resp: after the connection's first packet)\n");
 }
 
 /* Replaces control characters and invalid UTF-8 so a peer's string cannot upset the table. */
@@ -321,8 +321,9 @@ static void print_look(cs_report *r)
     if (t->http_conns == 0 || r->top_n == 0)
         return;
     if (t->http_conns <= r->top_n) {
-        title(r, "Connections to look at (%s%" G_GUINT64_FORMAT " HTTP connection%s, most requests "
-                 "first)",
+        title(r,
+              "Connections to look at (%s%" G_GUINT64_FORMAT " HTTP connection%s, most requests "
+              "first)",
               t->http_conns > 1 ? "all " : "", t->http_conns, t->http_conns > 1 ? "s" : "");
         print_look_table(r, &t->most);
     } else {
@@ -370,10 +371,12 @@ static void server_conns_row(cs_table *t, const char *label, const char *ports,
                              const cs_server_conns *c)
 {
     char b0[32], b1[32], d50[32], dmax[32];
-    cs_table_row(t, "%s%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                    "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
+    cs_table_row(t,
+                 "%s%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                 "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
                  label, ports, c->conns, c->established, c->refused, c->reset, c->open_at_end,
-                 cs_fmt_bytes(c->bytes_c2s, b0, sizeof b0), cs_fmt_bytes(c->bytes_s2c, b1, sizeof b1),
+                 cs_fmt_bytes(c->bytes_c2s, b0, sizeof b0),
+                 cs_fmt_bytes(c->bytes_s2c, b1, sizeof b1),
                  cs_fmt_duration((cs_time_t)cs_hist_percentile(&c->duration_us, 50) * CS_NS_PER_US,
                                  d50, sizeof d50),
                  cs_fmt_duration((cs_time_t)c->duration_us.max * CS_NS_PER_US, dmax, sizeof dmax));
@@ -386,8 +389,9 @@ void cs_report_server_table(FILE *out, const GPtrArray *servers, const cs_server
     char ep[64], n[32];
     GPtrArray *ips = cs_server_ips(servers, l);
     cs_table_init(&t, by_ip ? "lrrrrrrrrrr" : "lrrrrrrrrr");
-    cs_table_row(&t, "%s\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
-                     "\tmedian dur\tmax dur",
+    cs_table_row(&t,
+                 "%s\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
+                 "\tmedian dur\tmax dur",
                  by_ip ? "server IP\tports" : "server");
     guint rows = 0, j = 0;
     for (guint i = 0; by_ip && i < ips->len; i++, rows++) {

@@ -42,8 +42,8 @@ typedef struct cs_conn_row {
     const char *service;    /* "http", "https" (TLS, decrypted HTTP inside), "tls", or NULL */
     bool has_http;
     cs_http_conn_summary http;
-    bool has_ex;            /* exchanges were reported on the connection */
-    cs_exsum ex;            /* their counts and timings (empty but valid when !has_ex) */
+    bool has_ex;               /* exchanges were reported on the connection */
+    cs_exsum ex;               /* their counts and timings (empty but valid when !has_ex) */
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
     bool http2;
 } cs_conn_row;
@@ -55,7 +55,7 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
 /* The connections of one server (address and port, or an address over all its ports): raw counts
  * and fixed-bin histograms, so they add up exactly (runs, -j groups, summaries, ports of an IP). */
 typedef struct cs_server_conns {
-    uint64_t conns;         /* connections whose server it is */
+    uint64_t conns; /* connections whose server it is */
     uint64_t established, refused, reset, open_at_end, midstream;
     uint64_t bytes_c2s, bytes_s2c;
     uint64_t pkts_c2s, pkts_s2c;
@@ -84,8 +84,8 @@ typedef struct cs_server_stats {
 /* Connections per server address, all ports together. */
 typedef struct cs_server_ip {
     cs_addr addr;
-    uint8_t family;         /* 0: the "(other)" row of servers beyond --max-keys */
-    uint32_t ports;         /* ports of the address with connections */
+    uint8_t family; /* 0: the "(other)" row of servers beyond --max-keys */
+    uint32_t ports; /* ports of the address with connections */
     cs_server_conns c;
 } cs_server_ip;
 

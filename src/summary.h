@@ -70,7 +70,7 @@ typedef struct cs_an_cli {
     gchar *summary_out;
     gchar **metrics;
     gchar *plot;
-    gboolean by_ip;    /* --by-ip: connections per server address only */
+    gboolean by_ip; /* --by-ip: connections per server address only */
     /* filled by cs_an_cli_check */
     cs_analytics_cfg cfg;
     cs_an_report_opts rep;

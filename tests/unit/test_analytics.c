@@ -690,8 +690,9 @@ static void test_summary_server_conns(void)
     cs_hist_add(&c443->rtt_us, 20, 1);
     GString *s1 = g_string_new(NULL), *s2 = g_string_new(NULL);
     cs_summary_format(a, "test", s1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s1->str, "\"server_conns\":[\n  {\"addr\":\"127.0.0.1\",\"port\":80,"
-                                           "\"conns\":3,\"established\":2,\"refused\":1,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s1->str,
+                                  "\"server_conns\":[\n  {\"addr\":\"127.0.0.1\",\"port\":80,"
+                                  "\"conns\":3,\"established\":2,\"refused\":1,"));
     GError *err = NULL;
     cs_analytics *b = cs_summary_parse(s1->str, s1->len, "s1", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);

@@ -55,9 +55,9 @@ static void test_q50_histogram_bound(void)
         cs_q50 q = {0};
         double scale = g_rand_double_range(rnd, 1, 1e7);
         for (size_t i = 0; i < n; i++) {
-            double x = trial % 3 == 0 ? g_rand_double(rnd) * scale                  /* uniform */
+            double x = trial % 3 == 0   ? g_rand_double(rnd) * scale                   /* uniform */
                        : trial % 3 == 1 ? scale * exp(g_rand_double_range(rnd, -3, 3)) /* wide */
-                                        : (double)g_rand_int_range(rnd, 0, 40);      /* small */
+                                        : (double)g_rand_int_range(rnd, 0, 40);        /* small */
             v[i] = (uint64_t)x;
             cs_q50_add(&q, v[i]);
         }
@@ -131,7 +131,7 @@ static void test_q50_halving(void)
     cs_q50_clear(&q);
 }
 
-#define US(x) ((cs_time_t)(x) * CS_NS_PER_US)
+#define US(x) ((cs_time_t)(x)*CS_NS_PER_US)
 
 static cs_ex ex(cs_time_t rs, cs_time_t re, cs_time_t ps, cs_time_t pe, uint16_t status)
 {
@@ -203,7 +203,7 @@ static void test_exacc_edges(void)
     CU_ASSERT_EQUAL(s.status_class[5], 1);
     CU_ASSERT_EQUAL(s.idle_total, US((200 - 180) + (350 - 300) + (700 - 610)));
     CU_ASSERT_EQUAL(s.idle_max, US(90));
-    CU_ASSERT_EQUAL(s.ttfb.n, 5);  /* 50 50 0 (early: clamped) 10 5 */
+    CU_ASSERT_EQUAL(s.ttfb.n, 5); /* 50 50 0 (early: clamped) 10 5 */
     CU_ASSERT_EQUAL(s.ttfb.p50, 10);
     CU_ASSERT_EQUAL(s.ttfb.max, 50);
     CU_ASSERT_EQUAL(s.last_resp, US(706));
