@@ -284,10 +284,11 @@ static void rec_conn_http(cs_rec *r, const cs_conn_row *row)
     cs_rec_double(r, "http_idle_total_us", (double)x->idle_total / 1e3, 3);
     cs_rec_double(r, "http_idle_max_us", (double)x->idle_max / 1e3, 3);
     cs_rec_bool(r, "http_upgraded", h->upgraded);
-    static const char *const cls[] = {"http_status_other", "http_status_1xx", "http_status_2xx",
-                                      "http_status_3xx", "http_status_4xx", "http_status_5xx"};
-    for (int i = 1; i <= 6; i++)
-        cs_rec_uint(r, cls[i % 6], x->status_class[i % 6]);
+    /* 1xx..5xx, then other (status_class[0]) */
+    static const char *const cls[] = {"http_status_1xx", "http_status_2xx", "http_status_3xx",
+                                      "http_status_4xx", "http_status_5xx", "http_status_other"};
+    for (int i = 0; i < 6; i++)
+        cs_rec_uint(r, cls[i], x->status_class[(i + 1) % 6]);
     rec_q50(r, "http_ttfb_p50_us", "http_ttfb_max_us", &x->ttfb);
     rec_q50(r, "http_ttlb_p50_us", "http_ttlb_max_us", &x->ttlb);
     rec_q50(r, "http_total_p50_us", "http_total_max_us", &x->total);
