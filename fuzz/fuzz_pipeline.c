@@ -132,8 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the writer: JSON (checked line by line) for two inputs in four, else text or CSV */
     int writer = (int)((size / 4) % 4);
     cs_report *report = writer == 2   ? cs_report_text_new(out, true, true)
-                        : writer == 3 ? cs_report_csv_new(out)
+                        : writer == 3 ? cs_report_csv_new(out, true)
                                       : cs_report_json_new(out);
+    report->by_ip = size % 3 == 0; /* the per-IP table and records too */
 
     static const uint16_t http_ports[] = {80, 8080, 443, 1};
     cs_engine_cfg cfg;

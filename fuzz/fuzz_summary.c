@@ -128,8 +128,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* every report section */
-    cs_an_report_opts o = {.top_n = 5, .activity = true, .latency = true, .flows = true,
-                           .n_slow = 2, .slow_us = {1000, 1000000}};
+    cs_an_report_opts o = {.top_n = 5,
+                           .activity = true,
+                           .latency = true,
+                           .flows = true,
+                           .servers = true,
+                           .by_ip = size % 2 == 0,
+                           .n_slow = 2,
+                           .slow_us = {1000, 1000000}};
     if (cheap_report(acc)) {
         cs_analytics_report_text(acc, &o, devnull);
         check_json_report(acc, &o);

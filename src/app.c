@@ -13,7 +13,9 @@ enum { V_PENDING, V_HTTP, V_NOT, V_TLS }; /* what the first bytes of one directi
 
 struct cs_app {
     cs_app_cfg cfg;
-    const cs_http_sink *sink;
+    const cs_http_sink *sink; /* the caller's */
+    /* what the parsers report to: feeds the connection's cs_exacc, then the caller's sink */
+    cs_http_sink ex_sink;
     cs_counters *ctr;
     cs_tls_cfg tls_cfg;
     cs_tls_sink tls_sink;
@@ -34,7 +36,39 @@ typedef struct app_conn {
     bool tunneled;      /* inside an HTTP CONNECT tunnel (http holds the outer exchanges) */
     cs_http_conn *http_in; /* HTTP inside a tunnelled, decrypted TLS session */
     bool gapped;        /* a gap came before the protocol was known */
+    cs_exacc *ex;       /* exchange summary, allocated with the first exchange */
 } app_conn;
+
+/* ---- exchange sink: the per-connection summary, then the caller's sink ---------------------- */
+
+static void app_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
+{
+    cs_app *a = ctx;
+    app_conn *s = c->app;
+    if (s != NULL) {
+        if (s->ex == NULL) {
+            s->ex = g_new(cs_exacc, 1);
+            cs_exacc_init(s->ex);
+        }
+        cs_ex x = {.has_request = tx->has_request,
+                   .has_response = tx->has_response,
+                   .status = tx->status,
+                   .req_start = tx->req_start,
+                   .req_end = tx->req_end,
+                   .resp_start = tx->resp_start,
+                   .resp_end = tx->resp_done ? tx->resp_end : -1};
+        cs_exacc_add(s->ex, &x);
+    }
+    if (a->sink->exchange != NULL)
+        a->sink->exchange(a->sink->ctx, c, tx);
+}
+
+static void app_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly an)
+{
+    cs_app *a = ctx;
+    if (a->sink->anomaly != NULL)
+        a->sink->anomaly(a->sink->ctx, c, an);
+}
 
 /* ---- TLS sink: decrypted bytes go to an HTTP parser of their own ---------------------------- */
 
@@ -56,7 +90,7 @@ static void tls_plaintext(void *ctx, const cs_conn *cc, bool from_client, const 
     cs_http_conn **h = s->tunneled ? &s->http_in : &s->http;
     if (*h == NULL)
         *h = cs_http_new(&a->cfg.http, a->http_scratch);
-    cs_http_data(*h, a->sink, cc, from_client, p, len, ts);
+    cs_http_data(*h, &a->ex_sink, cc, from_client, p, len, ts);
 }
 
 static void tls_plaintext_gap(void *ctx, const cs_conn *cc, bool from_client, uint32_t len,
@@ -66,7 +100,7 @@ static void tls_plaintext_gap(void *ctx, const cs_conn *cc, bool from_client, ui
     app_conn *s = cc->app;
     cs_http_conn *h = s->tunneled ? s->http_in : s->http;
     if (h != NULL)
-        cs_http_gap(h, a->sink, cc, from_client, len, ts);
+        cs_http_gap(h, &a->ex_sink, cc, from_client, len, ts);
 }
 
 static void tls_anomaly(void *ctx, const cs_conn *cc, cs_anomaly an)
@@ -82,6 +116,7 @@ cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters 
     cs_app *a = g_new0(cs_app, 1);
     a->cfg = *cfg;
     a->sink = sink;
+    a->ex_sink = (cs_http_sink){.ctx = a, .exchange = app_exchange, .anomaly = app_http_anomaly};
     a->ctr = ctr;
     if (cfg->http.decode_bodies) /* one per run: -j runs one per thread, so none is shared */
         a->http_scratch = g_new(cs_http_scratch, 1);
@@ -154,7 +189,7 @@ static bool midstream_http(const uint8_t *p, uint32_t len)
 static void http_sink_data(cs_app *a, cs_conn *c, app_conn *s, bool from_client,
                            const uint8_t *p, uint32_t len, cs_time_t ts)
 {
-    uint32_t rest = cs_http_data(s->http, a->sink, c, from_client, p, len, ts);
+    uint32_t rest = cs_http_data(s->http, &a->ex_sink, c, from_client, p, len, ts);
     if (rest > 0 && cs_http_tunnel(s->http) && !s->tunneled) {
         /* CONNECT tunnel: find out what runs inside (TLS, usually) from here on */
         s->tunneled = true;
@@ -289,7 +324,7 @@ void cs_app_stream_gap(cs_app *a, cs_conn *c, int dir, uint32_t len, cs_time_t t
     if (s->kind == CS_APP_UNKNOWN || s->kind == CS_APP_OTHER)
         s->gapped = true; /* the first bytes may be lost: look for a start line later on too */
     if (s->kind == CS_APP_HTTP && s->http != NULL)
-        cs_http_gap(s->http, a->sink, c, dir == c->client, len, ts);
+        cs_http_gap(s->http, &a->ex_sink, c, dir == c->client, len, ts);
     else if (s->kind == CS_APP_TLS)
         cs_tls_gap(s->tls, &a->tls_sink, c, dir == c->client, len, ts);
 }
@@ -302,7 +337,7 @@ void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts)
     if (s->kind == CS_APP_TLS)
         cs_tls_end(s->tls, &a->tls_sink, c, dir == c->client, ts);
     if (s->http != NULL)
-        cs_http_end(s->http, a->sink, c, dir == c->client, ts);
+        cs_http_end(s->http, &a->ex_sink, c, dir == c->client, ts);
 }
 
 void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
@@ -319,16 +354,24 @@ void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
         sum->http2 = s->http2 || strcmp(sum->tls.next_protocol, "h2") == 0;
     }
     if (s->http != NULL) {
-        cs_http_finish(s->http, a->sink, c, &sum->http);
+        cs_http_finish(s->http, &a->ex_sink, c, &sum->http);
         sum->has_http = true;
         cs_http_free(s->http);
     }
     if (s->http_in != NULL) { /* HTTP inside a tunnel: counted with the outer exchanges */
         cs_http_conn_summary in;
-        cs_http_finish(s->http_in, a->sink, c, &in);
+        cs_http_finish(s->http_in, &a->ex_sink, c, &in);
         cs_http_free(s->http_in);
         cs_http_summary_add(&sum->http, &in);
         sum->has_http = true;
+    }
+    sum->has_ex = s->ex != NULL;
+    cs_exacc none;
+    cs_exacc_init(&none);
+    cs_exacc_finish(s->ex != NULL ? s->ex : &none, &sum->ex);
+    if (s->ex != NULL) {
+        cs_exacc_clear(s->ex);
+        g_free(s->ex);
     }
     g_free(s);
     c->app = NULL;

@@ -5,6 +5,7 @@
 
 #include "app_http.h"
 #include "app_tls.h"
+#include "exsum.h"
 
 typedef enum cs_app_kind {
     CS_APP_UNKNOWN, /* no payload yet, or not enough to tell */
@@ -24,7 +25,8 @@ typedef struct cs_app_cfg {
 typedef struct cs_app cs_app;
 
 /* Creates the layer. `sink` receives HTTP exchanges (cleartext, or decrypted from TLS) and
- * anomalies; `ctr` counts anomalies (TLS ones too).
+ * anomalies; `ctr` counts anomalies (TLS ones too). Each exchange is also accounted in its
+ * connection's exchange summary (cs_app_summary.ex) before the sink sees it.
  * All three must outlive it. */
 cs_app *cs_app_new(const cs_app_cfg *cfg, const cs_http_sink *sink, cs_counters *ctr);
 void cs_app_free(cs_app *a);
@@ -44,6 +46,9 @@ typedef struct cs_app_summary {
     bool has_tls;               /* tls holds the TLS facts (strings owned: see cs_app_summary_clear) */
     cs_tls_summary tls;
     bool http2;                 /* TLS with ALPN h2 or the HTTP/2 preface: HTTP/2 is not parsed */
+    bool has_ex;                /* exchanges were reported on the connection (ex counts them) */
+    cs_exsum ex;                /* the connection's exchanges (every parser feeds it through the
+                                   sink, once per exchange); empty but valid when !has_ex */
 } cs_app_summary;
 
 /* Frees what a summary owns (the TLS fingerprint strings). */

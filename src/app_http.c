@@ -737,14 +737,6 @@ static bool request_start(cs_http_conn *h, const cs_http_sink *sink, const cs_co
         if (strcmp(t->method, registered_methods[i]) == 0)
             t->method_odd = false;
     t->pipelined = h->q_head != NULL;
-    if (h->last_resp_end >= 0 && h->q_head == NULL) {
-        cs_time_t idle = ts - h->last_resp_end;
-        if (idle > 0) {
-            h->sum.idle_total += idle;
-            if (idle > h->sum.idle_max)
-                h->sum.idle_max = idle;
-        }
-    }
     if (h->barrier) {
         EXT(t)->after_barrier = true;
         h->barrier = false;
@@ -1225,8 +1217,5 @@ void cs_http_summary_add(cs_http_conn_summary *into, const cs_http_conn_summary 
     into->anomalies += from->anomalies;
     for (int i = 0; i < 6; i++)
         into->status_class[i] += from->status_class[i];
-    into->idle_total += from->idle_total;
-    if (from->idle_max > into->idle_max)
-        into->idle_max = from->idle_max;
     into->upgraded = into->upgraded || from->upgraded;
 }

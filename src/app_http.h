@@ -72,15 +72,14 @@ typedef struct cs_http_tx {
                                 transferred length */
 } cs_http_tx;
 
-/* Per-connection totals, for the conn record. */
+/* Per-connection totals the parser alone knows (the exchange counts and timings of the conn record
+ * come from the exchanges themselves: cs_exacc, fed by the app layer). */
 typedef struct cs_http_conn_summary {
     uint32_t requests, responses, paired, unanswered, orphans, interim;
     uint32_t lost_in_gap, dropped_cap;
     uint32_t gaps;           /* gap events seen by the parser */
     uint32_t anomalies;
     uint32_t status_class[6]; /* [1]..[5] = 1xx..5xx of final responses, [0] other */
-    cs_time_t idle_total;    /* sum of response end -> next request start */
-    cs_time_t idle_max;
     bool upgraded;           /* 101 or CONNECT 2xx: rest of the stream not parsed */
 } cs_http_conn_summary;
 

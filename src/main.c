@@ -263,8 +263,11 @@ static cs_report *new_report(const cs_options *o)
     FILE *out = o->report_to_stderr ? stderr : stdout;
     cs_report *report = o->kind == CS_REPORT_JSON ? cs_report_json_new(out)
                         : o->kind == CS_REPORT_CSV
-                            ? cs_report_csv_new(out)
+                            ? cs_report_csv_new(out, o->list_http)
                             : cs_report_text_new(out, o->list_conns, o->list_http);
+    if (o->an.top != G_MININT)
+        report->top_n = (uint32_t)o->an.top; /* "connections to look at" */
+    report->by_ip = o->an.by_ip;
     report->color = o->color == 1;
     if (o->color < 0 && o->kind == CS_REPORT_TEXT)
         report->color = isatty(fileno(report->out)) && getenv("NO_COLOR") == NULL;

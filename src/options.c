@@ -203,7 +203,7 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
          text(s,
               "Incomplete fragmented IP datagrams held; the oldest are evicted and counted "
               "(default %u)",
-              o->engine.max_frag_datagrams),
+              CS_DEFRAG_MAX_DATAGRAMS),
          "N"},
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &s->max_keys,
          text(s,

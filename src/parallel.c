@@ -185,7 +185,7 @@ static void plan_groups(worker *ws, int n, char **files, int n_files, const char
         } else {
             w->tmp = tmpfile();
             w->report = kind == CS_REPORT_JSON ? cs_report_json_new(w->tmp)
-                                               : cs_report_csv_new(w->tmp);
+                                               : cs_report_csv_new(w->tmp, report->list_http);
         }
     }
 }

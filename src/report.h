@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "analytics.h"
+#include "json.h"
 #include "source.h"
 #include "stats.h"
 
@@ -19,6 +20,8 @@ typedef struct cs_an_report_opts {
     bool activity; /* the per-bucket tables */
     bool latency;  /* latency per server */
     bool flows;    /* the flow profile */
+    bool servers;  /* connections per server, with per-IP rows (merge: the summaries') */
+    bool by_ip;    /* ... per server IP only */
     int n_slow;
     uint64_t slow_us[CS_AN_MAX_SLOW]; /* thresholds for the share of slow exchanges, ascending */
 } cs_an_report_opts;
@@ -66,6 +69,8 @@ struct cs_report {
     bool list_conns; /* text: print the per-connection table */
     bool list_http;  /* text: print the per-exchange table */
     bool color;      /* text: ANSI bold section titles */
+    uint32_t top_n;  /* text: connections in each "connections to look at" list (default 5) */
+    bool by_ip;      /* --by-ip: connections per server address only (text table, JSON records) */
     GString *buf;    /* scratch line buffer */
     GArray *rows;    /* text: rows kept for the per-connection table */
     GPtrArray *http_rows; /* text: formatted per-exchange rows */
@@ -73,7 +78,21 @@ struct cs_report {
 
 cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http);
 cs_report *cs_report_json_new(FILE *out);
-cs_report *cs_report_csv_new(FILE *out);
+/* CSV: conn rows, and http rows too when with_http (-E). */
+cs_report *cs_report_csv_new(FILE *out, bool with_http);
+
+/* Prints the "Connections per server" table: a row per (address, port) of `servers` (sorted by
+ * address and port; laid out as `l` says) with connections, and after the ports of an address that
+ * serves on several a row for the address over all of them (cs_server_ips); with by_ip only the
+ * addresses, titled "Connections per server IP". */
+void cs_report_server_table(FILE *out, const GPtrArray *servers, const cs_server_layout *l,
+                            bool by_ip, bool color);
+
+/* The connection fields of a "server" or "server_ip" JSON record (conns ... rtt_max_us). */
+void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c);
+
+/* One "server_ip" JSON line per element of ips (cs_server_ip), formatted in buf. */
+void cs_report_json_server_ips(FILE *out, GString *buf, const GPtrArray *ips);
 
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);

@@ -3,6 +3,7 @@
 #include "app_tls.h"
 #include "json.h"
 #include "report.h"
+#include "report_record.h"
 #include "util.h"
 
 static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
@@ -87,88 +88,12 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "conn");
-    cs_json_time(&j, "ts", row->start);
-    cs_json_str(&j, "uid", row->uid[0] ? row->uid : NULL);
-    cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
-    cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
-    cs_json_uint(&j, "id.resp_p", row->port[1]);
-    cs_json_str(&j, "proto", "tcp");
-    cs_json_double(&j, "duration", (double)(row->end - row->start) / 1e9, 6);
-    cs_json_uint(&j, "orig_bytes", row->bytes[0]);
-    cs_json_uint(&j, "resp_bytes", row->bytes[1]);
-    cs_json_str(&j, "conn_state", row->state);
-    cs_json_uint(&j, "missed_bytes", row->gap_bytes[0] + row->gap_bytes[1]);
-    cs_json_str(&j, "history", row->history);
-    cs_json_uint(&j, "orig_pkts", row->pkts[0]);
-    cs_json_uint(&j, "orig_ip_bytes", row->ip_bytes[0]);
-    cs_json_uint(&j, "resp_pkts", row->pkts[1]);
-    cs_json_uint(&j, "resp_ip_bytes", row->ip_bytes[1]);
-    cs_json_uint(&j, "orig_wire_bytes", row->wire_bytes[0]);
-    cs_json_uint(&j, "resp_wire_bytes", row->wire_bytes[1]);
-    cs_json_time(&j, "ts_end", row->end);
-    cs_json_uint(&j, "syn_pkts", row->syns);
-    cs_json_uint(&j, "synack_pkts", row->synacks);
-    json_us_or_null(&j, "rtt_syn_synack_us", row->rtt_syn);
-    json_us_or_null(&j, "rtt_synack_ack_us", row->rtt_ack);
-    cs_json_bool(&j, "established", row->established);
-    cs_json_bool(&j, "closed", row->closed);
-    if (row->rst_by != NULL)
-        cs_json_str(&j, "rst_by", row->rst_by);
-    else
-        cs_json_null(&j, "rst_by");
-    cs_json_uint(&j, "orig_retrans", row->retrans[0]);
-    cs_json_uint(&j, "resp_retrans", row->retrans[1]);
-    cs_json_uint(&j, "orig_ooo", row->ooo[0]);
-    cs_json_uint(&j, "resp_ooo", row->ooo[1]);
-    cs_json_uint(&j, "orig_zero_win", row->zero_win[0]);
-    cs_json_uint(&j, "resp_zero_win", row->zero_win[1]);
-    cs_json_uint(&j, "orig_missed_bytes", row->gap_bytes[0]);
-    cs_json_uint(&j, "resp_missed_bytes", row->gap_bytes[1]);
-    cs_json_str(&j, "roles_by", row->role_how);
-    cs_json_str(&j, "end_reason", row->end_reason);
-    cs_json_bool(&j, "resumed", row->resumed);
-    if (row->service != NULL)
-        cs_json_str(&j, "service", row->service);
-    else
-        cs_json_null(&j, "service");
-    if (row->has_http) {
-        const cs_http_conn_summary *h = &row->http;
-        cs_json_uint(&j, "http_requests", h->requests);
-        cs_json_uint(&j, "http_responses", h->responses);
-        cs_json_uint(&j, "http_paired", h->paired);
-        cs_json_uint(&j, "http_unanswered", h->unanswered);
-        cs_json_uint(&j, "http_orphan_responses", h->orphans);
-        cs_json_uint(&j, "http_interim", h->interim);
-        cs_json_uint(&j, "http_lost_in_gap", h->lost_in_gap);
-        cs_json_uint(&j, "http_gaps", h->gaps);
-        cs_json_uint(&j, "http_anomalies", h->anomalies);
-        cs_json_double(&j, "http_idle_total_us", (double)h->idle_total / 1e3, 3);
-        cs_json_double(&j, "http_idle_max_us", (double)h->idle_max / 1e3, 3);
-        cs_json_bool(&j, "http_upgraded", h->upgraded);
-    }
+    cs_rec rec = {.json = &j};
+    cs_rec_conn(&rec, row);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
         json_tls(r, row);
-}
-
-static void json_time_or_null(cs_json *j, const char *key, cs_time_t ns)
-{
-    if (ns < 0)
-        cs_json_null(j, key);
-    else
-        cs_json_time(j, key, ns);
-}
-
-static void json_int_or_null(cs_json *j, const char *key, int64_t v)
-{
-    if (v < 0)
-        cs_json_null(j, key);
-    else
-        cs_json_int(j, key, v);
 }
 
 static void json_drops(cs_json *j, bool have, const uint64_t d[3])
@@ -209,55 +134,12 @@ static void json_percentiles(cs_json *j, const char *name, const cs_hist *h)
 
 static void json_http(cs_report *r, const cs_http_row *row)
 {
-    const cs_http_tx *tx = row->tx;
-    cs_http_times t;
     cs_json j;
-    cs_http_times_of(tx, &t);
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "http");
-    cs_json_time(&j, "ts", tx->has_request ? tx->req_start : tx->resp_start);
-    cs_json_str(&j, "uid", row->uid[0] ? row->uid : NULL);
-    cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
-    cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
-    cs_json_uint(&j, "id.resp_p", row->port[1]);
-    cs_json_uint(&j, "trans_depth", tx->depth);
-    cs_json_str(&j, "method", tx->method);
-    cs_json_str(&j, "host", tx->host);
-    cs_json_str(&j, "uri", tx->uri);
-    cs_json_str(&j, "version", tx->version[0] ? tx->version : NULL);
-    cs_json_str(&j, "user_agent", tx->user_agent);
-    cs_json_uint(&j, "request_body_len", tx->req_body_len);
-    cs_json_uint(&j, "response_body_len", tx->resp_body_len);
-    cs_json_uint(&j, "request_body_wire", tx->req_body_wire);
-    cs_json_uint(&j, "response_body_wire", tx->resp_body_wire);
-    if (tx->has_response)
-        cs_json_uint(&j, "status_code", tx->status);
-    else
-        cs_json_null(&j, "status_code");
-    cs_json_str(&j, "status_msg", tx->status_msg);
-    if (tx->info_code != 0)
-        cs_json_uint(&j, "info_code", tx->info_code);
-    else
-        cs_json_null(&j, "info_code");
-    cs_json_str(&j, "resp_version", tx->resp_version[0] ? tx->resp_version : NULL);
-    cs_json_str(&j, "outcome", cs_http_outcome_name((cs_http_outcome)tx->outcome));
-    json_time_or_null(&j, "request_start", tx->req_start);
-    json_time_or_null(&j, "request_end", tx->req_end);
-    json_time_or_null(&j, "response_start", tx->resp_start);
-    json_time_or_null(&j, "response_end", tx->resp_done ? tx->resp_end : -1);
-    json_int_or_null(&j, "request_us", t.req_us);
-    json_int_or_null(&j, "ttfb_us", t.ttfb_us);
-    json_int_or_null(&j, "ttlb_us", t.ttlb_us);
-    json_int_or_null(&j, "total_us", t.total_us);
-    json_int_or_null(&j, "info_us", t.info_us);
-    json_int_or_null(&j, "wait_us", t.wait_us);
-    cs_json_bool(&j, "pipelined", tx->pipelined);
-    cs_json_bool(&j, "request_gap", tx->req_gap);
-    cs_json_bool(&j, "response_gap", tx->resp_gap);
+    cs_rec rec = {.json = &j};
+    cs_rec_http(&rec, row);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }
@@ -349,7 +231,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
         cs_json_obj_end(&j);
         fputs(r->buf->str, r->out);
     }
-    if (sv->conns == 0)
+    if (sv->c.conns == 0 || r->by_ip)
         return;
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
@@ -357,24 +239,46 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
     cs_json_str(&j, "type", "server");
     json_addr(&j, "resp_h", &sv->addr, sv->family);
     cs_json_uint(&j, "resp_p", sv->port);
-    cs_json_uint(&j, "conns", sv->conns);
-    cs_json_uint(&j, "established", sv->established);
-    cs_json_uint(&j, "refused", sv->refused);
-    cs_json_uint(&j, "reset", sv->reset);
-    cs_json_uint(&j, "open_at_end", sv->open_at_end);
-    cs_json_uint(&j, "midstream", sv->midstream);
-    cs_json_uint(&j, "orig_bytes", sv->bytes_c2s);
-    cs_json_uint(&j, "resp_bytes", sv->bytes_s2c);
-    cs_json_uint(&j, "orig_pkts", sv->pkts_c2s);
-    cs_json_uint(&j, "resp_pkts", sv->pkts_s2c);
-    cs_json_uint(&j, "duration_p50_us", cs_hist_percentile(&sv->duration_us, 50));
-    cs_json_uint(&j, "duration_max_us", sv->duration_us.max);
-    if (sv->rtt_us.n > 0) {
-        cs_json_uint(&j, "rtt_p50_us", cs_hist_percentile(&sv->rtt_us, 50));
-        cs_json_uint(&j, "rtt_max_us", sv->rtt_us.max);
-    }
+    cs_report_json_server_conns(&j, &sv->c);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
+}
+
+void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c)
+{
+    cs_json_uint(j, "conns", c->conns);
+    cs_json_uint(j, "established", c->established);
+    cs_json_uint(j, "refused", c->refused);
+    cs_json_uint(j, "reset", c->reset);
+    cs_json_uint(j, "open_at_end", c->open_at_end);
+    cs_json_uint(j, "midstream", c->midstream);
+    cs_json_uint(j, "orig_bytes", c->bytes_c2s);
+    cs_json_uint(j, "resp_bytes", c->bytes_s2c);
+    cs_json_uint(j, "orig_pkts", c->pkts_c2s);
+    cs_json_uint(j, "resp_pkts", c->pkts_s2c);
+    cs_json_uint(j, "duration_p50_us", cs_hist_percentile(&c->duration_us, 50));
+    cs_json_uint(j, "duration_max_us", c->duration_us.max);
+    if (c->rtt_us.n > 0) {
+        cs_json_uint(j, "rtt_p50_us", cs_hist_percentile(&c->rtt_us, 50));
+        cs_json_uint(j, "rtt_max_us", c->rtt_us.max);
+    }
+}
+
+void cs_report_json_server_ips(FILE *out, GString *buf, const GPtrArray *ips)
+{
+    for (guint i = 0; i < ips->len; i++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        cs_json j;
+        g_string_truncate(buf, 0);
+        cs_json_init(&j, buf);
+        cs_json_obj_begin(&j, NULL);
+        cs_json_str(&j, "type", "server_ip");
+        json_addr(&j, "resp_h", &v->addr, v->family);
+        cs_json_uint(&j, "ports", v->ports);
+        cs_report_json_server_conns(&j, &v->c);
+        cs_json_obj_end(&j);
+        fputs(buf->str, out);
+    }
 }
 
 static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_info *iv)
@@ -411,15 +315,15 @@ static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     cs_json_arr_begin(&j, "servers");
     for (guint i = 0; i < servers->len; i++) {
         const cs_server_stats *sv = g_ptr_array_index(servers, i);
-        if (sv->conns == 0)
+        if (sv->c.conns == 0)
             continue;
         cs_json_obj_begin(&j, NULL);
         json_addr(&j, "resp_h", &sv->addr, sv->family);
         cs_json_uint(&j, "resp_p", sv->port);
-        cs_json_uint(&j, "conns_ended", sv->conns);
-        cs_json_uint(&j, "established", sv->established);
-        cs_json_uint(&j, "refused", sv->refused);
-        cs_json_uint(&j, "reset", sv->reset);
+        cs_json_uint(&j, "conns_ended", sv->c.conns);
+        cs_json_uint(&j, "established", sv->c.established);
+        cs_json_uint(&j, "refused", sv->c.refused);
+        cs_json_uint(&j, "reset", sv->c.reset);
         cs_json_obj_end(&j);
     }
     cs_json_arr_end(&j);
@@ -443,6 +347,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     GPtrArray *servers = cs_stats_servers_sorted(st);
     for (guint i = 0; i < servers->len; i++)
         json_server(r, g_ptr_array_index(servers, i));
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_server_stats);
+    GPtrArray *ips = cs_server_ips(servers, &l);
+    cs_report_json_server_ips(r->out, r->buf, ips);
+    g_ptr_array_free(ips, TRUE);
     g_ptr_array_free(servers, TRUE);
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
     for (guint i = 0; i < hs->len; i++)

@@ -24,10 +24,145 @@ static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- per-connection state kept for the tables printed at the end ---------------------------- */
+
+/* One connection as the "connections to look at" lists and the -C TLS table keep it. */
+typedef struct conn_brief {
+    uint64_t stream;
+    bool resumed;
+    uint8_t family;
+    cs_addr addr[2];
+    uint16_t port[2];
+    uint32_t requests, unanswered;
+    cs_q50r ttfb, total;
+    char *sni;              /* TLS table only (owned) */
+    uint32_t est_exchanges; /* TLS table only */
+    cs_q50r turn;           /* TLS table only */
+} conn_brief;
+
+/* The N best connections by one ordering (a bounded min-heap: the root is the worst kept). */
+typedef struct look_list {
+    GArray *heap;        /* conn_brief */
+    GCompareFunc better; /* < 0 when a ranks before b */
+} look_list;
+
+typedef struct text_report {
+    cs_report base;
+    GArray *tls_rows;        /* conn_brief of TLS connections (with -C) */
+    look_list most, slowest; /* "connections to look at" */
+    uint64_t http_conns;     /* connections with exchanges */
+} text_report;
+
+static void brief_of(conn_brief *b, const cs_conn_row *row)
+{
+    memset(b, 0, sizeof *b);
+    b->stream = row->stream;
+    b->resumed = row->resumed;
+    b->family = row->family;
+    memcpy(b->addr, row->addr, sizeof b->addr);
+    memcpy(b->port, row->port, sizeof b->port);
+    b->requests = row->ex.requests;
+    b->unanswered = row->ex.unanswered;
+    b->ttfb = row->ex.ttfb;
+    b->total = row->ex.total;
+}
+
+static gint cmp_stream(const conn_brief *a, const conn_brief *b)
+{
+    if (a->stream != b->stream)
+        return a->stream < b->stream ? -1 : 1;
+    return (int)a->resumed - (int)b->resumed;
+}
+
+/* Most requests first, then the lower stream. */
+static gint better_requests(gconstpointer pa, gconstpointer pb)
+{
+    const conn_brief *a = pa, *b = pb;
+    if (a->requests != b->requests)
+        return a->requests > b->requests ? -1 : 1;
+    return cmp_stream(a, b);
+}
+
+/* Largest max ttfb first, then the lower stream. */
+static gint better_ttfb(gconstpointer pa, gconstpointer pb)
+{
+    const conn_brief *a = pa, *b = pb;
+    if (a->ttfb.max != b->ttfb.max)
+        return a->ttfb.max > b->ttfb.max ? -1 : 1;
+    return cmp_stream(a, b);
+}
+
+#define HEAP_AT(l, i) (&g_array_index((l)->heap, conn_brief, (i)))
+
+static void heap_swap(look_list *l, guint i, guint j)
+{
+    conn_brief t = *HEAP_AT(l, i);
+    *HEAP_AT(l, i) = *HEAP_AT(l, j);
+    *HEAP_AT(l, j) = t;
+}
+
+/* Restores the heap below i (the worst entry at the root). */
+static void heap_down(look_list *l, guint i)
+{
+    for (;;) {
+        guint w = i, c1 = 2 * i + 1, c2 = 2 * i + 2;
+        if (c1 < l->heap->len && l->better(HEAP_AT(l, w), HEAP_AT(l, c1)) < 0)
+            w = c1;
+        if (c2 < l->heap->len && l->better(HEAP_AT(l, w), HEAP_AT(l, c2)) < 0)
+            w = c2;
+        if (w == i)
+            return;
+        heap_swap(l, i, w);
+        i = w;
+    }
+}
+
+/* Keeps b if it is among the n best seen so far: O(log n). */
+static void look_offer(look_list *l, guint n, const conn_brief *b)
+{
+    if (n == 0)
+        return;
+    if (l->heap->len < n) {
+        g_array_append_val(l->heap, *b);
+        for (guint i = l->heap->len - 1; i > 0;) {
+            guint p = (i - 1) / 2;
+            if (l->better(HEAP_AT(l, p), HEAP_AT(l, i)) >= 0)
+                break;
+            heap_swap(l, i, p);
+            i = p;
+        }
+        return;
+    }
+    if (l->better(b, HEAP_AT(l, 0)) >= 0)
+        return;
+    *HEAP_AT(l, 0) = *b;
+    heap_down(l, 0);
+}
+
 static void text_conn(cs_report *r, const cs_conn_row *row)
 {
+    text_report *t = (text_report *)r;
     if (r->list_conns)
         g_array_append_val(r->rows, *row);
+    if (r->list_conns && row->tls != NULL) {
+        conn_brief b;
+        brief_of(&b, row);
+        b.sni = g_strdup(row->tls->server_name);
+        b.est_exchanges = row->tls->estimated_exchanges;
+        b.turn = (cs_q50r){
+            .n = row->tls->estimated_exchanges,
+            .p50 = row->tls->turn_p50_us,
+            .max = row->tls->turn_max > 0 ? (uint64_t)(row->tls->turn_max / CS_NS_PER_US) : 0};
+        g_array_append_val(t->tls_rows, b);
+    }
+    if (!row->has_ex)
+        return;
+    conn_brief b;
+    brief_of(&b, row);
+    t->http_conns++;
+    look_offer(&t->most, r->top_n, &b);
+    if (b.ttfb.n > 0)
+        look_offer(&t->slowest, r->top_n, &b);
 }
 
 static gint cmp_row(gconstpointer a, gconstpointer b)
@@ -63,6 +198,147 @@ static void print_conn_table(cs_report *r)
     cs_table_print(&t, r->out);
 }
 
+/* A duration in microseconds for a table cell, "-" without a value. */
+static const char *fmt_us(const cs_q50r *q, uint64_t us, char *buf, size_t len)
+{
+    return q->n > 0 ? cs_fmt_duration((cs_time_t)us * CS_NS_PER_US, buf, len) : "-";
+}
+
+/* "+1.2ms": a time as an offset from the connection's first packet, "-" when unknown. */
+static const char *fmt_offset(cs_time_t ts, cs_time_t start, char *buf, size_t len)
+{
+    if (ts < 0)
+        return "-";
+    buf[0] = '+';
+    cs_fmt_duration(ts > start ? ts - start : 0, buf + 1, len - 1);
+    return buf;
+}
+
+/* -C: the exchanges of each connection that carried HTTP (rows already sorted by stream). */
+static void print_http_conn_table(cs_report *r)
+{
+    cs_table t;
+    char ep[64], f50[32], fmax[32], t50[32], tmax[32], idle[32], first[40], last[40];
+    guint n = 0;
+    cs_table_init(&t, "rlrrrrrrrrrrrrrrrr");
+    cs_table_row(&t, "stream\tserver\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx"
+                     "\t5xx\tttfb p50\tmax\ttotal p50\tmax\tidle max\tfirst req\tlast resp");
+    for (guint i = 0; i < r->rows->len; i++) {
+        const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
+        const cs_exsum *x = &row->ex;
+        if (!row->has_http && !row->has_ex)
+            continue;
+        n++;
+        cs_table_row(&t,
+                     "%" G_GUINT64_FORMAT "%s\t%s\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%s\t%s\t%s"
+                     "\t%s\t%s\t%s\t%s",
+                     row->stream, row->resumed ? "r" : "",
+                     cs_endpoint_str(&row->addr[1], row->family, row->port[1], ep, sizeof ep),
+                     x->requests, x->responses, x->unanswered, x->orphans, x->status_class[1],
+                     x->status_class[2], x->status_class[3], x->status_class[4], x->status_class[5],
+                     fmt_us(&x->ttfb, x->ttfb.p50, f50, sizeof f50),
+                     fmt_us(&x->ttfb, x->ttfb.max, fmax, sizeof fmax),
+                     fmt_us(&x->total, x->total.p50, t50, sizeof t50),
+                     fmt_us(&x->total, x->total.max, tmax, sizeof tmax),
+                     x->idle_max > 0 ? cs_fmt_duration(x->idle_max, idle, sizeof idle) : "-",
+                     fmt_offset(x->first_req, row->start, first, sizeof first),
+                     fmt_offset(x->last_resp, row->start, last, sizeof last));
+    }
+    if (n == 0) {
+        g_ptr_array_free(t.cells, TRUE);
+        return;
+    }
+    title(r, "HTTP per connection (%u)", n);
+    cs_table_print(&t, r->out);
+    fprintf(r->out,
+            "  (ttfb: request end to first response byte; total: request start to last "
+            "response byte;\n   first req, last resp: after the connection's first packet)\n");
+}
+
+/* Replaces control characters and invalid UTF-8 so a peer's string cannot upset the table. */
+static gchar *table_text(const char *s)
+{
+    gchar *v = g_utf8_make_valid(s != NULL && s[0] ? s : "-", -1);
+    for (gchar *q = v; *q; q++)
+        if ((guchar)*q < 0x20 || *q == 0x7f)
+            *q = '?';
+    return v;
+}
+
+/* -C: the TLS facts of each TLS connection, its SNI and the exchange estimate. */
+static void print_tls_conn_table(cs_report *r)
+{
+    text_report *tr = (text_report *)r;
+    cs_table t;
+    char ep[64], p50[32], mx[32];
+    if (tr->tls_rows->len == 0)
+        return;
+    g_array_sort(tr->tls_rows, (GCompareFunc)cmp_stream);
+    cs_table_init(&t, "rllrrr");
+    cs_table_row(&t, "stream\tserver\tSNI\texchanges (est.)\tturn p50\tmax");
+    for (guint i = 0; i < tr->tls_rows->len; i++) {
+        const conn_brief *b = &g_array_index(tr->tls_rows, conn_brief, i);
+        gchar *sni = table_text(b->sni);
+        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%u\t%s\t%s", b->stream,
+                     b->resumed ? "r" : "",
+                     cs_endpoint_str(&b->addr[1], b->family, b->port[1], ep, sizeof ep), sni,
+                     b->est_exchanges, fmt_us(&b->turn, b->turn.p50, p50, sizeof p50),
+                     fmt_us(&b->turn, b->turn.max, mx, sizeof mx));
+        g_free(sni);
+    }
+    title(r, "TLS per connection (%u)", tr->tls_rows->len);
+    cs_table_print(&t, r->out);
+    fprintf(r->out, "  (turn: a client burst's last record to the server's first record after it; "
+                    "an estimate made without keys)\n");
+}
+
+/* One "connections to look at" table: the kept entries of l, best first. */
+static void print_look_table(cs_report *r, look_list *l)
+{
+    cs_table t;
+    char c[64], sv[64], f50[32], fmax[32], tmax[32];
+    g_array_sort(l->heap, l->better);
+    cs_table_init(&t, "rllrrrrr");
+    cs_table_row(&t, "stream\tclient\tserver\trequests\tno resp\tttfb p50\tttfb max\ttotal max");
+    for (guint i = 0; i < l->heap->len; i++) {
+        const conn_brief *b = HEAP_AT(l, i);
+        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%u\t%u\t%s\t%s\t%s", b->stream,
+                     b->resumed ? "r" : "",
+                     cs_endpoint_str(&b->addr[0], b->family, b->port[0], c, sizeof c),
+                     cs_endpoint_str(&b->addr[1], b->family, b->port[1], sv, sizeof sv),
+                     b->requests, b->unanswered, fmt_us(&b->ttfb, b->ttfb.p50, f50, sizeof f50),
+                     fmt_us(&b->ttfb, b->ttfb.max, fmax, sizeof fmax),
+                     fmt_us(&b->total, b->total.max, tmax, sizeof tmax));
+    }
+    cs_table_print(&t, r->out);
+}
+
+/* The default report's short list: the connections with the most requests and the slowest by
+ * their largest time to first byte (--top of each; one table when every one fits). */
+static void print_look(cs_report *r)
+{
+    text_report *t = (text_report *)r;
+    if (t->http_conns == 0 || r->top_n == 0)
+        return;
+    if (t->http_conns <= r->top_n) {
+        title(r,
+              "Connections to look at (%s%" G_GUINT64_FORMAT " HTTP connection%s, most requests "
+              "first)",
+              t->http_conns > 1 ? "all " : "", t->http_conns, t->http_conns > 1 ? "s" : "");
+        print_look_table(r, &t->most);
+    } else {
+        title(r, "Connections to look at: the %u with the most requests", t->most.heap->len);
+        print_look_table(r, &t->most);
+        if (t->slowest.heap->len > 0) {
+            title(r, "Connections to look at: the %u slowest to a first byte (max ttfb)",
+                  t->slowest.heap->len);
+            print_look_table(r, &t->slowest);
+        }
+    }
+    fprintf(r->out, "  (a stream's exchanges: connscope follow --http STREAM FILE, or connscope "
+                    "--stream STREAM -E FILE)\n");
+}
+
 static void print_syn_table(cs_report *r, GPtrArray *servers)
 {
     cs_table t;
@@ -90,37 +366,83 @@ static void print_syn_table(cs_report *r, GPtrArray *servers)
     }
 }
 
-static void print_server_table(cs_report *r, GPtrArray *servers)
+/* One row of the connections-per-server table: `label`, then the counts of c. */
+static void server_conns_row(cs_table *t, const char *label, const char *ports,
+                             const cs_server_conns *c)
+{
+    char b0[32], b1[32], d50[32], dmax[32];
+    cs_table_row(t,
+                 "%s%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                 "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
+                 label, ports, c->conns, c->established, c->refused, c->reset, c->open_at_end,
+                 cs_fmt_bytes(c->bytes_c2s, b0, sizeof b0),
+                 cs_fmt_bytes(c->bytes_s2c, b1, sizeof b1),
+                 cs_fmt_duration((cs_time_t)cs_hist_percentile(&c->duration_us, 50) * CS_NS_PER_US,
+                                 d50, sizeof d50),
+                 cs_fmt_duration((cs_time_t)c->duration_us.max * CS_NS_PER_US, dmax, sizeof dmax));
+}
+
+void cs_report_server_table(FILE *out, const GPtrArray *servers, const cs_server_layout *l,
+                            bool by_ip, bool color)
 {
     cs_table t;
-    char ep[64], b0[32], b1[32], d50[32], dmax[32];
-    cs_table_init(&t, "lrrrrrrrrr");
-    cs_table_row(&t, "server\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
-                  "\tmedian dur\tmax dur");
-    guint rows = 0;
-    for (guint i = 0; i < servers->len; i++) {
-        const cs_server_stats *sv = g_ptr_array_index(servers, i);
-        if (sv->conns == 0)
+    char ep[64], n[32];
+    GPtrArray *ips = cs_server_ips(servers, l);
+    cs_table_init(&t, by_ip ? "lrrrrrrrrrr" : "lrrrrrrrrr");
+    cs_table_row(&t,
+                 "%s\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
+                 "\tmedian dur\tmax dur",
+                 by_ip ? "server IP\tports" : "server");
+    guint rows = 0, j = 0;
+    for (guint i = 0; by_ip && i < ips->len; i++, rows++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        snprintf(n, sizeof n, "\t%u", v->ports);
+        server_conns_row(&t, cs_addr_str(&v->addr, v->family, ep, sizeof ep), n, &v->c);
+    }
+    for (guint i = 0; !by_ip && i < servers->len; i++) {
+        const void *sv = g_ptr_array_index(servers, i);
+        if (cs_server_row_conns(sv, l)->conns == 0)
             continue;
         rows++;
-        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
-                  cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->conns,
-                  sv->established, sv->refused, sv->reset, sv->open_at_end,
-                  cs_fmt_bytes(sv->bytes_c2s, b0, sizeof b0),
-                  cs_fmt_bytes(sv->bytes_s2c, b1, sizeof b1),
-                  cs_fmt_duration((cs_time_t)cs_hist_percentile(&sv->duration_us, 50) *
-                                      CS_NS_PER_US, d50, sizeof d50),
-                  cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax,
-                                  sizeof dmax));
+        server_conns_row(&t,
+                         cs_endpoint_str(cs_server_row_addr(sv, l), cs_server_row_family(sv, l),
+                                         cs_server_row_port(sv, l), ep, sizeof ep),
+                         "", cs_server_row_conns(sv, l));
+        /* after the last port of an address that serves on several: its roll-up row */
+        const cs_server_ip *v = g_ptr_array_index(ips, j);
+        const void *next = NULL;
+        for (guint k = i + 1; k < servers->len && next == NULL; k++)
+            if (cs_server_row_conns(g_ptr_array_index(servers, k), l)->conns > 0)
+                next = g_ptr_array_index(servers, k);
+        if (next != NULL && cs_addr_cmp(cs_server_row_family(next, l), cs_server_row_addr(next, l),
+                                        v->family, &v->addr) == 0)
+            continue;
+        j++;
+        if (v->ports > 1) {
+            snprintf(n, sizeof n, " (%u ports)", v->ports);
+            server_conns_row(&t, cs_addr_str(&v->addr, v->family, ep, sizeof ep), n, &v->c);
+        }
     }
-    title(r, "Connections per server");
+    g_ptr_array_free(ips, TRUE);
+    fputc('\n', out);
+    if (color)
+        fputs("\033[1m", out);
+    fputs(by_ip ? "Connections per server IP" : "Connections per server", out);
+    if (color)
+        fputs("\033[0m", out);
+    fputc('\n', out);
     if (rows > 0)
-        cs_table_print(&t, r->out);
+        cs_table_print(&t, out);
     else {
         g_ptr_array_free(t.cells, TRUE);
-        fprintf(r->out, "  (none)\n");
+        fprintf(out, "  (none)\n");
     }
+}
+
+static void print_server_table(cs_report *r, GPtrArray *servers)
+{
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_server_stats);
+    cs_report_server_table(r->out, servers, &l, r->by_ip, r->color);
 }
 
 static void text_http(cs_report *r, const cs_http_row *row)
@@ -436,8 +758,11 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
                 " dropped by the kernel, %" G_GUINT64_FORMAT " by the interface%s\n",
                 info->drops[0], info->drops[1], info->drops[2],
                 info->drops[1] + info->drops[2] > 0 ? " (counts below are incomplete)" : "");
-    if (r->list_conns)
+    if (r->list_conns) {
         print_conn_table(r);
+        print_http_conn_table(r);
+        print_tls_conn_table(r);
+    }
     GPtrArray *servers = cs_stats_servers_sorted(st);
     print_syn_table(r, servers);
     print_server_table(r, servers);
@@ -445,6 +770,7 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     if (r->list_http && r->http_rows->len > 0)
         print_http_exchanges(r);
     print_http_servers(r, st);
+    print_look(r);
     print_tls_servers(r, st);
     if (info->analytics != NULL && info->analytics_opts != NULL) {
         fputc('\n', r->out);
@@ -465,6 +791,12 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
 
 static void text_destroy(cs_report *r)
 {
+    text_report *t = (text_report *)r;
+    for (guint i = 0; i < t->tls_rows->len; i++)
+        g_free(g_array_index(t->tls_rows, conn_brief, i).sni);
+    g_array_free(t->tls_rows, TRUE);
+    g_array_free(t->most.heap, TRUE);
+    g_array_free(t->slowest.heap, TRUE);
     g_ptr_array_free(r->http_rows, TRUE);
     if (r->rows != NULL)
         g_array_free(r->rows, TRUE);
@@ -474,7 +806,12 @@ static void text_destroy(cs_report *r)
 
 cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http)
 {
-    cs_report *r = g_new0(cs_report, 1);
+    text_report *t = g_new0(text_report, 1);
+    cs_report *r = &t->base;
+    t->tls_rows = g_array_new(FALSE, FALSE, sizeof(conn_brief));
+    t->most = (look_list){g_array_new(FALSE, FALSE, sizeof(conn_brief)), better_requests};
+    t->slowest = (look_list){g_array_new(FALSE, FALSE, sizeof(conn_brief)), better_ttfb};
+    r->top_n = 5;
     r->conn = text_conn;
     r->finish = text_finish;
     r->destroy = text_destroy;

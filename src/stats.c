@@ -76,6 +76,7 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
     row->end_reason = cs_end_reason_name(why);
     row->rst_by = c->rst_by == 0 ? NULL : (c->rst_by - 1 == o ? "orig" : "resp");
     memcpy(row->history, c->history, sizeof row->history);
+    row->ex.first_req = row->ex.last_resp = -1;
     if (app != NULL) {
         if (app->kind == CS_APP_HTTP)
             row->service = "http";
@@ -83,6 +84,8 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
             row->service = app->has_http ? "https" : "tls";
         row->has_http = app->has_http;
         row->http = app->http;
+        row->has_ex = app->has_ex;
+        row->ex = app->ex;
         row->tls = app->has_tls ? &app->tls : NULL;
         row->http2 = app->http2;
     }
@@ -112,9 +115,103 @@ static gboolean ep_equal(gconstpointer a, gconstpointer b)
 static void server_free(gpointer p)
 {
     cs_server_stats *s = p;
-    cs_hist_clear(&s->duration_us);
-    cs_hist_clear(&s->rtt_us);
+    cs_server_conns_clear(&s->c);
     g_free(s);
+}
+
+void cs_server_conns_add(cs_server_conns *into, const cs_server_conns *from)
+{
+    into->conns += from->conns;
+    into->established += from->established;
+    into->refused += from->refused;
+    into->reset += from->reset;
+    into->open_at_end += from->open_at_end;
+    into->midstream += from->midstream;
+    into->bytes_c2s += from->bytes_c2s;
+    into->bytes_s2c += from->bytes_s2c;
+    into->pkts_c2s += from->pkts_c2s;
+    into->pkts_s2c += from->pkts_s2c;
+    cs_hist_merge(&into->duration_us, &from->duration_us);
+    cs_hist_merge(&into->rtt_us, &from->rtt_us);
+}
+
+void cs_server_conns_clear(cs_server_conns *c)
+{
+    cs_hist_clear(&c->duration_us);
+    cs_hist_clear(&c->rtt_us);
+    memset(c, 0, sizeof *c);
+}
+
+static void server_ip_free(gpointer p)
+{
+    cs_server_ip *v = p;
+    cs_server_conns_clear(&v->c);
+    g_free(v);
+}
+
+static gint cmp_server_ip(gconstpointer pa, gconstpointer pb)
+{
+    const cs_server_ip *a = *(cs_server_ip *const *)pa;
+    const cs_server_ip *b = *(cs_server_ip *const *)pb;
+    return cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+}
+
+uint8_t cs_server_row_family(const void *row, const cs_server_layout *l)
+{
+    return *((const uint8_t *)row + l->family);
+}
+
+const cs_addr *cs_server_row_addr(const void *row, const cs_server_layout *l)
+{
+    return (const cs_addr *)(const void *)((const char *)row + l->addr);
+}
+
+uint16_t cs_server_row_port(const void *row, const cs_server_layout *l)
+{
+    uint16_t p;
+    memcpy(&p, (const char *)row + l->port, sizeof p);
+    return p;
+}
+
+const cs_server_conns *cs_server_row_conns(const void *row, const cs_server_layout *l)
+{
+    return (const cs_server_conns *)(const void *)((const char *)row + l->conns);
+}
+
+GPtrArray *cs_server_ips(const GPtrArray *rows, const cs_server_layout *l)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(server_ip_free);
+    GHashTable *by = g_hash_table_new(g_bytes_hash, g_bytes_equal);
+    GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    for (guint i = 0; i < rows->len; i++) {
+        const void *row = g_ptr_array_index(rows, i);
+        uint8_t family = cs_server_row_family(row, l);
+        const cs_addr *addr = cs_server_row_addr(row, l);
+        const cs_server_conns *c = cs_server_row_conns(row, l);
+        if (c->conns == 0)
+            continue;
+        uint8_t k[17];
+        k[0] = family;
+        memcpy(k + 1, addr->b, 16);
+        GBytes *key = g_bytes_new(k, sizeof k);
+        cs_server_ip *v = g_hash_table_lookup(by, key);
+        if (v == NULL) {
+            v = g_new0(cs_server_ip, 1);
+            v->family = family;
+            v->addr = *addr;
+            g_hash_table_insert(by, key, v);
+            g_ptr_array_add(keys, key);
+            g_ptr_array_add(out, v);
+        } else {
+            g_bytes_unref(key);
+        }
+        v->ports++;
+        cs_server_conns_add(&v->c, c);
+    }
+    g_hash_table_destroy(by);
+    g_ptr_array_free(keys, TRUE);
+    g_ptr_array_sort(out, cmp_server_ip);
+    return out;
 }
 
 typedef struct http_key {
@@ -311,27 +408,27 @@ void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
     g_hash_table_insert(s->states, (gpointer)row->state,
                         GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
 
-    sv->conns++;
+    sv->c.conns++;
     if (row->established || (midstream && row->pkts[0] > 0 && row->pkts[1] > 0)) {
-        sv->established++;
+        sv->c.established++;
         s->established++;
     }
     if (midstream)
-        sv->midstream++;
+        sv->c.midstream++;
     if (strcmp(row->state, "REJ") == 0)
-        sv->refused++;
+        sv->c.refused++;
     else if (row->rst_by != NULL)
-        sv->reset++;
+        sv->c.reset++;
     if (!row->closed && strcmp(row->end_reason, "eof") == 0)
-        sv->open_at_end++;
-    sv->bytes_c2s += row->bytes[0];
-    sv->bytes_s2c += row->bytes[1];
-    sv->pkts_c2s += row->pkts[0];
-    sv->pkts_s2c += row->pkts[1];
-    cs_hist_add(&sv->duration_us, dur_us, 1);
+        sv->c.open_at_end++;
+    sv->c.bytes_c2s += row->bytes[0];
+    sv->c.bytes_s2c += row->bytes[1];
+    sv->c.pkts_c2s += row->pkts[0];
+    sv->c.pkts_s2c += row->pkts[1];
+    cs_hist_add(&sv->c.duration_us, dur_us, 1);
     cs_hist_add(&s->duration_us, dur_us, 1);
     if (row->rtt_syn >= 0) {
-        cs_hist_add(&sv->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
+        cs_hist_add(&sv->c.rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
         cs_hist_add(&s->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
     }
 
@@ -587,24 +684,13 @@ static void merge_counts(GHashTable *into, GHashTable *from)
 
 static void merge_server(cs_stats *into, const cs_server_stats *f)
 {
-    cs_server_stats *t = server_get(into, f->family, &f->addr, f->port, f->syn_pkts + f->conns);
+    cs_server_stats *t = server_get(into, f->family, &f->addr, f->port, f->syn_pkts + f->c.conns);
     t->syn_pkts += f->syn_pkts;
     t->syn_attempts += f->syn_attempts;
     t->syn_answered += f->syn_answered;
     t->syn_rst += f->syn_rst;
     t->syn_unanswered += f->syn_unanswered;
-    t->conns += f->conns;
-    t->established += f->established;
-    t->refused += f->refused;
-    t->reset += f->reset;
-    t->open_at_end += f->open_at_end;
-    t->midstream += f->midstream;
-    t->bytes_c2s += f->bytes_c2s;
-    t->bytes_s2c += f->bytes_s2c;
-    t->pkts_c2s += f->pkts_c2s;
-    t->pkts_s2c += f->pkts_s2c;
-    cs_hist_merge(&t->duration_us, &f->duration_us);
-    cs_hist_merge(&t->rtt_us, &f->rtt_us);
+    cs_server_conns_add(&t->c, &f->c);
 }
 
 static void merge_http_server(cs_stats *into, const cs_http_server *f)

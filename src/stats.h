@@ -45,6 +45,8 @@ typedef struct cs_conn_row {
     const char *service;    /* "http", "https" (TLS, decrypted HTTP inside), "tls", or NULL */
     bool has_http;
     cs_http_conn_summary http;
+    bool has_ex;               /* exchanges were reported on the connection */
+    cs_exsum ex;               /* their counts and timings (empty but valid when !has_ex) */
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
     bool http2;
 } cs_conn_row;
@@ -66,6 +68,22 @@ uint64_t cs_uid_run_key(uint32_t group, cs_time_t ts, uint32_t wirelen, const ui
  * never look like a conn_state. Can't fail. */
 void cs_conn_uid(char buf[CS_UID_LEN], uint64_t run_key, uint64_t first_frame);
 
+/* The connections of one server (address and port, or an address over all its ports): raw counts
+ * and fixed-bin histograms, so they add up exactly (runs, -j groups, summaries, ports of an IP). */
+typedef struct cs_server_conns {
+    uint64_t conns; /* connections whose server it is */
+    uint64_t established, refused, reset, open_at_end, midstream;
+    uint64_t bytes_c2s, bytes_s2c;
+    uint64_t pkts_c2s, pkts_s2c;
+    cs_hist duration_us;
+    cs_hist rtt_us;
+} cs_server_conns;
+
+/* Adds every count and histogram of `from` into `into`. */
+void cs_server_conns_add(cs_server_conns *into, const cs_server_conns *from);
+/* Frees the histograms; c is empty again. */
+void cs_server_conns_clear(cs_server_conns *c);
+
 /* Per (server address, port). The SYN tallies count SYN-without-ACK packets by destination. */
 typedef struct cs_server_stats {
     cs_addr addr;
@@ -76,13 +94,35 @@ typedef struct cs_server_stats {
     uint64_t syn_answered;  /* attempts that got a SYN/ACK */
     uint64_t syn_rst;       /* attempts answered by RST only */
     uint64_t syn_unanswered;
-    uint64_t conns;         /* connections whose server it is */
-    uint64_t established, refused, reset, open_at_end, midstream;
-    uint64_t bytes_c2s, bytes_s2c;
-    uint64_t pkts_c2s, pkts_s2c;
-    cs_hist duration_us;
-    cs_hist rtt_us;
+    cs_server_conns c;
 } cs_server_stats;
+
+/* Connections per server address, all ports together. */
+typedef struct cs_server_ip {
+    cs_addr addr;
+    uint8_t family; /* 0: the "(other)" row of servers beyond --max-keys */
+    uint32_t ports; /* ports of the address with connections */
+    cs_server_conns c;
+} cs_server_ip;
+
+/* Where a per-(address, port) row type keeps its fields: cs_server_stats and cs_an_conn_server
+ * (analytics.h) both have family, addr, port and c (CS_SERVER_LAYOUT(type)). */
+typedef struct cs_server_layout {
+    size_t family, addr, port, conns;
+} cs_server_layout;
+#define CS_SERVER_LAYOUT(T)                                                                        \
+    ((cs_server_layout){offsetof(T, family), offsetof(T, addr), offsetof(T, port), offsetof(T, c)})
+
+/* The fields of row `row` (an element of such a type). */
+uint8_t cs_server_row_family(const void *row, const cs_server_layout *l);
+const cs_addr *cs_server_row_addr(const void *row, const cs_server_layout *l);
+uint16_t cs_server_row_port(const void *row, const cs_server_layout *l);
+const cs_server_conns *cs_server_row_conns(const void *row, const cs_server_layout *l);
+
+/* Rolls per-(address, port) rows (pointers to elements laid out as `l` says) up by address; rows
+ * without connections are left out. Returns the addresses sorted as cs_addr_cmp orders them; free
+ * with g_ptr_array_free(a, TRUE) (the elements are owned by the array). */
+GPtrArray *cs_server_ips(const GPtrArray *rows, const cs_server_layout *l);
 
 /* HTTP per (server address, port, Host). */
 typedef struct cs_http_server {

@@ -95,6 +95,43 @@ static void w_addr(cs_json *j, const char *key, uint8_t family, const cs_addr *a
     cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
 }
 
+/* "server_conns": connections per server, one per line; null when a merged input had none. */
+static void w_conn_servers(GString *out, GString *tmp, const cs_analytics *a)
+{
+    cs_json j;
+    if (a->conn_servers_missing) {
+        g_string_append(out, ",\n\"server_conns\":null");
+        return;
+    }
+    g_string_append(out, ",\n\"server_conns\":[");
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(a);
+    bool first = true;
+    for (guint i = 0; i < cs->len; i++) {
+        const cs_an_conn_server *s = cs->pdata[i];
+        const cs_server_conns *c = &s->c;
+        elem(&j, tmp);
+        cs_json_obj_begin(&j, NULL);
+        w_addr(&j, "addr", s->family, &s->addr);
+        cs_json_uint(&j, "port", s->port);
+        cs_json_uint(&j, "conns", c->conns);
+        cs_json_uint(&j, "established", c->established);
+        cs_json_uint(&j, "refused", c->refused);
+        cs_json_uint(&j, "reset", c->reset);
+        cs_json_uint(&j, "open_at_end", c->open_at_end);
+        cs_json_uint(&j, "midstream", c->midstream);
+        cs_json_uint(&j, "bytes_c2s", c->bytes_c2s);
+        cs_json_uint(&j, "bytes_s2c", c->bytes_s2c);
+        cs_json_uint(&j, "pkts_c2s", c->pkts_c2s);
+        cs_json_uint(&j, "pkts_s2c", c->pkts_s2c);
+        w_hist(&j, "duration_us", &c->duration_us);
+        w_hist(&j, "rtt_us", &c->rtt_us);
+        cs_json_obj_end(&j);
+        put_elem(out, tmp, &first);
+    }
+    g_string_append(out, first ? "]" : "\n  ]");
+    g_ptr_array_free(cs, TRUE);
+}
+
 static void w_top(GString *out, GString *tmp, const char *name, const cs_topk *t, bool pairs,
                   bool first_member)
 {
@@ -216,6 +253,8 @@ void cs_summary_format(const cs_analytics *a, const char *generator, GString *ou
     }
     g_ptr_array_free(ss, TRUE);
     g_string_append(out, first ? "]" : "\n  ]");
+
+    w_conn_servers(out, tmp, a);
 
     g_string_append(out, ",\n\"top\":{");
     for (int ti = 0; ti < CS_TOP_TABLES; ti++)
@@ -700,6 +739,54 @@ static bool get_addr(const jv *v, uint8_t *family, cs_addr *a)
     return true;
 }
 
+/* A server's "addr" and "port" (addr "(other)": the servers beyond the run's --max-keys, folded
+ * into one row of family 0). Returns false after rd_fail on anything else. */
+static bool get_server(rd *r, const jv *s, const char *field, uint8_t *family, cs_addr *addr,
+                       uint16_t *port)
+{
+    uint64_t p = get_u64(r, s, "port", field);
+    const jv *av = member(s, "addr");
+    bool other = av != NULL && av->kind == 's' && strcmp(av->text, "(other)") == 0;
+    if (other) {
+        *family = 0;
+        memset(addr, 0, sizeof *addr);
+    }
+    if ((!other && !get_addr(av, family, addr)) || p > 65535) {
+        rd_fail(r, field, "addr/port: expected an IP address (or \"(other)\") and a port");
+        return false;
+    }
+    *port = (uint16_t)p;
+    return true;
+}
+
+/* The "server_conns" array (format version 2). */
+static void get_conn_servers(rd *r, const jv *arr, cs_analytics *a)
+{
+    for (guint i = 0; i < arr->items->len && r->err == NULL; i++) {
+        const jv *s = arr->items->pdata[i];
+        char field[48];
+        snprintf(field, sizeof field, "server_conns[%u]", i);
+        uint8_t family;
+        cs_addr addr;
+        uint16_t port;
+        if (!get_server(r, s, field, &family, &addr, &port))
+            return;
+        cs_server_conns *c = &cs_analytics_conn_server(a, family, &addr, port)->c;
+        c->conns += get_u64(r, s, "conns", field);
+        c->established += get_u64(r, s, "established", field);
+        c->refused += get_u64(r, s, "refused", field);
+        c->reset += get_u64(r, s, "reset", field);
+        c->open_at_end += get_u64(r, s, "open_at_end", field);
+        c->midstream += get_u64(r, s, "midstream", field);
+        c->bytes_c2s += get_u64(r, s, "bytes_c2s", field);
+        c->bytes_s2c += get_u64(r, s, "bytes_s2c", field);
+        c->pkts_c2s += get_u64(r, s, "pkts_c2s", field);
+        c->pkts_s2c += get_u64(r, s, "pkts_s2c", field);
+        get_hist(r, s, "duration_us", &c->duration_us, field);
+        get_hist(r, s, "rtt_us", &c->rtt_us, field);
+    }
+}
+
 static void get_top(rd *r, const jv *top, const char *name, cs_topk *t, bool pairs)
 {
     gchar *f = g_strdup_printf("top.%s", name);
@@ -843,9 +930,9 @@ static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
                     "%s: not a connscope summary (no \"format\": \"" CS_SUMMARY_FORMAT "\")", name);
         return NULL;
     }
-    if (!num_u64(ver, &version) || version != CS_SUMMARY_VERSION) {
+    if (!num_u64(ver, &version) || version < 1 || version > CS_SUMMARY_VERSION) {
         g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_VERSION,
-                    "%s: summary format version %s; this connscope reads version %d only", name,
+                    "%s: summary format version %s; this connscope reads versions 1 to %d", name,
                     ver != NULL && ver->kind == 'n' ? ver->text : "(missing)", CS_SUMMARY_VERSION);
         return NULL;
     }
@@ -912,21 +999,20 @@ static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
         snprintf(field, sizeof field, "servers[%u]", i);
         uint8_t family;
         cs_addr addr;
-        uint64_t port = get_u64(&r, s, "port", field);
-        const jv *av = member(s, "addr");
-        bool other = av != NULL && av->kind == 's' && strcmp(av->text, "(other)") == 0;
-        if (other) { /* the servers beyond the run's --max-keys, folded into one row */
-            family = 0;
-            memset(&addr, 0, sizeof addr);
-        }
-        if ((!other && !get_addr(av, &family, &addr)) || port > 65535) {
-            rd_fail(&r, field, "addr/port: expected an IP address (or \"(other)\") and a port");
+        uint16_t port;
+        if (!get_server(&r, s, field, &family, &addr, &port))
             break;
-        }
-        cs_an_server *sv = cs_analytics_server(a, family, &addr, (uint16_t)port);
+        cs_an_server *sv = cs_analytics_server(a, family, &addr, port);
         get_hist(&r, s, "ttfb_us", &sv->ttfb_us, field);
         get_hist(&r, s, "total_us", &sv->total_us, field);
     }
+    /* version 1 has no connections per server: the merge says so rather than print none */
+    const jv *conns = version >= 2 ? member(doc, "server_conns") : NULL;
+    a->conn_servers_missing = conns == NULL || conns->kind == 'z';
+    if (version >= 2 && (conns == NULL || (conns->kind != 'z' && conns->kind != 'a')))
+        rd_fail(&r, "server_conns", "expected an array or null");
+    else if (!a->conn_servers_missing)
+        get_conn_servers(&r, conns, a);
     const jv *top = need(&r, doc, "top", 'o', "");
     if (top != NULL) {
         for (int ti = 0; ti < CS_TOP_TABLES; ti++)

@@ -14,7 +14,7 @@
 #include "report.h"
 
 #define CS_SUMMARY_FORMAT "connscope-summary"
-#define CS_SUMMARY_VERSION 1
+#define CS_SUMMARY_VERSION 2 /* 2: server_conns (version 1 files are read too) */
 /* Largest microsecond value a histogram of a summary can hold: a time span that fits in int64
  * nanoseconds (larger ones cannot come from a capture, and would overflow when printed). */
 #define CS_SUMMARY_MAX_US (INT64_MAX / CS_NS_PER_US)
@@ -75,6 +75,7 @@ typedef struct cs_an_cli {
     gchar *summary_out;
     gchar **metrics;
     gchar *plot;
+    gboolean by_ip; /* --by-ip: connections per server address only */
     /* filled by cs_an_cli_check */
     cs_analytics_cfg cfg;
     cs_an_report_opts rep;

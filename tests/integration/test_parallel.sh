@@ -34,7 +34,12 @@ read -r _ _ _ _ cs xs <<< "$(summary "$TMP/js.json")"
 n1=$(grep -c '"type":"conn"' "$TMP/j1.json"); n2=$(grep -c '"type":"conn"' "$TMP/j2.json")
 [ "$n2" = "$c2" ] && pass "-j 2 writes one conn line per record ($n2)" || fail "-j 2 conn lines $n2, records $c2"
 "$CONNSCOPE" -j 2 --csv "$TMP"/part_* > "$TMP/j2.csv"
-[ "$(grep -c '^stream,' "$TMP/j2.csv")" = 1 ] && pass "-j 2 --csv has one header" || fail "-j 2 --csv headers: $(grep -c '^stream,' "$TMP/j2.csv")"
+[ "$(grep -c '^type,' "$TMP/j2.csv")" = 1 ] && pass "-j 2 --csv has one header" || fail "-j 2 --csv headers: $(grep -c '^type,' "$TMP/j2.csv")"
+"$CONNSCOPE" -j 2 --csv -E "$TMP"/part_* > "$TMP/j2e.csv"
+h2=$(grep -c '^http,' "$TMP/j2e.csv"); hj=$(grep -c '"type":"http"' "$TMP/j2.json")
+[ "$(grep -c '^type,' "$TMP/j2e.csv")" = 1 ] && [ "$h2" = "$hj" ] && [ "$hj" -gt 0 ] &&
+    pass "-j 2 --csv -E: one header and $h2 http rows (as --json's http objects)" ||
+    fail "-j 2 --csv -E: $(grep -c '^type,' "$TMP/j2e.csv") headers, $h2 http rows, JSON $hj"
 "$CONNSCOPE" -j 2 -i lo 2>/dev/null; [ $? = 2 ] && pass "-j with -i is a usage error" || fail "-j with -i accepted"
 
 # --http-decode-bodies on several threads: every worker inflates bodies at the same time. Each

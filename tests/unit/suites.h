@@ -22,6 +22,7 @@ void suite_endpoint(void);
 void suite_stats(void);
 void suite_util(void);
 void suite_quic(void);
+void suite_exsum(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {

@@ -627,10 +627,10 @@ static void test_summary_refusals(void)
                  "version (missing)");
 
     gchar *t = g_strdup(s->str);
-    char *v = strstr(t, "\"version\":1");
+    char *v = strstr(t, "\"version\":2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
     v[10] = '7';
-    expect_error(t, CS_SUMMARY_ERROR_VERSION, "version 7; this connscope reads version 1");
+    expect_error(t, CS_SUMMARY_ERROR_VERSION, "version 7; this connscope reads versions 1 to 2");
     g_free(t);
 
     t = g_strdup(s->str);
@@ -709,6 +709,74 @@ static void test_summary_refusals(void)
     g_free(t);
     g_strfreev(parts);
     g_string_free(s, TRUE);
+}
+
+/* Version 2's server_conns: a round trip keeps them; a version 1 file (without them) is read and
+ * marks them missing, which a merge keeps and a written summary says with null; a version 2 file
+ * without the member is refused. */
+static void test_summary_server_conns(void)
+{
+    cs_analytics *a = sample();
+    cs_addr lo = {{127, 0, 0, 1}};
+    cs_server_conns *c80 = &cs_analytics_conn_server(a, 4, &lo, 80)->c;
+    cs_server_conns *c443 = &cs_analytics_conn_server(a, 4, &lo, 443)->c;
+    c80->conns = 3;
+    c80->established = 2;
+    c80->refused = 1;
+    cs_hist_add(&c80->duration_us, 1500, 3);
+    c443->conns = 1;
+    c443->established = 1;
+    cs_hist_add(&c443->rtt_us, 20, 1);
+    GString *s1 = g_string_new(NULL), *s2 = g_string_new(NULL);
+    cs_summary_format(a, "test", s1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s1->str,
+                                  "\"server_conns\":[\n  {\"addr\":\"127.0.0.1\",\"port\":80,"
+                                  "\"conns\":3,\"established\":2,\"refused\":1,"));
+    GError *err = NULL;
+    cs_analytics *b = cs_summary_parse(s1->str, s1->len, "s1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_FALSE(b->conn_servers_missing);
+    cs_summary_format(b, "test", s2);
+    CU_ASSERT_STRING_EQUAL(s1->str, s2->str);
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(b);
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    GPtrArray *ips = cs_server_ips(cs, &l);
+    CU_ASSERT_EQUAL_FATAL(ips->len, 1);
+    const cs_server_ip *ip = ips->pdata[0];
+    CU_ASSERT_EQUAL(ip->ports, 2);
+    CU_ASSERT_EQUAL(ip->c.conns, 4);
+    CU_ASSERT_EQUAL(ip->c.established, 3);
+    CU_ASSERT_EQUAL(ip->c.duration_us.n, 3);
+    CU_ASSERT_EQUAL(ip->c.rtt_us.max, 20);
+    g_ptr_array_free(ips, TRUE);
+    g_ptr_array_free(cs, TRUE);
+
+    /* version 1: the same text without server_conns */
+    gchar *v1 = g_strdup(s1->str);
+    char *at = strstr(v1, "\"version\":2");
+    at[10] = '1';
+    char *from = strstr(v1, ",\n\"server_conns\":"), *to = strstr(v1, ",\n\"top\":");
+    CU_ASSERT_FATAL(from != NULL && to != NULL && from < to);
+    memmove(from, to, strlen(to) + 1);
+    cs_analytics *old = cs_summary_parse(v1, strlen(v1), "v1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(old);
+    CU_ASSERT_TRUE(old->conn_servers_missing);
+    cs_analytics_merge(b, old);
+    CU_ASSERT_TRUE(b->conn_servers_missing);
+    g_string_truncate(s2, 0);
+    cs_summary_format(b, "test", s2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s2->str, "\"server_conns\":null"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s2->str, "\"version\":2"));
+    /* ... and version 2 without the member is refused */
+    at = strstr(v1, "\"version\":1");
+    at[10] = '2';
+    expect_error(v1, CS_SUMMARY_ERROR_FORMAT, "server_conns");
+    g_free(v1);
+    cs_analytics_free(old);
+    cs_analytics_free(b);
+    cs_analytics_free(a);
+    g_string_free(s1, TRUE);
+    g_string_free(s2, TRUE);
 }
 
 static void test_summary_compatible(void)
@@ -910,6 +978,7 @@ void suite_analytics(void)
         {"summary round trip", test_summary_roundtrip},
         {"summary of nothing", test_summary_empty},
         {"summary refusals", test_summary_refusals},
+        {"summary server_conns, version 1", test_summary_server_conns},
         {"summary compatibility", test_summary_compatible},
         {"graphite lines", test_metrics_graphite},
         {"prometheus exposition", test_metrics_prometheus},
