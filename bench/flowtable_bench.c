@@ -14,7 +14,7 @@
  *
  * Keys are 40 bytes (two 16-byte addresses, two ports, the family): 90 % IPv4 (10.x.y.z clients,
  * 1000 servers on ports 80/443), 10 % IPv6. The hash is direction-independent (the same idea as
- * tuple_hash in src/flow.c: mix each endpoint, add the two, mix again) and equality accepts the
+ * cs_hash_tuple in src/hashidx.h: mix each endpoint, add the two, mix again) and equality accepts the
  * tuple in either orientation. Both tables index the same pool of flow records:
  *   - cs_hidx: value = pool id + 1, collisions resolved by a match callback that reads the pool
  *     record (exactly how src/flow.c uses it); deletes find the slot by the stored hash + value;

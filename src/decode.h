@@ -62,6 +62,7 @@ typedef struct cs_tun_layer {
     bool has_id;          /* `id` is set: VNI, GRE key, ERSPAN session */
     uint32_t id;
     uint16_t sport, dport; /* outer UDP ports (VXLAN, GENEVE, Teredo), else 0 */
+    uint16_t port;        /* which of them is the tunnel port, else 0 */
     uint32_t ip_len;      /* outer IP datagram length */
     uint32_t udp_wire;    /* outer UDP payload bytes on the wire (UDP-based tunnels) */
     cs_addr src, dst;     /* outer IP addresses */
@@ -138,6 +139,11 @@ cs_decode_result cs_decode_ether(const uint8_t *p, uint32_t len, uint32_t wire, 
                                  cs_counters *c);
 cs_decode_result cs_decode_ethertype(uint16_t type, const uint8_t *p, uint32_t len, uint32_t wire,
                                      cs_pkt *pkt, cs_counters *c);
+
+/* PPP (decode_link.c): optional address/control bytes, a 1- or 2-byte protocol; IPv4 and IPv6
+ * are decoded, anything else (LCP, CCP, compressed data) counted as non-IP. */
+cs_decode_result cs_decode_ppp(const uint8_t *p, uint32_t len, uint32_t wire, cs_pkt *pkt,
+                               cs_counters *c);
 
 /* UDP entry (decode_udp.c): decodes a UDP header of `len` captured bytes whose IP payload is
  * `wire_len` bytes long, and the tunnel it carries when a port says so (decode_tunnel.c). */

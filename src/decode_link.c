@@ -1,6 +1,5 @@
-/* decode_link.c - link layers: Ethernet (+802.1Q/802.1ad tags, PPPoE, MPLS), Linux SLL/SLL2, NULL/LOOP, raw IP.
- * Strips the link header, finds the network protocol and hands IPv4/IPv6 to decode_ip.c; tunnels
- * (decode_tunnel.c) come back here for their inner Ethernet frames. */
+/* decode_link.c - link layers: Ethernet (+802.1Q/802.1ad tags, PPPoE, MPLS), Linux SLL/SLL2, NULL/LOOP, PPP,
+ * raw IP. Finds the network protocol and hands IPv4/IPv6 to decode_ip.c; tunnels come back here for inner frames. */
 #include <pcap/pcap.h>
 
 #include "decode.h"
@@ -33,6 +32,8 @@ bool cs_link_supported(int dlt)
     case DLT_LINUX_SLL2:
     case DLT_NULL:
     case DLT_LOOP:
+    case DLT_PPP:
+    case DLT_PPP_SERIAL:
     case DLT_RAW:
     case 14: /* DLT_RAW on OpenBSD */
     case 101: /* LINKTYPE_RAW, should libpcap hand it through unmapped */
@@ -92,6 +93,31 @@ static cs_decode_result decode_mpls(const uint8_t *p, uint32_t len, uint32_t wir
     }
     int version = label == 0 ? 4 : label == 2 ? 6 : 0;
     return cs_decode_ip(p + off, len - off, wire - off, version, pkt, c);
+}
+
+cs_decode_result cs_decode_ppp(const uint8_t *p, uint32_t len, uint32_t wire, cs_pkt *pkt,
+                               cs_counters *c)
+{
+    cs_wire w = cs_wire_make(p, len);
+    uint32_t off = 0;
+    if (cs_wire_u8(&w, 0) == 0xff && cs_wire_u8(&w, 1) == 0x03)
+        off = 2;
+    uint16_t proto = cs_wire_u8(&w, off);
+    if (proto & 1) { /* protocol field compressed to one byte */
+        off += 1;
+    } else {
+        proto = cs_wire_be16(&w, off);
+        off += 2;
+    }
+    if (w.trunc) {
+        c->anomalies[CS_ANOM_LINK_TRUNCATED]++;
+        return CS_DEC_BAD;
+    }
+    if (proto != 0x0021 && proto != 0x0057) { /* LCP, CCP, compressed or encrypted data ... */
+        c->non_ip++;
+        return CS_DEC_SKIP;
+    }
+    return cs_decode_ip(p + off, len - off, wire - off, proto == 0x0021 ? 4 : 6, pkt, c);
 }
 
 cs_decode_result cs_decode_ethertype(uint16_t type, const uint8_t *p, uint32_t len, uint32_t wire,
@@ -183,6 +209,9 @@ cs_decode_result cs_decode_ex(const cs_raw *raw, cs_pkt *pkt, cs_counters *c,
         version = null_family_version(cs_wire_be32(&w, 0));
         off = 4;
         break;
+    case DLT_PPP:
+    case DLT_PPP_SERIAL:
+        return cs_decode_ppp(raw->data, raw->caplen, wire, pkt, c);
     case DLT_IPV4:
         version = 4;
         break;

@@ -38,9 +38,9 @@ const char *cs_tun_type_name(cs_tun_type t)
 }
 
 /* Records a tunnel layer from the outer view that pkt holds now (the IP header, and the UDP
- * header for UDP-based tunnels). Returns NULL (counted) when the packet is already as deep as
+ * header for UDP-based tunnels: `port` is then the tunnel port, else 0). Returns NULL (counted) when the packet is already as deep as
  * allowed: the inner packet is then not decoded. */
-static cs_tun_layer *push_layer(cs_pkt *pkt, cs_tun_type type, bool udp, cs_counters *c)
+static cs_tun_layer *push_layer(cs_pkt *pkt, cs_tun_type type, uint16_t port, cs_counters *c)
 {
     if (pkt->tun_depth >= CS_TUN_MAX_DEPTH) {
         c->anomalies[CS_ANOM_TUNNEL_DEPTH]++;
@@ -54,10 +54,11 @@ static cs_tun_layer *push_layer(cs_pkt *pkt, cs_tun_type type, bool udp, cs_coun
     l->version = 0;
     l->has_id = false;
     l->id = 0;
-    l->sport = udp ? pkt->sport : 0;
-    l->dport = udp ? pkt->dport : 0;
+    l->port = port;
+    l->sport = port != 0 ? pkt->sport : 0;
+    l->dport = port != 0 ? pkt->dport : 0;
     l->ip_len = pkt->ip_len;
-    l->udp_wire = udp ? pkt->payload_wire : 0;
+    l->udp_wire = port != 0 ? pkt->payload_wire : 0;
     l->src = pkt->src;
     l->dst = pkt->dst;
     return l;
@@ -85,7 +86,7 @@ static bool is_vxlan_port(uint16_t port)
 /* The tunnel a UDP port pair asks for, as Wireshark chooses: the lower port's dissector first,
  * then the higher port's. Which low ports Wireshark knows is not modelled: a well-known low port
  * (< 1024) is taken to have its own dissector, any other is not. */
-static cs_tun_type udp_tunnel_type(uint16_t sport, uint16_t dport)
+static cs_tun_type udp_tunnel_type(uint16_t sport, uint16_t dport, uint16_t *port)
 {
     uint16_t lo = sport < dport ? sport : dport;
     uint16_t hi = sport < dport ? dport : sport;
@@ -93,6 +94,7 @@ static cs_tun_type udp_tunnel_type(uint16_t sport, uint16_t dport)
         uint16_t p = k == 0 ? lo : hi;
         if (k == 1 && lo < 1024)
             break;
+        *port = p;
         if (is_vxlan_port(p))
             return CS_TUN_VXLAN;
         if (p == PORT_GENEVE)
@@ -165,10 +167,11 @@ static cs_decode_result decode_teredo(const uint8_t *p, uint32_t len, uint32_t w
 cs_decode_result cs_decode_udp_tunnel(const uint8_t *p, uint32_t len, uint32_t wire, cs_pkt *pkt,
                                       cs_counters *c)
 {
-    cs_tun_type type = udp_tunnel_type(pkt->sport, pkt->dport);
+    uint16_t port = 0;
+    cs_tun_type type = udp_tunnel_type(pkt->sport, pkt->dport, &port);
     if (CS_LIKELY(type == CS_TUN_NONE))
         return CS_DEC_UDP;
-    cs_tun_layer *l = push_layer(pkt, type, true, c);
+    cs_tun_layer *l = push_layer(pkt, type, port, c);
     if (l == NULL)
         return CS_DEC_SKIP;
     switch (type) {
@@ -214,30 +217,6 @@ static cs_decode_result decode_erspan(const uint8_t *p, uint32_t len, uint32_t w
     return cs_decode_ether(p + hlen, len - hlen, wire - hlen, pkt, c);
 }
 
-/* PPP inside enhanced GRE (PPTP): optional address/control bytes, a 1- or 2-byte protocol. */
-static cs_decode_result decode_ppp(const uint8_t *p, uint32_t len, uint32_t wire, cs_pkt *pkt,
-                                   cs_counters *c)
-{
-    cs_wire w = cs_wire_make(p, len);
-    uint32_t off = 0;
-    if (cs_wire_u8(&w, 0) == 0xff && cs_wire_u8(&w, 1) == 0x03)
-        off = 2;
-    uint16_t proto = cs_wire_u8(&w, off);
-    if (proto & 1) { /* protocol field compressed to one byte */
-        off += 1;
-    } else {
-        proto = cs_wire_be16(&w, off);
-        off += 2;
-    }
-    if (w.trunc)
-        return truncated(c);
-    if (proto != 0x0021 && proto != 0x0057) { /* LCP, CCP, compressed or encrypted data ... */
-        c->non_ip++;
-        return CS_DEC_SKIP;
-    }
-    return cs_decode_ip(p + off, len - off, wire - off, proto == 0x0021 ? 4 : 6, pkt, c);
-}
-
 /* The length of a GRE header (RFC 2784, RFC 2890 key and sequence number, RFC 1701 routing, RFC
  * 2637 acknowledgment) with flags `fv`; 0 when it runs past the captured bytes. Sets the key. */
 static uint32_t gre_header_len(cs_wire *w, uint16_t fv, cs_tun_layer *l)
@@ -280,7 +259,7 @@ cs_decode_result cs_decode_gre(const uint8_t *p, uint32_t len, uint32_t wire, cs
     uint16_t proto = cs_wire_be16(&w, 2);
     if (w.trunc)
         return truncated(c);
-    cs_tun_layer *l = push_layer(pkt, CS_TUN_GRE, false, c);
+    cs_tun_layer *l = push_layer(pkt, CS_TUN_GRE, 0, c);
     if (l == NULL)
         return CS_DEC_SKIP;
     l->version = (uint8_t)(fv & GRE_VERSION);
@@ -302,7 +281,7 @@ cs_decode_result cs_decode_gre(const uint8_t *p, uint32_t len, uint32_t wire, cs
     case ETH_ERSPAN3:
         return decode_erspan(p, len, wire, true, l, pkt, c);
     case ETH_PPP:
-        return decode_ppp(p, len, wire, pkt, c);
+        return cs_decode_ppp(p, len, wire, pkt, c);
     default: /* IPv4, IPv6, MPLS, VLAN ... as an ethertype */
         return cs_decode_ethertype(proto, p, len, wire, pkt, c);
     }
@@ -313,7 +292,7 @@ cs_decode_result cs_decode_gre(const uint8_t *p, uint32_t len, uint32_t wire, cs
 cs_decode_result cs_decode_ipip(uint8_t proto, const uint8_t *p, uint32_t len, uint32_t wire,
                                 cs_pkt *pkt, cs_counters *c)
 {
-    if (push_layer(pkt, CS_TUN_IPIP, false, c) == NULL)
+    if (push_layer(pkt, CS_TUN_IPIP, 0, c) == NULL)
         return CS_DEC_SKIP;
     return cs_decode_ip(p, len, wire > len ? wire : len, proto == 4 ? 4 : 6, pkt, c);
 }

@@ -124,32 +124,6 @@ static inline void lru_touch(cs_flow_table *t, cs_conn *c, uint8_t list)
 
 /* ---- keys and hashing ---------------------------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    return x;
-}
-
-static inline uint64_t endpoint_hash(const cs_addr *a, uint16_t port)
-{
-    uint64_t lo, hi;
-    memcpy(&lo, a->b, 8);
-    memcpy(&hi, a->b + 8, 8);
-    return mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
-}
-
-/* Direction-independent hash of a packet's 4-tuple. */
-static inline uint32_t tuple_hash(const cs_addr *a, uint16_t pa, const cs_addr *b, uint16_t pb,
-                                  uint8_t family)
-{
-    uint64_t h = endpoint_hash(a, pa) + endpoint_hash(b, pb) + family;
-    return (uint32_t)(mix64(h) >> 32);
-}
-
 static inline bool addr_eq(const cs_addr *a, const cs_addr *b)
 {
     return memcmp(a->b, b->b, 16) == 0;
@@ -430,6 +404,7 @@ static cs_conn *conn_create(cs_flow_table *t, const cs_pkt *p, uint32_t h)
     c->port[1] = p->dport;
     c->first_frame = p->frame;
     c->first_ts = c->last_ts = c->end_ts = p->ts;
+    c->tunnel = p->tunnel_id;
     c->d[0].wscale = c->d[1].wscale = -1;
     c->lru_prev = c->lru_next = NIL;
 
@@ -505,6 +480,8 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
 
     if (p->ts > c->last_ts)
         c->last_ts = p->ts;
+    if (CS_UNLIKELY(p->tunnel_id != c->tunnel))
+        c->tunnel_changed = true;
     /* Zeek's duration stops at the packet that leaves both sides closed (FIN or RST each way). */
     uint16_t closing = CS_SENT_FIN | CS_SENT_RST;
     if ((!(c->d[0].seen & closing) || !(c->d[1].seen & closing)) && p->ts > c->end_ts)
@@ -652,7 +629,7 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
             t->next_check = t->now + CS_NS_PER_S;
         }
     }
-    uint32_t h = tuple_hash(&p->src, p->sport, &p->dst, p->dport, p->family);
+    uint32_t h = cs_hash_tuple(&p->src, p->sport, &p->dst, p->dport, p->family);
     match_ctx m = {t, p, -1};
     uint32_t pos = cs_hidx_find(&t->idx, h, match_conn, &m);
     cs_conn *c = NULL;
@@ -673,7 +650,10 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
     *dir = d;
     if (p->icmp_quote) /* only the stream lookup, as Wireshark does for a quoted header */
         return c;
-    c->quote_only = false;
+    if (CS_UNLIKELY(c->quote_only)) {
+        c->quote_only = false;
+        c->tunnel = p->tunnel_id;
+    }
     if (t->cfg.verify_checksums && !cs_tcp_checksum_ok(p)) {
         t->ctr->anomalies[CS_ANOM_TCP_BAD_CHECKSUM]++;
         hist_add(c, d, 'C');

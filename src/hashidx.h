@@ -21,6 +21,34 @@ typedef struct cs_hidx {
 
 #define CS_HIDX_NONE UINT32_MAX
 
+/* A 64-bit finaliser (murmur3's fmix64). */
+static inline uint64_t cs_hash_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+/* Hash of one (address, port) endpoint. */
+static inline uint64_t cs_hash_endpoint(const cs_addr *a, uint16_t port)
+{
+    uint64_t lo, hi;
+    __builtin_memcpy(&lo, a->b, 8);
+    __builtin_memcpy(&hi, a->b + 8, 8);
+    return cs_hash_mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
+}
+
+/* Direction-independent hash of a 4-tuple (the flow tables' key). */
+static inline uint32_t cs_hash_tuple(const cs_addr *a, uint16_t pa, const cs_addr *b, uint16_t pb,
+                                     uint8_t family)
+{
+    uint64_t h = cs_hash_endpoint(a, pa) + cs_hash_endpoint(b, pb) + family;
+    return (uint32_t)(cs_hash_mix64(h) >> 32);
+}
+
 /* Creates an index with room for `hint` entries before it first grows. Can't fail (aborts on OOM). */
 static inline void cs_hidx_init(cs_hidx *ix, uint32_t hint)
 {

@@ -37,6 +37,12 @@ typedef struct options {
     gchar **http_ports;
     gint64 http_max_pending;
     gboolean stream_list;
+    gboolean udp_stream_list;
+    gchar **vxlan_ports;
+    gint64 tunnel_id;
+    gint64 vni;
+    gdouble udp_idle_timeout;
+    gint64 max_udp_flows;
     gboolean verify_checksums;
     gboolean version;
     gdouble idle_timeout;
@@ -73,6 +79,7 @@ typedef struct options {
 static void options_free(options *o)
 {
     g_strfreev(o->http_ports);
+    g_strfreev(o->vxlan_ports);
     g_strfreev(o->files);
     g_free(o->filter);
     g_free(o->iface);
@@ -227,7 +234,7 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
     cs_time_t start = wall_now(), last_stats = 0;
     progress pg = {.start = start};
     uint64_t done, total;
-    pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list &&
+    pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list && !o->udp_stream_list &&
             (o->iface != NULL ||
              (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
     cs_time_t duration = (cs_time_t)(o->duration * 1e9);
@@ -303,6 +310,11 @@ static const char *out_of_range(const options *o)
         {"-s", "takes at least 64 bytes", o->snaplen < 64},
         {"--rotate-mb", "takes a size >= 0", o->rotate_mb < 0},
         {"--rotate-seconds", "takes seconds >= 0", o->rotate_secs < 0},
+        {"--udp-idle-timeout", "takes seconds > 0", o->udp_idle_timeout <= 0},
+        {"--max-udp-flows", "takes 1 to 4294967295",
+         o->max_udp_flows < 1 || o->max_udp_flows > UINT32_MAX},
+        {"--tunnel-id", "takes 0 to 4294967295", o->tunnel_id < -1 || o->tunnel_id > UINT32_MAX},
+        {"--vni", "takes 0 to 16777215", o->vni < -1 || o->vni > 0xffffff},
         {"-B", "takes 0 to 4194304 KiB", o->buffer_kib < 0 || o->buffer_kib > 4 * 1024 * 1024},
     };
     for (size_t i = 0; i < CS_ARRAY_LEN(r); i++)
@@ -341,6 +353,10 @@ int main(int argc, char **argv)
     o.http_max_pending = 1000;
     o.snaplen = 262144;
     o.stream = -1;
+    o.tunnel_id = -1;
+    o.vni = -1;
+    o.udp_idle_timeout = 60;
+    o.max_udp_flows = 1000000;
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C"); /* numbers in JSON/CSV/text always use '.' */
     if (argc > 1 && strcmp(argv[1], "follow") == 0)
@@ -390,6 +406,10 @@ int main(int argc, char **argv)
         {"since", 0, 0, G_OPTION_ARG_STRING, &o.since,
          "Skip packets before TIME (epoch seconds or UTC 'YYYY-MM-DD HH:MM:SS')", "TIME"},
         {"until", 0, 0, G_OPTION_ARG_STRING, &o.until, "Skip packets from TIME on", "TIME"},
+        {"tunnel-id", 0, 0, G_OPTION_ARG_INT64, &o.tunnel_id,
+         "Only traffic inside tunnels with this VNI, GRE key or ERSPAN session", "N"},
+        {"vni", 0, 0, G_OPTION_ARG_INT64, &o.vni,
+         "Only traffic inside VXLAN or GENEVE tunnels with this VNI", "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry reports[] = {
         {"connections", 'C', 0, G_OPTION_ARG_NONE, &o.list_conns,
@@ -411,6 +431,10 @@ int main(int argc, char **argv)
          "Print 'FRAME<TAB>STREAM' for every TCP frame (like tshark -e frame.number -e tcp.stream); "
          "the report goes to stderr",
          NULL},
+        {"udp-stream-list", 0, 0, G_OPTION_ARG_NONE, &o.udp_stream_list,
+         "Print 'FRAME<TAB>STREAM[,STREAM]' for every UDP frame (like tshark -e frame.number -e "
+         "udp.stream; tunnels carry two); the report goes to stderr",
+         NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry analysis[] = {
         {"http-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.http_ports,
@@ -426,6 +450,9 @@ int main(int argc, char **argv)
          "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 inside", "FILE"},
         {"verify-checksums", 0, 0, G_OPTION_ARG_NONE, &o.verify_checksums,
          "Count TCP segments with a bad checksum as anomalies", NULL},
+        {"vxlan-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vxlan_ports,
+         "Decode UDP port PORT as VXLAN too (besides 4789; repeatable or comma-separated, up to 8)",
+         "PORT"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry limits[] = {
         {"idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.idle_timeout,
@@ -438,7 +465,11 @@ int main(int argc, char **argv)
          "Out-of-order bytes buffered per direction before a hole becomes a gap (default 1MiB)",
          "N"},
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &o.max_tombstones,
-         "Closed 4-tuples remembered for stream numbering (default 262144)", "N"},
+         "Closed 4-tuples remembered for stream numbering, TCP and UDP each (default 262144)", "N"},
+        {"udp-idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.udp_idle_timeout,
+         "End a UDP flow record after SEC without datagrams (default 60)", "SEC"},
+        {"max-udp-flows", 0, 0, G_OPTION_ARG_INT64, &o.max_udp_flows,
+         "Track at most N UDP flows; the idlest are ended and counted (default 1000000)", "N"},
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &o.max_keys,
          "Entries per aggregate table (servers, hosts, SNIs; more fold into an '(other)' row) and "
          "per top-talker table (then Space-Saving with error bounds); default 100000, top talkers "
@@ -510,6 +541,7 @@ int main(int argc, char **argv)
     GError *err = NULL;
     int status = 0;
     GArray *http_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    GArray *vxlan_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     const char *bad = NULL;
     cs_engine_filter filter;
     uint16_t client_port = 0;
@@ -543,12 +575,15 @@ int main(int argc, char **argv)
         bad = "--json and --csv cannot be combined";
     else if ((bad = out_of_range(&o)) != NULL)
         ;
-    else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.interval > 0 ||
-                             o.write_file != NULL || o.count > 0))
-        bad = "-j goes with capture files, not with -i, -c, --stream-list, --interval or -w";
-    else if (o.stream_list && (o.json || o.csv))
+    else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.udp_stream_list ||
+                             o.interval > 0 || o.write_file != NULL || o.count > 0))
+        bad = "-j goes with capture files, not with -i, -c, --stream-list, --udp-stream-list, "
+              "--interval or -w";
+    else if (o.stream_list && o.udp_stream_list)
+        bad = "--stream-list and --udp-stream-list both print to stdout: use one";
+    else if ((o.stream_list || o.udp_stream_list) && (o.json || o.csv))
         bad = "--stream-list prints to stdout: use it without --json/--csv";
-    else if (o.stream_list && cs_an_cli_stdout_taken(&acli))
+    else if ((o.stream_list || o.udp_stream_list) && cs_an_cli_stdout_taken(&acli))
         bad = "--stream-list and --metrics/--summary-out to standard output cannot be combined";
     else if (o.csv && (acli.all || acli.top != G_MININT || acli.latency || acli.slow != NULL ||
                        acli.flows))
@@ -562,6 +597,8 @@ int main(int argc, char **argv)
         bad = "--rotate-mb and --rotate-seconds go with -w FILE";
     else if (!parse_ports(o.http_ports, http_ports))
         bad = "--http-port takes port numbers from 1 to 65535";
+    else if (!parse_ports(o.vxlan_ports, vxlan_ports) || vxlan_ports->len > 8)
+        bad = "--vxlan-port takes up to 8 port numbers from 1 to 65535";
     else if (o.server != NULL &&
              !cs_parse_endpoint(o.server, &filter.server_family, &filter.server, &filter.server_port))
         bad = "--server takes IP or IP:PORT ([IPv6]:PORT)";
@@ -629,7 +666,8 @@ int main(int argc, char **argv)
     else if (o.csv)
         report = cs_report_csv_new(stdout);
     else
-        report = cs_report_text_new(o.stream_list ? stderr : stdout, o.list_conns, o.list_http);
+        report = cs_report_text_new(o.stream_list || o.udp_stream_list ? stderr : stdout,
+                                    o.list_conns, o.list_http);
     if (cs_an_cli_stdout_taken(&acli))
         report->out = stderr; /* standard output carries the metrics or the summary */
     report->color = o.color != NULL && strcmp(o.color, "always") == 0;
@@ -644,6 +682,11 @@ int main(int argc, char **argv)
     filter.stream = (uint64_t)o.stream;
     filter.since_set = o.since != NULL;
     filter.until_set = o.until != NULL;
+    filter.tunnel_id_set = o.tunnel_id >= 0;
+    filter.tunnel_id = (uint32_t)o.tunnel_id;
+    filter.vni_set = o.vni >= 0;
+    filter.vni = (uint32_t)o.vni;
+    cs_decode_set_vxlan_ports((const uint16_t *)(void *)vxlan_ports->data, (int)vxlan_ports->len);
     ecfg.filter = filter;
     cs_flow_cfg_default(&ecfg.flow);
     ecfg.flow.idle_timeout = (cs_time_t)(o.idle_timeout * 1e9);
@@ -652,6 +695,10 @@ int main(int argc, char **argv)
     ecfg.flow.max_ooo_bytes = (uint32_t)o.max_ooo;
     ecfg.flow.max_tombstones = (uint32_t)o.max_tombstones;
     ecfg.flow.verify_checksums = o.verify_checksums;
+    cs_udp_cfg_default(&ecfg.udp);
+    ecfg.udp.idle_timeout = (cs_time_t)(o.udp_idle_timeout * 1e9);
+    ecfg.udp.max_flows = (uint32_t)o.max_udp_flows;
+    ecfg.udp.max_tombstones = (uint32_t)o.max_tombstones;
     cs_http_cfg_default(&ecfg.app.http);
     ecfg.app.http.max_pending = (uint32_t)o.http_max_pending;
     ecfg.app.http.decode_bodies = o.http_decode;
@@ -660,6 +707,7 @@ int main(int argc, char **argv)
     ecfg.app.no_http = o.no_http;
     ecfg.app.keylog = keylog;
     ecfg.stream_list = o.stream_list ? stdout : NULL;
+    ecfg.udp_stream_list = o.udp_stream_list ? stdout : NULL;
     ecfg.interval = (cs_time_t)(o.interval * 1e9);
     ecfg.max_keys = o.max_keys != G_MININT64 ? (uint32_t)o.max_keys : 100000;
     ecfg.filter.host = acli.cfg.host;
@@ -725,6 +773,7 @@ out:
     cs_an_cli_free(&acli);
     cs_keylog_free(keylog);
     g_array_free(http_ports, TRUE);
+    g_array_free(vxlan_ports, TRUE);
     options_free(&o);
     return status;
 }

@@ -44,6 +44,16 @@ static void fwd_http(cs_report *r, const cs_http_row *row)
     g_mutex_unlock(f->lock);
 }
 
+static void fwd_udp(cs_report *r, const cs_udp_row *row)
+{
+    forward *f = (forward *)r;
+    if (f->to->udp == NULL)
+        return;
+    g_mutex_lock(f->lock);
+    f->to->udp(f->to, row);
+    g_mutex_unlock(f->lock);
+}
+
 static void fwd_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
 {
     (void)r;
@@ -123,6 +133,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
             forward *f = g_new0(forward, 1);
             f->base.conn = fwd_conn;
             f->base.http = fwd_http;
+            f->base.udp = fwd_udp;
             f->base.finish = fwd_finish;
             f->base.destroy = fwd_destroy;
             f->to = report;
@@ -146,6 +157,10 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
     cs_stats merged;
     cs_stats_init(&merged);
     merged.max_keys = cfg->max_keys;
+    cs_udp_stats udp;
+    cs_udp_stats_init(&udp, cfg->max_keys);
+    cs_tunnels *tunnels = cs_tunnels_new(cfg->max_keys);
+    uint64_t udp_streams = 0;
     static cs_counters ctr;
     memset(&ctr, 0, sizeof ctr);
     uint64_t streams = 0;
@@ -173,6 +188,9 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
                 fwrite(buf, 1, n, report->out);
         }
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
+        cs_udp_stats_merge(&udp, cs_engine_udp_stats(w->engine));
+        cs_tunnels_merge(tunnels, cs_engine_tunnels(w->engine));
+        udp_streams += cs_engine_udp_streams(w->engine);
         if (w->cfg.analytics != NULL)
             cs_analytics_merge(cfg->analytics, w->cfg.analytics);
         const uint64_t *a = (const uint64_t *)(const void *)cs_engine_counters(w->engine);
@@ -229,6 +247,11 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         info->streams = streams;
         info->peak_conns = peak;
         info->parallel = n_threads;
+        info->udp = &udp;
+        info->tunnels = tunnels;
+        info->udp_streams = udp_streams;
+        info->want_tunnel_id = cfg->filter.tunnel_id_set ? (int64_t)cfg->filter.tunnel_id : -1;
+        info->want_vni = cfg->filter.vni_set ? (int64_t)cfg->filter.vni : -1;
         report->finish(report, &merged, info);
     }
     for (int g = 0; g < n_threads; g++) {
@@ -243,6 +266,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         g_free(w->error);
     }
     cs_stats_free(&merged);
+    cs_udp_stats_free(&udp);
+    cs_tunnels_free(tunnels);
     g_mutex_clear(&lock);
     g_free(ws);
     return status;

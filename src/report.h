@@ -8,6 +8,8 @@
 #include "analytics.h"
 #include "source.h"
 #include "stats.h"
+#include "stats_udp.h"
+#include "tunnel.h"
 
 /* Facts about the run that every writer may print. */
 typedef struct cs_run_info {
@@ -23,6 +25,11 @@ typedef struct cs_run_info {
     uint64_t drops[3];
     const cs_analytics *analytics;            /* non-NULL: print its sections ... */
     const cs_an_report_opts *analytics_opts;  /* ... these (text: after the HTTP/TLS tables) */
+    const cs_udp_stats *udp;      /* UDP flows per server (NULL: not tracked); set by the engine */
+    const cs_tunnels *tunnels;    /* tunnels seen (NULL: none); set by the engine */
+    uint64_t udp_streams;         /* udp.stream numbers given out */
+    int64_t want_tunnel_id;       /* --tunnel-id (-1: not given): tunnel rows listed ... */
+    int64_t want_vni;             /* ... and --vni (-1: not given) */
 } cs_run_info;
 
 /* One interval report: [start, end) of capture time, its own packet counters (a difference of
@@ -41,6 +48,8 @@ struct cs_report {
     void (*conn)(cs_report *r, const cs_conn_row *row);
     /* One HTTP exchange (when it completes, or when its connection ends). */
     void (*http)(cs_report *r, const cs_http_row *row);
+    /* One ended UDP flow record. May be NULL. */
+    void (*udp)(cs_report *r, const cs_udp_row *row);
     /* One interval's report (--interval): stats of that interval alone. May be NULL. */
     void (*interval)(cs_report *r, const cs_stats *st, const cs_interval_info *iv);
     /* End of the run: summaries. */
@@ -59,6 +68,18 @@ struct cs_report {
 cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http);
 cs_report *cs_report_json_new(FILE *out);
 cs_report *cs_report_csv_new(FILE *out);
+
+/* Text writer: starts a section (a blank line, then the title, bold with --color). */
+void cs_report_title(cs_report *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* report_udp.c: the UDP and tunnel parts of the writers. Text: the "UDP flows per server" and
+ * "Tunnels" tables. JSON: one "udp" object per flow record; at the end "udp_server" and "tunnel"
+ * objects; the "tunnel" member of conn and udp records. */
+void cs_report_udp_text(cs_report *r, const cs_run_info *info);
+void cs_report_udp_json(cs_report *r, const cs_udp_row *row);
+void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info);
+struct cs_json;
+void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
 
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);

@@ -152,6 +152,8 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
         cs_json_double(&j, "http_idle_max_us", (double)h->idle_max / 1e3, 3);
         cs_json_bool(&j, "http_upgraded", h->upgraded);
     }
+    if (row->tunnel != NULL || row->tunnel_changed)
+        cs_report_json_tunnel(&j, row->tunnel, row->tunnel_changed);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
@@ -457,6 +459,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     for (guint i = 0; i < ts->len; i++)
         json_tls_server(r, g_ptr_array_index(ts, i));
     g_ptr_array_free(ts, TRUE);
+    cs_report_udp_json_finish(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL)
         cs_analytics_report_json(info->analytics, info->analytics_opts, r->out);
 
@@ -477,6 +480,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "icmp_packets", c->icmp);
     cs_json_uint(&j, "other_ip_packets", c->other_l4);
     cs_json_uint(&j, "non_ip_packets", c->non_ip);
+    cs_json_uint(&j, "tunneled_packets", c->tunneled);
+    cs_json_uint(&j, "udp_flows", info->udp != NULL ? info->udp->flows : 0);
+    cs_json_uint(&j, "udp_streams", info->udp_streams);
+    cs_json_uint(&j, "tunnels", info->tunnels != NULL ? cs_tunnels_count_rows(info->tunnels) : 0);
     cs_json_uint(&j, "connections", st->conns);
     cs_json_uint(&j, "connections_started", st->conns_started);
     cs_json_uint(&j, "streams", info->streams);
@@ -533,6 +540,7 @@ cs_report *cs_report_json_new(FILE *out)
     cs_report *r = g_new0(cs_report, 1);
     r->conn = json_conn;
     r->http = json_http;
+    r->udp = cs_report_udp_json;
     r->interval = json_interval;
     r->finish = json_finish;
     r->destroy = cs_report_base_destroy;

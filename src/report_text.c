@@ -10,10 +10,8 @@
 /* ---- sections ------------------------------------------------------------------------------ */
 
 /* Starts a section: a blank line, then the title (bold with --color). */
-static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+static void vtitle(cs_report *r, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     fputc('\n', r->out);
     if (r->color)
         fputs("\033[1m", r->out);
@@ -21,6 +19,21 @@ static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
     if (r->color)
         fputs("\033[0m", r->out);
     fputc('\n', r->out);
+}
+
+static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vtitle(r, fmt, ap);
+    va_end(ap);
+}
+
+void cs_report_title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vtitle(r, fmt, ap);
     va_end(ap);
 }
 
@@ -446,6 +459,7 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
         print_http_exchanges(r);
     print_http_servers(r, st);
     print_tls_servers(r, st);
+    cs_report_udp_text(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL) {
         fputc('\n', r->out);
         cs_analytics_report_text(info->analytics, info->analytics_opts, r->out);
