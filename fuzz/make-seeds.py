@@ -22,12 +22,13 @@ import hashlib
 import json
 import os
 import re
+import gzip
 import struct
 import subprocess
 import sys
 
 # link types in fuzz_decode.c's dlts[] order (pcap LINKTYPE_ values; 12 and 101 are both raw IP)
-DECODE_DLTS = [1, 113, 276, 0, 108, 12, 14, 101, 228, 229]
+DECODE_DLTS = [1, 113, 276, 0, 108, 12, 14, 101, 228, 229, 9]
 PIPELINE_MAX = 256 * 1024
 DECODE_PER_FILE = 40
 HTTP_STREAMS_PER_FILE = 12
@@ -117,6 +118,28 @@ def decode_seeds(path, out):
     if first is not None:
         write_seed(out, bytes([0x80 | DECODE_DLTS.index(first), 0]) + bytes(seq))
         n += 1
+    return n
+
+
+def pcapng_seeds(path, out):
+    """fuzz_pcapng: every pcapng as is (cut to 256 KiB), and gzip/zstd copies of the small ones
+    (the stream decoders); pcap files only compressed."""
+    with open(path, "rb") as f:
+        data = f.read(PIPELINE_MAX)
+    n = 0
+    if path.endswith(".pcapng"):
+        write_seed(out, data)
+        n += 1
+    if len(data) <= 16384:
+        write_seed(out, gzip.compress(data, mtime=0))
+        n += 1
+        try:
+            z = subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE,
+                               check=True).stdout
+            write_seed(out, z)
+            n += 1
+        except (OSError, subprocess.CalledProcessError):
+            pass
     return n
 
 
@@ -360,13 +383,15 @@ def main():
                 if n.endswith((".pcap", ".pcapng", ".cap")):
                     files.append(os.path.join(root, n))
     files.sort()
-    counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0, "tls": 0, "summary": 0}
+    counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0, "tls": 0, "summary": 0,
+              "pcapng": 0}
     have_cs = os.access(a.connscope, os.X_OK)
     if not have_cs:
         print("make-seeds: %s not found: no HTTP stream seeds from captures" % a.connscope, file=sys.stderr)
     for f in files:
         pipeline_seed(f, os.path.join(a.out, "pipeline"))
         counts["pipeline"] += 1
+        counts["pcapng"] += pcapng_seeds(f, os.path.join(a.out, "pcapng"))
         try:
             counts["decode"] += decode_seeds(f, os.path.join(a.out, "decode"))
         except (struct.error, OSError):

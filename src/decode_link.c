@@ -218,9 +218,14 @@ cs_decode_result cs_decode_ex(const cs_raw *raw, cs_pkt *pkt, cs_counters *c,
     case DLT_IPV6:
         version = 6;
         break;
-    default: /* DLT_RAW and its aliases */
+    case DLT_RAW:
+    case 14:  /* DLT_RAW on OpenBSD */
+    case 101: /* LINKTYPE_RAW */
         version = 0;
         break;
+    default: /* an interface of a mixed-link pcapng that connscope cannot decode */
+        c->anomalies[CS_ANOM_LINK_UNSUPPORTED]++;
+        return CS_DEC_SKIP;
     }
     if (w.trunc || !cs_wire_has(&w, off, 0)) {
         c->anomalies[CS_ANOM_LINK_TRUNCATED]++;
