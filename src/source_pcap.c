@@ -344,12 +344,18 @@ static bool open_input(cs_source *s, int i, const char *path, const char *bpf, G
         in->dlt = first_dlt;
         in->mixed_links = true;
         if (rt->ng != NULL && bpf != NULL && *bpf != '\0') {
+            /* the filter's syntax is checked now; it is compiled per link type as they come */
+            struct bpf_program prog;
             pcap_t *dead = pcap_open_dead(first_dlt, 262144);
-            bool ok = dead != NULL && apply_filter(dead, path, bpf, err);
-            if (dead != NULL)
+            if (pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+                g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                            "bad BPF filter '%s': %s", bpf, pcap_geterr(dead));
                 pcap_close(dead);
-            if (!ok)
                 return false;
+            }
+            pcap_freecode(&prog);
+            pcap_close(dead);
+            g_free(s->bpf);
             s->bpf = g_strdup(bpf);
         }
     } else {

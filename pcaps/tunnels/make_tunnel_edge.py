@@ -361,7 +361,8 @@ def t12_icmp_quotes():
 def t13_malformed():
     """Malformed and truncated encapsulation, each followed by a good packet: VXLAN header cut,
     GENEVE options past the end, GRE header cut, ERSPAN bad version, Teredo cut, UDP length 4,
-    UDP length past the IP payload, five nested tunnels (over the depth cap of four)."""
+    UDP length past the IP payload, four nested tunnels, five (over the depth cap of four; last,
+    so that only its own frame differs from tshark's numbering)."""
     good = lambda port: F(over_udp(O1, O2, 10000 + port, 4789,
                                    vxlan(1, ether_of(inner_tcp(C4, S4, port, 80, 1, 0, SYN)))),
                           "good vxlan")
@@ -384,14 +385,14 @@ def t13_malformed():
     f.append(F(eth(ipv4(O1, O2, 17, udp(O1, O2, 40002, 9999, b"abcd", length=200)), 0x0800),
                "udp length past the ip payload"))
     f.append(good(41807))
-    p = inner_tcp(C4, S4, 41808, 80, 1, 0, SYN)
-    for _ in range(5):
-        p = ipv4(O1, O2, 4, p)
-    f.append(F(eth(p, 0x0800), "5 nested ipip"))
     p = inner_tcp(C4, S4, 41809, 80, 1, 0, SYN)
     for _ in range(4):
         p = ipv4(O1, O2, 4, p)
     f.append(F(eth(p, 0x0800), "4 nested ipip"))
+    p = inner_tcp(C4, S4, 41808, 80, 1, 0, SYN)
+    for _ in range(5):
+        p = ipv4(O1, O2, 4, p)
+    f.append(F(eth(p, 0x0800), "5 nested ipip (last: tshark numbers it, connscope stops at 4)"))
     return f
 
 
