@@ -57,13 +57,19 @@ static void print_conn_table(cs_report *r)
     char c[64], s[64], ts[40], dur[32], b0[32], b1[32], rtt[32];
     g_array_sort(r->rows, cmp_row);
     title(r, "Connections (%u)", r->rows->len);
-    cs_table_init(&t, "rllllrrrrrll");
+    bool tunnels = false; /* a tunnel column when any connection came through one */
+    for (guint i = 0; i < r->rows->len && !tunnels; i++)
+        tunnels = g_array_index(r->rows, cs_conn_row, i).tunnel != NULL;
+    cs_table_init(&t, tunnels ? "rllllrrrrrlll" : "rllllrrrrrll");
     cs_table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
-                  "\tbytes s>c\thandshake rtt\tstate\thistory");
+                  "\tbytes s>c\thandshake rtt\tstate\thistory%s", tunnels ? "\ttunnel" : "");
     for (guint i = 0; i < r->rows->len; i++) {
         const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
+        char tn[160] = "";
+        if (row->tunnel != NULL)
+            cs_tunnel_describe(row->tunnel, tn, sizeof tn);
         cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s",
+                      "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s",
                   row->stream, row->resumed ? "r" : "",
                   cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
                   cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
@@ -71,7 +77,7 @@ static void print_conn_table(cs_report *r)
                   cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
                   row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
                   cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
-                  cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history);
+                  cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history, tn);
     }
     cs_table_print(&t, r->out);
 }

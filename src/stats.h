@@ -43,7 +43,8 @@ typedef struct cs_conn_row {
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
     bool http2;
     bool tunnel_changed;       /* packets came through more than one tunnel (or none) */
-    const struct cs_tunnel *tunnel; /* the tunnel of its first packet, or NULL (set by the engine) */
+    const struct cs_tunnel *tunnel; /* the tunnel of its first packet, or NULL (set by the engine;
+                                       valid while the engine lives) */
 } cs_conn_row;
 
 /* Fills row from c and its application summary (may be NULL). Can't fail. */

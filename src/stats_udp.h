@@ -24,7 +24,7 @@ typedef struct cs_udp_row {
     const char *end_reason;
     const char *service;      /* the tunnel it carries ("vxlan", ...), or NULL */
     uint8_t service_type;     /* the same as a cs_tun_type (0: none) */
-    const cs_tunnel *tunnel;  /* the tunnel it came through, or NULL; valid during the callback */
+    const cs_tunnel *tunnel;  /* the tunnel it came through, or NULL; valid while the engine lives */
     bool tunnel_changed;
 } cs_udp_row;
 

@@ -51,7 +51,7 @@ setup() {
     mkdir -p "$work/www"
     head -c 100 /dev/zero | tr '\0' 'a' >"$work/www/a.txt"
     head -c 3000 /dev/zero | tr '\0' 'b' >"$work/www/b.txt"
-    head -c 20000 /dev/zero | tr '\0' 'c' >"$work/www/c.txt"
+    head -c 6000 /dev/zero | tr '\0' 'c' >"$work/www/c.txt"
 }
 
 # Starts a background command in a namespace and waits for its first line ("ready", "listening").

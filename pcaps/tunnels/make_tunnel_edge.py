@@ -177,11 +177,15 @@ def _same_tuple(wrap, label_a, label_b):
     """One handshake through tunnel a and b alike (interleaved), then a SYN with a new ISN in b
     and an ACK in a: whether the tunnels keep the inner 4-tuples apart."""
     f = []
-    for pkt in handshake_ips(C4, S4, 41000, 80)[:3]:
-        f.append(F(wrap(pkt, "a"), label_a))
-        f.append(F(wrap(pkt, "b"), label_b))
-    f.append(F(wrap(inner_tcp(C4, S4, 41000, 80, 3000, 0, SYN), "b"), label_b + ": SYN new ISN"))
-    f.append(F(wrap(inner_tcp(C4, S4, 41000, 80, 1001, 5001, ACK), "a"), label_a + ": ACK"))
+    what = ["41000>80 SYN seq=1000", "80>41000 SYN|ACK seq=5000 ack=1001",
+            "41000>80 ACK seq=1001 ack=5001"]
+    for pkt, w in zip(handshake_ips(C4, S4, 41000, 80)[:3], what):
+        f.append(F(wrap(pkt, "a"), label_a + ": " + w))
+        f.append(F(wrap(pkt, "b"), label_b + ": " + w))
+    f.append(F(wrap(inner_tcp(C4, S4, 41000, 80, 3000, 0, SYN), "b"),
+               label_b + ": 41000>80 SYN seq=3000 (new ISN)"))
+    f.append(F(wrap(inner_tcp(C4, S4, 41000, 80, 1001, 5001, ACK), "a"),
+               label_a + ": 41000>80 ACK seq=1001 ack=5001"))
     return f
 
 
