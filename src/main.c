@@ -488,10 +488,12 @@ int main(int argc, char **argv)
     g_option_context_set_summary(
         octx, "Who connects to which server, how often, and how fast it answers: TCP connections\n"
               "(numbered like Wireshark's tcp.stream), connection starts per destination,\n"
-              "connections per server, and HTTP/1.x exchanges with their timings.\n"
-              "Reads pcap/pcapng files as one time-ordered stream ('-' is standard input), or a\n"
-              "live interface. 'connscope follow STREAM FILE...' prints one stream's payload;\n"
-              "'connscope merge SUMMARY.json...' adds up summaries written by --summary-out.");
+              "connections per server, and HTTP/1.x exchanges with their timings; inside VXLAN,\n"
+              "GENEVE, GRE, ERSPAN, IP-in-IP and Teredo tunnels too; UDP flows per server.\n"
+              "Reads pcap/pcapng files (gzip or zstd too) as one time-ordered stream ('-' is\n"
+              "standard input), or a live interface. 'connscope follow STREAM FILE...' prints\n"
+              "one stream's payload; 'connscope merge SUMMARY.json...' adds up summaries written\n"
+              "by --summary-out.");
     g_option_context_set_description(
         octx,
         "Examples:\n"
