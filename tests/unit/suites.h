@@ -14,6 +14,7 @@ void suite_hashidx(void);
 void suite_http(void);
 void suite_tls(void);
 void suite_analytics(void);
+void suite_stats(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {
