@@ -45,28 +45,36 @@ static bool tunnel_wanted(const cs_engine *e, uint32_t id)
     const cs_engine_filter *f = &e->cfg.filter;
     if (CS_LIKELY(!f->tunnel_id_set && !f->vni_set))
         return true;
-    return cs_tunnel_match(cs_tunnels_get(e->tunnels, id), f->tunnel_id_set ? (int64_t)f->tunnel_id : -1,
+    return cs_tunnel_match(cs_tunnels_get(e->tunnels, id),
+                           f->tunnel_id_set ? (int64_t)f->tunnel_id : -1,
                            f->vni_set ? (int64_t)f->vni : -1);
 }
 
-/* Does connection c pass the record filters (--server, --client, --stream, --host, --tunnel-id,
- * --vni)? */
-static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+/* Does a connection or flow between (addr[i], port[i]), endpoint `client` its client, first seen
+ * through tunnel `tunnel`, pass --server, --client, --host, --tunnel-id and --vni? */
+static bool record_wanted(const cs_engine *e, uint8_t family, const cs_addr addr[2],
+                          const uint16_t port[2], int client, uint32_t tunnel)
 {
     const cs_engine_filter *f = &e->cfg.filter;
-    int cl = c->client, sv = !c->client;
-    if (f->stream_set && c->stream != f->stream)
-        return false;
+    int cl = client, sv = !client;
     if (f->server_set &&
-        (c->family != f->server_family || memcmp(&c->addr[sv], &f->server, sizeof f->server) != 0 ||
-         (f->server_port != 0 && c->port[sv] != f->server_port)))
+        (family != f->server_family || memcmp(&addr[sv], &f->server, sizeof f->server) != 0 ||
+         (f->server_port != 0 && port[sv] != f->server_port)))
         return false;
     if (f->client_set &&
-        (c->family != f->client_family || memcmp(&c->addr[cl], &f->client, sizeof f->client) != 0))
+        (family != f->client_family || memcmp(&addr[cl], &f->client, sizeof f->client) != 0))
         return false;
-    if (!tunnel_wanted(e, c->tunnel))
+    if (!tunnel_wanted(e, tunnel))
         return false;
-    return cs_host_filter_match(&f->host, c->family, &c->addr[0], &c->addr[1]);
+    return cs_host_filter_match(&f->host, family, &addr[0], &addr[1]);
+}
+
+/* Does connection c pass the record filters (--stream and the others of record_wanted)? */
+static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+{
+    if (e->cfg.filter.stream_set && c->stream != e->cfg.filter.stream)
+        return false;
+    return record_wanted(e, c->family, c->addr, c->port, c->client, c->tunnel);
 }
 
 static void on_conn_new(void *ctx, cs_conn *c)
@@ -176,20 +184,8 @@ static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
 /* Does UDP flow f pass the record filters? --stream names a TCP stream: no UDP flow passes. */
 static bool udp_wanted(const cs_engine *e, const cs_udp_flow *f)
 {
-    const cs_engine_filter *fl = &e->cfg.filter;
-    int cl = f->client, sv = !f->client;
-    if (fl->stream_set)
-        return false;
-    if (fl->server_set &&
-        (f->family != fl->server_family || memcmp(&f->addr[sv], &fl->server, sizeof fl->server) != 0 ||
-         (fl->server_port != 0 && f->port[sv] != fl->server_port)))
-        return false;
-    if (fl->client_set &&
-        (f->family != fl->client_family || memcmp(&f->addr[cl], &fl->client, sizeof fl->client) != 0))
-        return false;
-    if (!tunnel_wanted(e, f->tunnel))
-        return false;
-    return cs_host_filter_match(&fl->host, f->family, &f->addr[0], &f->addr[1]);
+    return !e->cfg.filter.stream_set &&
+           record_wanted(e, f->family, f->addr, f->port, f->client, f->tunnel);
 }
 
 static void on_udp_end(void *ctx, cs_udp_flow *f, cs_udp_end why)

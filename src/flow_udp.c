@@ -4,10 +4,9 @@
 
 #include "flow_udp.h"
 #include "hashidx.h"
+#include "pool.h"
 
-#define CHUNK_BITS 12
-#define CHUNK (1u << CHUNK_BITS)
-#define NIL UINT32_MAX
+#define NIL CS_POOL_NIL
 
 /* An ended tuple and its udp.stream, so that a later datagram keeps the number. */
 typedef struct utomb {
@@ -24,11 +23,8 @@ struct cs_udp_table {
     const cs_udp_hooks *hooks;
     cs_counters *ctr;
     cs_hidx idx;
-    cs_udp_flow **chunks;
-    uint32_t nchunks;
-    uint32_t free_head;    /* free list through lru_next */
-    uint32_t bump;         /* ids below it were handed out at least once */
-    uint32_t head, tail;   /* expiry list, least recently active first */
+    cs_pool pool;          /* the cs_udp_flow records */
+    cs_lru lru;            /* expiry list, least recently active first */
     uint32_t active, peak;
     uint64_t next_stream;
     cs_time_t now, next_check;
@@ -38,70 +34,20 @@ struct cs_udp_table {
     cs_hidx tomb_idx;
 };
 
+CS_POOL_DEFINE(udp_pool, cs_udp_flow)
+
 static inline cs_udp_flow *flow_at(const cs_udp_table *t, uint32_t id)
 {
-    return &t->chunks[id >> CHUNK_BITS][id & (CHUNK - 1)];
-}
-
-static cs_udp_flow *flow_alloc(cs_udp_table *t)
-{
-    uint32_t id;
-    if (t->free_head != NIL) {
-        id = t->free_head;
-        t->free_head = flow_at(t, id)->lru_next;
-    } else {
-        id = t->bump++;
-        uint32_t k = id >> CHUNK_BITS;
-        if (k == t->nchunks) {
-            t->nchunks++;
-            t->chunks = g_renew(cs_udp_flow *, t->chunks, t->nchunks);
-            t->chunks[k] = g_malloc(sizeof(cs_udp_flow) * CHUNK);
-        }
-    }
-    cs_udp_flow *f = flow_at(t, id);
-    memset(f, 0, sizeof *f);
-    f->id = id;
-    return f;
-}
-
-static void lru_unlink(cs_udp_table *t, cs_udp_flow *f)
-{
-    if (f->lru_prev != NIL)
-        flow_at(t, f->lru_prev)->lru_next = f->lru_next;
-    else
-        t->head = f->lru_next;
-    if (f->lru_next != NIL)
-        flow_at(t, f->lru_next)->lru_prev = f->lru_prev;
-    else
-        t->tail = f->lru_prev;
-}
-
-static void lru_append(cs_udp_table *t, cs_udp_flow *f)
-{
-    f->lru_next = NIL;
-    f->lru_prev = t->tail;
-    if (t->tail != NIL)
-        flow_at(t, t->tail)->lru_next = f->id;
-    else
-        t->head = f->id;
-    t->tail = f->id;
+    return udp_pool_at(&t->pool, id);
 }
 
 /* ---- keys -------------------------------------------------------------------------------------- */
 
 /* Which endpoint of (addr, port) sent d: 0, 1, or -1 for another tuple. */
-static int tuple_dir(const cs_addr addr[2], const uint16_t port[2], uint8_t family,
-                     const cs_udp_dgram *d)
+static inline int tuple_dir(const cs_addr addr[2], const uint16_t port[2], uint8_t family,
+                            const cs_udp_dgram *d)
 {
-    if (family != d->family)
-        return -1;
-    if (d->sport == port[0] && d->dport == port[1] && memcmp(d->src, &addr[0], 16) == 0 &&
-        memcmp(d->dst, &addr[1], 16) == 0)
-        return 0;
-    if (d->sport == port[1] && d->dport == port[0] && memcmp(d->src, &addr[1], 16) == 0 &&
-        memcmp(d->dst, &addr[0], 16) == 0)
-        return 1;
-    return -1;
+    return cs_tuple_dir(addr, port, family, d->family, d->src, d->dst, d->sport, d->dport);
 }
 
 typedef struct match_ctx {
@@ -168,16 +114,15 @@ static void finalise(cs_udp_table *t, cs_udp_flow *f, cs_udp_end why)
     uint32_t pos = cs_hidx_find_val(&t->idx, f->hash, f->id + 1);
     if (pos != CS_HIDX_NONE)
         cs_hidx_remove_at(&t->idx, pos);
-    lru_unlink(t, f);
-    f->lru_next = t->free_head;
-    t->free_head = f->id;
+    udp_pool_unlink(&t->pool, &t->lru, f);
+    udp_pool_release(&t->pool, f);
     t->active--;
 }
 
 void cs_udp_expire(cs_udp_table *t, cs_time_t now)
 {
-    while (t->head != NIL) {
-        cs_udp_flow *f = flow_at(t, t->head);
+    while (t->lru.head != NIL) {
+        cs_udp_flow *f = flow_at(t, t->lru.head);
         if (now - f->last_ts <= t->cfg.idle_timeout)
             break;
         finalise(t, f, CS_UDP_END_IDLE);
@@ -195,13 +140,13 @@ static uint8_t pick_client(const cs_udp_dgram *d)
 
 static cs_udp_flow *flow_create(cs_udp_table *t, const cs_udp_dgram *d, uint32_t h)
 {
-    while (t->active >= t->cfg.max_flows && t->head != NIL) {
+    while (t->active >= t->cfg.max_flows && t->lru.head != NIL) {
         t->ctr->anomalies[CS_ANOM_UDP_FLOW_CAP_EVICT]++;
-        finalise(t, flow_at(t, t->head), CS_UDP_END_EVICTED);
+        finalise(t, flow_at(t, t->lru.head), CS_UDP_END_EVICTED);
     }
     match_ctx m = {t, d, -1};
     uint32_t pos = cs_hidx_find(&t->tomb_idx, h, match_tomb, &m);
-    cs_udp_flow *f = flow_alloc(t);
+    cs_udp_flow *f = udp_pool_alloc(&t->pool);
     f->hash = h;
     f->family = d->family;
     f->addr[0] = *d->src;
@@ -223,7 +168,7 @@ static cs_udp_flow *flow_create(cs_udp_table *t, const cs_udp_dgram *d, uint32_t
         f->stream = t->next_stream++;
     }
     cs_hidx_insert(&t->idx, h, f->id + 1);
-    lru_append(t, f);
+    udp_pool_append(&t->pool, &t->lru, f);
     if (++t->active > t->peak)
         t->peak = t->active;
     if (t->hooks->flow_new != NULL && !d->quote)
@@ -270,9 +215,9 @@ cs_udp_flow *cs_udp_packet(cs_udp_table *t, const cs_udp_dgram *d, int *dir)
     f->ip_bytes[k] += d->ip_len;
     f->payload_bytes[k] += d->payload_wire;
     f->wire_bytes[k] += d->wirelen;
-    if (t->tail != f->id) {
-        lru_unlink(t, f);
-        lru_append(t, f);
+    if (t->lru.tail != f->id) {
+        udp_pool_unlink(&t->pool, &t->lru, f);
+        udp_pool_append(&t->pool, &t->lru, f);
     }
     if (t->hooks->datagram != NULL && d->payload != NULL && f->tunnel_type == CS_TUN_NONE)
         t->hooks->datagram(t->hooks->ctx, f, k, d->payload, d->payload_len, d->payload_wire, d->ts);
@@ -334,7 +279,8 @@ cs_udp_table *cs_udp_new(const cs_udp_cfg *cfg, const cs_udp_hooks *hooks, cs_co
         t->cfg.max_flows = 1;
     t->hooks = hooks;
     t->ctr = counters;
-    t->free_head = t->head = t->tail = NIL;
+    cs_pool_init(&t->pool);
+    cs_lru_init(&t->lru);
     cs_hidx_init(&t->idx, 256);
     cs_hidx_init(&t->tomb_idx, 256);
     t->tombs = g_new0(utomb, t->cfg.max_tombstones > 0 ? t->cfg.max_tombstones : 1);
@@ -352,7 +298,7 @@ void cs_udp_flush(cs_udp_table *t)
 {
     t->flushing = true;
     GPtrArray *all = g_ptr_array_sized_new(t->active);
-    for (uint32_t id = t->head; id != NIL; id = flow_at(t, id)->lru_next)
+    for (uint32_t id = t->lru.head; id != NIL; id = flow_at(t, id)->lru_next)
         g_ptr_array_add(all, flow_at(t, id));
     g_ptr_array_sort(all, cmp_stream);
     for (guint i = 0; i < all->len; i++)
@@ -386,9 +332,7 @@ void cs_udp_free(cs_udp_table *t)
 {
     if (t == NULL)
         return;
-    for (uint32_t k = 0; k < t->nchunks; k++)
-        g_free(t->chunks[k]);
-    g_free(t->chunks);
+    cs_pool_free(&t->pool);
     cs_hidx_free(&t->idx);
     cs_hidx_free(&t->tomb_idx);
     g_free(t->tombs);

@@ -41,6 +41,23 @@ static inline uint64_t cs_hash_endpoint(const cs_addr *a, uint16_t port)
     return cs_hash_mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
 }
 
+/* Which endpoint of the stored tuple (addr[i], port[i]) of `family` sent a packet from (src,
+ * sport) to (dst, dport) of family `pfamily`: 0, 1, or -1 when it is another tuple. */
+static inline int cs_tuple_dir(const cs_addr addr[2], const uint16_t port[2], uint8_t family,
+                               uint8_t pfamily, const cs_addr *src, const cs_addr *dst,
+                               uint16_t sport, uint16_t dport)
+{
+    if (family != pfamily)
+        return -1;
+    if (sport == port[0] && dport == port[1] && __builtin_memcmp(src, &addr[0], 16) == 0 &&
+        __builtin_memcmp(dst, &addr[1], 16) == 0)
+        return 0;
+    if (sport == port[1] && dport == port[0] && __builtin_memcmp(src, &addr[1], 16) == 0 &&
+        __builtin_memcmp(dst, &addr[0], 16) == 0)
+        return 1;
+    return -1;
+}
+
 /* Direction-independent hash of a 4-tuple (the flow tables' key). */
 static inline uint32_t cs_hash_tuple(const cs_addr *a, uint16_t pa, const cs_addr *b, uint16_t pb,
                                      uint8_t family)

@@ -94,6 +94,12 @@ void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info);
 struct cs_json;
 void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
 
+/* JSON writer (report_json.c): starts a record of `type` in r's buffer; writes it as one line;
+ * an address member in its text form. */
+void cs_report_json_begin(cs_report *r, struct cs_json *j, const char *type);
+void cs_report_json_end(cs_report *r, struct cs_json *j);
+void cs_report_json_addr(struct cs_json *j, const char *key, const cs_addr *a, uint8_t family);
+
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);
 

@@ -11,6 +11,25 @@ static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t fam
     cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
 }
 
+void cs_report_json_begin(cs_report *r, cs_json *j, const char *type)
+{
+    g_string_truncate(r->buf, 0);
+    cs_json_init(j, r->buf);
+    cs_json_obj_begin(j, NULL);
+    cs_json_str(j, "type", type);
+}
+
+void cs_report_json_end(cs_report *r, cs_json *j)
+{
+    cs_json_obj_end(j);
+    fputs(r->buf->str, r->out);
+}
+
+void cs_report_json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
+{
+    json_addr(j, key, a, family);
+}
+
 static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
 {
     if (ns < 0)

@@ -77,20 +77,14 @@ void cs_report_udp_text(cs_report *r, const cs_run_info *info)
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
-{
-    char buf[64];
-    cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
-}
-
 /* The key fields of a tunnel row (in "tunnel" members and "tunnel" objects alike). */
 static void json_tunnel_key(cs_json *j, const char *type_key, const cs_tunnel *tn)
 {
     cs_json_str(j, type_key, tn->other ? "(other)" : cs_tun_type_name((cs_tun_type)tn->type));
     if (tn->other)
         return;
-    json_addr(j, "outer_a", &tn->a, tn->family);
-    json_addr(j, "outer_b", &tn->b, tn->family);
+    cs_report_json_addr(j, "outer_a", &tn->a, tn->family);
+    cs_report_json_addr(j, "outer_b", &tn->b, tn->family);
     if (tn->port != 0)
         cs_json_uint(j, "port", tn->port);
     const char *idn = cs_tunnel_id_name(tn);
@@ -119,17 +113,14 @@ void cs_report_udp_json(cs_report *r, const cs_udp_row *row)
 {
     cs_json j;
     char uid[32];
-    g_string_truncate(r->buf, 0);
-    cs_json_init(&j, r->buf);
-    cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "udp");
+    cs_report_json_begin(r, &j, "udp");
     cs_json_time(&j, "ts", row->start);
     snprintf(uid, sizeof uid, "U%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
     cs_json_str(&j, "uid", uid);
     cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
+    cs_report_json_addr(&j, "id.orig_h", &row->addr[0], row->family);
     cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
+    cs_report_json_addr(&j, "id.resp_h", &row->addr[1], row->family);
     cs_json_uint(&j, "id.resp_p", row->port[1]);
     cs_json_str(&j, "proto", "udp");
     cs_json_double(&j, "duration", (double)(row->end - row->start) / 1e9, 6);
@@ -150,18 +141,14 @@ void cs_report_udp_json(cs_report *r, const cs_udp_row *row)
         cs_json_null(&j, "service");
     if (row->tunnel != NULL || row->tunnel_changed)
         cs_report_json_tunnel(&j, row->tunnel, row->tunnel_changed);
-    cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    cs_report_json_end(r, &j);
 }
 
 static void json_udp_server(cs_report *r, const cs_udp_server *sv)
 {
     cs_json j;
-    g_string_truncate(r->buf, 0);
-    cs_json_init(&j, r->buf);
-    cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "udp_server");
-    json_addr(&j, "resp_h", &sv->addr, sv->family);
+    cs_report_json_begin(r, &j, "udp_server");
+    cs_report_json_addr(&j, "resp_h", &sv->addr, sv->family);
     cs_json_uint(&j, "resp_p", sv->port);
     cs_json_uint(&j, "flows", sv->flows);
     cs_json_uint(&j, "orig_pkts", sv->pkts_c2s);
@@ -174,17 +161,13 @@ static void json_udp_server(cs_report *r, const cs_udp_server *sv)
         cs_json_str(&j, "service", cs_tun_type_name((cs_tun_type)sv->service));
     else
         cs_json_null(&j, "service");
-    cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    cs_report_json_end(r, &j);
 }
 
 static void json_tunnel_row(cs_report *r, const cs_tunnel *tn)
 {
     cs_json j;
-    g_string_truncate(r->buf, 0);
-    cs_json_init(&j, r->buf);
-    cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "tunnel");
+    cs_report_json_begin(r, &j, "tunnel");
     json_tunnel_key(&j, "tunnel_type", tn);
     cs_json_time(&j, "ts", tn->first_ts);
     cs_json_time(&j, "ts_end", tn->last_ts);
@@ -193,8 +176,7 @@ static void json_tunnel_row(cs_report *r, const cs_tunnel *tn)
     cs_json_uint(&j, "tcp_conns", tn->tcp_conns);
     cs_json_uint(&j, "udp_flows", tn->udp_flows);
     cs_json_uint(&j, "max_depth", tn->max_depth);
-    cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    cs_report_json_end(r, &j);
 }
 
 void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info)

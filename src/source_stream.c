@@ -38,15 +38,19 @@ const char *cs_stream_kind_name(cs_stream_kind k)
     return k == CS_STREAM_GZIP ? "gzip" : k == CS_STREAM_ZSTD ? "zstd" : "plain";
 }
 
+/* Copies up to n of the bytes of from[*pos..len) to out and moves *pos. Returns the count. */
+static size_t replay(const uint8_t *from, size_t len, size_t *pos, uint8_t *out, size_t n)
+{
+    size_t got = len - *pos < n ? len - *pos : n;
+    memcpy(out, from + *pos, got);
+    *pos += got;
+    return got;
+}
+
 /* Reads raw bytes: the replayed magic first, then the file. */
 static size_t raw_read(struct zstate *z, uint8_t *buf, size_t n)
 {
-    size_t got = 0;
-    if (z->raw_pos < z->raw_len) {
-        got = z->raw_len - z->raw_pos < n ? z->raw_len - z->raw_pos : n;
-        memcpy(buf, z->raw + z->raw_pos, got);
-        z->raw_pos += got;
-    }
+    size_t got = replay(z->raw, z->raw_len, &z->raw_pos, buf, n);
     if (got < n)
         got += fread(buf + got, 1, n - got, z->under);
     return got;
@@ -148,12 +152,7 @@ static size_t produce(struct zstate *z, uint8_t *buf, size_t n)
 static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 {
     struct zstate *z = cookie;
-    size_t got = 0;
-    if (z->out_pos < z->out_len) {
-        got = z->out_len - z->out_pos < n ? z->out_len - z->out_pos : n;
-        memcpy(buf, z->out_head + z->out_pos, got);
-        z->out_pos += got;
-    }
+    size_t got = replay(z->out_head, z->out_len, &z->out_pos, (uint8_t *)buf, n);
     if (got < n)
         got += produce(z, (uint8_t *)buf + got, n - got);
     if (got == 0 && z->err[0] != '\0') {

@@ -183,6 +183,20 @@ GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s);
  * the elements stay owned by s. */
 GPtrArray *cs_stats_servers_sorted(const cs_stats *s);
 
+/* The key of the per-endpoint tables (TCP and UDP servers): zero it, then fill it. GLib hash
+ * and equality functions for it. */
+typedef struct cs_ep_key {
+    cs_addr addr;
+    uint16_t port;
+    uint8_t family;
+} cs_ep_key;
+guint cs_ep_key_hash(gconstpointer k);
+gboolean cs_ep_key_equal(gconstpointer a, gconstpointer b);
+
+/* The values of hash table t sorted by cmp (which gets pointers to the value pointers). Free
+ * with g_ptr_array_free(a, TRUE); the values stay owned by t. */
+GPtrArray *cs_table_sorted(GHashTable *t, GCompareFunc cmp);
+
 /* Compares two addresses of the given families (IPv4 before IPv6, then bytes). */
 int cs_addr_cmp(uint8_t fa, const cs_addr *a, uint8_t fb, const cs_addr *b);
 

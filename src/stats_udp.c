@@ -30,27 +30,6 @@ void cs_udp_row_fill(cs_udp_row *row, const cs_udp_flow *f, cs_udp_end why, cons
     row->tunnel_changed = f->tunnel_changed;
 }
 
-typedef struct ukey {
-    cs_addr addr;
-    uint16_t port;
-    uint8_t family;
-} ukey;
-
-static guint ukey_hash(gconstpointer p)
-{
-    const ukey *k = p;
-    guint h = k->port * 2654435761u ^ k->family;
-    for (int i = 0; i < 16; i++)
-        h = h * 31 + k->addr.b[i];
-    return h;
-}
-
-static gboolean ukey_equal(gconstpointer a, gconstpointer b)
-{
-    const ukey *x = a, *y = b;
-    return x->port == y->port && x->family == y->family && memcmp(&x->addr, &y->addr, 16) == 0;
-}
-
 static void server_free(gpointer p)
 {
     cs_udp_server *s = p;
@@ -61,7 +40,7 @@ static void server_free(gpointer p)
 void cs_udp_stats_init(cs_udp_stats *s, uint32_t max_keys)
 {
     memset(s, 0, sizeof *s);
-    s->servers = g_hash_table_new_full(ukey_hash, ukey_equal, g_free, server_free);
+    s->servers = g_hash_table_new_full(cs_ep_key_hash, cs_ep_key_equal, g_free, server_free);
     s->max_keys = max_keys;
 }
 
@@ -75,7 +54,7 @@ void cs_udp_stats_free(cs_udp_stats *s)
 /* The row of a server; at the cap a new one goes to the '(other)' row (family 0), counted. */
 static cs_udp_server *server_get(cs_udp_stats *s, uint8_t family, const cs_addr *a, uint16_t port)
 {
-    ukey k;
+    cs_ep_key k;
     memset(&k, 0, sizeof k);
     k.addr = *a;
     k.port = port;
@@ -149,12 +128,5 @@ static gint cmp_server(gconstpointer pa, gconstpointer pb)
 
 GPtrArray *cs_udp_stats_sorted(const cs_udp_stats *s)
 {
-    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(s->servers));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, s->servers);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(a, v);
-    g_ptr_array_sort(a, cmp_server);
-    return a;
+    return cs_table_sorted(s->servers, cmp_server);
 }

@@ -141,6 +141,7 @@ if [ -f "$SRC_JSON" ]; then
             while read -r base; do printf '%s_p50_us\n%s_p90_us\n%s_p99_us\n%s_max_us\n' \
                 "$base" "$base" "$base" "$base"; done
         grep -ohE '"type", "[a-z_]+"' "$SRC_JSON" "$SRC_UDP" | cut -d'"' -f4
+        grep -ohE 'json_begin\(r, &j, "[a-z_]+"' "$SRC_JSON" "$SRC_UDP" | cut -d'"' -f2
     } > "$TMP/srcfields"
     check_names "$TMP/srcfields" "$TMP/terms" "JSON fields and types named in src/report_json.c and src/report_udp.c"
 else
