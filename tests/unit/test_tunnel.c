@@ -815,7 +815,7 @@ static void test_streams(void)
             fclose(f);
             out = read_stream(path, &k, &e);
             CU_ASSERT(out->len < sizeof plain);
-            CU_ASSERT(memcmp(out->data, plain, out->len) == 0);
+            CU_ASSERT(out->len == 0 || memcmp(out->data, plain, out->len) == 0);
             CU_ASSERT(e != NULL && strstr(e, " ends ") != NULL);
             g_byte_array_free(out, TRUE);
         }
