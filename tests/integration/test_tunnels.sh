@@ -358,6 +358,14 @@ check("gzip of text: exit 2, one line saying so", (rc, err.strip()),
       (2, "connscope: %s: gzip-compressed, but what it holds is not a pcap or pcapng capture "
           "(unknown file format)" % junk))
 
+# ---- 7. -j merges the tunnel and UDP tables ----------------------------------------------------
+files = [os.path.join(srcdir, "pcaps/tunnels", n + ".pcap") for n in ("vxlan", "gre", "geneve")]
+def tables(extra):
+    return sorted(json.dumps(o, sort_keys=True) for o in records(files[0], extra + files[1:])
+                  if o["type"] in ("tunnel", "udp_server"))
+check("-j 2: the tunnel and udp_server records of three tunnel captures equal a single run's",
+      tables(["-j", "2"]) == tables([]), True)
+
 print("%d failure(s)" % fails)
 sys.exit(1 if fails else 0)
 PY
