@@ -217,8 +217,8 @@ static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const c
 }
 
 /* The entry of (family, a, port, Host) in the HTTP server table, created empty when missing. */
-static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a,
-                                       uint16_t port, const char *host, uint64_t events)
+static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port,
+                                       const char *host, uint64_t events)
 {
     http_key *nk;
     cs_http_server *v = hostkey_find(s, s->http_servers, family, a, port, host, events, &nk);
@@ -577,8 +577,8 @@ static void merge_server(cs_stats *into, const cs_server_stats *f)
 
 static void merge_http_server(cs_stats *into, const cs_http_server *f)
 {
-    cs_http_server *t = http_server_get(into, f->family, &f->addr, f->port, f->host,
-                                        f->requests + f->orphans);
+    cs_http_server *t =
+        http_server_get(into, f->family, &f->addr, f->port, f->host, f->requests + f->orphans);
     t->requests += f->requests;
     t->responses += f->responses;
     t->paired += f->paired;

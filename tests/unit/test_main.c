@@ -19,6 +19,7 @@ int main(void)
     suite_tls();
     suite_analytics();
     suite_stats();
+    suite_util();
     suite_tunnel();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
