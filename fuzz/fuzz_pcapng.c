@@ -23,7 +23,7 @@
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_pcapng: invariant failed: %s (line %d)\n", #cond, __LINE__);    \
+            fprintf(stderr, "fuzz_pcapng: invariant failed: %s (line %d)\n", #cond, __LINE__);     \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -98,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cs_stream_open(&st, path, 4096, &err)) {
         CHECK(st.head_len <= 4096);
         if (st.kind == CS_STREAM_PLAIN)
-            CHECK(st.head_len == (size < 4096 ? size : 4096) && memcmp(st.head, data, st.head_len) == 0);
+            CHECK(st.head_len == (size < 4096 ? size : 4096) &&
+                  memcmp(st.head, data, st.head_len) == 0);
         read_all(st.fp, (size_t)1 << 26);
         (void)cs_stream_error(&st);
         cs_stream_close(&st, false);

@@ -56,16 +56,16 @@ typedef enum cs_tun_type {
 
 /* One tunnel layer of a packet: the outer header that carried the rest. */
 typedef struct cs_tun_layer {
-    uint8_t type;         /* cs_tun_type */
-    uint8_t family;       /* of the outer IP header (4 or 6) */
-    uint8_t version;      /* ERSPAN type (1, 2, 3), GRE version (0, 1); else 0 */
-    bool has_id;          /* `id` is set: VNI, GRE key, ERSPAN session */
+    uint8_t type;    /* cs_tun_type */
+    uint8_t family;  /* of the outer IP header (4 or 6) */
+    uint8_t version; /* ERSPAN type (1, 2, 3), GRE version (0, 1); else 0 */
+    bool has_id;     /* `id` is set: VNI, GRE key, ERSPAN session */
     uint32_t id;
     uint16_t sport, dport; /* outer UDP ports (VXLAN, GENEVE, Teredo), else 0 */
-    uint16_t port;        /* which of them is the tunnel port, else 0 */
-    uint32_t ip_len;      /* outer IP datagram length */
-    uint32_t udp_wire;    /* outer UDP payload bytes on the wire (UDP-based tunnels) */
-    cs_addr src, dst;     /* outer IP addresses */
+    uint16_t port;         /* which of them is the tunnel port, else 0 */
+    uint32_t ip_len;       /* outer IP datagram length */
+    uint32_t udp_wire;     /* outer UDP payload bytes on the wire (UDP-based tunnels) */
+    cs_addr src, dst;      /* outer IP addresses */
 } cs_tun_layer;
 
 /* What the decoder found in one packet. Fields past `proto` are valid only for TCP, except the
@@ -97,9 +97,9 @@ typedef struct cs_pkt {
     struct cs_defrag *defrag; /* set by cs_decode_ex: the fragment reassembler, or NULL */
     const uint8_t *l3;     /* start of the IP header (for checksums) */
     uint32_t l3_caplen;
-    uint32_t tunnel_id;    /* 0 from the decoder; the engine's tunnel table id of tun[0] */
-    uint8_t tun_depth;     /* tunnel layers peeled off (0: not tunnelled); tun[] below */
-    bool in_quote;         /* decoding headers quoted by an ICMP error: no tunnels, no quotes */
+    uint32_t tunnel_id; /* 0 from the decoder; the engine's tunnel table id of tun[0] */
+    uint8_t tun_depth;  /* tunnel layers peeled off (0: not tunnelled); tun[] below */
+    bool in_quote;      /* decoding headers quoted by an ICMP error: no tunnels, no quotes */
     cs_tun_layer tun[CS_TUN_MAX_DEPTH]; /* outermost first; only tun[0..tun_depth) are valid */
 } cs_pkt;
 

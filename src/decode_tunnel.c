@@ -32,8 +32,8 @@ void cs_decode_set_vxlan_ports(const uint16_t *ports, int n)
 
 const char *cs_tun_type_name(cs_tun_type t)
 {
-    static const char *const names[CS_TUN_COUNT] = {"none", "vxlan",  "geneve", "gre",
-                                                    "erspan", "ipip", "teredo"};
+    static const char *const names[CS_TUN_COUNT] = {"none",   "vxlan", "geneve", "gre",
+                                                    "erspan", "ipip",  "teredo"};
     return (unsigned)t < CS_TUN_COUNT ? names[t] : "unknown";
 }
 
@@ -107,8 +107,8 @@ static cs_tun_type udp_tunnel_type(uint16_t sport, uint16_t dport, uint16_t *por
 
 /* VXLAN (RFC 7348): flags, 24-bit VNI, then an Ethernet frame. Wireshark decodes the frame
  * whatever the flags say, and so does this. */
-static cs_decode_result decode_vxlan(const uint8_t *p, uint32_t len, uint32_t wire,
-                                     cs_tun_layer *l, cs_pkt *pkt, cs_counters *c)
+static cs_decode_result decode_vxlan(const uint8_t *p, uint32_t len, uint32_t wire, cs_tun_layer *l,
+                                     cs_pkt *pkt, cs_counters *c)
 {
     cs_wire w = cs_wire_make(p, len);
     uint8_t flags = cs_wire_u8(&w, 0);
@@ -149,12 +149,13 @@ static cs_decode_result decode_geneve(const uint8_t *p, uint32_t len, uint32_t w
 
 /* Teredo (RFC 4380 section 5.1.1): an optional authentication header, an optional origin
  * indication, then the IPv6 packet. */
-static cs_decode_result decode_teredo(const uint8_t *p, uint32_t len, uint32_t wire,
-                                      cs_pkt *pkt, cs_counters *c)
+static cs_decode_result decode_teredo(const uint8_t *p, uint32_t len, uint32_t wire, cs_pkt *pkt,
+                                      cs_counters *c)
 {
     cs_wire w = cs_wire_make(p, len);
     uint32_t off = 0;
-    if (cs_wire_be16(&w, 0) == 1) { /* authentication: id-len, au-len, id, au, nonce, confirmation */
+    if (cs_wire_be16(&w, 0) ==
+        1) { /* authentication: id-len, au-len, id, au, nonce, confirmation */
         off = 4 + (uint32_t)cs_wire_u8(&w, 2) + cs_wire_u8(&w, 3) + 8 + 1;
     }
     if (cs_wire_be16(&w, off) == 0) /* origin indication: port, address */

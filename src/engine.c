@@ -19,7 +19,7 @@ struct cs_engine {
     cs_http_sink http_sink;
     cs_flow_table *flow;
     cs_udp_table *udp;
-    cs_udp_stats udp_stats;   /* cumulative, final report only */
+    cs_udp_stats udp_stats; /* cumulative, final report only */
     cs_tunnels *tunnels;
     cs_defrag *defrag;
     cs_app *app;

@@ -26,8 +26,8 @@ typedef struct cs_engine_filter {
     cs_time_t since, until;    /* packets outside [since, until) are skipped */
     cs_host_filter host;       /* --host: connections with this client or server address */
     bool tunnel_id_set, vni_set;
-    uint32_t tunnel_id;        /* --tunnel-id: only traffic in tunnels with this VNI/key/session */
-    uint32_t vni;              /* --vni: only traffic in VXLAN/GENEVE tunnels with this VNI */
+    uint32_t tunnel_id; /* --tunnel-id: only traffic in tunnels with this VNI/key/session */
+    uint32_t vni;       /* --vni: only traffic in VXLAN/GENEVE tunnels with this VNI */
 } cs_engine_filter;
 
 /* Parses "IP" or "IP:PORT" / "[IPv6]:PORT" into (family, addr, port). Returns false if invalid. */
@@ -40,10 +40,11 @@ bool cs_parse_time(const char *s, cs_time_t *out);
 typedef struct cs_engine_cfg {
     cs_engine_filter filter;
     cs_flow_cfg flow;
-    cs_udp_cfg udp;      /* UDP flow table (all zero: cs_udp_cfg_default) */
+    cs_udp_cfg udp; /* UDP flow table (all zero: cs_udp_cfg_default) */
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
-    FILE *udp_stream_list; /* non-NULL: print "FRAME<TAB>S1[,S2]" (udp.stream) for every UDP frame */
+    FILE
+        *udp_stream_list; /* non-NULL: print "FRAME<TAB>S1[,S2]" (udp.stream) for every UDP frame */
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
     GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for

@@ -23,13 +23,13 @@ struct cs_udp_table {
     const cs_udp_hooks *hooks;
     cs_counters *ctr;
     cs_hidx idx;
-    cs_pool pool;          /* the cs_udp_flow records */
-    cs_lru lru;            /* expiry list, least recently active first */
+    cs_pool pool; /* the cs_udp_flow records */
+    cs_lru lru;   /* expiry list, least recently active first */
     uint32_t active, peak;
     uint64_t next_stream;
     cs_time_t now, next_check;
     bool flushing;
-    utomb *tombs;          /* ring */
+    utomb *tombs; /* ring */
     uint32_t tomb_next;
     cs_hidx tomb_idx;
 };

@@ -17,17 +17,17 @@ typedef enum cs_udp_end {
  * the first datagram seen. */
 typedef struct cs_udp_flow {
     uint32_t hash;
-    uint32_t id;               /* slot in the pool */
+    uint32_t id; /* slot in the pool */
     uint32_t lru_prev, lru_next;
     uint8_t family;
-    uint8_t client;            /* endpoint index (0/1) of the client (see cs_udp_packet) */
-    uint8_t tunnel_type;       /* cs_tun_type its datagrams carry (a tunnel's outer flow), else 0 */
-    bool resumed;              /* continues a udp.stream whose record ended earlier */
-    bool quote_only;           /* known only from ICMP error quotes: never reported */
-    bool tunnel_changed;       /* later datagrams came through another tunnel than the first */
+    uint8_t client;      /* endpoint index (0/1) of the client (see cs_udp_packet) */
+    uint8_t tunnel_type; /* cs_tun_type its datagrams carry (a tunnel's outer flow), else 0 */
+    bool resumed;        /* continues a udp.stream whose record ended earlier */
+    bool quote_only;     /* known only from ICMP error quotes: never reported */
+    bool tunnel_changed; /* later datagrams came through another tunnel than the first */
     uint16_t port[2];
     cs_addr addr[2];
-    uint64_t stream;           /* Wireshark udp.stream */
+    uint64_t stream; /* Wireshark udp.stream */
     uint64_t first_frame;
     cs_time_t first_ts, last_ts;
     uint64_t pkts[2];          /* datagrams sent by endpoint i */
@@ -46,15 +46,15 @@ typedef struct cs_udp_dgram {
     const cs_addr *src, *dst;
     uint16_t sport, dport;
     uint32_t ip_len;
-    const uint8_t *payload;    /* NULL for a tunnel's outer datagram (not handed to consumers) */
-    uint32_t payload_len;      /* captured */
-    uint32_t payload_wire;     /* on the wire */
-    uint32_t wirelen;          /* frame length */
+    const uint8_t *payload; /* NULL for a tunnel's outer datagram (not handed to consumers) */
+    uint32_t payload_len;   /* captured */
+    uint32_t payload_wire;  /* on the wire */
+    uint32_t wirelen;       /* frame length */
     cs_time_t ts;
     uint64_t frame;
-    bool quote;                /* a header quoted by an ICMP error: stream lookup only */
-    uint8_t tunnel_type;       /* the tunnel it carries (cs_tun_type), else 0 */
-    uint32_t tunnel_id;        /* the tunnel it came through (0: none) */
+    bool quote;          /* a header quoted by an ICMP error: stream lookup only */
+    uint8_t tunnel_type; /* the tunnel it carries (cs_tun_type), else 0 */
+    uint32_t tunnel_id;  /* the tunnel it came through (0: none) */
 } cs_udp_dgram;
 
 /* The consumer interface (each may be NULL). `datagram` gets the payload of every datagram of a
@@ -69,9 +69,9 @@ typedef struct cs_udp_hooks {
 } cs_udp_hooks;
 
 typedef struct cs_udp_cfg {
-    cs_time_t idle_timeout;   /* end a record after this long without a datagram */
-    uint32_t max_flows;       /* cap on tracked flows (the idlest is evicted, counted) */
-    uint32_t max_tombstones;  /* ended tuples remembered so a late datagram keeps its udp.stream */
+    cs_time_t idle_timeout;  /* end a record after this long without a datagram */
+    uint32_t max_flows;      /* cap on tracked flows (the idlest is evicted, counted) */
+    uint32_t max_tombstones; /* ended tuples remembered so a late datagram keeps its udp.stream */
 } cs_udp_cfg;
 
 typedef struct cs_udp_table cs_udp_table;

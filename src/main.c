@@ -234,9 +234,9 @@ static void read_loop(cs_source *src, cs_engine *e, const options *o, const cs_r
     cs_time_t start = wall_now(), last_stats = 0;
     progress pg = {.start = start};
     uint64_t done, total;
-    pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list && !o->udp_stream_list &&
-            (o->iface != NULL ||
-             (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
+    pg.on =
+        !o->quiet && isatty(STDERR_FILENO) && !o->stream_list && !o->udp_stream_list &&
+        (o->iface != NULL || (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
     cs_time_t duration = (cs_time_t)(o->duration * 1e9);
     bool live = o->iface != NULL;
     cs_raw raw;
@@ -423,8 +423,7 @@ int main(int argc, char **argv)
         {"csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, "Write one CSV row per connection", NULL},
         {"interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.interval,
          "Also report every SEC seconds of capture time, for that interval alone", "SEC"},
-        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
-         "No progress line on the terminal", NULL},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress line on the terminal", NULL},
         {"color", 0, 0, G_OPTION_ARG_STRING, &o.color,
          "Bold section titles: auto (on a terminal, default), always, never", "WHEN"},
         {"stream-list", 0, 0, G_OPTION_ARG_NONE, &o.stream_list,
@@ -578,7 +577,7 @@ int main(int argc, char **argv)
     else if ((bad = out_of_range(&o)) != NULL)
         ;
     else if (o.jobs > 1 && (o.iface != NULL || o.stream_list || o.udp_stream_list ||
-                             o.interval > 0 || o.write_file != NULL || o.count > 0))
+                            o.interval > 0 || o.write_file != NULL || o.count > 0))
         bad = "-j goes with capture files, not with -i, -c, --stream-list, --udp-stream-list, "
               "--interval or -w";
     else if (o.stream_list && o.udp_stream_list)

@@ -56,9 +56,9 @@ static inline void cs_pool_free(cs_pool *p)
  *   PFX_unlink(pool, l, e)   takes e off list l;
  *   PFX_append(pool, l, e)   puts e at the young end of list l. */
 #define CS_POOL_DEFINE(PFX, T)                                                                     \
-    static inline T *PFX##_at(const cs_pool *p, uint32_t id)                                      \
+    static inline T *PFX##_at(const cs_pool *p, uint32_t id)                                       \
     {                                                                                              \
-        return &((T *)p->chunks[id >> CS_POOL_CHUNK_BITS])[id & (CS_POOL_CHUNK - 1)];             \
+        return &((T *)p->chunks[id >> CS_POOL_CHUNK_BITS])[id & (CS_POOL_CHUNK - 1)];              \
     }                                                                                              \
     static inline T *PFX##_alloc(cs_pool *p)                                                       \
     {                                                                                              \

@@ -39,11 +39,11 @@ typedef struct cs_run_info {
     uint64_t drops[3];
     const cs_analytics *analytics;            /* non-NULL: print its sections ... */
     const cs_an_report_opts *analytics_opts;  /* ... these (text: after the HTTP/TLS tables) */
-    const cs_udp_stats *udp;      /* UDP flows per server (NULL: not tracked); set by the engine */
-    const cs_tunnels *tunnels;    /* tunnels seen (NULL: none); set by the engine */
-    uint64_t udp_streams;         /* udp.stream numbers given out */
-    int64_t want_tunnel_id;       /* --tunnel-id (-1: not given): tunnel rows listed ... */
-    int64_t want_vni;             /* ... and --vni (-1: not given) */
+    const cs_udp_stats *udp;   /* UDP flows per server (NULL: not tracked); set by the engine */
+    const cs_tunnels *tunnels; /* tunnels seen (NULL: none); set by the engine */
+    uint64_t udp_streams;      /* udp.stream numbers given out */
+    int64_t want_tunnel_id;    /* --tunnel-id (-1: not given): tunnel rows listed ... */
+    int64_t want_vni;          /* ... and --vni (-1: not given) */
 } cs_run_info;
 
 /* One interval report: [start, end) of capture time, its own packet counters (a difference of

@@ -61,23 +61,26 @@ static void print_conn_table(cs_report *r)
     for (guint i = 0; i < r->rows->len && !tunnels; i++)
         tunnels = g_array_index(r->rows, cs_conn_row, i).tunnel != NULL;
     cs_table_init(&t, tunnels ? "rllllrrrrrlll" : "rllllrrrrrll");
-    cs_table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
-                  "\tbytes s>c\thandshake rtt\tstate\thistory%s", tunnels ? "\ttunnel" : "");
+    cs_table_row(&t,
+                 "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
+                 "\tbytes s>c\thandshake rtt\tstate\thistory%s",
+                 tunnels ? "\ttunnel" : "");
     for (guint i = 0; i < r->rows->len; i++) {
         const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
         char tn[160] = "";
         if (row->tunnel != NULL)
             cs_tunnel_describe(row->tunnel, tn, sizeof tn);
-        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s",
-                  row->stream, row->resumed ? "r" : "",
-                  cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
-                  cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
-                  cs_fmt_time(row->start, ts, sizeof ts),
-                  cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
-                  row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
-                  cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
-                  cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history, tn);
+        cs_table_row(&t,
+                     "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
+                     "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s",
+                     row->stream, row->resumed ? "r" : "",
+                     cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
+                     cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
+                     cs_fmt_time(row->start, ts, sizeof ts),
+                     cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
+                     row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
+                     cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
+                     cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history, tn);
     }
     cs_table_print(&t, r->out);
 }

@@ -16,25 +16,26 @@ static void text_udp_servers(cs_report *r, const cs_udp_stats *st)
                      "\tcarries");
     for (guint i = 0; i < servers->len; i++) {
         const cs_udp_server *sv = g_ptr_array_index(servers, i);
-        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                         "\t%s\t%s\t%s\t%s\t%s",
-                     cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->flows,
-                     sv->pkts_c2s, sv->pkts_s2c, cs_fmt_bytes(sv->bytes_c2s, b0, sizeof b0),
-                     cs_fmt_bytes(sv->bytes_s2c, b1, sizeof b1),
-                     cs_fmt_duration((cs_time_t)cs_hist_percentile(&sv->duration_us, 50) *
-                                         CS_NS_PER_US,
-                                     d50, sizeof d50),
-                     cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax,
-                                     sizeof dmax),
-                     sv->service != 0 ? cs_tun_type_name((cs_tun_type)sv->service) : "");
+        cs_table_row(
+            &t,
+            "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+            "\t%s\t%s\t%s\t%s\t%s",
+            cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->flows,
+            sv->pkts_c2s, sv->pkts_s2c, cs_fmt_bytes(sv->bytes_c2s, b0, sizeof b0),
+            cs_fmt_bytes(sv->bytes_s2c, b1, sizeof b1),
+            cs_fmt_duration((cs_time_t)cs_hist_percentile(&sv->duration_us, 50) * CS_NS_PER_US, d50,
+                            sizeof d50),
+            cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax, sizeof dmax),
+            sv->service != 0 ? cs_tun_type_name((cs_tun_type)sv->service) : "");
     }
-    cs_report_title(r, "UDP flows per server (%" G_GUINT64_FORMAT " flow%s, %" G_GUINT64_FORMAT
-                       " datagrams)",
-                    st->flows, st->flows == 1 ? "" : "s", st->pkts);
+    cs_report_title(
+        r, "UDP flows per server (%" G_GUINT64_FORMAT " flow%s, %" G_GUINT64_FORMAT " datagrams)",
+        st->flows, st->flows == 1 ? "" : "s", st->pkts);
     cs_table_print(&t, r->out);
     g_ptr_array_free(servers, TRUE);
     if (st->keys_capped > 0)
-        fprintf(r->out, "  (%" G_GUINT64_FORMAT " flows went to the '(other)' row: --max-keys %u)\n",
+        fprintf(r->out,
+                "  (%" G_GUINT64_FORMAT " flows went to the '(other)' row: --max-keys %u)\n",
                 st->keys_capped, st->max_keys);
 }
 
@@ -51,8 +52,9 @@ static void text_tunnels(cs_report *r, const cs_run_info *info)
         if (!cs_tunnel_match(tn, info->want_tunnel_id, info->want_vni))
             continue;
         n++;
-        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                         "\t%s\t%u",
+        cs_table_row(&t,
+                     "%s\t%" G_GUINT64_FORMAT "\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                     "\t%s\t%u",
                      cs_tunnel_describe(tn, desc, sizeof desc), tn->pkts,
                      cs_fmt_bytes(tn->bytes, b, sizeof b), tn->tcp_conns, tn->udp_flows,
                      cs_fmt_duration(tn->last_ts - tn->first_ts, d, sizeof d), tn->max_depth);

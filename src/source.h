@@ -17,7 +17,7 @@ typedef enum cs_input_state {
 typedef struct cs_input {
     char *path;         /* as given ("-" for standard input, interface name when live) */
     int dlt;            /* link type (of the first interface when mixed_links) */
-    bool mixed_links;   /* a pcapng with interfaces of several link types (read by our own reader) */
+    bool mixed_links; /* a pcapng with interfaces of several link types (read by our own reader) */
     uint64_t packets;   /* packets read from it */
     cs_input_state state;
     char *message;      /* NULL, or why the input ended early */

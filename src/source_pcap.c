@@ -16,17 +16,17 @@
 #define HEAD_PEEK (64u << 10) /* first bytes looked at: a pcapng's interface blocks come first */
 
 typedef struct input_rt {
-    pcap_t *pcap;    /* libpcap reading st.fp (pcap_close closes it), or NULL */
-    cs_pcapng *ng;   /* the own reader for a pcapng with several link types, or NULL */
-    cs_stream st;    /* the (decompressed) bytes of the file, while `open` */
+    pcap_t *pcap;  /* libpcap reading st.fp (pcap_close closes it), or NULL */
+    cs_pcapng *ng; /* the own reader for a pcapng with several link types, or NULL */
+    cs_stream st;  /* the (decompressed) bytes of the file, while `open` */
     bool open;
-    uint64_t done_at_close; /* bytes consumed when the input ended */
+    uint64_t done_at_close;  /* bytes consumed when the input ended */
     struct pcap_pkthdr *hdr; /* pending packet (valid until the next read on this handle) */
     struct pcap_pkthdr own_hdr; /* the own reader's pending packet, in libpcap's shape */
     const u_char *data;
     cs_time_t ts;
-    int dlt;         /* link type of the pending packet */
-    GArray *progs;   /* own reader with a filter: bpf_prog_dlt per link type met */
+    int dlt;       /* link type of the pending packet */
+    GArray *progs; /* own reader with a filter: bpf_prog_dlt per link type met */
 } input_rt;
 
 /* A BPF program compiled for one link type (the own pcapng reader filters per packet). */
@@ -146,7 +146,8 @@ static void input_failed(cs_input *in, bool truncated, const char *why)
     if (truncated) {
         in->state = CS_INPUT_TRUNCATED;
         in->message = g_strdup_printf("%s: file ends in the middle of a packet after %" PRIu64
-                                      " complete packets (%s)", in->path, in->packets, why);
+                                      " complete packets (%s)",
+                                      in->path, in->packets, why);
     } else {
         in->state = CS_INPUT_ERROR;
         in->message = g_strdup_printf("%s: read error after %" PRIu64 " packets: %s", in->path,
@@ -171,8 +172,7 @@ static bool own_filter_pass(cs_source *s, input_rt *rt, const struct pcap_pkthdr
     if (bp == NULL) {
         bpf_prog_dlt n = {.dlt = dlt};
         pcap_t *dead = pcap_open_dead(dlt, 262144);
-        n.ok = dead != NULL &&
-               pcap_compile(dead, &n.prog, s->bpf, 1, PCAP_NETMASK_UNKNOWN) == 0;
+        n.ok = dead != NULL && pcap_compile(dead, &n.prog, s->bpf, 1, PCAP_NETMASK_UNKNOWN) == 0;
         if (dead != NULL)
             pcap_close(dead);
         g_array_append_val(rt->progs, n);
@@ -359,8 +359,8 @@ static bool open_input(cs_source *s, int i, const char *path, const char *bpf, G
             s->bpf = g_strdup(bpf);
         }
     } else {
-        rt->pcap = pcap_fopen_offline_with_tstamp_precision(rt->st.fp, PCAP_TSTAMP_PRECISION_NANO,
-                                                           errbuf);
+        rt->pcap =
+            pcap_fopen_offline_with_tstamp_precision(rt->st.fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
         if (rt->pcap != NULL)
             in->dlt = pcap_datalink(rt->pcap);
     }
@@ -372,8 +372,8 @@ static bool open_input(cs_source *s, int i, const char *path, const char *bpf, G
     }
     if (!in->mixed_links && !cs_link_supported(in->dlt)) {
         char buf[160];
-        g_set_error(err, g_quark_from_static_string("connscope"), 2,
-                    "%s: unsupported link type %s", path, cs_dlt_describe(in->dlt, buf, sizeof buf));
+        g_set_error(err, g_quark_from_static_string("connscope"), 2, "%s: unsupported link type %s",
+                    path, cs_dlt_describe(in->dlt, buf, sizeof buf));
         return false;
     }
     return rt->pcap == NULL || apply_filter(rt->pcap, path, bpf, err);

@@ -18,17 +18,17 @@
 typedef struct iface {
     int dlt;
     uint32_t snaplen;
-    uint8_t tsresol;   /* if_tsresol: bit 7 set = 2^-n, else 10^-n */
-    int64_t tsoffset;  /* if_tsoffset, seconds */
+    uint8_t tsresol;  /* if_tsresol: bit 7 set = 2^-n, else 10^-n */
+    int64_t tsoffset; /* if_tsoffset, seconds */
 } iface;
 
 struct cs_pcapng {
     FILE *fp;
-    bool be;           /* the section is big-endian */
-    GArray *ifaces;    /* iface, of the current section */
-    uint8_t *buf;      /* the current block */
+    bool be;        /* the section is big-endian */
+    GArray *ifaces; /* iface, of the current section */
+    uint8_t *buf;   /* the current block */
     uint32_t cap;
-    int types[16];     /* distinct link types seen */
+    int types[16]; /* distinct link types seen */
     int ntypes;
     char err[160];
 };

@@ -15,9 +15,9 @@ typedef struct cs_pcapng_pkt {
     const uint8_t *data;
     uint32_t caplen;
     uint32_t wirelen;
-    cs_time_t ts;      /* nanoseconds since the epoch (if_tsresol and if_tsoffset applied) */
-    int dlt;           /* link type of its interface */
-    uint32_t iface;    /* interface index within its section */
+    cs_time_t ts;   /* nanoseconds since the epoch (if_tsresol and if_tsoffset applied) */
+    int dlt;        /* link type of its interface */
+    uint32_t iface; /* interface index within its section */
 } cs_pcapng_pkt;
 
 typedef struct cs_pcapng cs_pcapng;

@@ -9,7 +9,8 @@
 
 #include "source_stream.h"
 
-#define UNDER_BUFFER (1u << 20) /* stdio buffer of the file itself: a syscall per MiB, not per 4 KiB */
+#define UNDER_BUFFER                                                                               \
+    (1u << 20) /* stdio buffer of the file itself: a syscall per MiB, not per 4 KiB */
 #define COOKIE_BUFFER (1u << 16) /* stdio buffer of the decoded stream */
 #define IN_CHUNK (1u << 16)      /* compressed bytes fed to the decoder at a time */
 
@@ -18,18 +19,18 @@ struct zstate {
     FILE *under;
     char *under_buf;
     cs_stream_kind kind;
-    uint8_t raw[4];          /* the magic bytes already read from `under`, fed first */
+    uint8_t raw[4]; /* the magic bytes already read from `under`, fed first */
     size_t raw_len, raw_pos;
-    uint8_t *out_head;       /* decoded bytes produced for the peek, served first */
+    uint8_t *out_head; /* decoded bytes produced for the peek, served first */
     size_t out_len, out_pos;
-    uint8_t *in;             /* compressed input */
+    uint8_t *in; /* compressed input */
     size_t in_len, in_pos;
     bool in_eof;
-    bool done;               /* no more output (end, or an error in `err`) */
-    bool member_end;         /* gzip: a member ended; more input starts another */
+    bool done;       /* no more output (end, or an error in `err`) */
+    bool member_end; /* gzip: a member ended; more input starts another */
     z_stream zs;
     ZSTD_DStream *zd;
-    size_t zret;             /* last ZSTD_decompressStream result (0: at a frame end) */
+    size_t zret; /* last ZSTD_decompressStream result (0: at a frame end) */
     char err[160];
 };
 
@@ -82,7 +83,8 @@ static size_t gzip_produce(struct zstate *z, uint8_t *buf, size_t n)
     while (z->zs.avail_out > 0) {
         if (!fill_in(z)) {
             if (!z->member_end && z->err[0] == '\0')
-                snprintf(z->err, sizeof z->err, "gzip: the file ends in the middle of compressed data");
+                snprintf(z->err, sizeof z->err,
+                         "gzip: the file ends in the middle of compressed data");
             z->done = true;
             break;
         }
@@ -97,7 +99,8 @@ static size_t gzip_produce(struct zstate *z, uint8_t *buf, size_t n)
         if (rc == Z_STREAM_END) {
             z->member_end = true;
         } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            snprintf(z->err, sizeof z->err, "gzip: %s", z->zs.msg != NULL ? z->zs.msg : "corrupt data");
+            snprintf(z->err, sizeof z->err, "gzip: %s",
+                     z->zs.msg != NULL ? z->zs.msg : "corrupt data");
             z->done = true;
             break;
         }
@@ -218,7 +221,8 @@ bool cs_stream_open(cs_stream *s, const char *path, size_t peek, GError **err)
     uint8_t magic[4];
     size_t n = fread(magic, 1, sizeof magic, f);
     s->kind = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b ? CS_STREAM_GZIP
-              : n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd
+              : n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+                      magic[3] == 0xfd
                   ? CS_STREAM_ZSTD
                   : CS_STREAM_PLAIN;
     if (s->kind == CS_STREAM_PLAIN && regular && fseek(f, 0, SEEK_SET) == 0) {

@@ -17,16 +17,16 @@ typedef enum cs_stream_kind {
 } cs_stream_kind;
 
 typedef struct cs_stream {
-    FILE *fp;             /* what a reader reads: the decompressed bytes from the start */
+    FILE *fp; /* what a reader reads: the decompressed bytes from the start */
     cs_stream_kind kind;
-    uint64_t size;        /* size of the file itself, 0 when unknown (a pipe) */
-    const uint8_t *head;  /* the first head_len decompressed bytes (for a format check) */
+    uint64_t size;       /* size of the file itself, 0 when unknown (a pipe) */
+    const uint8_t *head; /* the first head_len decompressed bytes (for a format check) */
     size_t head_len;
     /* private */
-    bool direct;          /* fp is the file itself (a plain regular file): no decoder between */
-    char *iobuf;          /* stdio buffer of fp when direct */
-    uint8_t *head_buf;    /* head when direct */
-    struct zstate *z;     /* the decoder behind fp when not direct */
+    bool direct;       /* fp is the file itself (a plain regular file): no decoder between */
+    char *iobuf;       /* stdio buffer of fp when direct */
+    uint8_t *head_buf; /* head when direct */
+    struct zstate *z;  /* the decoder behind fp when not direct */
 } cs_stream;
 
 /* Opens `path` ("-": standard input) and looks at up to `peek` of its first (decompressed)

@@ -44,7 +44,7 @@ typedef struct cs_conn_row {
     cs_http_conn_summary http;
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
     bool http2;
-    bool tunnel_changed;       /* packets came through more than one tunnel (or none) */
+    bool tunnel_changed;            /* packets came through more than one tunnel (or none) */
     const struct cs_tunnel *tunnel; /* the tunnel of its first packet, or NULL (set by the engine;
                                        valid while the engine lives) */
 } cs_conn_row;

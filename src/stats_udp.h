@@ -11,20 +11,20 @@
 
 /* A flat copy of one ended UDP flow record, oriented client -> server (index 0 the client). */
 typedef struct cs_udp_row {
-    uint64_t stream;          /* Wireshark udp.stream */
-    bool resumed;             /* continues a record that ended earlier (uid suffix r) */
+    uint64_t stream; /* Wireshark udp.stream */
+    bool resumed;    /* continues a record that ended earlier (uid suffix r) */
     uint8_t family;
     cs_addr addr[2];
     uint16_t port[2];
     cs_time_t start, end;
     uint64_t pkts[2];
     uint64_t ip_bytes[2];
-    uint64_t bytes[2];        /* UDP payload bytes */
+    uint64_t bytes[2]; /* UDP payload bytes */
     uint64_t wire_bytes[2];
     const char *end_reason;
-    const char *service;      /* the tunnel it carries ("vxlan", ...), or NULL */
-    uint8_t service_type;     /* the same as a cs_tun_type (0: none) */
-    const cs_tunnel *tunnel;  /* the tunnel it came through, or NULL; valid while the engine lives */
+    const char *service;     /* the tunnel it carries ("vxlan", ...), or NULL */
+    uint8_t service_type;    /* the same as a cs_tun_type (0: none) */
+    const cs_tunnel *tunnel; /* the tunnel it came through, or NULL; valid while the engine lives */
     bool tunnel_changed;
 } cs_udp_row;
 
@@ -36,7 +36,7 @@ typedef struct cs_udp_server {
     cs_addr addr;
     uint8_t family;
     uint16_t port;
-    uint8_t service;          /* cs_tun_type its flows carry, else 0 */
+    uint8_t service; /* cs_tun_type its flows carry, else 0 */
     uint64_t flows;
     uint64_t pkts_c2s, pkts_s2c;
     uint64_t bytes_c2s, bytes_s2c; /* UDP payload bytes */
@@ -44,11 +44,11 @@ typedef struct cs_udp_server {
 } cs_udp_server;
 
 typedef struct cs_udp_stats {
-    GHashTable *servers;      /* endpoint key -> cs_udp_server* */
-    uint64_t flows;           /* ended flow records */
+    GHashTable *servers; /* endpoint key -> cs_udp_server* */
+    uint64_t flows;      /* ended flow records */
     uint64_t resumed;
-    uint64_t pkts, bytes;     /* datagrams and payload bytes in them */
-    uint32_t max_keys;        /* servers kept; beyond, an '(other)' row (0: no cap) */
+    uint64_t pkts, bytes; /* datagrams and payload bytes in them */
+    uint32_t max_keys;    /* servers kept; beyond, an '(other)' row (0: no cap) */
     uint64_t keys_capped;
 } cs_udp_stats;
 

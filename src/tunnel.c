@@ -9,11 +9,11 @@
 #include "util.h"
 
 struct cs_tunnels {
-    GPtrArray *rows;   /* cs_tunnel*, rows->pdata[id - 1] */
-    cs_hidx idx;       /* key hash -> id */
+    GPtrArray *rows; /* cs_tunnel*, rows->pdata[id - 1] */
+    cs_hidx idx;     /* key hash -> id */
     uint32_t max;
-    uint32_t last;     /* id of the row the previous packet went to (0: none) */
-    uint32_t other;    /* id of the '(other)' row (0: not made yet) */
+    uint32_t last;  /* id of the row the previous packet went to (0: none) */
+    uint32_t other; /* id of the '(other)' row (0: not made yet) */
 };
 
 /* The key part of a row, built from a tunnel layer. */

@@ -10,19 +10,19 @@
 /* One tunnel. The outer endpoints are unordered (a < b), so both directions are one row; a
  * UDP-based tunnel is keyed by its tunnel port, not by the (entropy) source port. */
 typedef struct cs_tunnel {
-    uint32_t id;           /* 1-based id (0 means "no tunnel" elsewhere) */
-    uint8_t type;          /* cs_tun_type */
-    uint8_t family;        /* of the outer addresses */
-    uint8_t version;       /* ERSPAN type, GRE version */
+    uint32_t id;     /* 1-based id (0 means "no tunnel" elsewhere) */
+    uint8_t type;    /* cs_tun_type */
+    uint8_t family;  /* of the outer addresses */
+    uint8_t version; /* ERSPAN type, GRE version */
     bool has_id;
-    bool other;            /* the '(other)' row: tunnels beyond the table's cap */
-    uint32_t vid;          /* VNI, GRE key, ERSPAN session (valid with has_id) */
-    uint16_t port;         /* the UDP tunnel port (4789, 6081, 3544, --vxlan-port), else 0 */
+    bool other;    /* the '(other)' row: tunnels beyond the table's cap */
+    uint32_t vid;  /* VNI, GRE key, ERSPAN session (valid with has_id) */
+    uint16_t port; /* the UDP tunnel port (4789, 6081, 3544, --vxlan-port), else 0 */
     cs_addr a, b;
-    uint64_t pkts, bytes;  /* outer frames and their wire bytes */
-    uint64_t tcp_conns;    /* TCP connection records whose first packet came through it */
-    uint64_t udp_flows;    /* UDP flow records whose first datagram came through it */
-    uint8_t max_depth;     /* deepest nesting seen under it (1: no tunnel inside) */
+    uint64_t pkts, bytes; /* outer frames and their wire bytes */
+    uint64_t tcp_conns;   /* TCP connection records whose first packet came through it */
+    uint64_t udp_flows;   /* UDP flow records whose first datagram came through it */
+    uint8_t max_depth;    /* deepest nesting seen under it (1: no tunnel inside) */
     cs_time_t first_ts, last_ts;
 } cs_tunnel;
 

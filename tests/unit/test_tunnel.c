@@ -215,7 +215,7 @@ static void test_geneve(void)
     eth(&x, 0x0800);
     ipv4(&x, 17, 8 + 16 + 40, OUT_A, OUT_B);
     udp(&x, 50001, 6081, 16 + 40);
-    put8(&x, 0x02);   /* version 0, 2 words of options */
+    put8(&x, 0x02); /* version 0, 2 words of options */
     put8(&x, 0x00);
     put16(&x, 0x0800); /* IPv4 directly */
     put32(&x, 0x00abcd00);
@@ -467,9 +467,19 @@ static cs_udp_flow *dgram(cs_udp_table *t, uint8_t a, uint16_t pa, uint8_t b, ui
     memset(&dst, 0, sizeof dst);
     src.b[0] = 10, src.b[3] = a;
     dst.b[0] = 10, dst.b[3] = b;
-    cs_udp_dgram d = {.family = 4, .src = &src, .dst = &dst, .sport = pa, .dport = pb,
-                      .ip_len = 32, .payload = tunnel_type ? NULL : payload, .payload_len = 4,
-                      .payload_wire = 4, .wirelen = 46, .ts = ts, .frame = 1, .quote = quote,
+    cs_udp_dgram d = {.family = 4,
+                      .src = &src,
+                      .dst = &dst,
+                      .sport = pa,
+                      .dport = pb,
+                      .ip_len = 32,
+                      .payload = tunnel_type ? NULL : payload,
+                      .payload_len = 4,
+                      .payload_wire = 4,
+                      .wirelen = 46,
+                      .ts = ts,
+                      .frame = 1,
+                      .quote = quote,
                       .tunnel_type = tunnel_type};
     return cs_udp_packet(t, &d, dir);
 }
@@ -491,7 +501,7 @@ static void test_udp_flows(void)
     cs_udp_flow *f = dgram(t, 1, 5353, 2, 53, s, false, 0, &dir);
     CU_ASSERT_EQUAL(f->stream, 0);
     CU_ASSERT_EQUAL(dir, 0);
-    CU_ASSERT_EQUAL(f->client, 0); /* 53 is the server's */
+    CU_ASSERT_EQUAL(f->client, 0);                   /* 53 is the server's */
     f = dgram(t, 2, 53, 1, 5353, s, false, 0, &dir); /* the answer: the same flow */
     CU_ASSERT_EQUAL(f->stream, 0);
     CU_ASSERT_EQUAL(dir, 1);
@@ -574,7 +584,8 @@ static void test_tunnel_table(void)
     CU_ASSERT_EQUAL(ta->first_ts, 1);
     CU_ASSERT_EQUAL(ta->last_ts, 2);
     char d[160];
-    CU_ASSERT_STRING_EQUAL(cs_tunnel_describe(ta, d, sizeof d), "vxlan 192.0.0.1 <-> 192.0.0.2 vni 100");
+    CU_ASSERT_STRING_EQUAL(cs_tunnel_describe(ta, d, sizeof d),
+                           "vxlan 192.0.0.1 <-> 192.0.0.2 vni 100");
     CU_ASSERT(cs_tunnel_match(ta, 100, -1));
     CU_ASSERT(cs_tunnel_match(ta, -1, 100));
     CU_ASSERT(!cs_tunnel_match(ta, 200, -1));
@@ -679,9 +690,9 @@ static void test_pcapng(void)
 {
     GByteArray *a = g_byte_array_new();
     shb(a);
-    idb(a, 1, -1);        /* Ethernet, microseconds (the default) */
-    idb(a, 113, 9);       /* Linux cooked, nanoseconds */
-    idb(a, 101, 0x8a);    /* raw IP, 2^-10 s */
+    idb(a, 1, -1);     /* Ethernet, microseconds (the default) */
+    idb(a, 113, 9);    /* Linux cooked, nanoseconds */
+    idb(a, 101, 0x8a); /* raw IP, 2^-10 s */
     int first = 0;
     CU_ASSERT(cs_pcapng_is_multilink(a->data, a->len, &first));
     CU_ASSERT_EQUAL(first, 1);
@@ -689,9 +700,9 @@ static void test_pcapng(void)
     le32(a, 16);
     le32(a, 0);
     le32(a, 16);
-    epb(a, 0, 1500000, 10, 60);          /* 1.5 s */
-    epb(a, 1, 2000000001, 7, 7);         /* 2.000000001 s */
-    epb(a, 2, 3 * 1024 + 512, 4, 4);     /* 3.5 s */
+    epb(a, 0, 1500000, 10, 60);      /* 1.5 s */
+    epb(a, 1, 2000000001, 7, 7);     /* 2.000000001 s */
+    epb(a, 2, 3 * 1024 + 512, 4, 4); /* 3.5 s */
     cs_pcapng_pkt p[8];
     int rc;
     int n = read_pcapng(a, p, 8, &rc);
