@@ -90,7 +90,7 @@ typedef struct cs_counters {
     uint64_t udp;
     uint64_t icmp;
     uint64_t other_l4;
-    uint64_t tunneled;    /* packets with at least one tunnel layer peeled off */
+    uint64_t tunneled; /* packets with at least one tunnel layer peeled off */
     uint64_t anomalies[CS_ANOM_COUNT];
     uint64_t gap_bytes;      /* bytes skipped in reassembly gaps */
     uint64_t payload_cut_bytes; /* payload bytes lost to the snaplen */
