@@ -133,7 +133,7 @@ void cs_udp_expire(cs_udp_table *t, cs_time_t now)
 static uint8_t pick_client(const cs_udp_dgram *d)
 {
     if (d->tunnel_type != CS_TUN_NONE) /* the tunnel port is the receiving VTEP's */
-        return d->sport < d->dport ? 1 : 0;
+        return d->sport == d->tunnel_port && d->dport != d->tunnel_port ? 1 : 0;
     bool s0 = d->sport < 1024, s1 = d->dport < 1024;
     return s0 && !s1 ? 1 : 0;
 }
@@ -240,6 +240,7 @@ void cs_udp_dgram_of(cs_udp_dgram *d, const cs_pkt *pkt)
     d->frame = pkt->frame;
     d->quote = pkt->icmp_quote;
     d->tunnel_type = CS_TUN_NONE;
+    d->tunnel_port = 0;
     d->tunnel_id = pkt->tunnel_id;
 }
 
@@ -259,6 +260,7 @@ void cs_udp_dgram_of_layer(cs_udp_dgram *d, const cs_pkt *pkt, const cs_tun_laye
     d->frame = pkt->frame;
     d->quote = false;
     d->tunnel_type = l->type;
+    d->tunnel_port = l->port;
     d->tunnel_id = l == &pkt->tun[0] ? 0 : pkt->tunnel_id;
 }
 

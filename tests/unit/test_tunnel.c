@@ -480,7 +480,8 @@ static cs_udp_flow *dgram(cs_udp_table *t, uint8_t a, uint16_t pa, uint8_t b, ui
                       .ts = ts,
                       .frame = 1,
                       .quote = quote,
-                      .tunnel_type = tunnel_type};
+                      .tunnel_type = tunnel_type,
+                      .tunnel_port = tunnel_type ? 4789 : 0};
     return cs_udp_packet(t, &d, dir);
 }
 
@@ -537,6 +538,9 @@ static void test_udp_flows(void)
     CU_ASSERT_EQUAL(cs_udp_streams(t), 4);
     f = dgram(t, 9, 1, 9, 2, 21 * s, false, 0, &dir);
     CU_ASSERT_EQUAL(f->stream, 4);
+    /* a tunnel datagram sent from the tunnel port (to a port below it): that side is the server */
+    f = dgram(t, 11, 4789, 12, 2000, 21 * s, false, CS_TUN_VXLAN, &dir);
+    CU_ASSERT_EQUAL(f->client, 1);
     cs_udp_flush(t);
     CU_ASSERT_EQUAL(log.last_why, CS_UDP_END_EOF);
     CU_ASSERT_EQUAL(cs_udp_active(t), 0);
