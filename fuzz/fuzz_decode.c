@@ -1,5 +1,5 @@
-/* fuzz_decode.c - libFuzzer target: cs_decode() / cs_decode_ex() (link, IP, TCP decoders and IP
- * fragment reassembly) on arbitrary bytes.
+/* fuzz_decode.c - libFuzzer target: cs_decode() / cs_decode_ex() (link, IP, tunnels, TCP and UDP
+ * decoders and IP fragment reassembly) on arbitrary bytes.
  *
  * Single packet (input[0] < 0x80):
  *   [0]   selects the link type (index into dlts[], modulo its length)
@@ -33,6 +33,7 @@ static const int dlts[] = {
     101, /* LINKTYPE_RAW */
     228, /* DLT_IPV4 */
     229, /* DLT_IPV6 */
+    9,   /* DLT_PPP */
 };
 
 #define CHECK(cond)                                                                                \
@@ -72,8 +73,28 @@ static void one(int dlt, const uint8_t *data, uint32_t caplen, uint8_t w, cs_tim
 
     cs_decode_result r = defrag != NULL ? cs_decode_ex(&raw, &pkt, ctr, defrag)
                                         : cs_decode(&raw, &pkt, ctr);
-    CHECK(r == CS_DEC_TCP || r == CS_DEC_SKIP || r == CS_DEC_BAD);
+    CHECK(r == CS_DEC_TCP || r == CS_DEC_UDP || r == CS_DEC_SKIP || r == CS_DEC_BAD);
     CHECK(ctr->packets == packets + 1);
+    CHECK(pkt.tun_depth <= CS_TUN_MAX_DEPTH);
+    for (uint8_t i = 0; i < pkt.tun_depth; i++) {
+        CHECK(pkt.tun[i].type > CS_TUN_NONE && pkt.tun[i].type < CS_TUN_COUNT);
+        CHECK(pkt.tun[i].family == 4 || pkt.tun[i].family == 6);
+        CHECK(pkt.tun[i].port == 0 || pkt.tun[i].port == pkt.tun[i].sport ||
+              pkt.tun[i].port == pkt.tun[i].dport);
+    }
+    if (r == CS_DEC_UDP) {
+        CHECK(pkt.family == 4 || pkt.family == 6);
+        CHECK(pkt.proto == 17);
+        CHECK(pkt.payload_len <= pkt.payload_wire);
+        if (pkt.icmp_quote)
+            CHECK(pkt.payload_len == 0 && pkt.payload_wire == 0);
+        if (pkt.payload_len > 0)
+            CHECK(inside(buf, caplen, pkt.payload, pkt.payload_len) || defrag != NULL);
+        volatile uint8_t acc = 0;
+        for (uint32_t i = 0; i < pkt.payload_len; i++)
+            acc ^= pkt.payload[i];
+        (void)acc;
+    }
     if (r == CS_DEC_TCP) {
         CHECK(pkt.family == 4 || pkt.family == 6);
         CHECK(pkt.proto == 6);
@@ -100,7 +121,7 @@ static void one(int dlt, const uint8_t *data, uint32_t caplen, uint8_t w, cs_tim
     }
     /* One packet cannot count more than a few anomalies of one kind. */
     for (int i = 0; i < CS_ANOM_COUNT; i++)
-        CHECK(ctr->anomalies[i] - anomalies[i] <= 4);
+        CHECK(ctr->anomalies[i] - anomalies[i] <= 4 + CS_TUN_MAX_DEPTH);
     free(buf);
 }
 

@@ -25,12 +25,13 @@ import hashlib
 import json
 import os
 import re
+import gzip
 import struct
 import subprocess
 import sys
 
 # link types in fuzz_decode.c's dlts[] order (pcap LINKTYPE_ values; 12 and 101 are both raw IP)
-DECODE_DLTS = [1, 113, 276, 0, 108, 12, 14, 101, 228, 229]
+DECODE_DLTS = [1, 113, 276, 0, 108, 12, 14, 101, 228, 229, 9]
 PIPELINE_MAX = 256 * 1024
 DECODE_PER_FILE = 40
 HTTP_STREAMS_PER_FILE = 12
@@ -220,6 +221,28 @@ def quic_handwritten(out):
         write_seed(out, bytes([conf]) + parts + answer + close + bytes([0x04, 90]))
         write_seed(out, bytes([conf]) + whole + initial(0x22, 0x01, 2, RFC9001_CRYPTO) +
                    bytes([0x05 | 0x08]) + shorts)
+
+
+def pcapng_seeds(path, out):
+    """fuzz_pcapng: every pcapng as is (cut to 256 KiB), and gzip/zstd copies of the small ones
+    (the stream decoders); pcap files only compressed."""
+    with open(path, "rb") as f:
+        data = f.read(PIPELINE_MAX)
+    n = 0
+    if path.endswith(".pcapng"):
+        write_seed(out, data)
+        n += 1
+    if len(data) <= 16384:
+        write_seed(out, gzip.compress(data, mtime=0))
+        n += 1
+        try:
+            z = subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE,
+                               check=True).stdout
+            write_seed(out, z)
+            n += 1
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    return n
 
 
 def pipeline_seed(path, out):
@@ -483,13 +506,15 @@ def main():
                     files.append(os.path.join(root, n))
     files.sort()
     counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0, "tls": 0, "hello": 0, "summary": 0,
-              "quic": 0}
+              "quic": 0,
+              "pcapng": 0}
     have_cs = os.access(a.connscope, os.X_OK)
     if not have_cs:
         print("make-seeds: %s not found: no HTTP stream seeds from captures" % a.connscope, file=sys.stderr)
     for f in files:
         pipeline_seed(f, os.path.join(a.out, "pipeline"))
         counts["pipeline"] += 1
+        counts["pcapng"] += pcapng_seeds(f, os.path.join(a.out, "pcapng"))
         try:
             counts["decode"] += decode_seeds(f, os.path.join(a.out, "decode"))
             counts["quic"] += quic_seeds(f, os.path.join(a.out, "quic"))

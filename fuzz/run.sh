@@ -4,7 +4,7 @@
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]      (from anywhere; default 60 s, every target)
 #        fuzz/run.sh --build                    build only
 #        fuzz/run.sh --regress                  build, then replay fuzz/regressions/ only
-# Targets: decode reasm http pipeline tls hello summary quic (each one a fuzz/fuzz_TARGET.c).
+# Targets: decode reasm http pipeline tls hello summary quic pcapng (each one a fuzz/fuzz_TARGET.c).
 #
 # Steps: build fuzz/out/bin/fuzz_TARGET; make the seed corpora (fuzz/make-seeds.py, once) into
 # fuzz/out/seeds/; replay every saved crash in fuzz/regressions/TARGET/ (must pass); then fuzz for
@@ -34,7 +34,7 @@ case "${1:-}" in
 *) secs=$1; shift ;;
 esac
 
-all_targets="decode reasm http pipeline tls hello summary quic"
+all_targets="decode reasm http pipeline tls hello summary quic pcapng"
 targets=${*:-}
 if [ -z "$targets" ]; then
     for t in $all_targets; do
@@ -58,11 +58,11 @@ max_len() {
     esac
 }
 
-PKGS="glib-2.0 libpcap zlib libcrypto"
+PKGS="glib-2.0 libpcap zlib libzstd libcrypto"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $PKGS 2>/dev/null) || pkg_cflags=$(pkg-config --cflags glib-2.0)
 # shellcheck disable=SC2086
-pkg_libs=$(pkg-config --libs $PKGS 2>/dev/null) || pkg_libs="$(pkg-config --libs glib-2.0) -lpcap -lz -lcrypto"
+pkg_libs=$(pkg-config --libs $PKGS 2>/dev/null) || pkg_libs="$(pkg-config --libs glib-2.0) -lpcap -lz -lzstd -lcrypto"
 CFLAGS_FUZZ="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
  -Wall -Wextra -Wno-unused-parameter -Wno-unused-function"

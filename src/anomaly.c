@@ -19,6 +19,7 @@ static const char *const anom_descs[] = {CS_ANOMALIES(CS_ANOM_DESC)};
     X(udp)                                                                                         \
     X(icmp)                                                                                        \
     X(other_l4)                                                                                    \
+    X(tunneled)                                                                                    \
     X(gap_bytes)                                                                                   \
     X(payload_cut_bytes)
 #define COUNT_ONE(f) +1

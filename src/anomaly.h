@@ -18,6 +18,13 @@
     X(IP_FRAG_EVICT, "ip_fragment_evictions", "incomplete IP datagrams evicted (--max-frag-datagrams)") \
     X(IP_FRAG_OVERLAP_DIFF, "ip_fragment_overlap_conflict", "overlapping IP fragments with different bytes") \
     X(IPV6_BAD_EXT, "ipv6_bad_ext_header", "IPv6 extension header chain cut short")          \
+    X(TUNNEL_TRUNCATED, "tunnel_truncated", "tunnel header (VXLAN, GENEVE, GRE, ERSPAN, Teredo) cut short") \
+    X(TUNNEL_MALFORMED, "tunnel_malformed", "tunnel header with a bad version, flags or length") \
+    X(TUNNEL_DEPTH, "tunnel_depth", "tunnels nested deeper than 4 layers (inner packet skipped)") \
+    X(TUNNEL_TABLE_CAP, "tunnel_table_cap", "packets of tunnels beyond --max-keys (an '(other)' row)") \
+    X(LINK_UNSUPPORTED, "link_unsupported", "pcapng packet of an interface with an unsupported link type") \
+    X(UDP_TRUNCATED, "udp_truncated_header", "UDP header cut short by the snaplen")            \
+    X(UDP_BAD_LEN, "udp_bad_length", "UDP length field below 8 or past the IP payload")       \
     X(TCP_TRUNCATED, "tcp_truncated_header", "TCP header cut short by the snaplen")          \
     X(TCP_BAD_DOFF, "tcp_bad_data_offset", "TCP data offset below 5 or past the IP payload")  \
     X(TCP_BAD_OPTION, "tcp_bad_option", "TCP option with a bad length")                      \
@@ -29,6 +36,8 @@
     X(REASM_OVERLAP_DIFF, "reasm_overlap_conflict", "retransmission carrying different bytes") \
     X(FLOW_CAP_EVICT, "flow_cap_evictions", "connections evicted because --max-conns was hit") \
     X(FLOW_TOMB_EVICT, "flow_tombstone_evictions", "closed-connection records dropped (cap)")  \
+    X(UDP_FLOW_CAP_EVICT, "udp_flow_cap_evictions", "UDP flows evicted because --max-udp-flows was hit") \
+    X(UDP_TOMB_EVICT, "udp_tombstone_evictions", "ended UDP flows forgotten (--max-tombstones cap)") \
     X(TIME_BACKWARDS, "time_backwards", "packet timestamp earlier than the one before it")    \
     X(FILE_TRUNCATED, "file_truncated", "capture file ends in the middle of a packet")        \
     X(FILE_READ_ERROR, "file_read_error", "capture file read error")                         \
@@ -95,6 +104,7 @@ typedef struct cs_counters {
     uint64_t udp;
     uint64_t icmp;
     uint64_t other_l4;
+    uint64_t tunneled; /* packets with at least one tunnel layer peeled off */
     uint64_t anomalies[CS_ANOM_COUNT];
     uint64_t gap_bytes;      /* bytes skipped in reassembly gaps */
     uint64_t payload_cut_bytes; /* payload bytes lost to the snaplen */

@@ -14,8 +14,12 @@ struct cs_engine {
     cs_counters ctr;
     cs_counters ctr_mark;     /* counters at the start of the current interval */
     cs_flow_hooks hooks;
+    cs_udp_hooks udp_hooks;
     cs_http_sink http_sink;
     cs_flow_table *flow;
+    cs_udp_table *udp;
+    cs_udp_stats udp_stats; /* cumulative, final report only */
+    cs_tunnels *tunnels;
     cs_defrag *defrag;
     cs_app *app;
     cs_stats stats;           /* cumulative */
@@ -35,21 +39,42 @@ struct cs_engine {
                                                        ? &(e)->cur                                 \
                                                        : NULL)
 
-/* Does connection c pass the record filters (--server, --client, --stream, --host)? */
-static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+/* Does traffic that came through tunnel `id` (0: none) pass --tunnel-id and --vni? */
+static bool tunnel_wanted(const cs_engine *e, uint32_t id)
 {
     const cs_engine_filter *f = &e->cfg.filter;
-    int cl = c->client, sv = !c->client;
-    if (f->stream_set && c->stream != f->stream)
-        return false;
+    if (CS_LIKELY(!f->tunnel_id_set && !f->vni_set))
+        return true;
+    return cs_tunnel_match(cs_tunnels_get(e->tunnels, id),
+                           f->tunnel_id_set ? (int64_t)f->tunnel_id : -1,
+                           f->vni_set ? (int64_t)f->vni : -1);
+}
+
+/* Does a connection or flow between (addr[i], port[i]), endpoint `client` its client, first seen
+ * through tunnel `tunnel`, pass --server, --client, --host, --tunnel-id and --vni? */
+static bool record_wanted(const cs_engine *e, uint8_t family, const cs_addr addr[2],
+                          const uint16_t port[2], int client, uint32_t tunnel)
+{
+    const cs_engine_filter *f = &e->cfg.filter;
+    int cl = client, sv = !client;
     if (f->server_set &&
-        (c->family != f->server_family || memcmp(&c->addr[sv], &f->server, sizeof f->server) != 0 ||
-         (f->server_port != 0 && c->port[sv] != f->server_port)))
+        (family != f->server_family || memcmp(&addr[sv], &f->server, sizeof f->server) != 0 ||
+         (f->server_port != 0 && port[sv] != f->server_port)))
         return false;
     if (f->client_set &&
-        (c->family != f->client_family || memcmp(&c->addr[cl], &f->client, sizeof f->client) != 0))
+        (family != f->client_family || memcmp(&addr[cl], &f->client, sizeof f->client) != 0))
         return false;
-    return cs_host_filter_match(&f->host, c->family, &c->addr[0], &c->addr[1]);
+    if (!tunnel_wanted(e, tunnel))
+        return false;
+    return cs_host_filter_match(&f->host, family, &addr[0], &addr[1]);
+}
+
+/* Does connection c pass the record filters (--stream and the others of record_wanted)? */
+static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+{
+    if (e->cfg.filter.stream_set && c->stream != e->cfg.filter.stream)
+        return false;
+    return record_wanted(e, c->family, c->addr, c->port, c->client, c->tunnel);
 }
 
 static void on_conn_new(void *ctx, cs_conn *c)
@@ -102,6 +127,9 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
     cs_conn_uid(row.uid, e->uid_key, c->first_frame);
+    row.tunnel = cs_tunnels_get(e->tunnels, c->tunnel);
+    row.tunnel_changed = c->tunnel_changed;
+    cs_tunnels_count(e->tunnels, c->tunnel, true);
     if (e->cfg.edges.conn != NULL && (why == CS_END_EOF || row.syns == 0))
         report_edge(e, c, why == CS_END_EOF, row.syns == 0);
     EACH_STATS(e, s)
@@ -166,6 +194,54 @@ static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
     ((cs_engine *)ctx)->ctr.anomalies[a]++;
 }
 
+/* ---- UDP flows and tunnels -------------------------------------------------------------------- */
+
+/* Does UDP flow f pass the record filters? --stream names a TCP stream: no UDP flow passes. */
+static bool udp_wanted(const cs_engine *e, const cs_udp_flow *f)
+{
+    return !e->cfg.filter.stream_set &&
+           record_wanted(e, f->family, f->addr, f->port, f->client, f->tunnel);
+}
+
+static void on_udp_end(void *ctx, cs_udp_flow *f, cs_udp_end why)
+{
+    cs_engine *e = ctx;
+    if (!udp_wanted(e, f))
+        return;
+    cs_udp_row row;
+    cs_udp_row_fill(&row, f, why, cs_tunnels_get(e->tunnels, f->tunnel));
+    cs_tunnels_count(e->tunnels, f->tunnel, false);
+    cs_udp_stats_add(&e->udp_stats, &row);
+    if (e->report->udp != NULL)
+        e->report->udp(e->report, &row);
+}
+
+/* A packet with tunnel layers: accounts it to its tunnel (pkt->tunnel_id is set for the flow
+ * tables) and the outer datagram of each UDP-based layer to its UDP flow, outermost first (the
+ * order in which Wireshark numbers them). */
+static void tunnel_packet(cs_engine *e, cs_pkt *pkt, uint64_t *ustreams, int *n_ustreams)
+{
+    pkt->tunnel_id = cs_tunnels_packet(e->tunnels, pkt, &e->ctr);
+    for (uint8_t i = 0; i < pkt->tun_depth; i++) {
+        if (pkt->tun[i].port == 0)
+            continue;
+        cs_udp_dgram d;
+        int dir;
+        cs_udp_dgram_of_layer(&d, pkt, &pkt->tun[i]);
+        ustreams[(*n_ustreams)++] = cs_udp_packet(e->udp, &d, &dir)->stream;
+    }
+}
+
+/* --udp-stream-list: "FRAME<TAB>S1[,S2...]" for a frame with UDP headers, as tshark prints
+ * -e frame.number -e udp.stream. */
+static void print_udp_streams(const cs_engine *e, const uint64_t *ustreams, int n)
+{
+    fprintf(e->cfg.udp_stream_list, "%" G_GUINT64_FORMAT "\t", e->frame);
+    for (int i = 0; i < n; i++)
+        fprintf(e->cfg.udp_stream_list, "%s%" G_GUINT64_FORMAT, i > 0 ? "," : "", ustreams[i]);
+    fputc('\n', e->cfg.udp_stream_list);
+}
+
 /* ---- intervals ----------------------------------------------------------------------------- */
 
 /* Reports the interval [ivl_start, end) and starts the next one at `end`. */
@@ -227,6 +303,12 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
                                .conn_end = on_conn_end};
     e->http_sink = (cs_http_sink){.ctx = e, .exchange = on_http, .anomaly = on_http_anomaly};
     e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
+    if (e->cfg.udp.max_flows == 0)
+        cs_udp_cfg_default(&e->cfg.udp);
+    e->udp_hooks = (cs_udp_hooks){.ctx = e, .flow_end = on_udp_end};
+    e->udp = cs_udp_new(&e->cfg.udp, &e->udp_hooks, &e->ctr);
+    cs_udp_stats_init(&e->udp_stats, cfg->max_keys);
+    e->tunnels = cs_tunnels_new(cfg->max_keys);
     e->defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, cfg->max_frag_datagrams, CS_DEFRAG_TIMEOUT);
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
     cs_stats_init(&e->stats);
@@ -252,10 +334,25 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
         e->last_ts = raw->ts;
     if (e->cfg.interval > 0)
         advance_intervals(e, raw->ts);
-    if (cs_decode_ex(raw, &pkt, &e->ctr, e->defrag) != CS_DEC_TCP)
-        return;
+    cs_decode_result r = cs_decode_ex(raw, &pkt, &e->ctr, e->defrag);
     pkt.frame = e->frame;
+    uint64_t ustreams[CS_TUN_MAX_DEPTH + 1];
+    int n_ustreams = 0;
+    if (CS_UNLIKELY(pkt.tun_depth > 0))
+        tunnel_packet(e, &pkt, ustreams, &n_ustreams);
     int dir;
+    if (r != CS_DEC_TCP) {
+        if (r == CS_DEC_UDP) {
+            cs_udp_dgram d;
+            cs_udp_dgram_of(&d, &pkt);
+            ustreams[n_ustreams++] = cs_udp_packet(e->udp, &d, &dir)->stream;
+        }
+        if (e->cfg.udp_stream_list != NULL && n_ustreams > 0)
+            print_udp_streams(e, ustreams, n_ustreams);
+        return;
+    }
+    if (CS_UNLIKELY(e->cfg.udp_stream_list != NULL && n_ustreams > 0))
+        print_udp_streams(e, ustreams, n_ustreams);
     cs_conn *c = cs_flow_packet(e->flow, &pkt, &dir);
     if (e->cfg.stream_list != NULL && c != NULL)
         fprintf(e->cfg.stream_list, "%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n", e->frame,
@@ -265,6 +362,7 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 void cs_engine_idle(cs_engine *e, cs_time_t now)
 {
     cs_flow_expire(e->flow, now);
+    cs_udp_expire(e->udp, now);
     advance_intervals(e, now);
 }
 
@@ -282,6 +380,14 @@ static void fill_info(cs_engine *e, cs_run_info *info)
         info->ctr = &e->ctr;
     info->peak_conns = cs_flow_peak(e->flow);
     info->streams = info->streams_max = cs_flow_streams(e->flow);
+    if (info->udp == NULL)
+        info->udp = &e->udp_stats;
+    if (info->tunnels == NULL)
+        info->tunnels = e->tunnels;
+    if (info->udp_streams == 0)
+        info->udp_streams = cs_udp_streams(e->udp);
+    info->want_tunnel_id = e->cfg.filter.tunnel_id_set ? (int64_t)e->cfg.filter.tunnel_id : -1;
+    info->want_vni = e->cfg.filter.vni_set ? (int64_t)e->cfg.filter.vni : -1;
     info->have_drops = e->have_drops;
     memcpy(info->drops, e->drops, sizeof info->drops);
 }
@@ -305,6 +411,7 @@ void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
 void cs_engine_flush(cs_engine *e)
 {
     cs_flow_flush(e->flow);
+    cs_udp_flush(e->udp);
     if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN) /* the interval in progress, cut at the end */
         close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1
                                                          : e->ivl_start + e->cfg.interval);
@@ -367,6 +474,21 @@ bool cs_parse_time(const char *s, cs_time_t *out)
     return true;
 }
 
+const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e)
+{
+    return &e->udp_stats;
+}
+
+const cs_tunnels *cs_engine_tunnels(const cs_engine *e)
+{
+    return e->tunnels;
+}
+
+uint64_t cs_engine_udp_streams(const cs_engine *e)
+{
+    return cs_udp_streams(e->udp);
+}
+
 cs_counters *cs_engine_counters(cs_engine *e)
 {
     return &e->ctr;
@@ -377,6 +499,9 @@ void cs_engine_free(cs_engine *e)
     if (e == NULL)
         return;
     cs_flow_free(e->flow);
+    cs_udp_free(e->udp);
+    cs_udp_stats_free(&e->udp_stats);
+    cs_tunnels_free(e->tunnels);
     cs_defrag_free(e->defrag);
     cs_app_free(e->app);
     cs_stats_free(&e->stats);

@@ -8,7 +8,10 @@
 #include "analytics.h"
 #include "app.h"
 #include "flow.h"
+#include "flow_udp.h"
 #include "report.h"
+#include "stats_udp.h"
+#include "tunnel.h"
 
 /* Record filters applied after decoding: only matching connections (and their exchanges and SYNs)
  * reach the statistics and reports; stream numbering still sees every packet. */
@@ -22,6 +25,9 @@ typedef struct cs_engine_filter {
     bool since_set, until_set;
     cs_time_t since, until;    /* packets outside [since, until) are skipped */
     cs_host_filter host;       /* --host: connections with this client or server address */
+    bool tunnel_id_set, vni_set;
+    uint32_t tunnel_id; /* --tunnel-id: only traffic in tunnels with this VNI/key/session */
+    uint32_t vni;       /* --vni: only traffic in VXLAN/GENEVE tunnels with this VNI */
 } cs_engine_filter;
 
 /* Parses a time: seconds since the epoch ("1700000000.5") or UTC "YYYY-MM-DD[ T]HH:MM[:SS[.frac]]".
@@ -49,8 +55,11 @@ typedef struct cs_edge_sink {
 typedef struct cs_engine_cfg {
     cs_engine_filter filter;
     cs_flow_cfg flow;
+    cs_udp_cfg udp; /* UDP flow table (all zero: cs_udp_cfg_default) */
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
+    FILE
+        *udp_stream_list; /* non-NULL: print "FRAME<TAB>S1[,S2]" (udp.stream) for every UDP frame */
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
     uint32_t max_frag_datagrams; /* incomplete IP datagrams held for reassembly */
@@ -96,6 +105,11 @@ void cs_engine_flush(cs_engine *e);
 const cs_stats *cs_engine_stats(const cs_engine *e);
 uint32_t cs_engine_peak_conns(const cs_engine *e);
 uint64_t cs_engine_streams(const cs_engine *e);
+
+/* The run's UDP per-server table and tunnel table (owned by the engine). */
+const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e);
+const cs_tunnels *cs_engine_tunnels(const cs_engine *e);
+uint64_t cs_engine_udp_streams(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

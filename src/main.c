@@ -186,7 +186,7 @@ static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const 
                 .start = wall_now(),
                 .duration = o->duration};
     r.pg.start = r.start;
-    r.pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list &&
+    r.pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list && !o->udp_stream_list &&
               (r.live || (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
     cs_read_sink sink = {.ctx = &r, .packet = read_packet, .after = between_reads};
     cs_source_read(src, &sink, &stop_requested, o->count);
@@ -322,6 +322,8 @@ static int run(cs_options *o)
     cs_engine_cfg ecfg = o->engine;
     ecfg.app.keylog = keylog;
     ecfg.stream_list = o->stream_list ? stdout : NULL;
+    ecfg.udp_stream_list = o->udp_stream_list ? stdout : NULL;
+    cs_decode_set_vxlan_ports(o->vxlan_ports, o->n_vxlan_ports);
     ecfg.analytics = an;
     cs_run_info info = {.src = src, .filter = o->bpf, .version = PACKAGE_VERSION};
     if (an != NULL) {

@@ -13,16 +13,19 @@
 typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
     gchar *tls_keylog;
-    gchar **http_ports;
+    gchar **http_ports, **vxlan_ports;
     gchar **rest;       /* the words after the options: files, or with -r/-i the BPF filter */
     gchar **read_files; /* -r FILE (repeatable) */
     gchar **files;      /* the capture files: rest or read_files (not owned) */
     gboolean json, csv, list_conns, list_http, no_http, http_decode, stream_list, verify_checksums;
+    gboolean udp_stream_list;
     gboolean version, list_ifaces, no_promisc, quiet, numeric;
-    gdouble idle_timeout, close_linger, duration, interval;
+    gdouble idle_timeout, close_linger, duration, interval, udp_idle_timeout;
     gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count, rotate_mb, stream;
+    gint64 tunnel_id, vni, max_udp_flows;
     gint jobs, snaplen, buffer_kib, rotate_secs;
     GArray *ports;      /* --http-port values, parsed */
+    GArray *vxlan;      /* --vxlan-port values, parsed */
     GPtrArray *strings; /* help texts built with the defaults in them */
 } store;
 
@@ -122,6 +125,10 @@ static void add_filters_group(GOptionContext *ctx, store *s)
         {"since", 0, 0, G_OPTION_ARG_STRING, &s->since,
          "Skip packets before TIME (epoch seconds or UTC 'YYYY-MM-DD HH:MM:SS')", "TIME"},
         {"until", 0, 0, G_OPTION_ARG_STRING, &s->until, "Skip packets from TIME on", "TIME"},
+        {"tunnel-id", 0, 0, G_OPTION_ARG_INT64, &s->tunnel_id,
+         "Only traffic inside tunnels with this VNI, GRE key or ERSPAN session", "N"},
+        {"vni", 0, 0, G_OPTION_ARG_INT64, &s->vni,
+         "Only traffic inside VXLAN or GENEVE tunnels with this VNI", "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "filters",
               "Filters (after decoding: --server/--client/--stream keep Wireshark's stream "
@@ -150,6 +157,10 @@ static void add_reports_group(GOptionContext *ctx, store *s)
          "Print 'FRAME<TAB>STREAM' for every TCP frame (like tshark -e frame.number -e tcp.stream); "
          "the report goes to stderr",
          NULL},
+        {"udp-stream-list", 0, 0, G_OPTION_ARG_NONE, &s->udp_stream_list,
+         "Print 'FRAME<TAB>STREAM[,STREAM]' for every UDP frame (like tshark -e frame.number -e "
+         "udp.stream; tunnels carry two); the report goes to stderr",
+         NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "reports", "Reports and output:", e);
 }
@@ -170,12 +181,15 @@ static void add_analysis_group(GOptionContext *ctx, store *s)
          "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 inside", "FILE"},
         {"verify-checksums", 0, 0, G_OPTION_ARG_NONE, &s->verify_checksums,
          "Count TCP segments with a bad checksum as anomalies", NULL},
+        {"vxlan-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->vxlan_ports,
+         "Decode UDP port PORT as VXLAN too (besides 4789; repeatable or comma-separated, up to 8)",
+         "PORT"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "analysis", "Analysis:", e);
 }
 
 static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *flow,
-                             const cs_http_cfg *http)
+                             const cs_http_cfg *http, const cs_udp_cfg *udp)
 {
     GOptionEntry e[] = {
         {"idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &s->idle_timeout,
@@ -196,8 +210,16 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
               bytes_text(s, flow->max_ooo_bytes)),
          "N"},
         {"max-tombstones", 0, 0, G_OPTION_ARG_INT64, &s->max_tombstones,
-         text(s, "Closed 4-tuples remembered for stream numbering (default %u)",
+         text(s, "Closed 4-tuples remembered for stream numbering, TCP and UDP each (default %u)",
               flow->max_tombstones),
+         "N"},
+        {"udp-idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &s->udp_idle_timeout,
+         text(s, "End a UDP flow record after SEC without datagrams (default %g)",
+              (double)udp->idle_timeout / 1e9),
+         "SEC"},
+        {"max-udp-flows", 0, 0, G_OPTION_ARG_INT64, &s->max_udp_flows,
+         text(s, "Track at most N UDP flows; the idlest are ended and counted (default %u)",
+              udp->max_flows),
          "N"},
         {"max-frag-datagrams", 0, 0, G_OPTION_ARG_INT64, &s->max_frag,
          text(s,
@@ -231,10 +253,12 @@ static GOptionContext *new_context(store *s, cs_options *o)
     g_option_context_set_summary(
         ctx, "Who connects to which server, how often, and how fast it answers: TCP connections\n"
              "(numbered like Wireshark's tcp.stream), connection starts per destination,\n"
-             "connections per server, and HTTP/1.x exchanges with their timings.\n"
-             "Reads pcap/pcapng files as one time-ordered stream ('-' is standard input), or a\n"
-             "live interface. 'connscope follow STREAM FILE...' prints one stream's payload;\n"
-             "'connscope merge SUMMARY.json...' adds up summaries written by --summary-out.");
+             "connections per server, and HTTP/1.x exchanges with their timings; inside VXLAN,\n"
+             "GENEVE, GRE, ERSPAN, IP-in-IP and Teredo tunnels too; UDP flows per server.\n"
+             "Reads pcap/pcapng files (gzip or zstd too) as one time-ordered stream ('-' is\n"
+             "standard input), or a live interface. 'connscope follow STREAM FILE...' prints\n"
+             "one stream's payload; 'connscope merge SUMMARY.json...' adds up summaries written\n"
+             "by --summary-out.");
     g_option_context_set_description(
         ctx,
         "Examples:\n"
@@ -262,7 +286,7 @@ static GOptionContext *new_context(store *s, cs_options *o)
     add_reports_group(ctx, s);
     g_option_context_add_group(ctx, cs_an_cli_group(&o->an, false));
     add_analysis_group(ctx, s);
-    add_limits_group(ctx, s, &o->engine.flow, &o->engine.app.http);
+    add_limits_group(ctx, s, &o->engine.flow, &o->engine.app.http, &o->engine.udp);
     return ctx;
 }
 
@@ -380,6 +404,11 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->max_tombstones < 0 || s->max_tombstones > UINT32_MAX,
          "--max-tombstones takes 0 to 4294967295"},
         {s->max_frag < 0 || s->max_frag > UINT32_MAX, "--max-frag-datagrams takes 0 to 4294967295"},
+        {s->udp_idle_timeout <= 0, "--udp-idle-timeout takes seconds > 0"},
+        {s->max_udp_flows < 1 || s->max_udp_flows > UINT32_MAX,
+         "--max-udp-flows takes 1 to 4294967295"},
+        {s->tunnel_id < -1 || s->tunnel_id > UINT32_MAX, "--tunnel-id takes 0 to 4294967295"},
+        {s->vni < -1 || s->vni > 0xffffff, "--vni takes 0 to 16777215"},
         {(s->max_keys != MAX_KEYS_NOT_GIVEN && s->max_keys < 0) || s->max_keys > UINT32_MAX,
          "--max-keys takes 0 (no cap) to 4294967295"},
         {s->http_max_pending < 1 || s->http_max_pending > 1000000,
@@ -392,11 +421,15 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->rotate_secs < 0, "--rotate-seconds takes seconds >= 0"},
         {s->buffer_kib < 0 || s->buffer_kib > 4 * 1024 * 1024, "-B takes 0 to 4194304 KiB"},
         {s->jobs > 1 &&
-             (live || s->stream_list || s->interval > 0 || s->write_file != NULL || s->count > 0),
-         "-j goes with capture files, not with -i, -c, --stream-list, --interval or -w"},
-        {s->stream_list && (s->json || s->csv),
+             (live || s->stream_list || s->udp_stream_list || s->interval > 0 ||
+              s->write_file != NULL || s->count > 0),
+         "-j goes with capture files, not with -i, -c, --stream-list, --udp-stream-list, "
+         "--interval or -w"},
+        {s->stream_list && s->udp_stream_list,
+         "--stream-list and --udp-stream-list both print to stdout: use one"},
+        {(s->stream_list || s->udp_stream_list) && (s->json || s->csv),
          "--stream-list prints to stdout: use it without --json/--csv"},
-        {s->stream_list && cs_an_cli_stdout_taken(an),
+        {(s->stream_list || s->udp_stream_list) && cs_an_cli_stdout_taken(an),
          "--stream-list and --metrics/--summary-out to standard output cannot be combined"},
         {s->csv && (an->all || an->top != G_MININT || an->latency || an->slow != NULL || an->flows),
          "the analytics sections (-A, --top, --latency, --slow, --flow-profile) are text or JSON: "
@@ -407,7 +440,8 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
          "--rotate-mb and --rotate-seconds go with -w FILE"},
         {(s->rotate_mb > 0 || s->rotate_secs > 0) && to_stdout,
          "-w - writes to standard output, which cannot be rotated"},
-        {to_stdout && s->stream_list, "-w - and --stream-list both write to standard output"},
+        {to_stdout && (s->stream_list || s->udp_stream_list),
+         "-w - and --stream-list both write to standard output"},
         {to_stdout && cs_an_cli_stdout_taken(an),
          "-w - and --metrics/--summary-out to standard output cannot be combined"},
     };
@@ -425,6 +459,8 @@ static const char *parse_values(store *s, cs_options *o)
     int32_t port;
     if (!parse_ports(s->http_ports, s->ports))
         return "--http-port takes port numbers from 1 to 65535";
+    if (!parse_ports(s->vxlan_ports, s->vxlan) || s->vxlan->len > 8)
+        return "--vxlan-port takes up to 8 port numbers from 1 to 65535";
     if (s->server != NULL) {
         if (!cs_parse_addr_port(s->server, &f->server_family, &f->server, &port) || port == 0)
             return "--server takes IP or IP:PORT ([IPv6]:PORT)";
@@ -471,7 +507,10 @@ static void map_values(const store *s, cs_options *o)
     o->list_conns = s->list_conns;
     o->list_http = s->list_http;
     o->stream_list = s->stream_list;
-    o->report_to_stderr = s->stream_list || cs_an_cli_stdout_taken(&o->an) ||
+    o->udp_stream_list = s->udp_stream_list;
+    o->vxlan_ports = (const uint16_t *)(void *)s->vxlan->data;
+    o->n_vxlan_ports = (int)s->vxlan->len;
+    o->report_to_stderr = s->stream_list || s->udp_stream_list || cs_an_cli_stdout_taken(&o->an) ||
                           (s->write_file != NULL && strcmp(s->write_file, "-") == 0);
     o->color = s->color == NULL || strcmp(s->color, "auto") == 0 ? -1
                : strcmp(s->color, "always") == 0                 ? 1
@@ -485,6 +524,10 @@ static void map_values(const store *s, cs_options *o)
     e->filter.stream = (uint64_t)s->stream;
     e->filter.since_set = s->since != NULL;
     e->filter.until_set = s->until != NULL;
+    e->filter.tunnel_id_set = s->tunnel_id >= 0;
+    e->filter.tunnel_id = (uint32_t)s->tunnel_id;
+    e->filter.vni_set = s->vni >= 0;
+    e->filter.vni = (uint32_t)s->vni;
     e->filter.host = o->an.cfg.host;
     e->flow.idle_timeout = (cs_time_t)(s->idle_timeout * 1e9);
     e->flow.close_linger = (cs_time_t)(s->close_linger * 1e9);
@@ -492,6 +535,9 @@ static void map_values(const store *s, cs_options *o)
     e->flow.max_ooo_bytes = (uint32_t)s->max_ooo;
     e->flow.max_tombstones = (uint32_t)s->max_tombstones;
     e->max_frag_datagrams = (uint32_t)s->max_frag;
+    e->udp.idle_timeout = (cs_time_t)(s->udp_idle_timeout * 1e9);
+    e->udp.max_flows = (uint32_t)s->max_udp_flows;
+    e->udp.max_tombstones = (uint32_t)s->max_tombstones;
     e->flow.verify_checksums = s->verify_checksums;
     e->app.http.max_pending = (uint32_t)s->http_max_pending;
     e->app.http.decode_bodies = s->http_decode;
@@ -522,6 +568,7 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
     store *s = o->store = g_new0(store, 1);
     s->strings = g_ptr_array_new_with_free_func(g_free);
     s->ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    s->vxlan = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     cs_an_cli_init(&o->an);
     cs_live_opts_default(&o->live);
     cs_flow_cfg_default(&o->engine.flow);
@@ -531,6 +578,11 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
     s->max_conns = o->engine.flow.max_conns;
     s->max_ooo = o->engine.flow.max_ooo_bytes;
     s->max_tombstones = o->engine.flow.max_tombstones;
+    cs_udp_cfg_default(&o->engine.udp);
+    s->udp_idle_timeout = (double)o->engine.udp.idle_timeout / 1e9;
+    s->max_udp_flows = o->engine.udp.max_flows;
+    s->tunnel_id = -1;
+    s->vni = -1;
     o->engine.max_frag_datagrams = CS_DEFRAG_MAX_DATAGRAMS;
     s->max_frag = o->engine.max_frag_datagrams;
     s->max_keys = MAX_KEYS_NOT_GIVEN; /* the default depends on the input: see map_values */
@@ -579,6 +631,7 @@ void cs_options_free(cs_options *o)
     if (s == NULL)
         return;
     g_strfreev(s->http_ports);
+    g_strfreev(s->vxlan_ports);
     g_strfreev(s->rest);
     g_strfreev(s->read_files);
     g_free(s->filter);
@@ -592,6 +645,7 @@ void cs_options_free(cs_options *o)
     g_free(s->color);
     g_free(s->tls_keylog);
     g_array_free(s->ports, TRUE);
+    g_array_free(s->vxlan, TRUE);
     g_ptr_array_free(s->strings, TRUE);
     g_free(s);
     o->store = NULL;

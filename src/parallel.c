@@ -50,6 +50,16 @@ static void fwd_http(cs_report *r, const cs_http_row *row)
     pthread_mutex_unlock(f->lock);
 }
 
+static void fwd_udp(cs_report *r, const cs_udp_row *row)
+{
+    forward *f = (forward *)r;
+    if (f->to->udp == NULL)
+        return;
+    pthread_mutex_lock(f->lock);
+    f->to->udp(f->to, row);
+    pthread_mutex_unlock(f->lock);
+}
+
 static void fwd_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
 {
     (void)r;
@@ -177,6 +187,7 @@ static void plan_groups(worker *ws, int n, char **files, int n_files, const char
             forward *f = g_new0(forward, 1);
             f->base.conn = fwd_conn;
             f->base.http = fwd_http;
+            f->base.udp = fwd_udp;
             f->base.finish = fwd_finish;
             f->base.destroy = fwd_destroy;
             f->to = report;
@@ -234,6 +245,10 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
     cs_stats merged;
     cs_stats_init(&merged);
     merged.max_keys = cfg->max_keys;
+    cs_udp_stats udp;
+    cs_udp_stats_init(&udp, cfg->max_keys);
+    cs_tunnels *tunnels = cs_tunnels_new(cfg->max_keys);
+    uint64_t udp_streams = 0;
     cs_counters ctr;
     memset(&ctr, 0, sizeof ctr);
     uint64_t streams = 0;
@@ -249,6 +264,9 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         if (w->tmp != NULL && !copy_records(w->tmp, kind, report->out)) /* in group order */
             status = CS_EXIT_OUTPUT;
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
+        cs_udp_stats_merge(&udp, cs_engine_udp_stats(w->engine));
+        cs_tunnels_merge(tunnels, cs_engine_tunnels(w->engine));
+        udp_streams += cs_engine_udp_streams(w->engine);
         if (w->cfg.analytics != NULL) {
             /* automatic buckets: each group widened on its own; the merge takes the widest */
             if (cfg->auto_bucket && w->cfg.analytics->cfg.bucket > cfg->analytics->cfg.bucket)
@@ -282,6 +300,11 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         info->streams = streams;
         info->peak_conns = peak;
         info->parallel = n_threads;
+        info->udp = &udp;
+        info->tunnels = tunnels;
+        info->udp_streams = udp_streams;
+        info->want_tunnel_id = cfg->filter.tunnel_id_set ? (int64_t)cfg->filter.tunnel_id : -1;
+        info->want_vni = cfg->filter.vni_set ? (int64_t)cfg->filter.vni : -1;
         report->finish(report, &merged, info);
         info->ctr = NULL; /* it lives on this stack frame */
     }
@@ -297,6 +320,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         g_free(w->error);
     }
     cs_stats_free(&merged);
+    cs_udp_stats_free(&udp);
+    cs_tunnels_free(tunnels);
     pthread_mutex_destroy(&lock);
     g_free(ws);
     return status;

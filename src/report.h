@@ -11,6 +11,8 @@
 #include "json.h"
 #include "source.h"
 #include "stats.h"
+#include "stats_udp.h"
+#include "tunnel.h"
 
 /* The analytics sections to print (-A, --top, --bucket, --latency, --slow, --flow-profile). */
 #define CS_AN_MAX_SLOW 8
@@ -41,6 +43,11 @@ typedef struct cs_run_info {
     uint64_t drops[3];
     const cs_analytics *analytics;            /* non-NULL: print its sections ... */
     const cs_an_report_opts *analytics_opts;  /* ... these (text: after the HTTP/TLS tables) */
+    const cs_udp_stats *udp;   /* UDP flows per server (NULL: not tracked); set by the engine */
+    const cs_tunnels *tunnels; /* tunnels seen (NULL: none); set by the engine */
+    uint64_t udp_streams;      /* udp.stream numbers given out */
+    int64_t want_tunnel_id;    /* --tunnel-id (-1: not given): tunnel rows listed ... */
+    int64_t want_vni;          /* ... and --vni (-1: not given) */
 } cs_run_info;
 
 /* One interval report: [start, end) of capture time, its own packet counters (a difference of
@@ -59,6 +66,8 @@ struct cs_report {
     void (*conn)(cs_report *r, const cs_conn_row *row);
     /* One HTTP exchange (when it completes, or when its connection ends). */
     void (*http)(cs_report *r, const cs_http_row *row);
+    /* One ended UDP flow record. May be NULL. */
+    void (*udp)(cs_report *r, const cs_udp_row *row);
     /* One interval's report (--interval): stats of that interval alone. May be NULL. */
     void (*interval)(cs_report *r, const cs_stats *st, const cs_interval_info *iv);
     /* End of the run: summaries. */
@@ -93,6 +102,24 @@ void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c);
 
 /* One "server_ip" JSON line per element of ips (cs_server_ip), formatted in buf. */
 void cs_report_json_server_ips(FILE *out, GString *buf, const GPtrArray *ips);
+
+/* Text writer: starts a section (a blank line, then the title, bold with --color). */
+void cs_report_title(cs_report *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* report_udp.c: the UDP and tunnel parts of the writers. Text: the "UDP flows per server" and
+ * "Tunnels" tables. JSON: one "udp" object per flow record; at the end "udp_server" and "tunnel"
+ * objects; the "tunnel" member of conn and udp records. */
+void cs_report_udp_text(cs_report *r, const cs_run_info *info);
+void cs_report_udp_json(cs_report *r, const cs_udp_row *row);
+void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info);
+struct cs_json;
+void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
+
+/* JSON writer (report_json.c): starts a record of `type` in r's buffer; writes it as one line;
+ * an address member in its text form. */
+void cs_report_json_begin(cs_report *r, struct cs_json *j, const char *type);
+void cs_report_json_end(cs_report *r, struct cs_json *j);
+void cs_report_json_addr(struct cs_json *j, const char *key, const cs_addr *a, uint8_t family);
 
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);

@@ -12,6 +12,25 @@ static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t fam
     cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
 }
 
+void cs_report_json_begin(cs_report *r, cs_json *j, const char *type)
+{
+    g_string_truncate(r->buf, 0);
+    cs_json_init(j, r->buf);
+    cs_json_obj_begin(j, NULL);
+    cs_json_str(j, "type", type);
+}
+
+void cs_report_json_end(cs_report *r, cs_json *j)
+{
+    cs_json_obj_end(j);
+    fputs(r->buf->str, r->out);
+}
+
+void cs_report_json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
+{
+    json_addr(j, key, a, family);
+}
+
 static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
 {
     if (ns < 0)
@@ -90,6 +109,8 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     cs_json_obj_begin(&j, NULL);
     cs_rec rec = {.json = &j};
     cs_rec_conn(&rec, row);
+    if (row->tunnel != NULL || row->tunnel_changed)
+        cs_report_json_tunnel(&j, row->tunnel, row->tunnel_changed);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
@@ -360,6 +381,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     for (guint i = 0; i < ts->len; i++)
         json_tls_server(r, g_ptr_array_index(ts, i));
     g_ptr_array_free(ts, TRUE);
+    cs_report_udp_json_finish(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL)
         cs_analytics_report_json(info->analytics, info->analytics_opts, r->out);
 
@@ -380,6 +402,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "icmp_packets", c->icmp);
     cs_json_uint(&j, "other_ip_packets", c->other_l4);
     cs_json_uint(&j, "non_ip_packets", c->non_ip);
+    cs_json_uint(&j, "tunneled_packets", c->tunneled);
+    cs_json_uint(&j, "udp_flows", info->udp != NULL ? info->udp->flows : 0);
+    cs_json_uint(&j, "udp_streams", info->udp_streams);
+    cs_json_uint(&j, "tunnels", info->tunnels != NULL ? cs_tunnels_count_rows(info->tunnels) : 0);
     cs_json_uint(&j, "connections", st->conns);
     cs_json_uint(&j, "connections_started", st->conns_started);
     cs_json_uint(&j, "streams", info->streams);
@@ -436,6 +462,7 @@ cs_report *cs_report_json_new(FILE *out)
     cs_report *r = g_new0(cs_report, 1);
     r->conn = json_conn;
     r->http = json_http;
+    r->udp = cs_report_udp_json;
     r->interval = json_interval;
     r->finish = json_finish;
     r->destroy = cs_report_base_destroy;

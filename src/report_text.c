@@ -10,10 +10,8 @@
 /* ---- sections ------------------------------------------------------------------------------ */
 
 /* Starts a section: a blank line, then the title (bold with --color). */
-static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+static void vtitle(cs_report *r, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     fputc('\n', r->out);
     if (r->color)
         fputs("\033[1m", r->out);
@@ -21,6 +19,21 @@ static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
     if (r->color)
         fputs("\033[0m", r->out);
     fputc('\n', r->out);
+}
+
+static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vtitle(r, fmt, ap);
+    va_end(ap);
+}
+
+void cs_report_title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vtitle(r, fmt, ap);
     va_end(ap);
 }
 
@@ -179,21 +192,30 @@ static void print_conn_table(cs_report *r)
     char c[64], s[64], ts[40], dur[32], b0[32], b1[32], rtt[32];
     g_array_sort(r->rows, cmp_row);
     title(r, "Connections (%u)", r->rows->len);
-    cs_table_init(&t, "rllllrrrrrll");
-    cs_table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
-                  "\tbytes s>c\thandshake rtt\tstate\thistory");
+    bool tunnels = false; /* a tunnel column when any connection came through one */
+    for (guint i = 0; i < r->rows->len && !tunnels; i++)
+        tunnels = g_array_index(r->rows, cs_conn_row, i).tunnel != NULL;
+    cs_table_init(&t, tunnels ? "rllllrrrrrlll" : "rllllrrrrrll");
+    cs_table_row(&t,
+                 "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
+                 "\tbytes s>c\thandshake rtt\tstate\thistory%s",
+                 tunnels ? "\ttunnel" : "");
     for (guint i = 0; i < r->rows->len; i++) {
         const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
-        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s",
-                  row->stream, row->resumed ? "r" : "",
-                  cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
-                  cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
-                  cs_fmt_time(row->start, ts, sizeof ts),
-                  cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
-                  row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
-                  cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
-                  cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history);
+        char tn[160] = "";
+        if (row->tunnel != NULL)
+            cs_tunnel_describe(row->tunnel, tn, sizeof tn);
+        cs_table_row(&t,
+                     "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
+                     "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s",
+                     row->stream, row->resumed ? "r" : "",
+                     cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
+                     cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
+                     cs_fmt_time(row->start, ts, sizeof ts),
+                     cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
+                     row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
+                     cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
+                     cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history, tn);
     }
     cs_table_print(&t, r->out);
 }
@@ -772,6 +794,7 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     print_http_servers(r, st);
     print_look(r);
     print_tls_servers(r, st);
+    cs_report_udp_text(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL) {
         fputc('\n', r->out);
         cs_analytics_report_text(info->analytics, info->analytics_opts, r->out);

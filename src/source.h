@@ -18,7 +18,8 @@ typedef enum cs_input_state {
 /* What one input did. Owned by the source; valid until cs_source_free(). */
 typedef struct cs_input {
     char *path;         /* as given ("-" for standard input, interface name when live) */
-    int dlt;            /* link type */
+    int dlt;            /* link type (of the first interface when mixed_links) */
+    bool mixed_links; /* a pcapng with interfaces of several link types (read by our own reader) */
     uint64_t packets;   /* packets read from it */
     cs_input_state state;
     char *message;      /* NULL, or why the input ended early */
@@ -26,8 +27,9 @@ typedef struct cs_input {
 
 typedef struct cs_source cs_source;
 
-/* Opens every path (a pcap or pcapng file, "-" for standard input) and compiles `bpf` (may be NULL)
- * against each. Returns NULL on the first input that cannot be opened, has an unsupported link type,
+/* Opens every path (a pcap or pcapng file, "-" for standard input; gzip or zstd compressed when
+ * its magic bytes say so) and compiles `bpf` (may be NULL) against each (a pcapng with several
+ * link types: against each link type as it is met). Returns NULL on the first input that cannot be opened, has an unsupported link type,
  * or rejects the filter; *err then holds one line naming the file and the problem, and nothing
  * stays open. Timestamps are read with nanosecond precision whatever the file holds. */
 cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GError **err);

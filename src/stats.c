@@ -91,13 +91,9 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
     }
 }
 
-typedef struct ep_key {
-    cs_addr addr;
-    uint16_t port;
-    uint8_t family;
-} ep_key;
+typedef cs_ep_key ep_key;
 
-static guint ep_hash(gconstpointer p)
+guint cs_ep_key_hash(gconstpointer p)
 {
     const ep_key *k = p;
     guint h = k->port * 2654435761u ^ k->family;
@@ -106,7 +102,7 @@ static guint ep_hash(gconstpointer p)
     return h;
 }
 
-static gboolean ep_equal(gconstpointer a, gconstpointer b)
+gboolean cs_ep_key_equal(gconstpointer a, gconstpointer b)
 {
     const ep_key *x = a, *y = b;
     return x->port == y->port && x->family == y->family && memcmp(&x->addr, &y->addr, 16) == 0;
@@ -222,13 +218,13 @@ typedef struct http_key {
 static guint http_key_hash(gconstpointer p)
 {
     const http_key *k = p;
-    return ep_hash(&k->ep) * 31 + g_str_hash(k->host);
+    return cs_ep_key_hash(&k->ep) * 31 + g_str_hash(k->host);
 }
 
 static gboolean http_key_equal(gconstpointer a, gconstpointer b)
 {
     const http_key *x = a, *y = b;
-    return ep_equal(&x->ep, &y->ep) && strcmp(x->host, y->host) == 0;
+    return cs_ep_key_equal(&x->ep, &y->ep) && strcmp(x->host, y->host) == 0;
 }
 
 static void http_key_free(gpointer p)
@@ -260,7 +256,7 @@ static void tls_server_free(gpointer p)
 void cs_stats_init(cs_stats *s)
 {
     memset(s, 0, sizeof *s);
-    s->servers = g_hash_table_new_full(ep_hash, ep_equal, g_free, server_free);
+    s->servers = g_hash_table_new_full(cs_ep_key_hash, cs_ep_key_equal, g_free, server_free);
     s->states = g_hash_table_new(g_str_hash, g_str_equal);
     s->http_servers =
         g_hash_table_new_full(http_key_hash, http_key_equal, http_key_free, http_server_free);
@@ -470,16 +466,21 @@ static gint cmp_server(gconstpointer pa, gconstpointer pb)
     return (a->port > b->port) - (a->port < b->port);
 }
 
-GPtrArray *cs_stats_servers_sorted(const cs_stats *s)
+GPtrArray *cs_table_sorted(GHashTable *t, GCompareFunc cmp)
 {
-    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(s->servers));
+    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(t));
     GHashTableIter it;
     gpointer k, v;
-    g_hash_table_iter_init(&it, s->servers);
+    g_hash_table_iter_init(&it, t);
     while (g_hash_table_iter_next(&it, &k, &v))
         g_ptr_array_add(a, v);
-    g_ptr_array_sort(a, cmp_server);
+    g_ptr_array_sort(a, cmp);
     return a;
+}
+
+GPtrArray *cs_stats_servers_sorted(const cs_stats *s)
+{
+    return cs_table_sorted(s->servers, cmp_server);
 }
 
 static int64_t span_us(cs_time_t from, cs_time_t to)

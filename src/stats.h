@@ -49,6 +49,9 @@ typedef struct cs_conn_row {
     cs_exsum ex;               /* their counts and timings (empty but valid when !has_ex) */
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
     bool http2;
+    bool tunnel_changed;            /* packets came through more than one tunnel (or none) */
+    const struct cs_tunnel *tunnel; /* the tunnel of its first packet, or NULL (set by the engine;
+                                       valid while the engine lives) */
 } cs_conn_row;
 
 /* Fills row from c and its application summary (may be NULL); row->uid is left empty. Can't
@@ -238,6 +241,20 @@ GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s);
 /* The server table sorted by (family, address, port). Free with g_ptr_array_free(a, TRUE);
  * the elements stay owned by s. */
 GPtrArray *cs_stats_servers_sorted(const cs_stats *s);
+
+/* The key of the per-endpoint tables (TCP and UDP servers): zero it, then fill it. GLib hash
+ * and equality functions for it. */
+typedef struct cs_ep_key {
+    cs_addr addr;
+    uint16_t port;
+    uint8_t family;
+} cs_ep_key;
+guint cs_ep_key_hash(gconstpointer k);
+gboolean cs_ep_key_equal(gconstpointer a, gconstpointer b);
+
+/* The values of hash table t sorted by cmp (which gets pointers to the value pointers). Free
+ * with g_ptr_array_free(a, TRUE); the values stay owned by t. */
+GPtrArray *cs_table_sorted(GHashTable *t, GCompareFunc cmp);
 
 /* Compares two addresses of the given families (IPv4 before IPv6, then bytes). */
 int cs_addr_cmp(uint8_t fa, const cs_addr *a, uint8_t fb, const cs_addr *b);

@@ -24,6 +24,7 @@ int main(void)
     suite_util();
     suite_quic();
     suite_exsum();
+    suite_tunnel();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
