@@ -57,7 +57,7 @@ max_len() {
     esac
 }
 
-PKGS="glib-2.0 libpcap zlib libcrypto"
+PKGS="glib-2.0 libpcap zlib libcrypto libnghttp2"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $PKGS 2>/dev/null) || pkg_cflags=$(pkg-config --cflags glib-2.0)
 # shellcheck disable=SC2086

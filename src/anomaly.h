@@ -57,7 +57,16 @@
     X(TLS_SSLV2_HELLO, "tls_sslv2_client_hello", "SSLv2-compatible ClientHello (skipped)") \
     X(TLS_PLAINTEXT_APPDATA, "tls_plaintext_app_data", "TLS application data before encryption") \
     X(TLS_RENEGOTIATION, "tls_renegotiation", "TLS renegotiation (not decrypted)")          \
-    X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")
+    X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")        \
+    X(H2_BAD_PREFACE, "http2_bad_preface", "HTTP/2 client connection preface wrong")          \
+    X(H2_FRAME_SIZE, "http2_frame_size_error", "HTTP/2 frame over the peer's SETTINGS_MAX_FRAME_SIZE, or of a wrong length for its type") \
+    X(H2_PROTOCOL, "http2_protocol_error", "HTTP/2 frame breaking a framing rule (stream id, padding, CONTINUATION, SETTINGS value)") \
+    X(H2_STREAM_STATE, "http2_stream_state_error", "HTTP/2 frame on a stream whose state does not allow it (idle, reused id)") \
+    X(H2_HPACK_ERROR, "http2_hpack_error", "HTTP/2 header block the HPACK decoder rejects (that direction's header context is lost)") \
+    X(H2_UNDECODABLE, "http2_headers_undecodable", "HTTP/2 header block not decoded: the HPACK context was lost (gap, mid-connection start)") \
+    X(H2_HEADERS_TOO_LONG, "http2_headers_too_long", "HTTP/2 header block over the limit (header context lost)") \
+    X(H2_STREAM_CAP, "http2_stream_cap", "open HTTP/2 streams over --http-max-pending (oldest dropped)") \
+    X(H2_GAP_DESYNC, "http2_gap_desync", "capture gap broke HTTP/2 framing (resynchronised on a frame header)")
 
 #define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
 typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;

@@ -92,7 +92,8 @@ const char *cs_http_outcome_name(cs_http_outcome o)
 {
     static const char *const names[] = {"complete",          "no_response", "no_request",
                                         "response_partial",  "request_partial",
-                                        "response_lost_in_gap", "dropped_cap"};
+                                        "response_lost_in_gap", "dropped_cap", "reset",
+                                        "refused", "pushed"};
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 
@@ -137,6 +138,7 @@ static void tx_free(cs_http_tx *t)
     g_free(t->host);
     g_free(t->user_agent);
     g_free(t->status_msg);
+    g_free(t->scheme);
     g_free(EXT(t));
 }
 

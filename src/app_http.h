@@ -25,7 +25,11 @@ typedef enum cs_http_outcome {
     CS_HTTP_RESP_PARTIAL,   /* response started but did not complete */
     CS_HTTP_REQ_PARTIAL,    /* request started but did not complete (no response either) */
     CS_HTTP_LOST_IN_GAP,    /* response presumably lost in a capture gap: not paired (see design) */
-    CS_HTTP_DROPPED_CAP     /* dropped because too many requests were outstanding */
+    CS_HTTP_DROPPED_CAP,    /* dropped because too many requests were outstanding (HTTP/2: open
+                               streams over the same cap) */
+    CS_HTTP_RESET,          /* HTTP/2: RST_STREAM ended the stream before the response completed */
+    CS_HTTP_REFUSED,        /* HTTP/2: the server's GOAWAY says it did not process the stream */
+    CS_HTTP_PUSHED          /* HTTP/2: a server push (PUSH_PROMISE) whose response completed */
 } cs_http_outcome;
 
 /* One request/response exchange. Strings are NUL-terminated, NULL when absent. Times are capture
@@ -38,7 +42,8 @@ typedef struct cs_http_tx {
     char *host;
     char *user_agent;
     char *status_msg;
-    char version[8];         /* request version ("1.1", "1.0", "0.9"), "" if no request */
+    char *scheme;            /* HTTP/2 :scheme (NULL for HTTP/1.x) */
+    char version[8];         /* request version ("1.1", "1.0", "0.9", "2"), "" if no request */
     char resp_version[8];
     uint16_t status;         /* final status, 0 if none */
     uint16_t info_code;      /* last 1xx interim status, 0 if none */
@@ -66,6 +71,17 @@ typedef struct cs_http_tx {
     bool resp_encoded;       /* the response body had a gzip/deflate content coding */
     bool decode_error;       /* ... that could not be decoded (gap or corrupt): *_body_len is the
                                 transferred length */
+    /* HTTP/2 only (zero for HTTP/1.x) */
+    uint32_t h2_stream_id;   /* the stream carrying the exchange (> 0 marks an HTTP/2 exchange) */
+    uint32_t h2_error;       /* RST_STREAM error code (outcome reset, or a reset after the end) */
+    bool h2_reset;           /* a RST_STREAM ended the stream (h2_error holds its code) */
+    bool h2_reset_by_client; /* ... sent by the client */
+    bool h2_pushed;          /* promised by the server (PUSH_PROMISE): the request is the promise */
+    bool h2_upgrade;         /* stream 1 of an h2c upgrade: the request is the HTTP/1.1 one */
+    bool headers_undecodable; /* a header block of this exchange could not be decoded (HPACK
+                                 context lost): method/path/status may be missing */
+    bool req_trailers;       /* the request ended with a trailer block */
+    bool resp_trailers;      /* the response ended with a trailer block */
 } cs_http_tx;
 
 /* Per-connection totals, for the conn record. */

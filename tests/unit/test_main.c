@@ -16,6 +16,7 @@ int main(void)
     suite_json();
     suite_hashidx();
     suite_http();
+    suite_http2();
     suite_tls();
     suite_analytics();
     CU_basic_set_mode(CU_BRM_VERBOSE);
