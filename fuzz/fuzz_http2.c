@@ -172,9 +172,10 @@ static void on_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
     CHECK(!s->finished);
 }
 
-static void on_line(void *ctx, const cs_conn *c, bool from_client, bool start_line,
+static void on_line(void *ctx, const cs_conn *c, bool from_client, uint32_t sid, bool start_line,
                     const uint8_t *p, uint32_t n, cs_time_t ts)
 {
+    CHECK(sid > 0 && sid <= 0x7fffffffu);
     state *s = ctx;
     CHECK(c == s->conn);
     CHECK(n >= 2 && memmem(p, n, ": ", 2) != NULL);
@@ -244,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.cfg = &cfg;
     s.now = 1000000;
     cs_http_sink sink = {.ctx = &s, .exchange = on_exchange, .anomaly = on_anomaly,
-                         .head_line = (conf & 0x08) ? on_line : NULL};
+                         .h2_head_line = (conf & 0x08) ? on_line : NULL};
 
     size_t heap0 = __sanitizer_get_current_allocated_bytes();
     cs_h2_conn *h = cs_h2_new(&cfg, !(conf & 0x01));

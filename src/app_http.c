@@ -62,6 +62,7 @@ struct cs_http_conn {
     bool connect_pending;        /* a CONNECT awaits its answer: the client's bytes may be tunnel */
     bool http09;                 /* the last request was HTTP/0.9: the server answers raw */
     cs_time_t last_resp_end;
+    cs_http_tx *h2c;             /* copy of the request upgraded to HTTP/2 by a 101, or NULL */
     cs_http_conn_summary sum;
 };
 
@@ -140,6 +141,16 @@ static void tx_free(cs_http_tx *t)
     g_free(t->status_msg);
     g_free(t->scheme);
     g_free(EXT(t));
+}
+
+/* Frees a copy made by keep_h2c_request() (not a tx_ext). */
+static void tx_free_plain(cs_http_tx *t)
+{
+    g_free(t->method);
+    g_free(t->uri);
+    g_free(t->host);
+    g_free(t->user_agent);
+    g_free(t);
 }
 
 /* Reports and frees t once both sides have let go of it. */
@@ -519,6 +530,41 @@ static cs_http_tx *pair_response(cs_http_conn *h, const cs_http_sink *sink, cons
 
 /* ---- header lines -------------------------------------------------------------------------- */
 
+/* True when the comma-separated list v contains `tok` (case-insensitive, spaces trimmed). */
+static bool has_token(const uint8_t *v, uint32_t n, const char *tok)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        uint32_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        const uint8_t *e = v + i;
+        uint32_t len = j - i;
+        trim(&e, &len);
+        if (ieq(e, len, tok))
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+/* Keeps a copy of the request a 101 upgraded to h2c: HTTP/2's stream 1 carries its response. */
+static void keep_h2c_request(cs_http_conn *h, const cs_http_tx *t)
+{
+    if (h->h2c != NULL)
+        return;
+    cs_http_tx *k = g_new0(cs_http_tx, 1);
+    *k = *t;
+    k->next = NULL;
+    k->method = g_strdup(t->method);
+    k->uri = g_strdup(t->uri);
+    k->host = g_strdup(t->host);
+    k->user_agent = g_strdup(t->user_agent);
+    k->status_msg = NULL;
+    k->scheme = NULL;
+    h->h2c = k;
+}
+
 static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
                         const uint8_t *p, uint32_t n)
 {
@@ -583,6 +629,8 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         else if (ieq(name, name_len, "expect") && val_len >= 12 &&
                  g_ascii_strncasecmp((const char *)val, "100-continue", 12) == 0)
             t->expect_100 = true;
+        else if (ieq(name, name_len, "upgrade"))
+            t->upgrade_h2c = has_token(val, val_len, "h2c");
     }
 }
 
@@ -632,7 +680,9 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
             h->d[0].phase = PH_START; /* refused: the client speaks HTTP again */
     }
     if (st == 101 || (t != NULL && t->connect && st >= 200 && st < 300)) {
-        /* Switching protocols / tunnel: the rest of both directions is not HTTP. */
+        /* Switching protocols / tunnel: the rest of both directions is not HTTP/1. */
+        if (st == 101 && t != NULL && t->upgrade_h2c)
+            keep_h2c_request(h, t);
         h->opaque = true;
         h->sum.upgraded = true;
         response_done(h, sink, c, ts);
@@ -1003,6 +1053,11 @@ bool cs_http_tunnel(const cs_http_conn *h)
     return h->tunnel;
 }
 
+const cs_http_tx *cs_http_h2c_request(const cs_http_conn *h)
+{
+    return h->h2c;
+}
+
 void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
                  uint32_t len, cs_time_t ts)
 {
@@ -1132,6 +1187,8 @@ void cs_http_free(cs_http_conn *h)
         z_free(&h->d[i]);
         g_free(h->d[i].line);
     }
+    if (h->h2c != NULL)
+        tx_free_plain(h->h2c);
     g_free(h);
 }
 

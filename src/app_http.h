@@ -66,6 +66,7 @@ typedef struct cs_http_tx {
     bool head;               /* request method HEAD */
     bool connect;            /* request method CONNECT */
     bool expect_100;
+    bool upgrade_h2c;        /* the request asked to upgrade to HTTP/2 (Upgrade: h2c) */
     bool pipelined;          /* sent while an earlier request still awaited its response */
     bool method_odd;         /* method token not in the registered list */
     bool resp_encoded;       /* the response body had a gzip/deflate content coding */
@@ -106,6 +107,10 @@ typedef struct cs_http_sink {
      * its line ending, with the capture time of its first byte (`connscope follow --http`). */
     void (*head_line)(void *ctx, const cs_conn *c, bool from_client, bool start_line,
                       const uint8_t *p, uint32_t n, cs_time_t ts);
+    /* Optional, as head_line for HTTP/2 (app_http2.c): each decoded header field of a block as
+     * "name: value" (pseudo-headers too), the block's first flagged start_line, with its stream. */
+    void (*h2_head_line)(void *ctx, const cs_conn *c, bool from_client, uint32_t stream_id,
+                         bool start_line, const uint8_t *p, uint32_t n, cs_time_t ts);
 } cs_http_sink;
 
 typedef struct cs_http_conn cs_http_conn;
@@ -121,6 +126,11 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
 
 /* True once a CONNECT was answered with 2xx: the bytes cs_http_data() leaves are the tunnel's. */
 bool cs_http_tunnel(const cs_http_conn *h);
+
+/* The request that asked for `Upgrade: h2c` once the server answered it with 101 (the bytes
+ * cs_http_data() leaves are then HTTP/2, RFC 7540 3.2), else NULL. Owned by the parser; its
+ * outcome and response fields are not meaningful. */
+const cs_http_tx *cs_http_h2c_request(const cs_http_conn *h);
 
 /* `len` bytes are missing from one direction. Inside a body of known length the parser stays in
  * step; anywhere else it resynchronises on the next start line. */

@@ -416,8 +416,9 @@ static void emit_line(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c,
     g_string_append_len(h->line, (const char *)name, (gssize)MIN(nlen, 65536u));
     g_string_append(h->line, ": ");
     g_string_append_len(h->line, (const char *)val, (gssize)MIN(vlen, 65536u));
-    sink->head_line(sink->ctx, c, side == 0, d->block_first, (const uint8_t *)h->line->str,
-                    (uint32_t)h->line->len, d->block_ts);
+    uint32_t sid = d->block_stream != NULL ? d->block_stream->sid : d->block_sid;
+    sink->h2_head_line(sink->ctx, c, side == 0, sid, d->block_first,
+                       (const uint8_t *)h->line->str, (uint32_t)h->line->len, d->block_ts);
 }
 
 static bool name_is(const uint8_t *p, size_t n, const char *lit)
@@ -458,7 +459,7 @@ static void on_field(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c, 
             d->block_status = ok ? st : 0;
         }
     }
-    if (sink->head_line != NULL && d->block_kind != BK_DISCARD)
+    if (sink->h2_head_line != NULL && d->block_kind != BK_DISCARD)
         emit_line(h, sink, c, side, name, nlen, val, vlen);
     d->block_first = false;
 }
@@ -1173,6 +1174,7 @@ void cs_h2_end(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c, bool f
 void cs_h2_upgrade(cs_h2_conn *h, const cs_http_tx *req)
 {
     static const cs_http_sink none = {0};
+    h->next_depth = req->depth; /* trans_depth goes on from the HTTP/1.1 exchanges */
     h2stream *s = stream_open(h, &none, NULL, 1, req->req_start);
     cs_http_tx *t = &s->tx;
     h->last_sid[0] = 1;

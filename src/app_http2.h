@@ -60,15 +60,16 @@ typedef struct cs_h2_conn cs_h2_conn;
 cs_h2_conn *cs_h2_new(const cs_http_cfg *cfg, bool preface);
 
 /* h2c upgrade (RFC 7540 3.2): the HTTP/1.1 request `req` that the server answered with 101 becomes
- * stream 1, its request complete; the response comes as HTTP/2 frames. Copies what it needs from req.
- * Call before any data. */
+ * stream 1, its request complete; the response comes as HTTP/2 frames. Copies what it needs from req;
+ * trans_depth numbering goes on after req->depth. Call before any data. */
 void cs_h2_upgrade(cs_h2_conn *h, const cs_http_tx *req);
 
 /* Feeds reassembled bytes of one direction with the capture time of the segment that carried
  * them. Exchanges are reported to sink->exchange once each, as their stream closes (END_STREAM both
  * ways, RST_STREAM, GOAWAY) or at cs_h2_finish(); anomalies go to sink->anomaly; with
- * sink->head_line, each decoded header field as "name: value" (the first of a block flagged
- * start_line). Never fails: bad framing is counted and skipped. */
+ * sink->h2_head_line, each decoded header field as "name: value" with the stream it describes (a
+ * PUSH_PROMISE's fields: the promised stream), the first of a block flagged start_line. Never
+ * fails: bad framing is counted and skipped. */
 void cs_h2_data(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
                 const uint8_t *p, uint32_t len, cs_time_t ts);
 

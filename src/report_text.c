@@ -147,9 +147,14 @@ static void text_http(cs_report *r, const cs_http_row *row)
     for (gsize i = 0; i < target->len; i++)
         if ((guchar)target->str[i] < 0x20 || target->str[i] == '\t')
             target->str[i] = '?';
+    char depth[32];
+    if (tx->h2_stream_id > 0) /* HTTP/2: the stream id too */
+        g_snprintf(depth, sizeof depth, "%u h2:%u", tx->depth, tx->h2_stream_id);
+    else
+        g_snprintf(depth, sizeof depth, "%u", tx->depth);
     gchar *line = g_strdup_printf(
-        "%" G_GUINT64_FORMAT "\t%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream,
-        tx->depth, cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
+        "%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream,
+        depth, cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
         tx->method != NULL ? tx->method : "-", target->str,
         status,
         cs_fmt_bytes(tx->req_body_len, b0, sizeof b0), cs_fmt_bytes(tx->resp_body_len, b1, sizeof b1),
@@ -188,9 +193,10 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
     cs_table t;
     char ep[64], p50[32], p90[32], p99[32], mx[32];
-    cs_table_init(&t, "llrrrrrrrrrrrrr");
-    cs_table_row(&t, "server\thost\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx\t5xx"
-                  "\tttfb p50\tp90\tp99\tmax");
+    bool ver = st->http2_exchanges > 0; /* a version column once HTTP/2 was seen */
+    cs_table_init(&t, ver ? "lllrrrrrrrrrrrrr" : "llrrrrrrrrrrrrr");
+    cs_table_row(&t, "server\thost%s\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx"
+                  "\t5xx\tttfb p50\tp90\tp99\tmax", ver ? "\tversion" : "");
     for (guint i = 0; i < hs->len; i++) {
         const cs_http_server *v = g_ptr_array_index(hs, i);
         const cs_hist *h = &v->ttfb_us;
@@ -204,6 +210,11 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
         for (gchar *q = host; *q; q++)
             if ((guchar)*q < 0x20)
                 *q = '?';
+        if (ver) { /* the version cell rides with the host cell */
+            gchar *hv = g_strdup_printf("%s\t%s", host, v->version == 2 ? "2" : "1.x");
+            g_free(host);
+            host = hv;
+        }
         cs_table_row(&t,
                   "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                   "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
@@ -224,11 +235,15 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
                   h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-");
         g_free(host);
     }
+    char h2[96] = "";
+    if (ver)
+        g_snprintf(h2, sizeof h2, " (%" G_GUINT64_FORMAT " exchange%s over HTTP/2 on %" G_GUINT64_FORMAT
+                   ")", st->http2_exchanges, st->http2_exchanges == 1 ? "" : "s", st->http2_conns);
     title(r,
             "HTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
-            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s",
+            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s%s",
             st->http_requests, st->http_responses, st->http_paired, st->http_conns,
-            st->http_conns == 1 ? "" : "s");
+            st->http_conns == 1 ? "" : "s", h2);
     cs_table_print(&t, r->out);
     g_ptr_array_free(hs, TRUE);
 }
@@ -295,9 +310,11 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
           st->tls_conns, st->tls_conns == 1 ? "" : "s", st->tls_established,
           st->tls_decrypted > 0 ? ", some decrypted with the key log (their HTTP is above)" : "");
     cs_table_print(&t, r->out);
-    if (st->tls_http2 > 0)
-        fprintf(r->out, "  (%" G_GUINT64_FORMAT " connections speak HTTP/2, which is not parsed)\n",
-                st->tls_http2);
+    if (st->tls_http2_opaque > 0)
+        fprintf(r->out, "  (%" G_GUINT64_FORMAT " connection%s negotiated HTTP/2 (ALPN h2) and %s not "
+                        "decrypted: connection-level counts only, no exchange estimate)\n",
+                st->tls_http2_opaque, st->tls_http2_opaque == 1 ? "" : "s",
+                st->tls_http2_opaque == 1 ? "was" : "were");
     fprintf(r->out, "  (exchanges (est.): client data bursts each answered by a server burst; "
                     "an estimate made without keys)\n");
     g_ptr_array_free(ts, TRUE);

@@ -52,6 +52,9 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
         row->http = app->http;
         row->tls = app->has_tls ? &app->tls : NULL;
         row->http2 = app->http2;
+        row->has_h2 = app->has_h2;
+        if (app->has_h2)
+            row->h2 = app->h2;
     }
 }
 
@@ -88,19 +91,20 @@ typedef struct http_key {
     cs_addr addr;
     uint16_t port;
     uint8_t family;
+    uint8_t version; /* HTTP table: 1 or 2; TLS table: 0 */
     char *host;
 } http_key;
 
 static guint http_key_hash(gconstpointer p)
 {
     const http_key *k = p;
-    return ep_hash(p) * 31 + g_str_hash(k->host);
+    return (ep_hash(p) * 31 + g_str_hash(k->host)) * 31 + k->version;
 }
 
 static gboolean http_key_equal(gconstpointer a, gconstpointer b)
 {
     const http_key *x = a, *y = b;
-    return ep_equal(a, b) && strcmp(x->host, y->host) == 0;
+    return ep_equal(a, b) && x->version == y->version && strcmp(x->host, y->host) == 0;
 }
 
 static void http_key_free(gpointer p)
@@ -314,6 +318,9 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row)
     k.port = row->port[1];
     k.family = row->family;
     k.host = tx->host != NULL ? tx->host : (char *)"";
+    k.version = tx->h2_stream_id > 0 ? 2 : 1;
+    if (k.version == 2)
+        s->http2_exchanges++;
     cs_http_server *v = g_hash_table_lookup(s->http_servers, &k);
     if (v == NULL && over_cap(s, s->http_servers, &k.family, &k.addr, &k.port)) {
         k.host = (char *)"";
@@ -328,6 +335,7 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row)
         v->port = k.port;
         v->family = k.family;
         v->host = nk->host;
+        v->version = k.version;
         g_hash_table_insert(s->http_servers, nk, v);
     }
     cs_http_times t;
@@ -416,6 +424,11 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
         v->http2++;
         s->tls_http2++;
     }
+    bool opaque_h2 = app->http2 && !app->has_h2; /* turns do not count multiplexed streams */
+    if (opaque_h2) {
+        v->http2_opaque++;
+        s->tls_http2_opaque++;
+    }
     if (t->dec_status == CS_TLS_DEC_OK || t->dec_status == CS_TLS_DEC_PARTIAL) {
         v->decrypted++;
         s->tls_decrypted++;
@@ -424,12 +437,13 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
     count_str(v->alpn, t->next_protocol);
     v->app_bytes[0] += t->app_bytes[0];
     v->app_bytes[1] += t->app_bytes[1];
-    v->est_exchanges += t->estimated_exchanges;
+    if (!opaque_h2)
+        v->est_exchanges += t->estimated_exchanges;
     if (app->has_http)
         v->http_exchanges += app->http.paired;
     if (t->handshake_ns >= 0)
         cs_hist_add(&v->handshake_us, (uint64_t)(t->handshake_ns / CS_NS_PER_US), 1);
-    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS; i++)
+    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS && !opaque_h2; i++)
         if (t->turns[i] >= 0)
             cs_hist_add(&v->turn_us, (uint64_t)(t->turns[i] / CS_NS_PER_US), 1);
 }
@@ -441,6 +455,7 @@ void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app
     if (!app->has_http)
         return;
     s->http_conns++;
+    s->http2_conns += app->has_h2;
     s->http_lost_in_gap += app->http.lost_in_gap;
     if (app->http.upgraded)
         s->http_upgraded++;
@@ -455,7 +470,8 @@ static gint cmp_http_server(gconstpointer pa, gconstpointer pb)
         return c;
     if (a->port != b->port)
         return a->port < b->port ? -1 : 1;
-    return strcmp(a->host, b->host);
+    c = strcmp(a->host, b->host);
+    return c != 0 ? c : (int)a->version - (int)b->version;
 }
 
 GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s)
@@ -578,6 +594,8 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->http_conns += from->http_conns;
     into->http_lost_in_gap += from->http_lost_in_gap;
     into->http_upgraded += from->http_upgraded;
+    into->http2_exchanges += from->http2_exchanges;
+    into->http2_conns += from->http2_conns;
     for (int i = 0; i < 6; i++)
         into->http_status_class[i] += from->http_status_class[i];
     cs_hist_merge(&into->http_ttfb_us, &from->http_ttfb_us);
@@ -590,6 +608,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
         key.addr = f->addr;
         key.port = f->port;
         key.family = f->family;
+        key.version = f->version;
         key.host = f->host;
         cs_http_server *t = g_hash_table_lookup(into->http_servers, &key);
         if (t == NULL) {
@@ -600,6 +619,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
             t->port = f->port;
             t->family = f->family;
             t->host = nk->host;
+            t->version = f->version;
             g_hash_table_insert(into->http_servers, nk, t);
         }
         t->requests += f->requests;
@@ -617,6 +637,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->tls_established += from->tls_established;
     into->tls_decrypted += from->tls_decrypted;
     into->tls_http2 += from->tls_http2;
+    into->tls_http2_opaque += from->tls_http2_opaque;
     g_hash_table_iter_init(&it, from->tls_servers);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const cs_tls_server *f = v;
@@ -643,6 +664,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
         t->established += f->established;
         t->resumed += f->resumed;
         t->http2 += f->http2;
+        t->http2_opaque += f->http2_opaque;
         t->decrypted += f->decrypted;
         merge_counts(t->versions, f->versions);
         merge_counts(t->alpn, f->alpn);

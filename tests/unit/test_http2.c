@@ -77,12 +77,13 @@ static void rec_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
     ((rec *)ctx)->anomalies[a]++;
 }
 
-static void rec_line(void *ctx, const cs_conn *c, bool from_client, bool start_line,
-                     const uint8_t *p, uint32_t n, cs_time_t ts)
+static void rec_line(void *ctx, const cs_conn *c, bool from_client, uint32_t sid,
+                     bool start_line, const uint8_t *p, uint32_t n, cs_time_t ts)
 {
     rec *r = ctx;
     (void)c;
     (void)from_client;
+    (void)sid;
     (void)ts;
     if (r->lines++ == 0 && start_line)
         g_strlcpy(r->first_line, (const char *)p, MIN(n + 1, (uint32_t)sizeof r->first_line));
@@ -166,7 +167,7 @@ static void run(const script *sc, uint32_t split, rec *r, cs_http_conn_summary *
     if (sc->max_pending)
         cfg.max_pending = sc->max_pending;
     memset(r, 0, sizeof *r);
-    cs_http_sink sink = {r, rec_exchange, rec_anomaly, rec_line};
+    cs_http_sink sink = {r, rec_exchange, rec_anomaly, NULL, rec_line};
     cs_h2_conn *h = cs_h2_new(&cfg, !sc->no_preface);
     if (sc->upgrade != NULL)
         cs_h2_upgrade(h, sc->upgrade);
