@@ -35,6 +35,7 @@ typedef struct options {
     gboolean http_decode;
     gchar *tls_keylog;
     gchar **http_ports;
+    gchar **http2_ports;
     gint64 http_max_pending;
     gboolean stream_list;
     gboolean verify_checksums;
@@ -73,6 +74,7 @@ typedef struct options {
 static void options_free(options *o)
 {
     g_strfreev(o->http_ports);
+    g_strfreev(o->http2_ports);
     g_strfreev(o->files);
     g_free(o->filter);
     g_free(o->iface);
@@ -417,13 +419,18 @@ int main(int argc, char **argv)
          "Parse connections to server port PORT as HTTP whatever their content (repeatable, or "
          "comma-separated)",
          "PORT"},
+        {"http2-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.http2_ports,
+         "Parse connections to server port PORT as HTTP/2 whatever their content, also when joined "
+         "mid-connection (repeatable, or comma-separated; the preface is found on any port)",
+         "PORT"},
         {"no-http", 0, 0, G_OPTION_ARG_NONE, &o.no_http,
          "Do not parse HTTP (connection analysis only)", NULL},
         {"http-decode-bodies", 0, 0, G_OPTION_ARG_NONE, &o.http_decode,
          "Inflate gzip/deflate bodies so *_body_len is the decoded size (Zeek's meaning; costs CPU)",
          NULL},
         {"tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_keylog,
-         "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 inside", "FILE"},
+         "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 and HTTP/2 inside",
+         "FILE"},
         {"verify-checksums", 0, 0, G_OPTION_ARG_NONE, &o.verify_checksums,
          "Count TCP segments with a bad checksum as anomalies", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -445,7 +452,8 @@ int main(int argc, char **argv)
          "of files uncapped; 0: no cap",
          "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &o.http_max_pending,
-         "Outstanding HTTP requests kept per connection (default 1000)", "N"},
+         "Outstanding HTTP requests (HTTP/2: open streams) kept per connection (default 1000)",
+         "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry main_entries[] = {
         {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version,
@@ -510,6 +518,7 @@ int main(int argc, char **argv)
     GError *err = NULL;
     int status = 0;
     GArray *http_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    GArray *http2_ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     const char *bad = NULL;
     cs_engine_filter filter;
     uint16_t client_port = 0;
@@ -562,6 +571,8 @@ int main(int argc, char **argv)
         bad = "--rotate-mb and --rotate-seconds go with -w FILE";
     else if (!parse_ports(o.http_ports, http_ports))
         bad = "--http-port takes port numbers from 1 to 65535";
+    else if (!parse_ports(o.http2_ports, http2_ports))
+        bad = "--http2-port takes port numbers from 1 to 65535";
     else if (o.server != NULL &&
              !cs_parse_endpoint(o.server, &filter.server_family, &filter.server, &filter.server_port))
         bad = "--server takes IP or IP:PORT ([IPv6]:PORT)";
@@ -657,6 +668,8 @@ int main(int argc, char **argv)
     ecfg.app.http.decode_bodies = o.http_decode;
     ecfg.app.http_ports = (const uint16_t *)(void *)http_ports->data;
     ecfg.app.n_http_ports = (int)http_ports->len;
+    ecfg.app.http2_ports = (const uint16_t *)(void *)http2_ports->data;
+    ecfg.app.n_http2_ports = (int)http2_ports->len;
     ecfg.app.no_http = o.no_http;
     ecfg.app.keylog = keylog;
     ecfg.stream_list = o.stream_list ? stdout : NULL;
@@ -725,6 +738,7 @@ out:
     cs_an_cli_free(&acli);
     cs_keylog_free(keylog);
     g_array_free(http_ports, TRUE);
+    g_array_free(http2_ports, TRUE);
     options_free(&o);
     return status;
 }
