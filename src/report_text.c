@@ -284,12 +284,15 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
         gchar *vers = format_counts(v->versions, "none");
         gchar *alpn = format_counts(v->alpn, "-");
         gchar *sni = g_utf8_make_valid(v->sni[0] ? v->sni : "-", -1);
+        char est[24] = "-"; /* none made when every connection was HTTP/2 without keys */
+        if (v->http2_opaque < v->conns)
+            g_snprintf(est, sizeof est, "%" G_GUINT64_FORMAT, v->est_exchanges);
         for (gchar *q = sni; *q; q++)
             if ((guchar)*q < 0x20 || *q == '\t')
                 *q = '?';
         cs_table_row(&t,
                   "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                  "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT,
+                  "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
                   cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
                   v->established, vers, alpn,
                   h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US, p50,
@@ -300,7 +303,7 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
                        : "-",
                   h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-",
                   cs_fmt_bytes(v->app_bytes[0], b0, sizeof b0),
-                  cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), v->est_exchanges);
+                  cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), est);
         g_free(vers);
         g_free(alpn);
         g_free(sni);
