@@ -212,6 +212,9 @@ static void http_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
         fputs(req->str, f->out);
     else if (tx->h2_upgrade)
         fputs(">>> (the HTTP/1.1 request upgraded by the 101 above)\n", f->out);
+    else if (tx->h2_pushed && tx->has_request)
+        fputs(">>> (pushed: the request is the server's PUSH_PROMISE, the first block below)\n",
+              f->out);
     else if (tx->headers_undecodable && tx->has_request)
         fputs(">>> (request headers not decodable: HPACK context lost)\n", f->out);
     else
