@@ -566,6 +566,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "tls_http2", st->tls_http2);
     cs_json_uint(&j, "http2_connections", st->http2_conns);
     cs_json_uint(&j, "http2_exchanges", st->http2_exchanges);
+    cs_json_uint(&j, "http2_pushed", st->http2_pushed);
     cs_json_obj_begin(&j, "conn_states");
     GHashTableIter it;
     gpointer k, v;

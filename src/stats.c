@@ -312,6 +312,10 @@ void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t)
 void cs_stats_http(cs_stats *s, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
+    if (tx->h2_pushed) { /* the server's initiative: no client request, no client latency */
+        s->http2_pushed++;
+        return;
+    }
     http_key k;
     memset(&k, 0, sizeof k);
     k.addr = row->addr[1];
@@ -596,6 +600,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->http_upgraded += from->http_upgraded;
     into->http2_exchanges += from->http2_exchanges;
     into->http2_conns += from->http2_conns;
+    into->http2_pushed += from->http2_pushed;
     for (int i = 0; i < 6; i++)
         into->http_status_class[i] += from->http_status_class[i];
     cs_hist_merge(&into->http_ttfb_us, &from->http_ttfb_us);

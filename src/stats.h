@@ -136,6 +136,7 @@ typedef struct cs_stats {
     uint64_t http_conns, http_lost_in_gap, http_upgraded;
     uint64_t http2_exchanges;  /* of the exchanges above, those carried by HTTP/2 streams */
     uint64_t http2_conns;      /* connections whose HTTP/2 was parsed */
+    uint64_t http2_pushed;     /* server pushes: listed, but not counted as requests/responses */
     uint64_t http_status_class[6];
     cs_hist http_ttfb_us, http_total_us;
     /* TLS */
@@ -159,7 +160,7 @@ void cs_stats_syn(cs_stats *s, uint8_t family, const cs_addr *dst, uint16_t dpor
 /* Accounts a connection record as it is created. */
 void cs_stats_conn_started(cs_stats *s);
 
-/* Accounts one HTTP exchange. */
+/* Accounts one HTTP exchange (an HTTP/2 server push only in http2_pushed). */
 void cs_stats_http(cs_stats *s, const cs_http_row *row);
 
 /* Accounts the application summary of a finalised connection (row: the same connection). */
