@@ -28,8 +28,8 @@ setup() {
     for i in $(seq 1 400); do printf 'line %04d of the b file ......................................\n' "$i"; done \
         > "$W/www/b.txt"
     truncate -s 20000 "$W/www/b.txt"
-    # 300000 bytes: past the 65535-byte initial flow-control window (WINDOW_UPDATEs), ~19 DATA frames
-    head -c 300000 /dev/zero | tr '\0' 'z' > "$W/www/big.bin"
+    # 100000 bytes: more than the 65535-byte initial flow-control window; 13 DATA frames from nginx
+    head -c 100000 /dev/zero | tr '\0' 'z' > "$W/www/big.bin"
     for i in 1 2 3 4 5 6 7 8; do printf 'file %d\n' "$i" > "$W/www/f$i.txt"; done
     cat > "$W/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -120,7 +120,7 @@ cap_h2c_nginx() {         # cleartext prior knowledge: nghttp asks for 4 files a
     CURL h2c-nginx --http2-prior-knowledge $C/f2.txt
     cap_stop
 }
-cap_h2c_large() {         # a 300000-byte download: flow control, WINDOW_UPDATE, many DATA frames
+cap_h2c_large() {         # a 100000-byte download: DATA frames of 16 KiB over many segments
     cap_start h2c-large 19544
     CURL h2c-large --http2-prior-knowledge $C/big.bin
     cap_stop

@@ -106,6 +106,9 @@ json_runs=(
     "$PCAPS/http-lost-segment.pcap"
     "-j 2 $PCAPS/http-keepalive.pcap $PCAPS/tcp-refused.pcap"
     "-A --host 127.0.0.1 $PCAPS/http-keepalive.pcap"
+    "$PCAPS/http2/h2c-features.pcap"
+    "$PCAPS/http2/h2c-gap.pcap"
+    "$PCAPS/http2/h2-tls12-parallel.pcap"
 )
 : > "$TMP/all.json"
 for run in "${json_runs[@]}"; do
