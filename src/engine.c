@@ -69,7 +69,7 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
     EACH_STATS(e, s)
     cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
     if (e->cfg.analytics != NULL)
-        cs_analytics_syn(e->cfg.analytics, c->family, &c->addr[dir], &c->addr[!dir], ts);
+        cs_analytics_syn(e->cfg.analytics, ts);
 }
 
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
@@ -273,9 +273,17 @@ static void fill_info(cs_engine *e, cs_run_info *info)
     memcpy(info->drops, e->drops, sizeof info->drops);
 }
 
+/* Latency per server is counted once, in the stats; the analytics get their copy before a report. */
+static void sync_analytics(cs_engine *e)
+{
+    if (e->cfg.analytics != NULL)
+        cs_analytics_servers_from(e->cfg.analytics, &e->stats);
+}
+
 void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
 {
     cs_run_info i = *info;
+    sync_analytics(e);
     fill_info(e, &i);
     i.partial = true;
     e->report->finish(e->report, &e->stats, &i);
@@ -288,6 +296,7 @@ void cs_engine_flush(cs_engine *e)
         close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1
                                                          : e->ivl_start + e->cfg.interval);
     e->ivl_start = INT64_MIN;
+    sync_analytics(e);
 }
 
 void cs_engine_finish(cs_engine *e, cs_run_info *info)

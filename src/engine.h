@@ -40,8 +40,9 @@ typedef struct cs_engine_cfg {
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
     GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for
                                 connections open at the end / joined without a SYN; NULL: off */
-    cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange
-                                (owned by the caller) */
+    cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange;
+                                its latency per server is set from the stats by
+                                cs_engine_flush/report_now (owned by the caller) */
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;

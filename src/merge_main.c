@@ -105,7 +105,7 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
     }
     if (c->max_keys >= 0)
         c->cfg.max_keys = c->max_keys > 0 ? (uint32_t)c->max_keys : UINT32_MAX;
-    if (c->bucket != NULL && !cs_an_parse_duration(c->bucket, false, &c->cfg.bucket)) {
+    if (c->bucket != NULL && !cs_parse_duration(c->bucket, false, &c->cfg.bucket)) {
         g_set_error(err, CLI_ERROR, 0,
                     "--bucket takes a whole number of seconds, minutes, hours or days (30s, 5m, "
                     "1h, 1d), not '%s'",
@@ -116,7 +116,8 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
         g_set_error(err, CLI_ERROR, 0, "--host takes an IPv4 or IPv6 address, not '%s'", c->host);
         return false;
     }
-    if (!cs_an_parse_slow(c->slow != NULL ? c->slow : "1s,10s", c->rep.slow_us, &c->rep.n_slow)) {
+    if (!cs_parse_durations_us(c->slow != NULL ? c->slow : "1s,10s", CS_AN_MAX_SLOW, c->rep.slow_us,
+                               &c->rep.n_slow)) {
         g_set_error(err, CLI_ERROR, 0,
                     "--slow takes up to %d comma-separated durations (250ms,1s,10s), not '%s'",
                     CS_AN_MAX_SLOW, c->slow);

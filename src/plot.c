@@ -237,7 +237,7 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
     GArray *pts = g_array_new(FALSE, FALSE, sizeof(pt));
     bool all = cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, collect, pts);
     char w[32], t0[40], t1[40], buf[256];
-    cs_an_fmt_width(a->cfg.bucket, w, sizeof w);
+    cs_fmt_duration_exact(a->cfg.bucket, w, sizeof w);
 
     g_string_append_printf(
         out,

@@ -1,5 +1,6 @@
 /* report.h - the output layer's interface: a writer receives finalised connections as they end and
- * the aggregates at the end of the run. Implementations: report_text.c, report_json.c, report_csv.c. */
+ * the aggregates at the end of the run. Implementations: report_text.c, report_json.c, report_csv.c;
+ * the analytics sections: report_analytics_text.c, report_analytics_json.c. */
 #ifndef CS_REPORT_H
 #define CS_REPORT_H
 
@@ -8,6 +9,18 @@
 #include "analytics.h"
 #include "source.h"
 #include "stats.h"
+
+/* The analytics sections to print (-A, --top, --bucket, --latency, --slow, --flow-profile). */
+#define CS_AN_MAX_SLOW 8
+
+typedef struct cs_an_report_opts {
+    int top_n;          /* > 0: top-talker tables with this many rows */
+    bool activity;      /* the per-bucket tables */
+    bool latency;       /* latency per server */
+    bool flows;         /* the flow profile */
+    int n_slow;
+    uint64_t slow_us[CS_AN_MAX_SLOW]; /* thresholds for the share of slow exchanges, ascending */
+} cs_an_report_opts;
 
 /* Facts about the run that every writer may print. */
 typedef struct cs_run_info {
@@ -62,6 +75,13 @@ cs_report *cs_report_csv_new(FILE *out);
 
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);
+
+/* Writes the sections of a selected by o as aligned text tables, then flushes out. */
+void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o, FILE *out);
+
+/* Writes the sections of a selected by o as JSON lines (types "analytics", "top_talker",
+ * "activity", "latency", "flow_profile"), then flushes out. */
+void cs_analytics_report_json(const cs_analytics *a, const cs_an_report_opts *o, FILE *out);
 
 /* Total anomalies counted (all kinds). */
 uint64_t cs_report_anomaly_total(const cs_counters *c);

@@ -88,23 +88,21 @@ static void server_free(gpointer p)
 }
 
 typedef struct http_key {
-    cs_addr addr;
-    uint16_t port;
-    uint8_t family;
-    uint8_t version; /* HTTP table: 1 or 2; TLS table: 0 */
-    char *host;
+    ep_key ep;
+    char *host;      /* Host (HTTP table) or SNI (TLS table); "" when none */
+    uint8_t version; /* HTTP table: 1 (HTTP/1.x) or 2 (HTTP/2); TLS table: 0 */
 } http_key;
 
 static guint http_key_hash(gconstpointer p)
 {
     const http_key *k = p;
-    return (ep_hash(p) * 31 + g_str_hash(k->host)) * 31 + k->version;
+    return (ep_hash(&k->ep) * 31 + g_str_hash(k->host)) * 31 + k->version;
 }
 
 static gboolean http_key_equal(gconstpointer a, gconstpointer b)
 {
     const http_key *x = a, *y = b;
-    return ep_equal(a, b) && x->version == y->version && strcmp(x->host, y->host) == 0;
+    return ep_equal(&x->ep, &y->ep) && x->version == y->version && strcmp(x->host, y->host) == 0;
 }
 
 static void http_key_free(gpointer p)
@@ -159,31 +157,42 @@ void cs_stats_free(cs_stats *s)
     cs_hist_clear(&s->rtt_us);
 }
 
-/* At --max-keys entries, a new key is folded into the "(other)" entry (family 0): rewrites the key
- * in place and returns true. Memory stays bounded whatever the traffic (a scan of millions of
- * addresses); the report says how many events were folded. */
-static bool over_cap(const cs_stats *s, GHashTable *t, uint8_t *family, cs_addr *addr, uint16_t *port)
-{
-    if (s->max_keys == 0 || g_hash_table_size(t) < s->max_keys)
-        return false;
-    *family = 0;
-    memset(addr, 0, sizeof *addr);
-    *port = 0;
-    return true;
-}
+/* ---- one get-or-create per table ----------------------------------------------------------- */
 
-static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port)
+static ep_key make_ep_key(uint8_t family, const cs_addr *a, uint16_t port)
 {
     ep_key k;
-    memset(&k, 0, sizeof k);
+    memset(&k, 0, sizeof k); /* padding too: the key is hashed and compared as a whole */
     k.addr = *a;
     k.port = port;
     k.family = family;
+    return k;
+}
+
+/* At --max-keys entries, a new key is folded into the "(other)" entry (family 0, no address, port
+ * 0, host ""): rewrites the key in place, counts `events` folded events and returns true. Memory
+ * stays bounded whatever the traffic (a scan of millions of addresses); the report says how many
+ * events were folded. */
+static bool fold_at_cap(cs_stats *s, GHashTable *t, ep_key *k, const char **host, uint64_t events)
+{
+    if (s->max_keys == 0 || g_hash_table_size(t) < s->max_keys)
+        return false;
+    *k = make_ep_key(0, &(cs_addr){{0}}, 0);
+    if (host != NULL)
+        *host = "";
+    s->keys_capped += events;
+    return true;
+}
+
+/* The entry of (family, a, port) in the server table, created empty when missing (at the cap: the
+ * "(other)" entry, `events` counted as folded). */
+static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port,
+                                   uint64_t events)
+{
+    ep_key k = make_ep_key(family, a, port);
     cs_server_stats *v = g_hash_table_lookup(s->servers, &k);
-    if (v == NULL && over_cap(s, s->servers, &k.family, &k.addr, &k.port)) {
+    if (v == NULL && fold_at_cap(s, s->servers, &k, NULL, events))
         v = g_hash_table_lookup(s->servers, &k);
-        s->keys_capped++;
-    }
     if (v == NULL) {
         v = g_new0(cs_server_stats, 1);
         v->addr = k.addr;
@@ -194,9 +203,74 @@ static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a
     return v;
 }
 
+/* Looks (family, a, port, host, version) up in a table keyed by http_key; at the cap a missing key
+ * becomes the "(other)" key. Returns the entry, or NULL with *nk set to a new owned key to insert. */
+static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const cs_addr *a,
+                             uint16_t port, const char *host, uint8_t version, uint64_t events,
+                             http_key **nk)
+{
+    http_key k = {.ep = make_ep_key(family, a, port), .host = (char *)host, .version = version};
+    const char *h = host;
+    gpointer v = g_hash_table_lookup(t, &k);
+    if (v == NULL && fold_at_cap(s, t, &k.ep, &h, events)) {
+        k.host = (char *)h;
+        v = g_hash_table_lookup(t, &k);
+    }
+    *nk = NULL;
+    if (v == NULL) {
+        *nk = g_new(http_key, 1);
+        (*nk)->ep = k.ep;
+        (*nk)->host = g_strdup(k.host);
+        (*nk)->version = k.version;
+    }
+    return v;
+}
+
+/* The entry of (family, a, port, Host, HTTP version) in the HTTP server table, created empty when
+ * missing. */
+static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a,
+                                       uint16_t port, const char *host, uint8_t version,
+                                       uint64_t events)
+{
+    http_key *nk;
+    cs_http_server *v =
+        hostkey_find(s, s->http_servers, family, a, port, host, version, events, &nk);
+    if (v == NULL) {
+        v = g_new0(cs_http_server, 1);
+        v->addr = nk->ep.addr;
+        v->port = nk->ep.port;
+        v->family = nk->ep.family;
+        v->host = nk->host;
+        v->version = nk->version;
+        g_hash_table_insert(s->http_servers, nk, v);
+    }
+    return v;
+}
+
+/* The entry of (family, a, port, SNI) in the TLS server table, created empty when missing. */
+static cs_tls_server *tls_server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port,
+                                     const char *sni, uint64_t events)
+{
+    http_key *nk;
+    cs_tls_server *v = hostkey_find(s, s->tls_servers, family, a, port, sni, 0, events, &nk);
+    if (v == NULL) {
+        v = g_new0(cs_tls_server, 1);
+        v->addr = nk->ep.addr;
+        v->port = nk->ep.port;
+        v->family = nk->ep.family;
+        v->sni = nk->host;
+        v->versions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        v->alpn = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(s->tls_servers, nk, v);
+    }
+    return v;
+}
+
+/* ---- accounting ------------------------------------------------------------------------------ */
+
 void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
 {
-    cs_server_stats *sv = server_get(s, row->family, &row->addr[1], row->port[1]);
+    cs_server_stats *sv = server_get(s, row->family, &row->addr[1], row->port[1], 1);
     uint64_t dur_us = (uint64_t)((row->end - row->start) / CS_NS_PER_US);
     bool midstream = row->syns == 0 && row->synacks == 0;
 
@@ -240,7 +314,7 @@ void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
 
     /* SYNs the responder sent went to the originator's endpoint (simultaneous open, odd peers). */
     if (row->syns_resp > 0) {
-        cs_server_stats *o = server_get(s, row->family, &row->addr[0], row->port[0]);
+        cs_server_stats *o = server_get(s, row->family, &row->addr[0], row->port[0], 1);
         if (row->synacks == 0 && row->syns == 0)
             o->syn_unanswered++;
         else
@@ -309,6 +383,20 @@ void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t)
                          : 0;
 }
 
+void cs_http_latency_add(const cs_http_tx *tx, cs_hist *ttfb, cs_hist *ttlb, cs_hist *total)
+{
+    if (!tx->has_request || !tx->has_response)
+        return;
+    cs_http_times t;
+    cs_http_times_of(tx, &t);
+    if (ttfb != NULL && t.ttfb_us >= 0)
+        cs_hist_add(ttfb, (uint64_t)t.ttfb_us, 1);
+    if (ttlb != NULL && t.ttlb_us >= 0)
+        cs_hist_add(ttlb, (uint64_t)t.ttlb_us, 1);
+    if (total != NULL && t.total_us >= 0)
+        cs_hist_add(total, (uint64_t)t.total_us, 1);
+}
+
 void cs_stats_http(cs_stats *s, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
@@ -316,34 +404,11 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row)
         s->http2_pushed++;
         return;
     }
-    http_key k;
-    memset(&k, 0, sizeof k);
-    k.addr = row->addr[1];
-    k.port = row->port[1];
-    k.family = row->family;
-    k.host = tx->host != NULL ? tx->host : (char *)"";
-    k.version = tx->h2_stream_id > 0 ? 2 : 1;
-    if (k.version == 2)
+    uint8_t version = tx->h2_stream_id > 0 ? 2 : 1;
+    if (version == 2)
         s->http2_exchanges++;
-    cs_http_server *v = g_hash_table_lookup(s->http_servers, &k);
-    if (v == NULL && over_cap(s, s->http_servers, &k.family, &k.addr, &k.port)) {
-        k.host = (char *)"";
-        v = g_hash_table_lookup(s->http_servers, &k);
-        s->keys_capped++;
-    }
-    if (v == NULL) {
-        http_key *nk = g_memdup2(&k, sizeof k);
-        nk->host = g_strdup(k.host);
-        v = g_new0(cs_http_server, 1);
-        v->addr = k.addr;
-        v->port = k.port;
-        v->family = k.family;
-        v->host = nk->host;
-        v->version = k.version;
-        g_hash_table_insert(s->http_servers, nk, v);
-    }
-    cs_http_times t;
-    cs_http_times_of(tx, &t);
+    cs_http_server *v = http_server_get(s, row->family, &row->addr[1], row->port[1],
+                                        tx->host != NULL ? tx->host : "", version, 1);
     if (tx->has_request) {
         v->requests++;
         s->http_requests++;
@@ -365,18 +430,8 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row)
         v->orphans++;
         s->http_orphans++;
     }
-    if (tx->has_request && tx->has_response) {
-        if (t.ttfb_us >= 0) {
-            cs_hist_add(&v->ttfb_us, (uint64_t)t.ttfb_us, 1);
-            cs_hist_add(&s->http_ttfb_us, (uint64_t)t.ttfb_us, 1);
-        }
-        if (t.ttlb_us >= 0)
-            cs_hist_add(&v->ttlb_us, (uint64_t)t.ttlb_us, 1);
-        if (t.total_us >= 0) {
-            cs_hist_add(&v->total_us, (uint64_t)t.total_us, 1);
-            cs_hist_add(&s->http_total_us, (uint64_t)t.total_us, 1);
-        }
-    }
+    cs_http_latency_add(tx, &v->ttfb_us, &v->ttlb_us, &v->total_us);
+    cs_http_latency_add(tx, &s->http_ttfb_us, NULL, &s->http_total_us);
 }
 
 static void count_str(GHashTable *t, const char *k)
@@ -392,30 +447,8 @@ static void count_str(GHashTable *t, const char *k)
 static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app)
 {
     const cs_tls_summary *t = &app->tls;
-    http_key k;
-    memset(&k, 0, sizeof k);
-    k.addr = row->addr[1];
-    k.port = row->port[1];
-    k.family = row->family;
-    k.host = (char *)t->server_name;
-    cs_tls_server *v = g_hash_table_lookup(s->tls_servers, &k);
-    if (v == NULL && over_cap(s, s->tls_servers, &k.family, &k.addr, &k.port)) {
-        k.host = (char *)"";
-        v = g_hash_table_lookup(s->tls_servers, &k);
-        s->keys_capped++;
-    }
-    if (v == NULL) {
-        http_key *nk = g_memdup2(&k, sizeof k);
-        nk->host = g_strdup(k.host);
-        v = g_new0(cs_tls_server, 1);
-        v->addr = k.addr;
-        v->port = k.port;
-        v->family = k.family;
-        v->sni = nk->host;
-        v->versions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        v->alpn = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g_hash_table_insert(s->tls_servers, nk, v);
-    }
+    cs_tls_server *v =
+        tls_server_get(s, row->family, &row->addr[1], row->port[1], t->server_name, 1);
     v->conns++;
     s->tls_conns++;
     if (t->established) {
@@ -492,7 +525,7 @@ GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s)
 
 void cs_stats_syn(cs_stats *s, uint8_t family, const cs_addr *dst, uint16_t dport, bool first)
 {
-    cs_server_stats *sv = server_get(s, family, dst, dport);
+    cs_server_stats *sv = server_get(s, family, dst, dport, 1);
     sv->syn_pkts++;
     s->syn_pkts++;
     if (first) {
@@ -544,6 +577,63 @@ static void merge_counts(GHashTable *into, GHashTable *from)
     }
 }
 
+static void merge_server(cs_stats *into, const cs_server_stats *f)
+{
+    cs_server_stats *t = server_get(into, f->family, &f->addr, f->port, f->syn_pkts + f->conns);
+    t->syn_pkts += f->syn_pkts;
+    t->syn_attempts += f->syn_attempts;
+    t->syn_answered += f->syn_answered;
+    t->syn_rst += f->syn_rst;
+    t->syn_unanswered += f->syn_unanswered;
+    t->conns += f->conns;
+    t->established += f->established;
+    t->refused += f->refused;
+    t->reset += f->reset;
+    t->open_at_end += f->open_at_end;
+    t->midstream += f->midstream;
+    t->bytes_c2s += f->bytes_c2s;
+    t->bytes_s2c += f->bytes_s2c;
+    t->pkts_c2s += f->pkts_c2s;
+    t->pkts_s2c += f->pkts_s2c;
+    cs_hist_merge(&t->duration_us, &f->duration_us);
+    cs_hist_merge(&t->rtt_us, &f->rtt_us);
+}
+
+static void merge_http_server(cs_stats *into, const cs_http_server *f)
+{
+    cs_http_server *t = http_server_get(into, f->family, &f->addr, f->port, f->host, f->version,
+                                        f->requests + f->orphans);
+    t->requests += f->requests;
+    t->responses += f->responses;
+    t->paired += f->paired;
+    t->unanswered += f->unanswered;
+    t->orphans += f->orphans;
+    for (int i = 0; i < 6; i++)
+        t->status_class[i] += f->status_class[i];
+    cs_hist_merge(&t->ttfb_us, &f->ttfb_us);
+    cs_hist_merge(&t->ttlb_us, &f->ttlb_us);
+    cs_hist_merge(&t->total_us, &f->total_us);
+}
+
+static void merge_tls_server(cs_stats *into, const cs_tls_server *f)
+{
+    cs_tls_server *t = tls_server_get(into, f->family, &f->addr, f->port, f->sni, f->conns);
+    t->conns += f->conns;
+    t->established += f->established;
+    t->resumed += f->resumed;
+    t->http2 += f->http2;
+    t->http2_opaque += f->http2_opaque;
+    t->decrypted += f->decrypted;
+    merge_counts(t->versions, f->versions);
+    merge_counts(t->alpn, f->alpn);
+    t->app_bytes[0] += f->app_bytes[0];
+    t->app_bytes[1] += f->app_bytes[1];
+    t->est_exchanges += f->est_exchanges;
+    t->http_exchanges += f->http_exchanges;
+    cs_hist_merge(&t->handshake_us, &f->handshake_us);
+    cs_hist_merge(&t->turn_us, &f->turn_us);
+}
+
 void cs_stats_merge(cs_stats *into, const cs_stats *from)
 {
     GHashTableIter it;
@@ -568,28 +658,6 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
         g_hash_table_insert(into->states, k,
                             GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + GPOINTER_TO_UINT(v)));
     }
-    g_hash_table_iter_init(&it, from->servers);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const cs_server_stats *f = v;
-        cs_server_stats *t = server_get(into, f->family, &f->addr, f->port);
-        t->syn_pkts += f->syn_pkts;
-        t->syn_attempts += f->syn_attempts;
-        t->syn_answered += f->syn_answered;
-        t->syn_rst += f->syn_rst;
-        t->syn_unanswered += f->syn_unanswered;
-        t->conns += f->conns;
-        t->established += f->established;
-        t->refused += f->refused;
-        t->reset += f->reset;
-        t->open_at_end += f->open_at_end;
-        t->midstream += f->midstream;
-        t->bytes_c2s += f->bytes_c2s;
-        t->bytes_s2c += f->bytes_s2c;
-        t->pkts_c2s += f->pkts_c2s;
-        t->pkts_s2c += f->pkts_s2c;
-        cs_hist_merge(&t->duration_us, &f->duration_us);
-        cs_hist_merge(&t->rtt_us, &f->rtt_us);
-    }
     into->http_requests += from->http_requests;
     into->http_responses += from->http_responses;
     into->http_paired += from->http_paired;
@@ -605,80 +673,24 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
         into->http_status_class[i] += from->http_status_class[i];
     cs_hist_merge(&into->http_ttfb_us, &from->http_ttfb_us);
     cs_hist_merge(&into->http_total_us, &from->http_total_us);
-    g_hash_table_iter_init(&it, from->http_servers);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const cs_http_server *f = v;
-        http_key key;
-        memset(&key, 0, sizeof key);
-        key.addr = f->addr;
-        key.port = f->port;
-        key.family = f->family;
-        key.version = f->version;
-        key.host = f->host;
-        cs_http_server *t = g_hash_table_lookup(into->http_servers, &key);
-        if (t == NULL) {
-            http_key *nk = g_memdup2(&key, sizeof key);
-            nk->host = g_strdup(f->host);
-            t = g_new0(cs_http_server, 1);
-            t->addr = f->addr;
-            t->port = f->port;
-            t->family = f->family;
-            t->host = nk->host;
-            t->version = f->version;
-            g_hash_table_insert(into->http_servers, nk, t);
-        }
-        t->requests += f->requests;
-        t->responses += f->responses;
-        t->paired += f->paired;
-        t->unanswered += f->unanswered;
-        t->orphans += f->orphans;
-        for (int i = 0; i < 6; i++)
-            t->status_class[i] += f->status_class[i];
-        cs_hist_merge(&t->ttfb_us, &f->ttfb_us);
-        cs_hist_merge(&t->ttlb_us, &f->ttlb_us);
-        cs_hist_merge(&t->total_us, &f->total_us);
-    }
     into->tls_conns += from->tls_conns;
     into->tls_established += from->tls_established;
     into->tls_decrypted += from->tls_decrypted;
     into->tls_http2 += from->tls_http2;
     into->tls_http2_opaque += from->tls_http2_opaque;
-    g_hash_table_iter_init(&it, from->tls_servers);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const cs_tls_server *f = v;
-        http_key key;
-        memset(&key, 0, sizeof key);
-        key.addr = f->addr;
-        key.port = f->port;
-        key.family = f->family;
-        key.host = f->sni;
-        cs_tls_server *t = g_hash_table_lookup(into->tls_servers, &key);
-        if (t == NULL) {
-            http_key *nk = g_memdup2(&key, sizeof key);
-            nk->host = g_strdup(f->sni);
-            t = g_new0(cs_tls_server, 1);
-            t->addr = f->addr;
-            t->port = f->port;
-            t->family = f->family;
-            t->sni = nk->host;
-            t->versions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-            t->alpn = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-            g_hash_table_insert(into->tls_servers, nk, t);
-        }
-        t->conns += f->conns;
-        t->established += f->established;
-        t->resumed += f->resumed;
-        t->http2 += f->http2;
-        t->http2_opaque += f->http2_opaque;
-        t->decrypted += f->decrypted;
-        merge_counts(t->versions, f->versions);
-        merge_counts(t->alpn, f->alpn);
-        t->app_bytes[0] += f->app_bytes[0];
-        t->app_bytes[1] += f->app_bytes[1];
-        t->est_exchanges += f->est_exchanges;
-        t->http_exchanges += f->http_exchanges;
-        cs_hist_merge(&t->handshake_us, &f->handshake_us);
-        cs_hist_merge(&t->turn_us, &f->turn_us);
-    }
     into->keys_capped += from->keys_capped;
+    /* table by table, in sorted order: which keys fold into "(other)" at into's cap does not
+     * depend on hash order */
+    GPtrArray *a = cs_stats_servers_sorted(from);
+    for (guint i = 0; i < a->len; i++)
+        merge_server(into, a->pdata[i]);
+    g_ptr_array_free(a, TRUE);
+    a = cs_stats_http_servers_sorted(from);
+    for (guint i = 0; i < a->len; i++)
+        merge_http_server(into, a->pdata[i]);
+    g_ptr_array_free(a, TRUE);
+    a = cs_stats_tls_servers_sorted(from);
+    for (guint i = 0; i < a->len; i++)
+        merge_tls_server(into, a->pdata[i]);
+    g_ptr_array_free(a, TRUE);
 }

@@ -117,6 +117,12 @@ typedef struct cs_http_times {
 
 void cs_http_times_of(const cs_http_tx *tx, cs_http_times *t);
 
+/* The one rule for latency histograms: a paired exchange (request and response seen) adds its
+ * ttfb, ttlb and total times (cs_http_times_of) to those of ttfb, ttlb and total that are not NULL,
+ * each only when known; any other exchange adds nothing. Used for every latency histogram (per
+ * server and Host here, per time bucket in analytics.c). */
+void cs_http_latency_add(const cs_http_tx *tx, cs_hist *ttfb, cs_hist *ttlb, cs_hist *total);
+
 typedef struct cs_stats {
     GHashTable *servers;     /* endpoint key -> cs_server_stats* */
     uint64_t conns;          /* finalised connection records */
@@ -166,8 +172,11 @@ void cs_stats_http(cs_stats *s, const cs_http_row *row);
 /* Accounts the application summary of a finalised connection (row: the same connection). */
 void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app);
 
-/* Adds every count and histogram of `from` into `into` (tables keyed alike are summed; the
- * caps of `into` apply). Used to combine parallel runs. */
+/* Adds every count and histogram of `from` into `into` (from is unchanged): entries keyed alike
+ * are summed; an entry new to a table of `into` that is full (into->max_keys) is summed into its
+ * "(other)" entry, and its events (server: SYN packets + connections; HTTP: exchanges; TLS:
+ * connections) are counted in into->keys_capped. Tables are taken in sorted order, so which keys
+ * fold does not depend on hash order. Used to combine parallel runs. Can't fail. */
 void cs_stats_merge(cs_stats *into, const cs_stats *from);
 
 /* The TLS server table sorted by (family, address, port, SNI). Elements owned by s. */

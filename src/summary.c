@@ -219,9 +219,8 @@ void cs_summary_format(const cs_analytics *a, const char *generator, GString *ou
     g_string_append(out, first ? "]" : "\n  ]");
 
     g_string_append(out, ",\n\"top\":{");
-    w_top(out, tmp, "client_requests", a->top[CS_TOP_CLIENT_REQUESTS], false, true);
-    w_top(out, tmp, "client_conns", a->top[CS_TOP_CLIENT_CONNS], false, false);
-    w_top(out, tmp, "client_request", a->top[CS_TOP_CLIENT_REQUEST], true, false);
+    for (int ti = 0; ti < CS_TOP_TABLES; ti++)
+        w_top(out, tmp, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST, ti == 0);
     g_string_append(out, "}\n}\n");
     g_string_free(tmp, TRUE);
 }
@@ -836,8 +835,14 @@ static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
         uint8_t family;
         cs_addr addr;
         uint64_t port = get_u64(&r, s, "port", field);
-        if (!get_addr(member(s, "addr"), &family, &addr) || port > 65535) {
-            rd_fail(&r, field, "addr/port: expected an IP address and a port");
+        const jv *av = member(s, "addr");
+        bool other = av != NULL && av->kind == 's' && strcmp(av->text, "(other)") == 0;
+        if (other) { /* the servers beyond the run's --max-keys, folded into one row */
+            family = 0;
+            memset(&addr, 0, sizeof addr);
+        }
+        if ((!other && !get_addr(av, &family, &addr)) || port > 65535) {
+            rd_fail(&r, field, "addr/port: expected an IP address (or \"(other)\") and a port");
             break;
         }
         cs_an_server *sv = cs_analytics_server(a, family, &addr, (uint16_t)port);
@@ -846,9 +851,8 @@ static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
     }
     const jv *top = need(&r, doc, "top", 'o', "");
     if (top != NULL) {
-        get_top(&r, top, "client_requests", a->top[CS_TOP_CLIENT_REQUESTS], false);
-        get_top(&r, top, "client_conns", a->top[CS_TOP_CLIENT_CONNS], false);
-        get_top(&r, top, "client_request", a->top[CS_TOP_CLIENT_REQUEST], true);
+        for (int ti = 0; ti < CS_TOP_TABLES; ti++)
+            get_top(&r, top, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST);
     }
     if (r.err != NULL) {
         g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_FORMAT, "%s: bad summary: %s", name,
@@ -904,8 +908,8 @@ bool cs_summary_compatible(const cs_analytics *into, const cs_analytics *part, c
         g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_MISMATCH,
                     "%s has buckets of %s, which do not divide buckets of %s (give --bucket with a "
                     "common multiple)",
-                    name, cs_an_fmt_width(part->cfg.bucket, w1, sizeof w1),
-                    cs_an_fmt_width(into->cfg.bucket, w0, sizeof w0));
+                    name, cs_fmt_duration_exact(part->cfg.bucket, w1, sizeof w1),
+                    cs_fmt_duration_exact(into->cfg.bucket, w0, sizeof w0));
         return false;
     }
     const cs_host_filter *a = &into->cfg.host, *b = &part->cfg.host;

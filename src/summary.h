@@ -11,6 +11,7 @@
 
 #include "analytics.h"
 #include "metrics.h"
+#include "report.h"
 
 #define CS_SUMMARY_FORMAT "connscope-summary"
 #define CS_SUMMARY_VERSION 1

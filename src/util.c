@@ -1,9 +1,10 @@
 /* util.c - small formatting helpers shared by the report writers (addresses, times, sizes).
  * Nothing here is on the per-packet path. */
 #include <arpa/inet.h>
-#include <stdio.h>
-#include <string.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -179,4 +180,102 @@ bool cs_parse_addr_port(const char *text, uint8_t *family, cs_addr *addr, int32_
         *port = (int32_t)v;
     }
     return true;
+}
+
+/* ---- host filter, durations ------------------------------------------------------------------ */
+
+bool cs_host_filter_parse(cs_host_filter *f, const char *text)
+{
+    cs_addr a;
+    uint8_t family;
+    int32_t port;
+    /* a bare address: no port, no brackets */
+    if (text == NULL || text[0] == '[' || !cs_parse_addr_port(text, &family, &a, &port) ||
+        port >= 0)
+        return false;
+    f->on = true;
+    f->family = family;
+    f->addr = a;
+    return true;
+}
+
+bool cs_host_filter_match(const cs_host_filter *f, uint8_t family, const cs_addr *a,
+                          const cs_addr *b)
+{
+    if (!f->on)
+        return true;
+    if (family != f->family)
+        return false;
+    return memcmp(a->b, f->addr.b, 16) == 0 || memcmp(b->b, f->addr.b, 16) == 0;
+}
+
+/* Duration units, largest first: what cs_parse_duration reads and cs_fmt_duration_exact writes. */
+static const struct {
+    cs_time_t ns;
+    const char *name;
+    bool sub_second;
+} dur_units[] = {{86400 * CS_NS_PER_S, "d", false}, {3600 * CS_NS_PER_S, "h", false},
+                 {60 * CS_NS_PER_S, "m", false},    {60 * CS_NS_PER_S, "min", false},
+                 {CS_NS_PER_S, "s", false},         {CS_NS_PER_S, "", false},
+                 {CS_NS_PER_MS, "ms", true},        {CS_NS_PER_US, "us", true}};
+
+bool cs_parse_duration(const char *s, bool allow_sub_second, cs_time_t *ns)
+{
+    if (s == NULL || !g_ascii_isdigit(*s))
+        return false;
+    char *end;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+    for (size_t i = 0; i < CS_ARRAY_LEN(dur_units); i++) {
+        cs_time_t unit = dur_units[i].ns;
+        if (strcmp(end, dur_units[i].name) != 0 || (dur_units[i].sub_second && !allow_sub_second))
+            continue;
+        if (v == 0 || v > (guint64)(INT64_MAX / unit) / 2)
+            return false;
+        *ns = (cs_time_t)v * unit;
+        return true;
+    }
+    return false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+bool cs_parse_durations_us(const char *s, int max, uint64_t *us, int *n)
+{
+    uint64_t *v = g_new(uint64_t, max > 0 ? max : 1);
+    int k = 0;
+    gchar **parts = g_strsplit(s != NULL ? s : "", ",", -1);
+    bool ok = parts[0] != NULL;
+    for (int i = 0; ok && parts[i] != NULL; i++) {
+        cs_time_t ns;
+        if (k == max || !cs_parse_duration(g_strstrip(parts[i]), true, &ns))
+            ok = false;
+        else
+            v[k++] = (uint64_t)(ns / CS_NS_PER_US);
+    }
+    g_strfreev(parts);
+    if (ok) {
+        qsort(v, (size_t)k, sizeof v[0], cmp_u64);
+        *n = 0;
+        for (int i = 0; i < k; i++)
+            if (i == 0 || v[i] != v[i - 1])
+                us[(*n)++] = v[i];
+    }
+    g_free(v);
+    return ok;
+}
+
+char *cs_fmt_duration_exact(cs_time_t ns, char *buf, size_t len)
+{
+    for (size_t i = 0; i < CS_ARRAY_LEN(dur_units); i++)
+        if (ns % dur_units[i].ns == 0) {
+            snprintf(buf, len, "%" G_GINT64_FORMAT "%s", (gint64)(ns / dur_units[i].ns),
+                     dur_units[i].name);
+            return buf;
+        }
+    snprintf(buf, len, "%" G_GINT64_FORMAT "ns", (gint64)ns);
+    return buf;
 }

@@ -1,5 +1,6 @@
-/* util.h - formatting helpers for reports: addresses, endpoints, durations, sizes, timestamps.
- * Each writes into a caller buffer and returns it; none allocates. */
+/* util.h - small helpers for the reports and the command line: formatting addresses, durations,
+ * sizes and timestamps (into a caller buffer, returned; none allocates), text tables, and parsing
+ * addresses, the --host filter and durations. Nothing here is on the per-packet path. */
 #ifndef CS_UTIL_H
 #define CS_UTIL_H
 
@@ -40,5 +41,34 @@ void cs_table_print(cs_table *t, FILE *out);
 /* Parses "IP", "IP:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT" (PORT 0 to 65535, decimal digits).
  * Sets *port to -1 when there is none. Returns false on anything else. */
 bool cs_parse_addr_port(const char *text, uint8_t *family, cs_addr *addr, int32_t *port);
+
+/* The --host filter: one client or server address; `on` false matches everything. */
+typedef struct cs_host_filter {
+    bool on;
+    uint8_t family; /* 4 or 6 */
+    cs_addr addr;
+} cs_host_filter;
+
+/* Parses a bare address, "192.0.2.1" or "2001:db8::1" (no brackets, no port), into f and sets it
+ * on. Returns false, f unchanged, when text is anything else. */
+bool cs_host_filter_parse(cs_host_filter *f, const char *text);
+
+/* True when f is off, or when a or b (of the given family) is its address. */
+bool cs_host_filter_match(const cs_host_filter *f, uint8_t family, const cs_addr *a,
+                          const cs_addr *b);
+
+/* Parses a duration: a positive whole number and a unit, s (also when none), m or min, h, d; and
+ * ms or us when allow_sub_second. Returns false, *ns unchanged, on anything else or when the value
+ * is absurdly large (over a quarter of the int64 range of nanoseconds). */
+bool cs_parse_duration(const char *s, bool allow_sub_second, cs_time_t *ns);
+
+/* Parses a comma-separated list of at most `max` durations ("250ms,1s,10s"; sub-second units
+ * allowed) into us[] as ascending whole microseconds without duplicates, their number in *n.
+ * Returns false, us and *n unchanged, on an empty list, a bad item or more than max items. */
+bool cs_parse_durations_us(const char *s, int max, uint64_t *us, int *n);
+
+/* Formats a duration exactly in the largest unit that divides it: "1d", "1h", "15m", "90s",
+ * "250ms", "3us", else "1500ns" (what cs_parse_duration reads back). */
+char *cs_fmt_duration_exact(cs_time_t ns, char *buf, size_t len);
 
 #endif

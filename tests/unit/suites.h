@@ -15,6 +15,7 @@ void suite_http(void);
 void suite_http2(void);
 void suite_tls(void);
 void suite_analytics(void);
+void suite_stats(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {

@@ -19,6 +19,7 @@ int main(void)
     suite_http2();
     suite_tls();
     suite_analytics();
+    suite_stats();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
