@@ -132,7 +132,7 @@ static cs_http_tx *tx_new(cs_http_conn *h, uint8_t refs)
     return t;
 }
 
-static void tx_free(cs_http_tx *t)
+void cs_http_tx_clear_strings(cs_http_tx *t)
 {
     g_free(t->method);
     g_free(t->uri);
@@ -140,17 +140,13 @@ static void tx_free(cs_http_tx *t)
     g_free(t->user_agent);
     g_free(t->status_msg);
     g_free(t->scheme);
-    g_free(EXT(t));
+    t->method = t->uri = t->host = t->user_agent = t->status_msg = t->scheme = NULL;
 }
 
-/* Frees a copy made by keep_h2c_request() (not a tx_ext). */
-static void tx_free_plain(cs_http_tx *t)
+static void tx_free(cs_http_tx *t)
 {
-    g_free(t->method);
-    g_free(t->uri);
-    g_free(t->host);
-    g_free(t->user_agent);
-    g_free(t);
+    cs_http_tx_clear_strings(t);
+    g_free(EXT(t));
 }
 
 /* Reports and frees t once both sides have let go of it. */
@@ -1187,8 +1183,10 @@ void cs_http_free(cs_http_conn *h)
         z_free(&h->d[i]);
         g_free(h->d[i].line);
     }
-    if (h->h2c != NULL)
-        tx_free_plain(h->h2c);
+    if (h->h2c != NULL) { /* a copy made by keep_h2c_request(), not a tx_ext */
+        cs_http_tx_clear_strings(h->h2c);
+        g_free(h->h2c);
+    }
     g_free(h);
 }
 

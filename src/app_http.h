@@ -85,6 +85,10 @@ typedef struct cs_http_tx {
     bool resp_trailers;      /* the response ended with a trailer block */
 } cs_http_tx;
 
+/* Frees the strings of t (method, uri, host, user_agent, status_msg, scheme) and sets them to
+ * NULL; not t itself. For the parsers that own exchanges (HTTP/1.x, HTTP/2). */
+void cs_http_tx_clear_strings(cs_http_tx *t);
+
 /* Per-connection totals, for the conn record. */
 typedef struct cs_http_conn_summary {
     uint32_t requests, responses, paired, unanswered, orphans, interim;

@@ -281,12 +281,7 @@ static void stream_close(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn 
     h->sids[i] = h->sids[h->n];
     if (h->n == 0)
         h->last_close = ts;
-    g_free(t->method);
-    g_free(t->uri);
-    g_free(t->host);
-    g_free(t->user_agent);
-    g_free(t->status_msg);
-    g_free(t->scheme);
+    cs_http_tx_clear_strings(t);
     g_free(s);
 }
 
@@ -1224,13 +1219,7 @@ void cs_h2_free(cs_h2_conn *h)
     if (h == NULL)
         return;
     for (uint32_t i = 0; i < h->n; i++) {
-        cs_http_tx *t = &h->streams[i]->tx;
-        g_free(t->method);
-        g_free(t->uri);
-        g_free(t->host);
-        g_free(t->user_agent);
-        g_free(t->status_msg);
-        g_free(t->scheme);
+        cs_http_tx_clear_strings(&h->streams[i]->tx);
         g_free(h->streams[i]);
     }
     g_free(h->streams);

@@ -221,6 +221,21 @@ static void run_all(const script *sc, bool whole_only, rec *r, cs_http_conn_summ
     g_free(alt);
 }
 
+/* run_all() into a new record; done() frees it and the script. */
+static rec *run_case(const script *sc, bool whole_only, cs_http_conn_summary *sum,
+                     cs_h2_conn_summary *h2)
+{
+    rec *r = g_new0(rec, 1);
+    run_all(sc, whole_only, r, sum, h2);
+    return r;
+}
+
+static void done(rec *r, script *sc)
+{
+    g_free(r);
+    script_free(sc);
+}
+
 static int total_anomalies(const rec *r)
 {
     int n = 0;
@@ -257,10 +272,9 @@ static void test_single_exchange(void)
     /* DATA, PADDED | END_STREAM: pad length 5, 10 data bytes, 5 padding bytes */
     static const uint8_t data[16] = {5, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'};
     FH(b, CS_H2_DATA, 0x09, 1, data);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 1);
     rec_tx *x = &r->tx[0];
     CU_ASSERT_STRING_EQUAL(x->method, "GET");
@@ -293,8 +307,7 @@ static void test_single_exchange(void)
     CU_ASSERT_EQUAL(h2.busy, 2000);
     CU_ASSERT_DOUBLE_EQUAL(cs_h2_mean_open(&h2), 1.0, 1e-9);
     CU_ASSERT_STRING_EQUAL(r->first_line, ":method: GET");
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* Three concurrent streams with the C.3 blocks (C.3.2 and C.3.3 need C.3.1's dynamic entry),
@@ -318,10 +331,9 @@ static void test_multiplexed(void)
     FH(b, CS_H2_DATA, 0x01, 3, three);
     b = add_data(&sc, false, 500);
     FH(b, CS_H2_DATA, 0x01, 1, three);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 3);
     /* reported as streams close: 5, 3, 1 */
     CU_ASSERT_EQUAL(r->tx[0].sid, 5);
@@ -346,8 +358,7 @@ static void test_multiplexed(void)
     /* open streams: 2 from 100 to 200, 3 to 300, 2 to 400, 1 to 500 */
     CU_ASSERT_EQUAL(h2.open_area, 2 * 100 + 3 * 100 + 2 * 100 + 1 * 100);
     CU_ASSERT_EQUAL(h2.busy, 400);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* A request block in HEADERS (PADDED | PRIORITY) + two CONTINUATION frames; the response starts
@@ -373,10 +384,9 @@ static void test_continuation_1xx_trailers(void)
                                       't',  'a',  't', 'u', 's', 0x01, '0'};
     b = add_data(&sc, false, 50);
     FH(b, CS_H2_HEADERS, 0x05, 1, trailer);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 1);
     rec_tx *x = &r->tx[0];
     CU_ASSERT_STRING_EQUAL(x->host, "www.example.com"); /* the value spans two frames */
@@ -393,8 +403,7 @@ static void test_continuation_1xx_trailers(void)
     CU_ASSERT_EQUAL(sum.interim, 1);
     CU_ASSERT_EQUAL(sum.responses, 1);
     CU_ASSERT_EQUAL(total_anomalies(r), 0);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* RST_STREAM from the client, a GOAWAY refusing stream 5, stream 3 answered after the GOAWAY. */
@@ -419,10 +428,9 @@ static void test_reset_and_goaway(void)
     b = add_data(&sc, false, 50);
     FH(b, CS_H2_HEADERS, 0x04, 3, S200);
     FH(b, CS_H2_DATA, 0x01, 3, two);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 3);
     CU_ASSERT_EQUAL(r->tx[0].sid, 1);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_RESET);
@@ -440,8 +448,7 @@ static void test_reset_and_goaway(void)
     CU_ASSERT_TRUE(h2.goaway[1]);
     CU_ASSERT_EQUAL(h2.goaway_last_stream[1], 3);
     CU_ASSERT_EQUAL(total_anomalies(r), 0);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* A server push: PUSH_PROMISE (PADDED) on stream 1 promising stream 2, then both responses. */
@@ -462,10 +469,9 @@ static void test_push(void)
     b = add_data(&sc, false, 30);
     FH(b, CS_H2_HEADERS, 0x04, 2, S200);
     FH(b, CS_H2_DATA, 0x01, 2, body);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 2);
     CU_ASSERT_EQUAL(r->tx[0].sid, 1);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
@@ -482,8 +488,7 @@ static void test_push(void)
     CU_ASSERT_EQUAL(sum.requests, 1); /* the promise is not a client request */
     CU_ASSERT_EQUAL(sum.paired, 1);
     CU_ASSERT_EQUAL(total_anomalies(r), 0);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* A gap inside a DATA payload keeps framing; a gap across frames of the server loses framing and
@@ -512,10 +517,9 @@ static void test_gaps(void)
     b = add_data(&sc, false, 80);
     static const uint8_t idx62[1] = {0xbe}; /* would need the server's lost dynamic table */
     FH(b, CS_H2_HEADERS, 0x05, 5, idx62);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, true, r, &sum, &h2);
+    rec *r = run_case(&sc, true, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 3);
     CU_ASSERT_EQUAL(r->tx[0].sid, 1);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
@@ -537,8 +541,7 @@ static void test_gaps(void)
     CU_ASSERT_FALSE(h2.hpack_lost[0]);
     CU_ASSERT_EQUAL(sum.lost_in_gap, 1);
     CU_ASSERT_EQUAL(sum.gaps, 2);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* Joined mid-connection: both sides start inside a frame; frames are found again, streams are
@@ -556,10 +559,9 @@ static void test_midstream(void)
     FH(b, CS_H2_HEADERS, 0x05, 9, C31); /* its table entries may be stale: not decoded */
     b = add_data(&sc, false, 30);
     FH(b, CS_H2_HEADERS, 0x05, 9, S200);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, true, r, &sum, &h2);
+    rec *r = run_case(&sc, true, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 2);
     CU_ASSERT_EQUAL(r->tx[0].sid, 7);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_NO_REQUEST);
@@ -572,8 +574,7 @@ static void test_midstream(void)
     CU_ASSERT_TRUE(h2.midstream);
     CU_ASSERT_EQUAL(h2.undecodable, 2);
     CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_UNDECODABLE], 2);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* Framing errors are counted by name; none stops the parser. */
@@ -595,10 +596,9 @@ static void test_frame_errors(void)
     frame(b, 0x42, 0xff, 0, big, 3);              /* an extension frame: ignored */
     b = add_data(&sc, false, 20);
     FH(b, CS_H2_HEADERS, 0x05, 1, S200);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 1);
     CU_ASSERT_EQUAL(r->tx[0].status, 200);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
@@ -607,8 +607,7 @@ static void test_frame_errors(void)
     CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_STREAM_STATE], 2); /* even id, idle stream 99 */
     CU_ASSERT_EQUAL(h2.type_frames[CS_H2_NTYPES], 1);
     CU_ASSERT_EQUAL(h2.frames[0], 9);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* SETTINGS_HEADER_TABLE_SIZE 8192 from the client binds the server's encoder once the server
@@ -657,10 +656,9 @@ static void test_stream_cap(void)
     FH(b, CS_H2_HEADERS, 0x05, 1, S200); /* stream 1 was dropped: ignored */
     FH(b, CS_H2_HEADERS, 0x05, 3, S200);
     FH(b, CS_H2_HEADERS, 0x05, 5, S200);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 3);
     CU_ASSERT_EQUAL(r->tx[0].sid, 1);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_DROPPED_CAP);
@@ -669,8 +667,7 @@ static void test_stream_cap(void)
     CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_STREAM_CAP], 1);
     CU_ASSERT_EQUAL(sum.dropped_cap, 1);
     CU_ASSERT_EQUAL(h2.max_open, 2);
-    g_free(r);
-    script_free(&sc);
+    done(r, &sc);
 }
 
 /* h2c upgrade: stream 1 carries the HTTP/1.1 request; a wrong preface is counted; unanswered
@@ -693,10 +690,9 @@ static void test_upgrade_and_end(void)
     b = add_data(&sc, true, 20);
     g_byte_array_append(b, (const uint8_t *)CS_H2_PREFACE, CS_H2_PREFACE_LEN);
     FH(b, CS_H2_HEADERS, 0x05, 3, C31);
-    rec *r = g_new0(rec, 1);
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
-    run_all(&sc, false, r, &sum, &h2);
+    rec *r = run_case(&sc, false, &sum, &h2);
     CU_ASSERT_EQUAL_FATAL(r->n, 2);
     CU_ASSERT_EQUAL(r->tx[0].sid, 1);
     CU_ASSERT_TRUE(r->tx[0].upgrade);
