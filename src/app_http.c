@@ -41,11 +41,7 @@ typedef struct hdir {
     bool http09;            /* request: simple request; response: raw bytes until close */
     uint16_t status;
     bool coded;             /* Content-Encoding gzip/deflate */
-    bool zfail;             /* decoding failed: report the transferred length */
-    bool zend;              /* the compressed stream ended */
-    bool zraw;              /* retried as raw deflate */
-    z_stream *z;            /* inflater of the current body, NULL if none */
-    uint64_t decoded;       /* decoded body bytes so far */
+    cs_body_dec dec;        /* its decoder (with --http-decode-bodies) */
     cs_http_tx *tx;         /* exchange this message belongs to, NULL between messages */
 } hdir;
 
@@ -375,7 +371,7 @@ int cs_http_detect_response(const uint8_t *p, uint32_t len)
 
 /* ---- message boundaries -------------------------------------------------------------------- */
 
-static void z_free(hdir *d)
+void cs_body_dec_free(cs_body_dec *d)
 {
     if (d->z != NULL) {
         inflateEnd(d->z);
@@ -384,67 +380,84 @@ static void z_free(hdir *d)
     }
 }
 
+void cs_body_dec_feed(cs_body_dec *d, const uint8_t *p, uint32_t n)
+{
+    static _Thread_local uint8_t scratch[64 * 1024]; /* the decoded bytes are only counted */
+    if (d->fail || d->end)
+        return;
+    if (p == NULL) {
+        d->fail = true;
+        return;
+    }
+    if (d->z == NULL) {
+        d->z = g_new0(z_stream, 1);
+        if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
+            d->fail = true;
+    }
+    d->z->next_in = (Bytef *)p;
+    d->z->avail_in = n;
+    while (!d->fail && !d->end && d->z->avail_in > 0) {
+        d->z->next_out = scratch;
+        d->z->avail_out = sizeof scratch;
+        int rc = inflate(d->z, Z_NO_FLUSH);
+        d->decoded += sizeof scratch - d->z->avail_out;
+        if (rc == Z_STREAM_END) {
+            d->end = true;
+        } else if (rc == Z_DATA_ERROR && !d->raw && d->z->total_out == 0 && d->decoded == 0) {
+            /* "deflate" is often sent raw, without the zlib header */
+            d->raw = true;
+            inflateEnd(d->z);
+            memset(d->z, 0, sizeof *d->z);
+            if (inflateInit2(d->z, -15) != Z_OK) {
+                d->fail = true;
+                break;
+            }
+            d->z->next_in = (Bytef *)p;
+            d->z->avail_in = n;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            d->fail = true;
+        }
+    }
+}
+
+bool cs_http_coding_inflatable(const uint8_t *val, uint32_t val_len)
+{
+    uint32_t i = val_len;
+    while (i > 0 && val[i - 1] != ',')
+        i--;
+    const uint8_t *last = val + i;
+    uint32_t last_len = val_len - i;
+    trim(&last, &last_len);
+    return ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
+           ieq(last, last_len, "deflate");
+}
+
 /* Counts n body bytes of direction `side` (p may be NULL for bytes lost in a gap) and, for a
  * gzip/deflate body, how many bytes they decode to. */
 static void body_bytes(cs_http_conn *h, hdir *d, int side, const uint8_t *p, uint32_t n)
 {
-    static uint8_t scratch[64 * 1024];
     cs_http_tx *t = d->tx;
-    if (d->coded && h->cfg->decode_bodies && !d->zfail && !d->zend) {
-        if (p == NULL) {
-            d->zfail = true;
-        } else {
-            if (d->z == NULL) {
-                d->z = g_new0(z_stream, 1);
-                if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
-                    d->zfail = true;
-            }
-            d->z->next_in = (Bytef *)p;
-            d->z->avail_in = n;
-            while (!d->zfail && !d->zend && d->z->avail_in > 0) {
-                d->z->next_out = scratch;
-                d->z->avail_out = sizeof scratch;
-                int rc = inflate(d->z, Z_NO_FLUSH);
-                d->decoded += sizeof scratch - d->z->avail_out;
-                if (rc == Z_STREAM_END) {
-                    d->zend = true;
-                } else if (rc == Z_DATA_ERROR && !d->zraw && d->z->total_out == 0 &&
-                           d->decoded == 0) {
-                    /* "deflate" is often sent raw, without the zlib header */
-                    d->zraw = true;
-                    inflateEnd(d->z);
-                    memset(d->z, 0, sizeof *d->z);
-                    if (inflateInit2(d->z, -15) != Z_OK) {
-                        d->zfail = true;
-                        break;
-                    }
-                    d->z->next_in = (Bytef *)p;
-                    d->z->avail_in = n;
-                } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                    d->zfail = true;
-                }
-            }
-        }
-    }
+    if (d->coded && h->cfg->decode_bodies)
+        cs_body_dec_feed(&d->dec, p, n);
     if (t == NULL)
         return;
-    bool decoded = d->coded && h->cfg->decode_bodies && !d->zfail;
+    bool decoded = d->coded && h->cfg->decode_bodies && !d->dec.fail;
     if (side == 0) {
         t->req_body_wire += n;
-        t->req_body_len = decoded ? d->decoded : t->req_body_wire;
+        t->req_body_len = decoded ? d->dec.decoded : t->req_body_wire;
     } else {
         t->resp_body_wire += n;
-        t->resp_body_len = decoded ? d->decoded : t->resp_body_wire;
+        t->resp_body_len = decoded ? d->dec.decoded : t->resp_body_wire;
         t->resp_encoded = d->coded;
-        t->decode_error = d->coded && h->cfg->decode_bodies && d->zfail;
+        t->decode_error = d->coded && h->cfg->decode_bodies && d->dec.fail;
     }
 }
 
 static void reset_msg(hdir *d)
 {
-    z_free(d);
-    d->coded = d->zfail = d->zend = d->zraw = false;
-    d->decoded = 0;
+    cs_body_dec_free(&d->dec);
+    memset(&d->dec, 0, sizeof d->dec);
+    d->coded = false;
     d->header_bytes = 0;
     d->msg_start = -1;
     d->content_length = -1;
@@ -609,14 +622,7 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         trim(&last, &last_len);
         d->chunked = ieq(last, last_len, "chunked");
     } else if (ieq(name, name_len, "content-encoding")) {
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
-        d->coded = ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
-                   ieq(last, last_len, "deflate");
+        d->coded = cs_http_coding_inflatable(val, val_len);
     } else if (t != NULL && side == 0) {
         if (ieq(name, name_len, "host") && t->host == NULL)
             t->host = dup_field(h, val, val_len);
@@ -1180,7 +1186,7 @@ void cs_http_free(cs_http_conn *h)
     while ((t = queue_pop(h)) != NULL)
         tx_free(t);
     for (int i = 0; i < 2; i++) {
-        z_free(&h->d[i]);
+        cs_body_dec_free(&h->d[i].dec);
         g_free(h->d[i].line);
     }
     if (h->h2c != NULL) { /* a copy made by keep_h2c_request(), not a tx_ext */

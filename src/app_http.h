@@ -85,6 +85,26 @@ typedef struct cs_http_tx {
     bool resp_trailers;      /* the response ended with a trailer block */
 } cs_http_tx;
 
+/* Counts what a gzip or deflate (zlib or raw) body decodes to, fed in pieces (zlib). Zero it to
+ * start; the inflater is allocated with the first byte. */
+typedef struct cs_body_dec {
+    struct z_stream_s *z;   /* zlib's z_stream, NULL before the first byte and after free */
+    uint64_t decoded;       /* decoded bytes so far */
+    bool fail;              /* not decodable (corrupt, or bytes lost): report the transferred size */
+    bool end;               /* the compressed stream ended (later bytes are not decoded) */
+    bool raw;               /* retried as raw deflate (sent without the zlib header) */
+} cs_body_dec;
+
+/* Feeds n body bytes (p NULL: n bytes lost in a capture gap, which fails the decoding). */
+void cs_body_dec_feed(cs_body_dec *d, const uint8_t *p, uint32_t n);
+
+/* Releases the inflater; the counts stay. Safe to call twice. */
+void cs_body_dec_free(cs_body_dec *d);
+
+/* True when a Content-Encoding value's last coding is one cs_body_dec inflates (gzip, x-gzip,
+ * deflate; case-insensitive). */
+bool cs_http_coding_inflatable(const uint8_t *val, uint32_t val_len);
+
 /* Frees the strings of t (method, uri, host, user_agent, status_msg, scheme) and sets them to
  * NULL; not t itself. For the parsers that own exchanges (HTTP/1.x, HTTP/2). */
 void cs_http_tx_clear_strings(cs_http_tx *t);

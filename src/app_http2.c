@@ -45,6 +45,8 @@ typedef struct h2stream {
     bool joined;          /* created by a frame other than its request (joined late) */
     bool ended[2];        /* END_STREAM sent by the client [0] / the server [1] */
     bool gap_crossed[2];  /* a gap broke framing in that direction while the stream was open */
+    bool coded[2];        /* the request's / response's content-encoding is gzip or deflate */
+    cs_body_dec dec[2];   /* ... its decoder (--http-decode-bodies) */
 } h2stream;
 
 typedef struct h2dir {
@@ -275,6 +277,8 @@ static void stream_close(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn 
         h->recent[h->recent_pos] = s->sid;
         h->recent_pos = (h->recent_pos + 1) % RECENT;
     }
+    cs_body_dec_free(&s->dec[0]);
+    cs_body_dec_free(&s->dec[1]);
     int i = stream_index(h, s->sid);
     h->n--;
     h->streams[i] = h->streams[h->n];
@@ -442,6 +446,11 @@ static void on_field(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c, 
                 t->host = dup_field(h, val, vlen);
             else if (name_is(name, nlen, "user-agent") && t->user_agent == NULL)
                 t->user_agent = dup_field(h, val, vlen);
+            else if (name_is(name, nlen, "content-encoding") && d->block_kind == BK_REQUEST)
+                s->coded[0] = cs_http_coding_inflatable(val, (uint32_t)MIN(vlen, UINT32_MAX));
+        } else if (d->block_kind == BK_RESPONSE && name_is(name, nlen, "content-encoding") &&
+                   d->block_has_status && d->block_status >= 200) {
+            s->coded[1] = cs_http_coding_inflatable(val, (uint32_t)MIN(vlen, UINT32_MAX));
         } else if (d->block_kind == BK_RESPONSE && name_is(name, nlen, ":status") &&
                    !d->block_has_status) {
             uint16_t st = 0;
@@ -911,28 +920,39 @@ static void head_done(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c,
     }
 }
 
+/* n DATA payload bytes of stream s sent by `side` (p NULL: lost in a gap): the body lengths, as
+ * transferred and, for a gzip/deflate body with --http-decode-bodies, decoded (HTTP/1.x's rules). */
+static void data_bytes(cs_h2_conn *h, h2stream *s, int side, const uint8_t *p, uint32_t n)
+{
+    cs_http_tx *t = &s->tx;
+    bool decode = s->coded[side] && h->cfg->decode_bodies;
+    if (decode)
+        cs_body_dec_feed(&s->dec[side], p, n);
+    bool decoded = decode && !s->dec[side].fail;
+    if (side == 0) {
+        t->req_body_wire += n;
+        t->req_body_len = decoded ? s->dec[0].decoded : t->req_body_wire;
+        t->req_gap |= p == NULL;
+    } else {
+        t->resp_body_wire += n;
+        t->resp_body_len = decoded ? s->dec[1].decoded : t->resp_body_wire;
+        t->resp_gap |= p == NULL;
+        t->resp_encoded = s->coded[1];
+        t->decode_error = decode && s->dec[1].fail;
+    }
+}
+
 /* n content bytes of the current frame (p NULL: lost in a gap). */
 static void content(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
                     const uint8_t *p, uint32_t n)
 {
     h2dir *d = &h->d[side];
     switch (d->type) {
-    case CS_H2_DATA: {
+    case CS_H2_DATA:
         h->h2.data_bytes[side] += n;
-        h2stream *s = d->fstream;
-        if (s == NULL)
-            return;
-        if (side == 0) {
-            s->tx.req_body_wire += n;
-            s->tx.req_body_len = s->tx.req_body_wire;
-            s->tx.req_gap |= p == NULL;
-        } else {
-            s->tx.resp_body_wire += n;
-            s->tx.resp_body_len = s->tx.resp_body_wire;
-            s->tx.resp_gap |= p == NULL;
-        }
+        if (d->fstream != NULL)
+            data_bytes(h, d->fstream, side, p, n);
         return;
-    }
     case CS_H2_HEADERS:
     case CS_H2_PUSH_PROMISE:
     case CS_H2_CONTINUATION:
@@ -1220,6 +1240,8 @@ void cs_h2_free(cs_h2_conn *h)
         return;
     for (uint32_t i = 0; i < h->n; i++) {
         cs_http_tx_clear_strings(&h->streams[i]->tx);
+        cs_body_dec_free(&h->streams[i]->dec[0]);
+        cs_body_dec_free(&h->streams[i]->dec[1]);
         g_free(h->streams[i]);
     }
     g_free(h->streams);

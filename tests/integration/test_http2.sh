@@ -110,6 +110,19 @@ for name in ("http2-deflate__http2_deflate.pcap", "http2-deflate-case__input.pca
     s1 = [x for x in http if x.get("h2_stream_id") == 1]
     check("%s: length 30, no anomaly" % name.split("__")[0],
           len(s1) == 1 and s1[0]["response_body_len"] == 30 and h2_anomalies(summ) == 0)
+# with --http-decode-bodies: http2-deflate(-case) fileinfo.size 20 (the 30 bytes inflated);
+# http2-bugfixes: the gzip body decodes to 639 bytes (the brotli one, 880, stays as sent: only
+# gzip and deflate are inflated, as for HTTP/1.x)
+def decoded(name, uri):
+    out = subprocess.run([cs, "-q", "--json", "--http-decode-bodies", "%s/%s" % (sv, name)],
+                         capture_output=True, text=True, check=True).stdout
+    return [(x["response_body_len"], x["response_body_wire"]) for x in map(json.loads, out.splitlines())
+            if x["type"] == "http" and x["uri"] == uri]
+check("http2-deflate(-case) --http-decode-bodies: 20 bytes decoded from 30",
+      decoded("http2-deflate__http2_deflate.pcap", "/")[-1] == (20, 30)
+      and decoded("http2-deflate-case__input.pcap", "/")[-1] == (20, 30))
+check("http2-bugfixes --http-decode-bodies: /robots.txt's gzip body decodes to 639 bytes",
+      decoded("http2-bugfixes__input.pcap", "/robots.txt") == [(639, 331)])
 # http2-errorcode: the client's error code INTERNAL_ERROR, twice (a direct and a proxied gRPC call)
 http, conns, summ = run("http2-errorcode__input.pcap")
 check("http2-errorcode: 2 connections whose client sent GOAWAY INTERNAL_ERROR",
