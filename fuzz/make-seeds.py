@@ -19,6 +19,9 @@ Writes one directory per target (stdlib Python 3 only; file names are content ha
              mid-connection)
   tls/       reassembled TCP streams of the TLS connections in fuzz_tls's format (the http format);
              those of pcaps/tls/ (which have a .keylog) with the key log bit, whole and split
+  hello/     the cleartext handshake bytes of each side of those connections (the bodies of the
+             handshake records before ChangeCipherSpec) in fuzz_hello's format, whole and in
+             3-byte pieces
   summary/   files written by `connscope -A --summary-out` on a dozen captures and option sets
 The formats are described at the top of each fuzz_*.c file.
 """
@@ -174,6 +177,26 @@ def follow_events(connscope, stream, path):
             hexpart = line[10:59]
             cur.extend(bytes.fromhex(hexpart.replace(" ", "")))
     return events
+
+
+def handshake_bytes(events, side):
+    """The bodies of the first plaintext handshake records one side sent, concatenated."""
+    stream = bytearray()
+    for kind, who, val in events:
+        if kind != "data" or who != side:
+            if kind != "data" and who == side:
+                break
+            continue
+        stream += val
+        if len(stream) > 65536:
+            break
+    out = bytearray()
+    off = 0
+    while off + 5 <= len(stream) and stream[off] == 22:
+        n = stream[off + 3] << 8 | stream[off + 4]
+        out += stream[off + 5: off + 5 + n]
+        off += 5 + n
+    return bytes(out)
 
 
 def encode_http(events, conf=0):
@@ -420,7 +443,7 @@ def main():
                 if n.endswith((".pcap", ".pcapng", ".cap")):
                     files.append(os.path.join(root, n))
     files.sort()
-    counts = {"pipeline": 0, "decode": 0, "http": 0, "http2": 0, "reasm": 0, "tls": 0, "summary": 0}
+    counts = {"pipeline": 0, "decode": 0, "http": 0, "http2": 0, "reasm": 0, "tls": 0, "hello": 0, "summary": 0}
     have_cs = os.access(a.connscope, os.X_OK)
     if not have_cs:
         print("make-seeds: %s not found: no HTTP stream seeds from captures" % a.connscope, file=sys.stderr)
@@ -453,6 +476,12 @@ def main():
                     if keyed:  # and cut into 3-byte pieces: records and handshakes split
                         write_seed(os.path.join(a.out, "tls"), encode_http(ev, 0x31))
                         counts["tls"] += 1
+                    for side in ("client", "server"):
+                        hs = handshake_bytes(ev, side)
+                        if hs:
+                            write_seed(os.path.join(a.out, "hello"), b"\x00\x00" + hs)
+                            write_seed(os.path.join(a.out, "hello"), b"\x03\x00" + hs)
+                            counts["hello"] += 2
     for conf, evs in HANDWRITTEN_HTTP:
         write_seed(os.path.join(a.out, "http"), encode_handwritten(conf, evs))
         counts["http"] += 1

@@ -4,7 +4,7 @@
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]      (from anywhere; default 60 s, every target)
 #        fuzz/run.sh --build                    build only
 #        fuzz/run.sh --regress                  build, then replay fuzz/regressions/ only
-# Targets: decode reasm http http2 pipeline tls summary (each one a fuzz/fuzz_TARGET.c).
+# Targets: decode reasm http http2 pipeline tls hello summary (each one a fuzz/fuzz_TARGET.c).
 #
 # Steps: build fuzz/out/bin/fuzz_TARGET; make the seed corpora (fuzz/make-seeds.py, once) into
 # fuzz/out/seeds/; replay every saved crash in fuzz/regressions/TARGET/ (must pass); then fuzz for
@@ -33,7 +33,7 @@ case "${1:-}" in
 *) secs=$1; shift ;;
 esac
 
-all_targets="decode reasm http http2 pipeline tls summary"
+all_targets="decode reasm http http2 pipeline tls hello summary"
 targets=${*:-}
 if [ -z "$targets" ]; then
     for t in $all_targets; do

@@ -75,7 +75,7 @@ typedef struct cs_analytics {
     GHashTable *buckets;      /* &bucket->start -> cs_an_bucket* (only buckets with events) */
     cs_an_bucket *last;       /* the bucket used last (SYN fast path) */
     cs_an_bucket untimed;     /* exchanges with no known time (none expected) */
-    GHashTable *servers;      /* (family, addr, port) -> cs_an_server*: see cs_analytics_servers_from */
+    GHashTable *servers; /* (family, addr, port) -> cs_an_server*: see cs_analytics_servers_from */
     cs_topk *top[CS_TOP_TABLES];
     uint64_t flow_pkts[CS_AN_PKT_CLASSES];
     uint64_t flow_bytes[CS_AN_BYTE_CLASSES];

@@ -71,7 +71,12 @@
 #define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
 typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;
 #undef CS_ANOM_ENUM
-#define CS_ANOM_HAVE_TLS 1 /* app_tls.h: the TLS anomalies are in the list above */
+
+/* The TLS anomalies are one block of the list, TLS_BAD_RECORD to TLS_EARLY_DATA (a TLS summary
+ * counts them per kind): a new one goes inside it, or moves these bounds. A unit test checks that
+ * exactly the names in the block start with "tls_". */
+#define CS_ANOM_TLS_FIRST CS_ANOM_TLS_BAD_RECORD
+#define CS_ANOM_TLS_LAST CS_ANOM_TLS_EARLY_DATA
 
 /* Packet classes counted by the decoder. */
 typedef struct cs_counters {

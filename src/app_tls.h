@@ -6,38 +6,7 @@
 #include "anomaly.h"
 #include "flow.h"
 #include "tls_decrypt.h"
-
-/* The TLS anomalies in the X(id, json_name, description) form of CS_ANOMALIES (anomaly.h). When
- * anomaly.h lists them it defines CS_ANOM_HAVE_TLS; until then the ids below are local stand-ins
- * (values past CS_ANOM_COUNT), counted in cs_tls_summary.anomalies but never passed to the sink. */
-#define CS_TLS_ANOMALIES(X)                                                                    \
-    X(TLS_BAD_RECORD, "tls_bad_record_header", "bad TLS record header (direction dropped)") \
-    X(TLS_RECORD_TOO_LONG, "tls_record_too_long", "TLS record over 16 KiB + 2048 (skipped)") \
-    X(TLS_HS_TOO_LONG, "tls_handshake_too_long", "TLS handshake message over 64 KiB (skipped)") \
-    X(TLS_BAD_HANDSHAKE, "tls_bad_handshake", "TLS handshake message that does not parse")  \
-    X(TLS_GAP_RESYNC, "tls_gap_resync", "capture gap in a TLS stream: records resynchronised") \
-    X(TLS_GAP_LOST, "tls_gap_lost", "no TLS record boundary found after a gap: direction dropped") \
-    X(TLS_TRUNCATED, "tls_truncated_record", "TLS stream ended inside a record")            \
-    X(TLS_DECRYPT_FAILED, "tls_decrypt_failed", "TLS record did not open with the logged keys") \
-    X(TLS_NO_KEYS, "tls_no_keys", "key log given but it has no secrets for this connection") \
-    X(TLS_UNSUPPORTED_CIPHER, "tls_decrypt_unsupported", "cipher suite not decryptable here") \
-    X(TLS_SSLV2_HELLO, "tls_sslv2_client_hello", "SSLv2-compatible ClientHello (skipped)") \
-    X(TLS_PLAINTEXT_APPDATA, "tls_plaintext_app_data", "TLS application data before encryption") \
-    X(TLS_RENEGOTIATION, "tls_renegotiation", "TLS renegotiation (not decrypted)") \
-    X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")
-
-#ifndef CS_ANOM_HAVE_TLS
-#define CS_TLS_ANOM_LOCAL(id, name, desc) CS_ANOM_##id,
-enum cs_tls_local_anomaly { CS_ANOM_TLS_LOCAL_BASE_ = CS_ANOM_COUNT - 1,
-                            CS_TLS_ANOMALIES(CS_TLS_ANOM_LOCAL) CS_ANOM_TLS_LOCAL_END_ };
-#undef CS_TLS_ANOM_LOCAL
-#endif
-
-/* Number of TLS anomaly kinds, and the i-th one's id (0 <= i < CS_TLS_ANOM_KINDS). */
-#define CS_TLS_ANOM_KINDS 14
-int cs_tls_anomaly_id(int i);
-/* JSON name of a TLS anomaly id ("tls_bad_record_header"), NULL if `a` is not a TLS anomaly. */
-const char *cs_tls_anomaly_name(int a);
+#include "tls_names.h"
 
 typedef struct cs_tls_cfg {
     const struct cs_keylog *keylog; /* NULL without --tls-keylog */
@@ -132,7 +101,8 @@ typedef struct cs_tls_summary {
     bool stopped[2];              /* a direction was given up (bad header, no resync) */
     uint32_t record_cap_hits, hs_cap_hits;
     uint32_t anomalies;           /* TLS anomalies raised on this connection */
-    uint32_t anomaly_count[CS_TLS_ANOM_KINDS]; /* per kind, in CS_TLS_ANOMALIES order */
+    uint32_t anomaly_count[CS_ANOM_TLS_LAST - CS_ANOM_TLS_FIRST + 1]; /* per kind: use
+                                                                   cs_tls_anomaly_count() */
 } cs_tls_summary;
 
 typedef struct cs_tls_conn cs_tls_conn;
@@ -170,10 +140,12 @@ void cs_tls_summary_clear(cs_tls_summary *sum);
  * ClientHello, or an SSLv2-compatible ClientHello; 0 = not; -1 = need more bytes (at most 6). */
 int cs_tls_detect(const uint8_t *p, uint32_t len);
 
-/* Names: "ok", "none", ...; "TLSv12"-style version names (buf of 24); alert descriptions
- * ("handshake_failure", or "unknown-N" written to buf of 24). */
+/* How often anomaly a (one of the TLS anomalies of anomaly.h) was raised on the connection of s;
+ * 0 for any other anomaly. */
+uint32_t cs_tls_anomaly_count(const cs_tls_summary *s, cs_anomaly a);
+
+/* Name of a decryption status: "none", "ok", "failed", "no_keys", "partial", "unsupported".
+ * (Names of versions, alerts and groups: tls_names.h.) */
 const char *cs_tls_dec_status_name(cs_tls_dec_status s);
-const char *cs_tls_version_name(uint16_t v, char buf[24]);
-const char *cs_tls_alert_name(uint8_t desc, char buf[24]);
 
 #endif

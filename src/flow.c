@@ -398,7 +398,8 @@ static void guess_roles(cs_conn *c)
     }
 }
 
-/* Sets the roles from a handshake packet sent by endpoint dir. Returns true if they changed. */
+/* Sets the roles from a handshake packet sent by endpoint dir: a SYN makes dir the client, a
+ * SYN/ACK the server (unless a SYN already decided; a SYN's verdict is final). */
 static void roles_from_handshake(cs_conn *c, int dir, uint8_t flags)
 {
     if (c->role_how == CS_ROLE_SYN)
@@ -496,85 +497,45 @@ static void update_bases(cs_conn_dir *d, cs_conn_dir *peer, const cs_pkt *p)
     }
 }
 
-/* Updates the handshake, flags, history and reassembly of c with packet p sent by endpoint dir. */
-static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
+/* The handshake facts of a SYN or SYN/ACK p sent by endpoint dir: options of the first one, roles,
+ * times, the SYN hook, history. */
+static void conn_syn(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
+{
+    cs_conn_dir *d = &c->d[dir];
+    uint8_t fl = p->flags;
+    uint32_t n = (fl & CS_TH_ACK) ? d->synacks++ : d->syns++;
+    if (n == 0 && d->syns + d->synacks == 1) {
+        d->isn = p->seq;
+        d->mss = p->opt.has_mss ? p->opt.mss : 0;
+        d->wscale = p->opt.has_wscale ? (int8_t)p->opt.wscale : -1;
+        d->sack_perm = p->opt.sack_perm;
+        d->ts_opt = p->opt.has_ts;
+    }
+    roles_from_handshake(c, dir, fl);
+    if (fl & CS_TH_ACK) {
+        d->seen |= CS_SENT_SYNACK;
+        if (c->synack_ts == 0)
+            c->synack_ts = p->ts;
+        hist_add(c, dir, 'H');
+    } else {
+        d->seen |= CS_SENT_SYN;
+        if (t->hooks->syn_packet != NULL)
+            t->hooks->syn_packet(t->hooks->ctx, c, dir, d->syns == 1, p->ts);
+        if (c->syn_ts == 0)
+            c->syn_ts = p->ts;
+        if (c->synack_ts == 0)
+            c->syn_last_ts = p->ts;
+        hist_add(c, dir, 'S');
+    }
+}
+
+/* Reassembly of packet p sent by endpoint dir: first the peer's bytes its ACK reveals as missing,
+ * then its own payload (or FIN); and Zeek's history 'T'. */
+static void conn_reasm(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
 {
     cs_conn_dir *d = &c->d[dir];
     cs_conn_dir *peer = &c->d[!dir];
     uint8_t fl = p->flags;
-
-    if (p->ts > c->last_ts)
-        c->last_ts = p->ts;
-    /* Zeek's duration stops at the packet that leaves both sides closed (FIN or RST each way). */
-    uint16_t closing = CS_SENT_FIN | CS_SENT_RST;
-    if ((!(c->d[0].seen & closing) || !(c->d[1].seen & closing)) && p->ts > c->end_ts)
-        c->end_ts = p->ts;
-    d->pkts++;
-    d->ip_bytes += p->ip_len;
-    d->wire_bytes += p->wirelen;
-    d->payload_bytes += p->payload_wire;
-    d->seen |= CS_SENT_ANY;
-    update_bases(d, peer, p);
-
-    if ((fl & (CS_TH_SYN | CS_TH_RST)) == (CS_TH_SYN | CS_TH_RST) || (fl & 0x3f) == 0) {
-        t->ctr->anomalies[CS_ANOM_TCP_BAD_FLAGS]++;
-    }
-    if (fl & CS_TH_SYN) {
-        uint32_t n = (fl & CS_TH_ACK) ? d->synacks++ : d->syns++;
-        if (n == 0 && d->syns + d->synacks == 1) {
-            d->isn = p->seq;
-            d->mss = p->opt.has_mss ? p->opt.mss : 0;
-            d->wscale = p->opt.has_wscale ? (int8_t)p->opt.wscale : -1;
-            d->sack_perm = p->opt.sack_perm;
-            d->ts_opt = p->opt.has_ts;
-        }
-        roles_from_handshake(c, dir, fl);
-        if (fl & CS_TH_ACK) {
-            d->seen |= CS_SENT_SYNACK;
-            if (c->synack_ts == 0)
-                c->synack_ts = p->ts;
-            hist_add(c, dir, 'H');
-        } else {
-            d->seen |= CS_SENT_SYN;
-            if (t->hooks->syn_packet != NULL)
-                t->hooks->syn_packet(t->hooks->ctx, c, dir, d->syns == 1, p->ts);
-            if (c->syn_ts == 0)
-                c->syn_ts = p->ts;
-            if (c->synack_ts == 0)
-                c->syn_last_ts = p->ts;
-            hist_add(c, dir, 'S');
-        }
-    }
-    if (fl & CS_TH_ACK) {
-        d->seen |= CS_SENT_ACK;
-        if (!c->established && dir == c->client && !(fl & CS_TH_SYN) &&
-            (peer->seen & CS_SENT_SYNACK) && (d->seen & CS_SENT_SYN) && p->ack == peer->isn + 1) {
-            c->established = true;
-            c->ack_ts = p->ts;
-        }
-        if (p->payload_wire == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)))
-            hist_add(c, dir, 'A');
-    }
-    if (p->win == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)) && !p->hdr_partial) {
-        d->zero_windows++;
-        d->seen |= CS_SENT_ZWIN;
-        hist_count(c, dir, 'W');
-    }
-    if (p->payload_wire > 0) {
-        d->seen |= CS_SENT_DATA;
-        hist_add(c, dir, 'D');
-    }
-    if (fl & CS_TH_FIN) {
-        d->seen |= CS_SENT_FIN;
-        hist_add(c, dir, 'F');
-    }
-    if (fl & CS_TH_RST) {
-        d->seen |= CS_SENT_RST;
-        if (c->rst_by == 0)
-            c->rst_by = (uint8_t)(dir + 1);
-        hist_add(c, dir, 'R');
-    }
-
     /* The ACK first: it acknowledges what the peer received before sending this packet, so a hole
      * it reveals in the peer's stream comes before this packet's own payload. */
     if ((fl & CS_TH_ACK) && peer->reasm.started && !p->hdr_partial) {
@@ -582,7 +543,6 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
         cs_reasm_sink sink = make_sink(&sc);
         cs_reasm_ack(&peer->reasm, &sink, p->ack, p->ts);
     }
-    /* Reassembly of the bytes this endpoint sent, and of the peer's bytes this packet ACKs. */
     if (!(fl & CS_TH_RST) || p->payload_wire > 0) {
         uint32_t seq = p->seq;
         if (fl & CS_TH_SYN) {
@@ -626,6 +586,64 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
             d->seq_hi_set = true;
         }
     }
+}
+
+/* Updates the handshake, flags, history and reassembly of c with packet p sent by endpoint dir. */
+static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
+{
+    cs_conn_dir *d = &c->d[dir];
+    cs_conn_dir *peer = &c->d[!dir];
+    uint8_t fl = p->flags;
+
+    if (p->ts > c->last_ts)
+        c->last_ts = p->ts;
+    /* Zeek's duration stops at the packet that leaves both sides closed (FIN or RST each way). */
+    uint16_t closing = CS_SENT_FIN | CS_SENT_RST;
+    if ((!(c->d[0].seen & closing) || !(c->d[1].seen & closing)) && p->ts > c->end_ts)
+        c->end_ts = p->ts;
+    d->pkts++;
+    d->ip_bytes += p->ip_len;
+    d->wire_bytes += p->wirelen;
+    d->payload_bytes += p->payload_wire;
+    d->seen |= CS_SENT_ANY;
+    update_bases(d, peer, p);
+
+    if ((fl & (CS_TH_SYN | CS_TH_RST)) == (CS_TH_SYN | CS_TH_RST) || (fl & 0x3f) == 0) {
+        t->ctr->anomalies[CS_ANOM_TCP_BAD_FLAGS]++;
+    }
+    if (fl & CS_TH_SYN)
+        conn_syn(t, c, dir, p);
+    if (fl & CS_TH_ACK) {
+        d->seen |= CS_SENT_ACK;
+        if (!c->established && dir == c->client && !(fl & CS_TH_SYN) &&
+            (peer->seen & CS_SENT_SYNACK) && (d->seen & CS_SENT_SYN) && p->ack == peer->isn + 1) {
+            c->established = true;
+            c->ack_ts = p->ts;
+        }
+        if (p->payload_wire == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)))
+            hist_add(c, dir, 'A');
+    }
+    if (p->win == 0 && !(fl & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)) && !p->hdr_partial) {
+        d->zero_windows++;
+        d->seen |= CS_SENT_ZWIN;
+        hist_count(c, dir, 'W');
+    }
+    if (p->payload_wire > 0) {
+        d->seen |= CS_SENT_DATA;
+        hist_add(c, dir, 'D');
+    }
+    if (fl & CS_TH_FIN) {
+        d->seen |= CS_SENT_FIN;
+        hist_add(c, dir, 'F');
+    }
+    if (fl & CS_TH_RST) {
+        d->seen |= CS_SENT_RST;
+        if (c->rst_by == 0)
+            c->rst_by = (uint8_t)(dir + 1);
+        hist_add(c, dir, 'R');
+    }
+
+    conn_reasm(t, c, dir, p);
 
     bool closed = (fl & CS_TH_RST) ||
                   ((c->d[0].seen & CS_SENT_FIN) && (c->d[1].seen & CS_SENT_FIN));

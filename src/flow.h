@@ -96,7 +96,7 @@ typedef struct cs_conn {
     uint8_t app_kind;       /* set by the app layer */
 } cs_conn;
 
-/* The app layer's view: the consumer interface the flow table calls (all may be NULL but data).
+/* The app layer's view: the consumer interface the flow table calls (every callback may be NULL).
  * stream_data/gap/end report reassembled bytes sent by endpoint `dir`. conn_end is the last call
  * for a connection; the record is freed when it returns. */
 typedef struct cs_flow_hooks {
@@ -137,7 +137,8 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *pkt, int *dir);
 /* Finalises connections idle (or closed) for longer than their timeout at time `now`. */
 void cs_flow_expire(cs_flow_table *t, cs_time_t now);
 
-/* Finalises every connection still open (in stream order) with CS_END_EOF. */
+/* Finalises every connection still tracked, in stream order: CS_END_CLOSED for those already
+ * closed (lingering), CS_END_EOF for the others. */
 void cs_flow_flush(cs_flow_table *t);
 
 /* Tracked connections now, the peak, and the next stream index to be given out. */

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "gen_flow.h"
-#include "gen_truth.h"
 
 enum phase { PH_SYN, PH_SYNACK, PH_HSACK, PH_DATA, PH_FIN1, PH_FIN2, PH_LAST, PH_RST, PH_END };
 enum next { NX_CTL, NX_DATA_C, NX_DATA_S, NX_ACK_BY_S, NX_ACK_BY_C };
@@ -119,9 +118,17 @@ static void x_finish(gen_flow *f, gen_ctx *ctx, uint32_t i)
     gen_xrec *x = xrec(f, i);
     if (!x->open)
         return;
-    gen_truth_exchange(ctx->truth, f, i, x);
+    if (ctx->obs->exchange != NULL)
+        ctx->obs->exchange(ctx->obs->ctx, f, i, x);
     x->open = false;
     f->xt->exchanges++;
+}
+
+static void observe_segment(gen_flow *f, gen_ctx *ctx, bool lost, int d, uint32_t seq, uint32_t len,
+                            gen_us ts)
+{
+    if (ctx->obs->segment != NULL)
+        ctx->obs->segment(ctx->obs->ctx, f, lost, d, seq, len, ts);
 }
 
 static void ready_push(gen_flow *f, gen_us t)
@@ -453,7 +460,7 @@ static void slot_done(gen_flow *f, gen_ctx *ctx, int d)
         content(f, ctx, d, a1, e1 - a1, lost(f, ctx, d, k) ? -1 : t_prev, t, true);
         if (f->xt != NULL) {
             f->xt->reordered[d]++;
-            gen_truth_segment(ctx->truth, f, false, d, a1, e1 - a1, f->t_start + t_prev);
+            observe_segment(f, ctx, false, d, a1, e1 - a1, f->t_start + t_prev);
         }
     } else if ((k & 1) || !swapped(f, ctx, d, k)) {
         uint32_t a = D->run.seq0 + k * r->mss;
@@ -464,7 +471,7 @@ static void slot_done(gen_flow *f, gen_ctx *ctx, int d)
         uint32_t a = D->run.seq0 + sg * r->mss;
         f->xt->lost_segs[d]++;
         f->xt->lost_bytes[d] += seg_end(r, &D->run, sg) - a;
-        gen_truth_segment(ctx->truth, f, true, d, a, seg_end(r, &D->run, sg) - a, f->t_start + t);
+        observe_segment(f, ctx, true, d, a, seg_end(r, &D->run, sg) - a, f->t_start + t);
     }
     D->k++;
     D->sub = 0;
@@ -827,7 +834,7 @@ void gen_flow_init(gen_flow *f, const gen_row *row, gen_ctx *ctx, uint32_t seria
     f->phase = PH_SYN;
     if (row->pipeline > 1 && !(row->flags & GEN_F_NORESP))
         f->readyq = g_new(uint32_t, row->pipeline);
-    if (ctx->truth != NULL) {
+    if (ctx->obs != NULL) {
         uint32_t cap = (row->flags & GEN_F_NORESP) ? 1 : row->pipeline;
         f->xt = g_malloc0(sizeof *f->xt + cap * sizeof(gen_xrec));
         f->xt->cap = cap;
@@ -844,7 +851,8 @@ void gen_flow_end(gen_flow *f, gen_ctx *ctx)
         for (uint32_t i = first; first != UINT32_MAX && i < first + f->xt->cap; i++)
             if (xrec(f, i)->open && xrec(f, i)->i == i)
                 x_finish(f, ctx, i);
-        gen_truth_conn(ctx->truth, f);
+        if (ctx->obs->conn_end != NULL)
+            ctx->obs->conn_end(ctx->obs->ctx, f);
         g_free(f->xt);
     }
     g_free(f->readyq);

@@ -7,12 +7,30 @@
 #include "gen_pcap.h"
 #include "gen_spec.h"
 
-struct gen_truth;
+struct gen_flow;
+struct gen_xrec;
+
+/* Who is told what happened to each connection, beyond its packets: the ground-truth writer
+ * (gen_truth.c) is one. The flows call up only through it. Every callback may be NULL; the
+ * pointers passed are valid during the call only. */
+typedef struct gen_flow_observer {
+    void *ctx;
+    /* Exchange i of f (request i, 0-based, and its response) is over, as far as it went: when its
+     * response ended, or when the connection ended with it open. */
+    void (*exchange)(void *ctx, const struct gen_flow *f, uint32_t i, const struct gen_xrec *x);
+    /* A data segment of direction d (0: client's) was not written (lost) or written out of order
+     * (reordered: swapped with the next one): bytes [seq, seq + len) relative to ISN + 1, at the
+     * time of the slot it had (lost) or was written in (reordered). */
+    void (*segment)(void *ctx, const struct gen_flow *f, bool lost, int d, uint32_t seq,
+                    uint32_t len, gen_us ts);
+    /* Connection f is over; f->xt holds its records. */
+    void (*conn_end)(void *ctx, const struct gen_flow *f);
+} gen_flow_observer;
 
 /* State shared by all flows of a run. */
 typedef struct gen_ctx {
     const gen_cfg *cfg;
-    struct gen_truth *truth; /* NULL without --truth */
+    const gen_flow_observer *obs; /* NULL: no truth kept (no per-connection records) */
     uint64_t streams;        /* connections that have written a packet (next tcp.stream) */
     uint64_t auto_port;      /* client ports handed out to rows without one */
 } gen_ctx;
@@ -30,7 +48,7 @@ typedef struct gen_xrec {
     bool open;
 } gen_xrec;
 
-/* Ground truth of one connection (allocated only with --truth). */
+/* Ground truth of one connection (allocated only with an observer). */
 typedef struct gen_xtruth {
     uint64_t stream;       /* Wireshark tcp.stream: order of the first packet */
     gen_us first, last;    /* times of the first and last packet written */
@@ -111,7 +129,8 @@ uint32_t gen_flow_emit(gen_flow *f, gen_ctx *ctx, uint8_t *frame);
 /* Client address and port of f. */
 void gen_flow_client(const gen_flow *f, cs_addr *addr, uint16_t *port);
 
-/* Reports the connection's truth (if any) and frees what it holds. f is unusable afterwards. */
+/* Reports the connection's open exchanges and its end to the observer (if any) and frees what it
+ * holds. f is unusable afterwards. */
 void gen_flow_end(gen_flow *f, gen_ctx *ctx);
 
 #endif

@@ -133,6 +133,141 @@ static int usage(GOptionContext *ctx, const char *msg)
     return 2;
 }
 
+/* Checks the numeric options and maps them into cfg. Returns 0, or the exit status after saying
+ * what is wrong. */
+static int options_to_cfg(GOptionContext *octx, gen_cfg *cfg)
+{
+    if (!(opt_cp >= 0 && opt_cp <= 1) || !(opt_mbps > 0) || opt_window < 1024 ||
+        opt_window > (65535 << 7) || (opt_mss != 0 && (opt_mss < 64 || opt_mss > 9000)))
+        return usage(octx, "--capture-point 0..1, --link-mbps > 0, --window 1024..8388480, "
+                           "--mss 64..9000");
+    gen_cfg_default(cfg);
+    cfg->base_time = llround(opt_base * 1e6);
+    cfg->capture_point = opt_cp;
+    cfg->link_mbps = opt_mbps;
+    cfg->window = (uint32_t)opt_window & ~127u;
+    cfg->seed = (uint64_t)opt_seed;
+    if (opt_mss != 0)
+        cfg->mss4 = cfg->mss6 = (uint16_t)opt_mss;
+    return 0;
+}
+
+/* Reads the spec files of argv[1..argc) and adds the scenario, if any. Returns 0, or the exit
+ * status after saying what is wrong. */
+static int read_specs(GOptionContext *octx, int argc, char **argv, const gen_cfg *cfg,
+                      gen_spec *spec)
+{
+    char *err = NULL;
+    for (int i = 1; i < argc; i++) {
+        bool is_stdin = strcmp(argv[i], "-") == 0;
+        FILE *fp = is_stdin ? stdin : fopen(argv[i], "r");
+        if (fp == NULL) {
+            fprintf(stderr, "connscope-gen: %s: %s\n", argv[i], strerror(errno));
+            return 2;
+        }
+        bool ok = gen_spec_read(spec, fp, argv[i], cfg, &err);
+        if (!is_stdin)
+            fclose(fp);
+        if (!ok) {
+            fprintf(stderr, "connscope-gen: %s\n", err);
+            return 2;
+        }
+    }
+    if (opt_synflood > 0 && opt_scenario != NULL)
+        return usage(octx, "--synflood N is short for --scenario synflood --count N: give one of them");
+    if (opt_synflood > 0 && opt_scenario == NULL) {
+        opt_scenario = g_strdup("synflood");
+        opt_count = opt_synflood;
+    }
+    if (opt_scenario != NULL) {
+        gen_scenario_opts so = {.count = (uint64_t)opt_count,
+                                .rate = opt_rate,
+                                .start = opt_start,
+                                .target = opt_target,
+                                .source = opt_source,
+                                .requests = (uint32_t)opt_requests,
+                                .size = (uint32_t)opt_size,
+                                .rtt = opt_rtt};
+        if (!gen_scenario_add(spec, opt_scenario, &so, cfg, &err)) {
+            fprintf(stderr, "connscope-gen: %s\n", err);
+            return 2;
+        }
+    }
+    if (spec->len == 0)
+        return usage(octx, "nothing to generate: give a SPEC file or --scenario");
+    return 0;
+}
+
+/* The generation loop: a heap of (time, id) holds each row's next connection start (ids above
+ * max_slots) and each live connection's next packet; the earliest is written next. Returns 0, or
+ * 2 after saying what is wrong. */
+static int generate(gen_spec *spec, gen_ctx *ctx, gen_out *out, pool *flows, uint32_t *serial)
+{
+    gen_heap heap = {0};
+    gen_us base = INT64_MAX;
+    for (uint32_t i = 0; i < spec->len; i++)
+        if (spec->rows[i].start < base)
+            base = spec->rows[i].start;
+    if (spec->len >= GEN_HEAP_ID_MAX / 2) {
+        fprintf(stderr, "connscope-gen: too many spec rows\n");
+        return 2;
+    }
+    uint32_t max_slots = GEN_HEAP_ID_MAX - spec->len;
+    for (uint32_t i = 0; i < spec->len; i++)
+        if (spec->rows[i].count > 0)
+            gen_heap_push(&heap,
+                          gen_heap_key((uint64_t)(spec->rows[i].start - base), max_slots + 1 + i));
+    int rc = 0;
+    while (heap.len > 0 && rc == 0) {
+        uint64_t key = gen_heap_top(&heap);
+        uint32_t hid = gen_heap_key_id(key);
+        gen_us now = base + (gen_us)gen_heap_key_t(key);
+        if (hid > max_slots) { /* a row starts its next connection */
+            gen_row *row = &spec->rows[hid - max_slots - 1];
+            uint32_t id = pool_get(flows);
+            if (id >= max_slots) {
+                fprintf(stderr, "connscope-gen: more than %u connections at once\n", max_slots);
+                rc = 2;
+                break;
+            }
+            gen_flow *f = &flows->flows[id];
+            gen_flow_init(f, row, ctx, (*serial)++, now);
+            row->spawned++;
+            if (row->spawned < row->count) {
+                gen_us next = row->start + (gen_us)row->spawned * row->every;
+                gen_heap_replace_top(&heap, gen_heap_key(next_key_time(next, base), hid));
+            } else {
+                gen_heap_pop(&heap);
+            }
+            gen_us t = gen_flow_peek(f, ctx);
+            if (t >= 0) {
+                gen_heap_push(&heap, gen_heap_key(next_key_time(t, base), id));
+            } else {
+                gen_flow_end(f, ctx);
+                pool_put(flows, id);
+            }
+            continue;
+        }
+        gen_flow *f = &flows->flows[hid];
+        uint64_t next = gen_heap_second(&heap); /* likely the next connection: fetch it now */
+        if (next != UINT64_MAX && gen_heap_key_id(next) < flows->len)
+            __builtin_prefetch(&flows->flows[gen_heap_key_id(next)]);
+        uint8_t *frame = gen_out_reserve(out, GEN_MAX_HDR + f->row->mss);
+        uint32_t len = gen_flow_emit(f, ctx, frame);
+        gen_out_commit(out, now, len);
+        gen_us t = gen_flow_peek(f, ctx);
+        if (t >= 0) {
+            gen_heap_replace_top(&heap, gen_heap_key(next_key_time(t, base), hid));
+        } else {
+            gen_heap_pop(&heap);
+            gen_flow_end(f, ctx);
+            pool_put(flows, hid);
+        }
+    }
+    gen_heap_free(&heap);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
@@ -156,60 +291,13 @@ int main(int argc, char **argv)
     }
     if (opt_output == NULL)
         return usage(octx, "-o FILE is required ('-' for stdout)");
-    if (!(opt_cp >= 0 && opt_cp <= 1) || !(opt_mbps > 0) || opt_window < 1024 ||
-        opt_window > (65535 << 7) || (opt_mss != 0 && (opt_mss < 64 || opt_mss > 9000)))
-        return usage(octx, "--capture-point 0..1, --link-mbps > 0, --window 1024..8388480, "
-                           "--mss 64..9000");
-
     gen_cfg cfg;
-    gen_cfg_default(&cfg);
-    cfg.base_time = llround(opt_base * 1e6);
-    cfg.capture_point = opt_cp;
-    cfg.link_mbps = opt_mbps;
-    cfg.window = (uint32_t)opt_window & ~127u;
-    cfg.seed = (uint64_t)opt_seed;
-    if (opt_mss != 0)
-        cfg.mss4 = cfg.mss6 = (uint16_t)opt_mss;
-
     gen_spec spec = {0};
-    char *err = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool is_stdin = strcmp(argv[i], "-") == 0;
-        FILE *fp = is_stdin ? stdin : fopen(argv[i], "r");
-        if (fp == NULL) {
-            fprintf(stderr, "connscope-gen: %s: %s\n", argv[i], strerror(errno));
-            return 2;
-        }
-        bool ok = gen_spec_read(&spec, fp, argv[i], &cfg, &err);
-        if (!is_stdin)
-            fclose(fp);
-        if (!ok) {
-            fprintf(stderr, "connscope-gen: %s\n", err);
-            return 2;
-        }
-    }
-    if (opt_synflood > 0 && opt_scenario != NULL)
-        return usage(octx, "--synflood N is short for --scenario synflood --count N: give one of them");
-    if (opt_synflood > 0 && opt_scenario == NULL) {
-        opt_scenario = g_strdup("synflood");
-        opt_count = opt_synflood;
-    }
-    if (opt_scenario != NULL) {
-        gen_scenario_opts so = {.count = (uint64_t)opt_count,
-                                .rate = opt_rate,
-                                .start = opt_start,
-                                .target = opt_target,
-                                .source = opt_source,
-                                .requests = (uint32_t)opt_requests,
-                                .size = (uint32_t)opt_size,
-                                .rtt = opt_rtt};
-        if (!gen_scenario_add(&spec, opt_scenario, &so, &cfg, &err)) {
-            fprintf(stderr, "connscope-gen: %s\n", err);
-            return 2;
-        }
-    }
-    if (spec.len == 0)
-        return usage(octx, "nothing to generate: give a SPEC file or --scenario");
+    int rc = options_to_cfg(octx, &cfg);
+    if (rc == 0)
+        rc = read_specs(octx, argc, argv, &cfg, &spec);
+    if (rc != 0)
+        return rc;
 
     FILE *out_fp = strcmp(opt_output, "-") == 0 ? stdout : fopen(opt_output, "wb");
     if (out_fp == NULL) {
@@ -217,6 +305,7 @@ int main(int argc, char **argv)
         return 2;
     }
     FILE *truth_fp = NULL;
+    gen_truth *truth = NULL; /* the ground-truth writer: the flows' observer */
     gen_ctx ctx = {.cfg = &cfg};
     if (opt_truth != NULL) {
         truth_fp = fopen(opt_truth, "w");
@@ -224,84 +313,25 @@ int main(int argc, char **argv)
             fprintf(stderr, "connscope-gen: %s: %s\n", opt_truth, strerror(errno));
             return 2;
         }
-        ctx.truth = gen_truth_new(truth_fp);
+        truth = gen_truth_new(truth_fp);
+        ctx.obs = gen_truth_observer(truth);
     }
 
     double t0 = now_s();
     gen_out out;
     gen_out_open(&out, out_fp);
-    gen_heap heap = {0};
     pool flows = {0};
     uint32_t serial = 0;
-    gen_us base = INT64_MAX;
-    for (uint32_t i = 0; i < spec.len; i++)
-        if (spec.rows[i].start < base)
-            base = spec.rows[i].start;
-    if (spec.len >= GEN_HEAP_ID_MAX / 2) {
-        fprintf(stderr, "connscope-gen: too many spec rows\n");
+    if (generate(&spec, &ctx, &out, &flows, &serial) != 0)
         return 2;
-    }
-    uint32_t max_slots = GEN_HEAP_ID_MAX - spec.len;
-    for (uint32_t i = 0; i < spec.len; i++)
-        if (spec.rows[i].count > 0)
-            gen_heap_push(&heap, gen_heap_key((uint64_t)(spec.rows[i].start - base),
-                                              max_slots + 1 + i));
-
-    while (heap.len > 0) {
-        uint64_t key = gen_heap_top(&heap);
-        uint32_t hid = gen_heap_key_id(key);
-        gen_us now = base + (gen_us)gen_heap_key_t(key);
-        if (hid > max_slots) { /* a row starts its next connection */
-            gen_row *row = &spec.rows[hid - max_slots - 1];
-            uint32_t id = pool_get(&flows);
-            if (id >= max_slots) {
-                fprintf(stderr, "connscope-gen: more than %u connections at once\n", max_slots);
-                return 2;
-            }
-            gen_flow *f = &flows.flows[id];
-            gen_flow_init(f, row, &ctx, serial++, now);
-            row->spawned++;
-            if (row->spawned < row->count) {
-                gen_us next = row->start + (gen_us)row->spawned * row->every;
-                gen_heap_replace_top(&heap, gen_heap_key(next_key_time(next, base), hid));
-            } else {
-                gen_heap_pop(&heap);
-            }
-            gen_us t = gen_flow_peek(f, &ctx);
-            if (t >= 0) {
-                gen_heap_push(&heap, gen_heap_key(next_key_time(t, base), id));
-            } else {
-                gen_flow_end(f, &ctx);
-                pool_put(&flows, id);
-            }
-            continue;
-        }
-        gen_flow *f = &flows.flows[hid];
-        uint64_t next = gen_heap_second(&heap); /* likely the next connection: fetch it now */
-        if (next != UINT64_MAX && gen_heap_key_id(next) < flows.len)
-            __builtin_prefetch(&flows.flows[gen_heap_key_id(next)]);
-        uint8_t *frame = gen_out_reserve(&out, GEN_MAX_HDR + f->row->mss);
-        uint32_t len = gen_flow_emit(f, &ctx, frame);
-        gen_out_commit(&out, now, len);
-        gen_us t = gen_flow_peek(f, &ctx);
-        if (t >= 0) {
-            gen_heap_replace_top(&heap, gen_heap_key(next_key_time(t, base), hid));
-        } else {
-            gen_heap_pop(&heap);
-            gen_flow_end(f, &ctx);
-            pool_put(&flows, hid);
-        }
-    }
-
-    int rc = 0;
     if (!gen_out_close(&out)) {
         fprintf(stderr, "connscope-gen: %s: write error\n", opt_output);
         rc = 1;
     }
     if (out_fp != stdout && fclose(out_fp) != 0)
         rc = 1;
-    if (ctx.truth != NULL) {
-        if (!gen_truth_finish(ctx.truth, &out, flows.peak) || fclose(truth_fp) != 0) {
+    if (truth != NULL) {
+        if (!gen_truth_finish(truth, &out, flows.peak) || fclose(truth_fp) != 0) {
             fprintf(stderr, "connscope-gen: %s: write error\n", opt_truth);
             rc = 1;
         }
@@ -315,7 +345,6 @@ int main(int argc, char **argv)
                 out.packets, out.bytes, serial, flows.peak, sizeof(gen_flow) + sizeof(uint64_t),
                 el, el > 0 ? out.packets / el / 1e6 : 0.0);
     }
-    gen_heap_free(&heap);
     g_free(flows.flows);
     g_free(flows.free);
     gen_spec_free(&spec);

@@ -23,6 +23,7 @@ typedef struct srv_stats {
 } srv_stats;
 
 struct gen_truth {
+    gen_flow_observer obs; /* ctx: this */
     FILE *fp;
     GString *buf;
     GHashTable *servers; /* srv_key* -> srv_stats* (the key lives in the value) */
@@ -48,15 +49,6 @@ static gboolean srv_equal(gconstpointer a, gconstpointer b)
 {
     const srv_key *x = a, *y = b;
     return x->port == y->port && x->family == y->family && memcmp(&x->addr, &y->addr, 16) == 0;
-}
-
-gen_truth *gen_truth_new(FILE *fp)
-{
-    gen_truth *t = g_new0(gen_truth, 1);
-    t->fp = fp;
-    t->buf = g_string_sized_new(1024);
-    t->servers = g_hash_table_new_full(srv_hash, srv_equal, NULL, g_free);
-    return t;
 }
 
 static void put_line(gen_truth *t)
@@ -98,8 +90,9 @@ static void put_endpoints(cs_json *j, const gen_flow *f)
     cs_json_uint(j, "id.resp_p", f->row->sport);
 }
 
-void gen_truth_exchange(gen_truth *t, const gen_flow *f, uint32_t i, const gen_xrec *x)
+static void on_exchange(void *ctx, const gen_flow *f, uint32_t i, const gen_xrec *x)
 {
+    gen_truth *t = ctx;
     const gen_row *r = f->row;
     char uri[512];
     cs_json j;
@@ -160,9 +153,10 @@ void gen_truth_exchange(gen_truth *t, const gen_flow *f, uint32_t i, const gen_x
     put_line(t);
 }
 
-void gen_truth_segment(gen_truth *t, const gen_flow *f, bool lost, int d, uint32_t seq,
-                       uint32_t len, gen_us ts)
+static void on_segment(void *ctx, const gen_flow *f, bool lost, int d, uint32_t seq, uint32_t len,
+                       gen_us ts)
 {
+    gen_truth *t = ctx;
     cs_json j;
     g_string_truncate(t->buf, 0);
     cs_json_init(&j, t->buf);
@@ -194,8 +188,9 @@ static srv_stats *server_of(gen_truth *t, const gen_row *r)
     return s;
 }
 
-void gen_truth_conn(gen_truth *t, const gen_flow *f)
+static void on_conn_end(void *ctx, const gen_flow *f)
 {
+    gen_truth *t = ctx;
     const gen_row *r = f->row;
     const gen_xtruth *x = f->xt;
     static const char *const protos[] = {"http", "https", "tcp"};
@@ -280,6 +275,22 @@ static gint srv_cmp(gconstpointer a, gconstpointer b)
     if (c != 0)
         return c;
     return x->key.port < y->key.port ? -1 : x->key.port > y->key.port;
+}
+
+gen_truth *gen_truth_new(FILE *fp)
+{
+    gen_truth *t = g_new0(gen_truth, 1);
+    t->fp = fp;
+    t->buf = g_string_sized_new(1024);
+    t->servers = g_hash_table_new_full(srv_hash, srv_equal, NULL, g_free);
+    t->obs = (gen_flow_observer){
+        .ctx = t, .exchange = on_exchange, .segment = on_segment, .conn_end = on_conn_end};
+    return t;
+}
+
+const gen_flow_observer *gen_truth_observer(gen_truth *t)
+{
+    return &t->obs;
 }
 
 bool gen_truth_finish(gen_truth *t, const gen_out *out, uint64_t peak_flows)

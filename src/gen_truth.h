@@ -12,17 +12,10 @@ typedef struct gen_truth gen_truth;
 /* Starts writing truth lines to fp (not closed by us). Can't fail. */
 gen_truth *gen_truth_new(FILE *fp);
 
-/* One exchange of connection f: request i (0-based) and its response, as far as they went. */
-void gen_truth_exchange(gen_truth *t, const gen_flow *f, uint32_t i, const gen_xrec *x);
-
-/* A data segment of direction d (0: client's) was not written (lost) or written out of order
- * (reordered: swapped with the next one): bytes [seq, seq+len) relative to ISN+1, the time of
- * the slot it had (lost) or was written in (reordered). */
-void gen_truth_segment(gen_truth *t, const gen_flow *f, bool lost, int d, uint32_t seq,
-                       uint32_t len, gen_us ts);
-
-/* Connection f is over (f->xt holds its records); also counts it into the aggregates. */
-void gen_truth_conn(gen_truth *t, const gen_flow *f);
+/* The flow observer that writes t's lines: an "exchange" line per exchange, a "drop"/"reorder"
+ * line per lost or reordered segment, a "conn" line per connection (also counted into the
+ * aggregates). Valid as long as t. */
+const gen_flow_observer *gen_truth_observer(gen_truth *t);
 
 /* Writes the syn_dest, server and summary lines and frees t. Returns false if a write failed. */
 bool gen_truth_finish(gen_truth *t, const gen_out *out, uint64_t peak_flows);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 
 void cs_json_init(cs_json *j, GString *out)
 {
@@ -80,7 +81,9 @@ void cs_json_escape(GString *out, const char *str, size_t len)
         } else {
             size_t n = utf8_len(s + i, len - i);
             if (n == 0) {
-                g_string_append_printf(out, "\\\\x%02x", c);
+                char hex[3];
+                g_string_append(out, "\\\\x");
+                g_string_append(out, cs_hex(&c, 1, hex));
                 i++;
             } else {
                 g_string_append_len(out, (const char *)s + i, (gssize)n);

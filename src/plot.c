@@ -78,18 +78,6 @@ static void collect(const cs_an_bucket *b, void *ctx)
     g_array_append_val(pts, p);
 }
 
-/* "2024-01-02 03:04:05", with microseconds only when not a whole second. */
-static char *fmt_time(cs_time_t ns, char *buf, size_t len)
-{
-    cs_fmt_time(ns, buf, len);
-    if (ns % CS_NS_PER_S == 0) {
-        char *dot = strrchr(buf, '.');
-        if (dot != NULL)
-            *dot = '\0';
-    }
-    return buf;
-}
-
 static void esc(GString *out, const char *s)
 {
     gchar *e = g_markup_escape_text(s, -1);
@@ -115,15 +103,10 @@ static double nice_step(double max, int want)
     return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }
 
-/* "100us", "1ms", "10s": a power of ten of microseconds. */
-static void fmt_decade(double us, char *buf, size_t len)
+/* "100us", "2ms", "10s": a tick of the latency axis (whole microseconds). */
+static void fmt_tick(double us, char *buf, size_t len)
 {
-    if (us < 1000)
-        snprintf(buf, len, "%.0fus", us);
-    else if (us < 1e6)
-        snprintf(buf, len, "%.0fms", us / 1e3);
-    else
-        snprintf(buf, len, "%.0fs", us / 1e6);
+    cs_fmt_duration_exact((cs_time_t)llround(us) * CS_NS_PER_US, buf, len);
 }
 
 /* Legend items in one row ending at x_right, baseline y. */
@@ -232,13 +215,9 @@ static void panel_title(GString *out, double top, const char *s)
     g_string_append(out, "</text>\n");
 }
 
-void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
+/* The SVG header, the title and the subtitle. */
+static void plot_head(GString *out, const cs_analytics *a, const char *subtitle, const char *w)
 {
-    GArray *pts = g_array_new(FALSE, FALSE, sizeof(pt));
-    bool all = cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, collect, pts);
-    char w[32], t0[40], t1[40], buf[256];
-    cs_fmt_duration_exact(a->cfg.bucket, w, sizeof w);
-
     g_string_append_printf(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -266,28 +245,13 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
         text(out, LEFT, 52, "start", "font-size=\"13\" fill=\"#555\" " FONT, s);
         g_free(s);
     }
+}
 
-    if (pts->len == 0) {
-        frame(out, A_TOP, A_H);
-        frame(out, B_TOP, B_H);
-        text(out, LEFT + PLOT_W / 2, A_TOP + A_H / 2, "middle", "font-size=\"16\" fill=\"#777\"",
-             "no events in the capture");
-        g_string_append(out, "</svg>\n");
-        g_array_free(pts, TRUE);
-        return;
-    }
-
-    xaxis ax;
-    ax.t0 = g_array_index(pts, pt, 0).start;
-    ax.t1 = bucket_end(g_array_index(pts, pt, pts->len - 1).start, a->cfg.bucket);
-    choose_ticks(&ax);
-    snprintf(buf, sizeof buf, "time (UTC): %s to %s%s", fmt_time(ax.t0, t0, sizeof t0),
-             fmt_time(ax.t1, t1, sizeof t1),
-             all ? "" : " (too many buckets: only those with events are drawn)");
-    text(out, LEFT + PLOT_W / 2, B_TOP + B_H + 44, "middle",
-         "font-size=\"13\" " FONT, buf);
-
-    /* ---- panel A: exchanges per bucket, stacked by status class ---- */
+/* Panel A: exchanges per bucket, stacked by status class. */
+static void panel_exchanges(GString *out, const GArray *pts, const xaxis *ax, cs_time_t bucket,
+                            const char *w)
+{
+    char buf[256], t0[40];
     uint64_t maxsum = 0, total = 0;
     for (guint i = 0; i < pts->len; i++) {
         const pt *p = &g_array_index(pts, pt, i);
@@ -314,11 +278,11 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
         snprintf(t0, sizeof t0, "%.0f", v);
         text(out, LEFT - 8, y + 4, "end", "font-size=\"12\" " FONT, t0);
     }
-    x_ticks(out, &ax, A_TOP, A_H);
+    x_ticks(out, ax, A_TOP, A_H);
     y_label(out, A_TOP, A_H, "exchanges");
     for (guint i = 0; i < pts->len; i++) {
         const pt *p = &g_array_index(pts, pt, i);
-        double x0 = X(&ax, p->start), x1 = X(&ax, bucket_end(p->start, a->cfg.bucket));
+        double x0 = X(ax, p->start), x1 = X(ax, bucket_end(p->start, bucket));
         double gap = x1 - x0 > 4 ? 1 : 0, base = 0;
         if (x1 - x0 < 1.5) /* a bucket narrower than a pixel stays visible */
             x1 = x0 + 1.5;
@@ -336,8 +300,86 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
         }
     }
     frame(out, A_TOP, A_H);
+}
 
-    /* ---- panel B: latency percentiles, log scale ---- */
+/* The log scale of panel B: decades dlo .. dhi of microseconds. */
+typedef struct ylog {
+    double dlo, dhi;
+} ylog;
+
+static double y_log(const ylog *y, double v)
+{
+    return B_TOP + B_H - B_H * (log10(v < 1 ? 1 : v) - y->dlo) / (y->dhi - y->dlo);
+}
+
+/* Panel B's grid: a labelled line per decade, and at 2x and 5x when there are few decades. */
+static void latency_grid(GString *out, const ylog *yl)
+{
+    char t0[40];
+    double dlo = yl->dlo, dhi = yl->dhi;
+    for (double d = dlo; d <= dhi + 0.5; d++) {
+        double v = pow(10, d), y = y_log(yl, v);
+        g_string_append_printf(out,
+                               "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                               "stroke=\"#d0d0d0\"/>\n"
+                               "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                               "stroke=\"#333\"/>\n",
+                               LEFT, y, LEFT + PLOT_W, y, LEFT - 5, y, LEFT, y);
+        fmt_tick(v, t0, sizeof t0);
+        text(out, LEFT - 8, y + 4, "end", "font-size=\"12\" " FONT, t0);
+        for (int m = 2; m <= 5 && d < dhi && dhi - dlo <= 5; m += 3) {
+            double ym = y_log(yl, v * m);
+            g_string_append_printf(out,
+                                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                                   "stroke=\"#efefef\"/>\n"
+                                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                                   "stroke=\"#333\"/>\n",
+                                   LEFT, ym, LEFT + PLOT_W, ym, LEFT - 3, ym, LEFT, ym);
+            if (dhi - dlo <= 2) { /* few decades: label 2x and 5x too */
+                fmt_tick(v * m, t0, sizeof t0);
+                text(out, LEFT - 8, ym + 4, "end", "font-size=\"11\" fill=\"#555\" " FONT, t0);
+            }
+        }
+    }
+}
+
+/* Panel B's lines: one per percentile series, broken across buckets without exchanges. */
+static void latency_lines(GString *out, const GArray *pts, const xaxis *ax, cs_time_t bucket,
+                          const ylog *yl)
+{
+    for (int s = 0; s < N_LINES; s++) {
+        GString *path = g_string_new(NULL);
+        bool pen = false;
+        for (guint i = 0; i < pts->len; i++) {
+            const pt *p = &g_array_index(pts, pt, i);
+            /* no line across a bucket without exchanges (or one not drawn) */
+            if (i > 0 && bucket_end(g_array_index(pts, pt, i - 1).start, bucket) != p->start)
+                pen = false;
+            if (!p->has_lat) {
+                pen = false;
+                continue;
+            }
+            double x = (X(ax, p->start) + X(ax, bucket_end(p->start, bucket))) / 2;
+            g_string_append_printf(path, "%s%.2f,%.2f ", pen ? "L" : "M", x, y_log(yl, p->lat[s]));
+            pen = true;
+            g_string_append_printf(out, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"%s\"/>\n",
+                                   x, y_log(yl, p->lat[s]), lines[s].color);
+        }
+        g_string_append_printf(out,
+                               "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                               "stroke-linejoin=\"round\"%s%s%s/>\n",
+                               path->str, lines[s].color,
+                               lines[s].dash ? " stroke-dasharray=\"" : "",
+                               lines[s].dash ? lines[s].dash : "", lines[s].dash ? "\"" : "");
+        g_string_free(path, TRUE);
+    }
+}
+
+/* Panel B: latency percentiles, log scale. */
+static void panel_latency(GString *out, const GArray *pts, const xaxis *ax, cs_time_t bucket,
+                          const char *w)
+{
+    char buf[256];
     double lo = INFINITY, hi = 0;
     for (guint i = 0; i < pts->len; i++) {
         const pt *p = &g_array_index(pts, pt, i);
@@ -353,70 +395,47 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
     panel_title(out, B_TOP, buf);
     legend(out, lines, N_LINES, true, LEFT + PLOT_W, B_TOP - 12);
     y_label(out, B_TOP, B_H, "latency (log scale)");
-    x_ticks(out, &ax, B_TOP, B_H);
+    x_ticks(out, ax, B_TOP, B_H);
     if (hi == 0) {
         text(out, LEFT + PLOT_W / 2, B_TOP + B_H / 2, "middle",
              "font-size=\"15\" fill=\"#777\" " FONT,
              "no paired HTTP exchanges");
     } else {
-        double dlo = floor(log10(lo)), dhi = ceil(log10(hi));
-        if (dhi <= dlo)
-            dhi = dlo + 1;
-#define YB(v) (B_TOP + B_H - B_H * (log10((v) < 1 ? 1 : (v)) - dlo) / (dhi - dlo))
-        for (double d = dlo; d <= dhi + 0.5; d++) {
-            double v = pow(10, d), y = YB(v);
-            g_string_append_printf(out,
-                                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                                   "stroke=\"#d0d0d0\"/>\n"
-                                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                                   "stroke=\"#333\"/>\n",
-                                   LEFT, y, LEFT + PLOT_W, y, LEFT - 5, y, LEFT, y);
-            fmt_decade(v, t0, sizeof t0);
-            text(out, LEFT - 8, y + 4, "end", "font-size=\"12\" " FONT, t0);
-            for (int m = 2; m <= 5 && d < dhi && dhi - dlo <= 5; m += 3) {
-                double ym = YB(v * m);
-                g_string_append_printf(out,
-                                       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                                       "stroke=\"#efefef\"/>\n"
-                                       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                                       "stroke=\"#333\"/>\n",
-                                       LEFT, ym, LEFT + PLOT_W, ym, LEFT - 3, ym, LEFT, ym);
-                if (dhi - dlo <= 2) { /* few decades: label 2x and 5x too */
-                    fmt_decade(v * m, t0, sizeof t0);
-                    text(out, LEFT - 8, ym + 4, "end", "font-size=\"11\" fill=\"#555\" " FONT, t0);
-                }
-            }
-        }
-        for (int s = 0; s < N_LINES; s++) {
-            GString *path = g_string_new(NULL);
-            bool pen = false;
-            for (guint i = 0; i < pts->len; i++) {
-                const pt *p = &g_array_index(pts, pt, i);
-                /* no line across a bucket without exchanges (or one not drawn) */
-                if (i > 0 && bucket_end(g_array_index(pts, pt, i - 1).start, a->cfg.bucket) != p->start)
-                    pen = false;
-                if (!p->has_lat) {
-                    pen = false;
-                    continue;
-                }
-                double x = (X(&ax, p->start) + X(&ax, bucket_end(p->start, a->cfg.bucket))) / 2;
-                g_string_append_printf(path, "%s%.2f,%.2f ", pen ? "L" : "M", x, YB(p->lat[s]));
-                pen = true;
-                g_string_append_printf(out,
-                                       "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"%s\"/>\n",
-                                       x, YB(p->lat[s]), lines[s].color);
-            }
-            g_string_append_printf(out,
-                                   "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-                                   "stroke-linejoin=\"round\"%s%s%s/>\n",
-                                   path->str, lines[s].color,
-                                   lines[s].dash ? " stroke-dasharray=\"" : "",
-                                   lines[s].dash ? lines[s].dash : "", lines[s].dash ? "\"" : "");
-            g_string_free(path, TRUE);
-        }
-#undef YB
+        ylog yl = {.dlo = floor(log10(lo)), .dhi = ceil(log10(hi))};
+        if (yl.dhi <= yl.dlo)
+            yl.dhi = yl.dlo + 1;
+        latency_grid(out, &yl);
+        latency_lines(out, pts, ax, bucket, &yl);
     }
     frame(out, B_TOP, B_H);
+}
+
+void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
+{
+    GArray *pts = g_array_new(FALSE, FALSE, sizeof(pt));
+    bool all = cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, collect, pts);
+    char w[32], t0[40], t1[40], buf[256];
+    cs_fmt_duration_exact(a->cfg.bucket, w, sizeof w);
+    plot_head(out, a, subtitle, w);
+    if (pts->len == 0) {
+        frame(out, A_TOP, A_H);
+        frame(out, B_TOP, B_H);
+        text(out, LEFT + PLOT_W / 2, A_TOP + A_H / 2, "middle", "font-size=\"16\" fill=\"#777\"",
+             "no events in the capture");
+        g_string_append(out, "</svg>\n");
+        g_array_free(pts, TRUE);
+        return;
+    }
+    xaxis ax;
+    ax.t0 = g_array_index(pts, pt, 0).start;
+    ax.t1 = bucket_end(g_array_index(pts, pt, pts->len - 1).start, a->cfg.bucket);
+    choose_ticks(&ax);
+    snprintf(buf, sizeof buf, "time (UTC): %s to %s%s", cs_fmt_time_short(ax.t0, t0, sizeof t0),
+             cs_fmt_time_short(ax.t1, t1, sizeof t1),
+             all ? "" : " (too many buckets: only those with events are drawn)");
+    text(out, LEFT + PLOT_W / 2, B_TOP + B_H + 44, "middle", "font-size=\"13\" " FONT, buf);
+    panel_exchanges(out, pts, &ax, a->cfg.bucket, w);
+    panel_latency(out, pts, &ax, a->cfg.bucket, w);
     text(out, LEFT, H - 26, "start", "font-size=\"11\" fill=\"#666\" " FONT,
          "ttfb: request end to first response byte; total: request start to last response byte "
          "(paired exchanges).");

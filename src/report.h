@@ -1,5 +1,6 @@
-/* report.h - the output layer's interface: a writer receives finalised connections as they end and
- * the aggregates at the end of the run. Implementations: report_text.c, report_json.c, report_csv.c;
+/* report.h - the output layer's interface: a writer receives finalised connections and HTTP
+ * exchanges as they end, each interval's aggregates (--interval), and the aggregates at the end
+ * of the run. Implementations: report_text.c, report_json.c, report_csv.c;
  * the analytics sections: report_analytics_text.c, report_analytics_json.c. */
 #ifndef CS_REPORT_H
 #define CS_REPORT_H
@@ -14,10 +15,10 @@
 #define CS_AN_MAX_SLOW 8
 
 typedef struct cs_an_report_opts {
-    int top_n;          /* > 0: top-talker tables with this many rows */
-    bool activity;      /* the per-bucket tables */
-    bool latency;       /* latency per server */
-    bool flows;         /* the flow profile */
+    int top_n;     /* > 0: top-talker tables with this many rows */
+    bool activity; /* the per-bucket tables */
+    bool latency;  /* latency per server */
+    bool flows;    /* the flow profile */
     int n_slow;
     uint64_t slow_us[CS_AN_MAX_SLOW]; /* thresholds for the share of slow exchanges, ascending */
 } cs_an_report_opts;

@@ -1,7 +1,6 @@
 /* report_analytics_text.c - the analytics sections as aligned text tables: top talkers, activity
  * and latency per time bucket, latency per server, the flow profile (-A, --top, --latency, ...). */
 #include <string.h>
-#include <time.h>
 
 #include "report.h"
 #include "util.h"
@@ -20,17 +19,6 @@ static gchar *printable(const char *s, glong max)
         if ((guchar)*q < 0x20 || *q == 0x7f)
             *q = '?';
     return v;
-}
-
-static char *fmt_bucket_time(cs_time_t ns, char *buf, size_t len)
-{
-    if (ns % CS_NS_PER_S != 0)
-        return cs_fmt_time(ns, buf, len);
-    time_t sec = (time_t)(ns / CS_NS_PER_S);
-    struct tm tm;
-    if (gmtime_r(&sec, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(buf, len, "%" G_GINT64_FORMAT, (gint64)(ns / CS_NS_PER_S));
-    return buf;
 }
 
 static char *fmt_pct(uint64_t part, uint64_t whole, char *buf, size_t len)
@@ -79,8 +67,9 @@ static void text_top(const cs_analytics *a, int n, FILE *out)
         GPtrArray *all = cs_topk_sorted(t);
         fprintf(out, "\nTop %d %s (", n, top_titles[ti]);
         if (approx)
-            fprintf(out, "approximate: Space-Saving with %u counters after %" G_GUINT64_FORMAT
-                         " evictions; %" G_GUINT64_FORMAT " %s)\n",
+            fprintf(out,
+                    "approximate: Space-Saving with %u counters after %" G_GUINT64_FORMAT
+                    " evictions; %" G_GUINT64_FORMAT " %s)\n",
                     cs_topk_max_keys(t), (guint64)cs_topk_evictions(t), (guint64)cs_topk_total(t),
                     top_units[ti]);
         else
@@ -96,7 +85,7 @@ static void text_top(const cs_analytics *a, int n, FILE *out)
         cs_table tb;
         cs_table_init(&tb, pairs ? (approx ? "rlllrrr" : "rlllrr") : (approx ? "rlrrr" : "rlrr"));
         cs_table_row(&tb, "rank\tclient%s\t%s%s\tshare", pairs ? "\tmethod\tpath" : "",
-                  top_units[ti], approx ? "\terror" : "");
+                     top_units[ti], approx ? "\terror" : "");
         for (guint i = 0; i < all->len && (int)i < n; i++) {
             const cs_topk_entry *e = all->pdata[i];
             uint8_t family;
@@ -127,34 +116,34 @@ static void text_top(const cs_analytics *a, int n, FILE *out)
         }
         cs_table_print(&tb, out);
         if (approx)
-            fprintf(out, "  (each count is at most `error` above the true count; a %s not listed "
-                         "had at most %" G_GUINT64_FORMAT " %s)\n",
+            fprintf(out,
+                    "  (each count is at most `error` above the true count; a %s not listed "
+                    "had at most %" G_GUINT64_FORMAT " %s)\n",
                     pairs ? "pair" : "client", (guint64)cs_topk_floor(t), top_units[ti]);
         g_ptr_array_free(all, TRUE);
     }
 }
 
-
 static void activity_row(cs_table *t, const char *label, const cs_an_bucket *b)
 {
     char c2s[32], s2c[32];
     cs_table_row(t,
-              "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-              "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-              "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-              "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s",
-              label, (guint64)b->conns, (guint64)b->syn_pkts, (guint64)b->requests,
-              (guint64)b->status_class[1], (guint64)b->status_class[2],
-              (guint64)b->status_class[3], (guint64)b->status_class[4],
-              (guint64)b->status_class[5], (guint64)b->status_class[0], (guint64)b->unanswered,
-              (guint64)b->orphans, cs_fmt_bytes(b->bytes_c2s, c2s, sizeof c2s),
-              cs_fmt_bytes(b->bytes_s2c, s2c, sizeof s2c));
+                 "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                 "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                 "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                 "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s",
+                 label, (guint64)b->conns, (guint64)b->syn_pkts, (guint64)b->requests,
+                 (guint64)b->status_class[1], (guint64)b->status_class[2],
+                 (guint64)b->status_class[3], (guint64)b->status_class[4],
+                 (guint64)b->status_class[5], (guint64)b->status_class[0], (guint64)b->unanswered,
+                 (guint64)b->orphans, cs_fmt_bytes(b->bytes_c2s, c2s, sizeof c2s),
+                 cs_fmt_bytes(b->bytes_s2c, s2c, sizeof s2c));
 }
 
 static void activity_cb(const cs_an_bucket *b, void *ctx)
 {
     char ts[40];
-    activity_row(ctx, fmt_bucket_time(b->start, ts, sizeof ts), b);
+    activity_row(ctx, cs_fmt_time_short(b->start, ts, sizeof ts), b);
 }
 
 typedef struct lat_ctx {
@@ -162,8 +151,8 @@ typedef struct lat_ctx {
     const cs_an_report_opts *o;
 } lat_ctx;
 
-static void latency_row(cs_table *t, const cs_an_report_opts *o, const char *label, const cs_hist *f,
-                        const cs_hist *tot)
+static void latency_row(cs_table *t, const cs_an_report_opts *o, const char *label,
+                        const cs_hist *f, const cs_hist *tot)
 {
     char v[8][32], n[64];
     GString *row = g_string_new(label);
@@ -174,11 +163,11 @@ static void latency_row(cs_table *t, const cs_an_report_opts *o, const char *lab
                    (guint64)f->n, (guint64)tot->n);
     else
         g_snprintf(n, sizeof n, "%" G_GUINT64_FORMAT, (guint64)f->n);
-    g_string_append_printf(row, "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
-                           n, fmt_us(f, 50, v[0], 32), fmt_us(f, 90, v[1], 32),
-                           fmt_us(f, 99, v[2], 32), fmt_us(f, 100, v[3], 32),
-                           fmt_us(tot, 50, v[4], 32), fmt_us(tot, 90, v[5], 32),
-                           fmt_us(tot, 99, v[6], 32), fmt_us(tot, 100, v[7], 32));
+    g_string_append_printf(row, "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", n, fmt_us(f, 50, v[0], 32),
+                           fmt_us(f, 90, v[1], 32), fmt_us(f, 99, v[2], 32),
+                           fmt_us(f, 100, v[3], 32), fmt_us(tot, 50, v[4], 32),
+                           fmt_us(tot, 90, v[5], 32), fmt_us(tot, 99, v[6], 32),
+                           fmt_us(tot, 100, v[7], 32));
     for (int i = 0; i < o->n_slow; i++) {
         char s[64];
         g_string_append_printf(row, "\t%s", fmt_slow(tot, o->slow_us[i], s, sizeof s));
@@ -191,7 +180,7 @@ static void latency_cb(const cs_an_bucket *b, void *ctx)
 {
     lat_ctx *l = ctx;
     char ts[40];
-    latency_row(l->t, l->o, fmt_bucket_time(b->start, ts, sizeof ts), &b->ttfb_us, &b->total_us);
+    latency_row(l->t, l->o, cs_fmt_time_short(b->start, ts, sizeof ts), &b->ttfb_us, &b->total_us);
 }
 
 static void latency_header(cs_table *t, const cs_an_report_opts *o, const char *first)
@@ -230,7 +219,7 @@ static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FIL
     cs_fmt_duration_exact(a->cfg.bucket, w, sizeof w);
     cs_table_init(&t, "lrrrrrrrrrrrrr");
     cs_table_row(&t, "bucket start (UTC)\tconns\tSYNs\trequests\t1xx\t2xx\t3xx\t4xx\t5xx\tother"
-                  "\tno resp\torphan\tbytes c>s\tbytes s>c");
+                     "\tno resp\torphan\tbytes c>s\tbytes s>c");
     bool all = cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, activity_cb, &t);
     cs_analytics_totals(a, &tot);
     activity_row(&t, "total", &tot);
@@ -239,8 +228,9 @@ static void text_activity(const cs_analytics *a, const cs_an_report_opts *o, FIL
                 : "too many buckets: only those with events are listed");
     cs_table_print(&t, out);
     if (a->untimed.requests + a->untimed.orphans > 0)
-        fprintf(out, "  (%" G_GUINT64_FORMAT " exchanges without a capture time are counted in "
-                     "the total only)\n",
+        fprintf(out,
+                "  (%" G_GUINT64_FORMAT " exchanges without a capture time are counted in "
+                "the total only)\n",
                 (guint64)(a->untimed.requests + a->untimed.orphans));
 
     lat_ctx l = {.t = &t, .o = o};
@@ -289,8 +279,9 @@ static void text_flows(const cs_analytics *a, FILE *out)
     uint64_t n = 0;
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
         n += a->flow_pkts[i];
-    fprintf(out, "\nFlow profile: %" G_GUINT64_FORMAT " connection record%s by packets and by "
-                 "payload bytes (both directions)\n",
+    fprintf(out,
+            "\nFlow profile: %" G_GUINT64_FORMAT " connection record%s by packets and by "
+            "payload bytes (both directions)\n",
             (guint64)n, n == 1 ? "" : "s");
     cs_table t;
     char pct[16];
@@ -298,13 +289,13 @@ static void text_flows(const cs_analytics *a, FILE *out)
     cs_table_row(&t, "packets\tconns\tshare");
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
         cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s", cs_an_pkt_label(i),
-                  (guint64)a->flow_pkts[i], fmt_pct(a->flow_pkts[i], n, pct, sizeof pct));
+                     (guint64)a->flow_pkts[i], fmt_pct(a->flow_pkts[i], n, pct, sizeof pct));
     cs_table_print(&t, out);
     cs_table_init(&t, "lrr");
     cs_table_row(&t, "payload bytes\tconns\tshare");
     for (int i = 0; i < CS_AN_BYTE_CLASSES; i++)
         cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%s", cs_an_byte_label(i),
-                  (guint64)a->flow_bytes[i], fmt_pct(a->flow_bytes[i], n, pct, sizeof pct));
+                     (guint64)a->flow_bytes[i], fmt_pct(a->flow_bytes[i], n, pct, sizeof pct));
     cs_table_print(&t, out);
 }
 
@@ -314,8 +305,9 @@ void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o,
     char w[32], t0[40], t1[40], host[64];
     cs_analytics_totals(a, &tot);
     cs_fmt_duration_exact(a->cfg.bucket, w, sizeof w);
-    fprintf(out, "Analytics: %" G_GUINT64_FORMAT " connection%s, %" G_GUINT64_FORMAT
-                 " SYN packet%s, %" G_GUINT64_FORMAT " HTTP request%s",
+    fprintf(out,
+            "Analytics: %" G_GUINT64_FORMAT " connection%s, %" G_GUINT64_FORMAT
+            " SYN packet%s, %" G_GUINT64_FORMAT " HTTP request%s",
             (guint64)tot.conns, tot.conns == 1 ? "" : "s", (guint64)tot.syn_pkts,
             tot.syn_pkts == 1 ? "" : "s", (guint64)tot.requests, tot.requests == 1 ? "" : "s");
     if (a->first_ts <= a->last_ts)
@@ -337,4 +329,3 @@ void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o,
         text_flows(a, out);
     fflush(out);
 }
-

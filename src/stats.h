@@ -1,5 +1,7 @@
-/* stats.h - analytics over finalised connections: per-destination SYN tallies, per-server connection
- * counts, bytes and durations, Zeek conn_state tallies. Fed once per connection, never per packet. */
+/* stats.h - the run's aggregates: per-destination SYN tallies, per-server connection counts, bytes
+ * and durations, per (server, Host) HTTP counts and latency, per (server, SNI) TLS facts, Zeek
+ * conn_state tallies; every table capped by --max-keys. Fed once per finalised connection and per
+ * exchange, and per SYN packet (one table update, no allocation once the key exists). */
 #ifndef CS_STATS_H
 #define CS_STATS_H
 

@@ -122,13 +122,11 @@ static void w_top(GString *out, GString *tmp, const char *name, const cs_topk *t
             if (plain) {
                 cs_json_strn(&j, NULL, what, n);
             } else { /* not UTF-8: bytes as hex, so that they read back unchanged */
-                GString *hex = g_string_sized_new(2 * n);
-                for (size_t k = 0; k < n; k++)
-                    g_string_append_printf(hex, "%02x", (guchar)what[k]);
+                char *hex = g_malloc(2 * n + 1);
                 cs_json_obj_begin(&j, NULL);
-                cs_json_str(&j, "hex", hex->str);
+                cs_json_str(&j, "hex", cs_hex((const uint8_t *)what, n, hex));
                 cs_json_obj_end(&j);
-                g_string_free(hex, TRUE);
+                g_free(hex);
             }
         }
         cs_json_uint(&j, NULL, e->count);
@@ -291,17 +289,6 @@ static void skip_ws(jparser *jp)
 
 static jv *parse_value(jparser *jp);
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_u4(jparser *jp, uint32_t *cp)
 {
     if (jp->end - jp->p < 4) {
@@ -310,7 +297,7 @@ static bool read_u4(jparser *jp, uint32_t *cp)
     }
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(jp->p[i]);
+        int h = g_ascii_xdigit_value(jp->p[i]);
         if (h < 0) {
             jfail(jp, "bad \\u escape");
             return false;
@@ -727,14 +714,9 @@ static void get_top(rd *r, const jv *top, const char *name, cs_topk *t, bool pai
             if (w->kind == 's') {
                 g_string_append_len(what, w->text, (gssize)w->len);
             } else if (hex != NULL && hex->kind == 's' && hex->len % 2 == 0) {
-                for (size_t q = 0; q < hex->len; q += 2) {
-                    int hi = hexval(hex->text[q]), lo = hexval(hex->text[q + 1]);
-                    if (hi < 0 || lo < 0) {
-                        rd_fail(r, f, "bad hex request");
-                        break;
-                    }
-                    g_string_append_c(what, (char)(hi * 16 + lo));
-                }
+                g_string_set_size(what, hex->len / 2);
+                if (!cs_unhex(hex->text, hex->len / 2, (uint8_t *)what->str))
+                    rd_fail(r, f, "bad hex request");
             } else {
                 rd_fail(r, f, "a request is not a string or {\"hex\": ...}");
             }

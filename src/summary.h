@@ -79,7 +79,7 @@ typedef struct cs_an_cli {
     int n_targets;
 } cs_an_cli;
 
-/* Zeroes c. */
+/* Zeroes c and marks --top and --max-keys as not given. */
 void cs_an_cli_init(cs_an_cli *c);
 
 /* The "analytics" option group (-A/--analytics, --top, --bucket, --host, --slow, --latency,
@@ -95,8 +95,8 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err);
 /* True when any analytics option was given: the run must feed a cs_analytics. */
 bool cs_an_cli_active(const cs_an_cli *c);
 
-/* True when a --metrics target writes to standard output (the text report should then go to
- * standard error). */
+/* True when a --metrics target or --summary-out writes to standard output (the text report should
+ * then go to standard error). */
 bool cs_an_cli_stdout_taken(const cs_an_cli *c);
 
 /* The report sections to print (to give a report writer through cs_run_info), or NULL when none

@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 
 #include "tls_decrypt.h"
+#include "util.h"
 
 /* ---- NSS key log --------------------------------------------------------------------------- */
 
@@ -45,19 +46,6 @@ static guint kl_hash(gconstpointer p)
 static gboolean kl_equal(gconstpointer a, gconstpointer b)
 {
     return memcmp(a, b, sizeof(kl_key)) == 0;
-}
-
-/* Decodes exactly n bytes of hex from s (2n characters). Returns false on a non-hex character. */
-static bool hex_decode(const char *s, uint32_t n, uint8_t *out)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        int hi = g_ascii_xdigit_value(s[2 * i]);
-        int lo = g_ascii_xdigit_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
 }
 
 /* Parses one line (not NUL-terminated, length n). Returns true if it was a key line it stored;
@@ -105,7 +93,7 @@ static bool parse_line(cs_keylog *kl, const char *s, size_t n, bool *ignorable)
     kl_val val;
     memset(&val, 0, sizeof val);
     val.len = (uint32_t)(fl[2] / 2);
-    if (!hex_decode(f[1], 32, key.random) || !hex_decode(f[2], val.len, val.secret))
+    if (!cs_unhex(f[1], 32, key.random) || !cs_unhex(f[2], val.len, val.secret))
         return false;
     if (label == CS_KL_CLIENT_RANDOM && val.len != 48)
         return false;
@@ -713,14 +701,9 @@ static void digest_hex(const EVP_MD *md, const void *p, size_t len, char *out)
 {
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
     if (EVP_Digest(p, len, d, &n, md, NULL) != 1)
         n = 0;
-    for (unsigned int i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
+    cs_hex(d, n, out);
 }
 
 void cs_tls_md5_hex(const void *p, size_t len, char out[33])

@@ -4,13 +4,12 @@
 
 #include "topk.h"
 
-
 struct cs_topk {
     GHashTable *index; /* cs_topk_entry* -> itself (hash and equality over the key bytes) */
     GPtrArray *heap;   /* approximate mode: min-heap of entries by (count, key) */
     uint32_t max_keys;
     bool approx;
-    bool heap_ok;      /* heap holds every entry in heap order */
+    bool heap_ok; /* heap holds every entry in heap order */
     uint64_t floor, total, evictions;
 };
 
@@ -303,4 +302,3 @@ uint32_t cs_topk_max_keys(const cs_topk *t)
 {
     return t->max_keys;
 }
-

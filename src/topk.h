@@ -20,9 +20,9 @@ typedef struct cs_topk cs_topk;
 typedef struct cs_topk_entry {
     uint8_t *key;
     uint32_t len;
-    uint32_t pos;     /* heap position (approximate mode) */
-    uint64_t count;   /* upper bound of the true count; exact when error is 0 */
-    uint64_t error;   /* count - error <= true count <= count */
+    uint32_t pos;   /* heap position (approximate mode) */
+    uint64_t count; /* upper bound of the true count; exact when error is 0 */
+    uint64_t error; /* count - error <= true count <= count */
 } cs_topk_entry;
 
 /* Creates an empty, exact table that keeps at most max_keys keys (0 is taken as 1). Free it with

@@ -37,6 +37,8 @@ char *cs_endpoint_str(const cs_addr *addr, int family, uint16_t port, char *buf,
 char *cs_fmt_duration(cs_time_t ns, char *buf, size_t len)
 {
     double v = (double)ns;
+    /* from 10 minutes on, whole seconds (rounded) in units a reader adds up at a glance */
+    int64_t s = ns / CS_NS_PER_S + (ns % CS_NS_PER_S >= CS_NS_PER_S / 2);
     if (ns < 0)
         snprintf(buf, len, "-");
     else if (ns < 1000 * CS_NS_PER_US)
@@ -45,8 +47,13 @@ char *cs_fmt_duration(cs_time_t ns, char *buf, size_t len)
         snprintf(buf, len, "%.1fms", v / 1e6);
     else if (ns < 600 * CS_NS_PER_S)
         snprintf(buf, len, "%.2fs", v / 1e9);
+    else if (s < 3600)
+        snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m%02" PRId64 "s", s / 3600, s / 60 % 60,
+                 s % 60);
     else
-        snprintf(buf, len, "%.1fmin", v / 6e10);
+        snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", s / 86400, s / 3600 % 24);
     return buf;
 }
 
@@ -63,6 +70,29 @@ char *cs_fmt_bytes(uint64_t n, char *buf, size_t len)
     return buf;
 }
 
+char *cs_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+bool cs_unhex(const char *s, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = g_ascii_xdigit_value(s[2 * i]);
+        int lo = hi < 0 ? -1 : g_ascii_xdigit_value(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
 char *cs_fmt_time(cs_time_t ns, char *buf, size_t len)
 {
     time_t sec = (time_t)(ns / CS_NS_PER_S);
@@ -74,6 +104,15 @@ char *cs_fmt_time(cs_time_t ns, char *buf, size_t len)
     }
     size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
     snprintf(buf + n, len - n, ".%06ld", us);
+    return buf;
+}
+
+char *cs_fmt_time_short(cs_time_t ns, char *buf, size_t len)
+{
+    cs_fmt_time(ns, buf, len);
+    char *dot = strrchr(buf, '.');
+    if (ns % CS_NS_PER_S == 0 && dot != NULL)
+        *dot = '\0';
     return buf;
 }
 

@@ -13,12 +13,23 @@
 
 /* "1.2.3.4:80" or "[::1]:80". */
 char *cs_endpoint_str(const cs_addr *addr, int family, uint16_t port, char *buf, size_t len);
-/* "850us", "12.3ms", "4.56s", "12.0min"; "-" for a negative value. */
+/* A duration to read: "850us", "12.3ms", "4.56s" (three significant digits below 10 minutes),
+ * then whole seconds: "12m05s", "1h09m26s", and from a day on "2d03h"; "-" for a negative
+ * value. (cs_fmt_duration_exact writes one that parses back.) */
 char *cs_fmt_duration(cs_time_t ns, char *buf, size_t len);
 /* "512B", "1.5KB", "3.2MB", "1.10GB" (binary units). */
 char *cs_fmt_bytes(uint64_t n, char *buf, size_t len);
-/* "2024-01-02 03:04:05.123456" in UTC. */
+/* "2024-01-02 03:04:05.123456" in UTC; "-" for a negative (unknown) time. */
 char *cs_fmt_time(cs_time_t ns, char *buf, size_t len);
+/* The same without ".000000" when ns is a whole second (bucket starts, axis ends). */
+char *cs_fmt_time_short(cs_time_t ns, char *buf, size_t len);
+
+/* Writes the n bytes of p as 2n lowercase hex digits and a NUL into out (2n + 1 bytes); returns
+ * out. Can't fail. */
+char *cs_hex(const uint8_t *p, size_t n, char *out);
+/* Decodes the 2n hex digits (either case) of s into out[0..n). Returns false on a character that
+ * is not a hex digit (out then partly written). Reads no further than the first bad digit. */
+bool cs_unhex(const char *s, size_t n, uint8_t *out);
 
 /* A text table: cells added row by row, printed with aligned columns. */
 typedef struct cs_table {

@@ -4,6 +4,9 @@
 #define CS_TEST_SUITES_H
 
 #include <CUnit/CUnit.h>
+#include <string.h>
+
+#include "common.h"
 
 void suite_decode(void);
 void suite_reasm(void);
@@ -16,12 +19,25 @@ void suite_http2(void);
 void suite_tls(void);
 void suite_analytics(void);
 void suite_stats(void);
+void suite_util(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {
     const char *name;
     CU_TestFunc fn;
 } cs_test_case;
+
+/* The IPv4 address a.b.c.d. */
+static inline cs_addr cs_test_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    cs_addr x;
+    memset(&x, 0, sizeof x);
+    x.b[0] = a;
+    x.b[1] = b;
+    x.b[2] = c;
+    x.b[3] = d;
+    return x;
+}
 
 static inline void cs_add_suite(const char *name, const cs_test_case *cases)
 {

@@ -14,17 +14,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static cs_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    cs_addr x;
-    memset(&x, 0, sizeof x);
-    x.b[0] = a;
-    x.b[1] = b;
-    x.b[2] = c;
-    x.b[3] = d;
-    return x;
-}
-
 /* A connection row from client 10.0.0.c to server 10.0.0.100:80. */
 static cs_conn_row conn_row(uint8_t c, cs_time_t start, uint64_t pkts, uint64_t bytes_c2s,
                             uint64_t bytes_s2c)
@@ -32,8 +21,8 @@ static cs_conn_row conn_row(uint8_t c, cs_time_t start, uint64_t pkts, uint64_t 
     cs_conn_row r;
     memset(&r, 0, sizeof r);
     r.family = 4;
-    r.addr[0] = ip4(10, 0, 0, c);
-    r.addr[1] = ip4(10, 0, 0, 100);
+    r.addr[0] = cs_test_ip4(10, 0, 0, c);
+    r.addr[1] = cs_test_ip4(10, 0, 0, 100);
     r.port[0] = 40000;
     r.port[1] = 80;
     r.start = start;
@@ -71,8 +60,8 @@ static void exchange(cs_analytics *a, uint8_t c, cs_time_t t0, const char *metho
     memset(&row, 0, sizeof row);
     row.tx = &tx;
     row.family = 4;
-    row.addr[0] = ip4(10, 0, 0, c);
-    row.addr[1] = ip4(10, 0, 0, 100);
+    row.addr[0] = cs_test_ip4(10, 0, 0, c);
+    row.addr[1] = cs_test_ip4(10, 0, 0, 100);
     row.port[0] = 40000;
     row.port[1] = 80;
     cs_analytics_http(a, &row);
@@ -335,7 +324,7 @@ static void test_topk_load_roundtrip(void)
 static void test_key_encoding(void)
 {
     uint8_t buf[64], fam;
-    cs_addr a = ip4(192, 0, 2, 7), b;
+    cs_addr a = cs_test_ip4(192, 0, 2, 7), b;
     char what[32];
     uint32_t n = cs_an_key_encode(buf, 4, &a, "GET /x");
     CU_ASSERT_EQUAL(n, 17 + 6);
@@ -468,7 +457,7 @@ static void test_http_aggregates(void)
     g_ptr_array_free(bs, TRUE);
     /* per (client, method + path): the query and fragment are not part of the path */
     uint8_t key[64];
-    cs_addr c1 = ip4(10, 0, 0, 1);
+    cs_addr c1 = cs_test_ip4(10, 0, 0, 1);
     uint32_t n = cs_an_key_encode(key, 4, &c1, "GET /a");
     GPtrArray *s = cs_topk_sorted(a->top[CS_TOP_CLIENT_REQUEST]);
     const cs_topk_entry *e = s->pdata[0];
@@ -484,24 +473,6 @@ static void test_http_aggregates(void)
     CU_ASSERT_EQUAL(sv->ttfb_us.max, 2000);
     g_ptr_array_free(ss, TRUE);
     cs_analytics_free(a);
-}
-
-static void test_host_filter(void)
-{
-    cs_host_filter f;
-    memset(&f, 0, sizeof f);
-    CU_ASSERT_FALSE(cs_host_filter_parse(&f, "10.0.0"));
-    CU_ASSERT_FALSE(cs_host_filter_parse(&f, "host.example"));
-    CU_ASSERT_FALSE(f.on);
-    CU_ASSERT_TRUE(cs_host_filter_parse(&f, "2001:db8::1"));
-    CU_ASSERT_EQUAL(f.family, 6);
-    CU_ASSERT_TRUE(cs_host_filter_parse(&f, "10.0.0.100"));
-    CU_ASSERT_EQUAL(f.family, 4);
-    cs_addr a = ip4(10, 0, 0, 1), b = ip4(10, 0, 0, 100), c = ip4(10, 0, 0, 2);
-    CU_ASSERT_TRUE(cs_host_filter_match(&f, 4, &a, &b));
-    CU_ASSERT_TRUE(cs_host_filter_match(&f, 4, &b, &a));
-    CU_ASSERT_FALSE(cs_host_filter_match(&f, 4, &a, &c));
-    CU_ASSERT_FALSE(cs_host_filter_match(&f, 6, &a, &b));
 }
 
 static void test_merge_rebuckets(void)
@@ -559,52 +530,6 @@ static void test_slow_bounds(void)
 }
 
 /* ---- option values --------------------------------------------------------------------------- */
-
-static void test_parse_duration(void)
-{
-    cs_time_t ns = 0;
-    CU_ASSERT_TRUE(cs_parse_duration("90", false, &ns));
-    CU_ASSERT_EQUAL(ns, 90 * CS_NS_PER_S);
-    CU_ASSERT_TRUE(cs_parse_duration("15m", false, &ns));
-    CU_ASSERT_EQUAL(ns, 900 * CS_NS_PER_S);
-    CU_ASSERT_TRUE(cs_parse_duration("1h", false, &ns));
-    CU_ASSERT_EQUAL(ns, 3600 * CS_NS_PER_S);
-    CU_ASSERT_TRUE(cs_parse_duration("2d", false, &ns));
-    CU_ASSERT_EQUAL(ns, 2 * 86400 * CS_NS_PER_S);
-    CU_ASSERT_FALSE(cs_parse_duration("250ms", false, &ns));
-    CU_ASSERT_TRUE(cs_parse_duration("250ms", true, &ns));
-    CU_ASSERT_EQUAL(ns, 250 * CS_NS_PER_MS);
-    const char *bad[] = {"", "0", "0s", "-1h", "1.5h", "h", "1x", "1 h", "99999999999999999999d"};
-    for (size_t i = 0; i < CS_ARRAY_LEN(bad); i++) {
-        ns = 7;
-        CU_ASSERT_FALSE(cs_parse_duration(bad[i], true, &ns));
-        CU_ASSERT_EQUAL(ns, 7);
-    }
-}
-
-static void test_parse_slow(void)
-{
-    uint64_t us[CS_AN_MAX_SLOW];
-    int n = 0;
-    CU_ASSERT_TRUE(cs_parse_durations_us("10s,1s,250ms,1s", CS_AN_MAX_SLOW, us, &n));
-    CU_ASSERT_EQUAL_FATAL(n, 3);
-    CU_ASSERT_EQUAL(us[0], 250000);
-    CU_ASSERT_EQUAL(us[1], 1000000);
-    CU_ASSERT_EQUAL(us[2], 10000000);
-    CU_ASSERT_FALSE(cs_parse_durations_us("1s,", CS_AN_MAX_SLOW, us, &n));
-    CU_ASSERT_FALSE(cs_parse_durations_us("fast", CS_AN_MAX_SLOW, us, &n));
-    CU_ASSERT_FALSE(
-        cs_parse_durations_us("1s,2s,3s,4s,5s,6s,7s,8s,9s", CS_AN_MAX_SLOW, us, &n));
-}
-
-static void test_fmt_width(void)
-{
-    char b[32];
-    CU_ASSERT_STRING_EQUAL(cs_fmt_duration_exact(3600 * CS_NS_PER_S, b, sizeof b), "1h");
-    CU_ASSERT_STRING_EQUAL(cs_fmt_duration_exact(90 * CS_NS_PER_S, b, sizeof b), "90s");
-    CU_ASSERT_STRING_EQUAL(cs_fmt_duration_exact(86400 * CS_NS_PER_S, b, sizeof b), "1d");
-    CU_ASSERT_STRING_EQUAL(cs_fmt_duration_exact(250 * CS_NS_PER_MS, b, sizeof b), "250ms");
-}
 
 /* ---- summary file ---------------------------------------------------------------------------- */
 
@@ -884,12 +809,8 @@ void suite_analytics(void)
         {"empty buckets are listed", test_zero_buckets_listed},
         {"times before 1970 align down", test_negative_times_align_down},
         {"HTTP aggregates", test_http_aggregates},
-        {"host filter", test_host_filter},
         {"merge re-buckets", test_merge_rebuckets},
         {"slow-exchange bounds", test_slow_bounds},
-        {"duration values", test_parse_duration},
-        {"slow thresholds", test_parse_slow},
-        {"bucket width names", test_fmt_width},
         {"summary round trip", test_summary_roundtrip},
         {"summary of nothing", test_summary_empty},
         {"summary refusals", test_summary_refusals},

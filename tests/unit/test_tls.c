@@ -8,9 +8,13 @@
 #include <openssl/evp.h>
 
 #include "app_tls.h"
+#include "decode.h"
 #include "source.h"
 #include "suites.h"
 #include "tls_decrypt.h"
+#include "tls_fingerprint.h"
+#include "tls_handshake.h"
+#include "tls_hello.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -107,10 +111,7 @@ static void rec_free(rec *r)
 
 static uint32_t anom(const cs_tls_summary *s, int id)
 {
-    for (int i = 0; i < CS_TLS_ANOM_KINDS; i++)
-        if (cs_tls_anomaly_id(i) == id)
-            return s->anomaly_count[i];
-    return 0;
+    return cs_tls_anomaly_count(s, (cs_anomaly)id);
 }
 
 /* One event of a scripted conversation. */
@@ -1291,7 +1292,7 @@ static void test_keylog_and_detect(void)
     CU_ASSERT_STRING_EQUAL(cs_tls_suite_find(0xcca8)->name,
                            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
     CU_ASSERT_PTR_NULL(cs_tls_suite_find(0x1234));
-    CU_ASSERT_STRING_EQUAL(cs_tls_anomaly_name(CS_ANOM_TLS_GAP_LOST), "tls_gap_lost");
+    CU_ASSERT_STRING_EQUAL(cs_anomaly_name(CS_ANOM_TLS_GAP_LOST), "tls_gap_lost");
 }
 
 /* ---- captures through the flow table ------------------------------------------------------- */
@@ -1618,6 +1619,263 @@ static void test_corpus(void)
     g_free(x);
 }
 
+/* ---- the hello parser on its own (the entry point QUIC uses) ------------------------------ */
+
+typedef struct msgs_got {
+    uint8_t types[8];
+    uint32_t lens[8];
+    GByteArray *body[8];
+    int n;
+    uint32_t too_long;
+} msgs_got;
+
+static void got_message(void *ctx, uint8_t type, const uint8_t *body, uint32_t len)
+{
+    msgs_got *g = ctx;
+    if (g->n == 8)
+        return;
+    g->types[g->n] = type;
+    g->lens[g->n] = len;
+    g->body[g->n] = g_byte_array_new();
+    if (body != NULL)
+        g_byte_array_append(g->body[g->n], body, len);
+    g->n++;
+}
+
+static void got_too_long(void *ctx, uint32_t len)
+{
+    (void)len;
+    ((msgs_got *)ctx)->too_long++;
+}
+
+static void got_free(msgs_got *g)
+{
+    for (int i = 0; i < g->n; i++)
+        g_byte_array_free(g->body[i], TRUE);
+    memset(g, 0, sizeof *g);
+}
+
+/* The body of the first handshake record of the capture sent to (to_server) or from port p_srv
+ * whose first message has type `hs_type`, or NULL. */
+static GByteArray *first_hs_record(const char *rel, bool to_server, uint16_t p_srv, uint8_t hs_type)
+{
+    const char *dir = getenv("SRCDIR");
+    char *path = g_build_filename(dir != NULL ? dir : ".", rel, NULL);
+    char *paths[1] = {path};
+    GError *err = NULL;
+    cs_source *src = cs_source_open_files(paths, 1, NULL, &err);
+    g_free(path);
+    if (src == NULL) {
+        g_clear_error(&err);
+        return NULL;
+    }
+    cs_counters ctr;
+    memset(&ctr, 0, sizeof ctr);
+    GByteArray *found = NULL;
+    cs_raw raw;
+    cs_pkt pkt;
+    int rc;
+    while (found == NULL && (rc = cs_source_next(src, &raw)) != 0) {
+        if (rc < 0 || cs_decode(&raw, &pkt, &ctr) != CS_DEC_TCP || pkt.payload_len < 9)
+            continue;
+        const uint8_t *p = pkt.payload;
+        uint32_t rl = (uint32_t)p[3] << 8 | p[4];
+        if ((to_server ? pkt.dport : pkt.sport) != p_srv || p[0] != 22 || p[5] != hs_type ||
+            5 + rl > pkt.payload_len)
+            continue;
+        found = g_byte_array_new();
+        g_byte_array_append(found, p + 5, rl);
+    }
+    cs_source_free(src);
+    return found;
+}
+
+/* Splits a record body into messages through cs_tls_msgs, fed `step` bytes at a time. */
+static void split_messages(const GByteArray *body, uint32_t step, msgs_got *g)
+{
+    cs_tls_msgs m;
+    memset(&m, 0, sizeof m);
+    memset(g, 0, sizeof *g);
+    cs_tls_msg_sink sink = {.ctx = g, .message = got_message, .too_long = got_too_long};
+    for (uint32_t off = 0; off < body->len; off += step)
+        cs_tls_msgs_feed(&m, body->data + off, MIN(step, body->len - off), 64 * 1024, &sink);
+    CU_ASSERT_FALSE(cs_tls_msgs_reset(&m)); /* nothing left half-way */
+    cs_tls_msgs_free(&m);
+}
+
+/* cs_tls_hello_parse and the fingerprints on the ClientHello and ServerHello of two committed
+ * captures (pcaps/tls/). Truth: tshark 4.0.17 on the same frames,
+ *   tshark -r F -Y tls.handshake.type==1 -T fields -e tls.handshake.length
+ *     -e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str
+ *     -e tls.handshake.extensions.supported_version -e tls.handshake.ciphersuite
+ *     -e tls.handshake.extension.type -e tls.handshake.ja3_full -e tls.handshake.ja3
+ * (type==2: -e tls.handshake.length -e tls.handshake.ja3s_full -e tls.handshake.ja3s
+ *  -e tls.handshake.extensions_key_share_group). tshark 4.0 has no JA4: the JA4 values are the
+ * FoxIO rules applied by a separate Python script to tshark's version, cipher, extension,
+ * signature-algorithm and ALPN fields (ja4 = proto + ver + d/i + counts + alpn ends, then
+ * sha256[:12] of the sorted ciphers, and of the sorted extensions without 0 and 16 + "_" +
+ * the signature algorithms in wire order). */
+static void test_hello_parser_capture(void)
+{
+    static const struct {
+        const char *file;
+        uint32_t ch_len;
+        uint16_t version; /* supported_versions offered (0: none) */
+        uint32_t n_ciphers, n_exts;
+        const char *ja3, *ja3_md5, *ja4;
+        uint32_t sh_len;
+        const char *ja3s, *ja3s_md5;
+        uint16_t group;
+    } caps[] = {
+        {"pcaps/tls/tls13-aes128gcm.pcap", 508, 0x0304, 2, 12,
+         "771,4865-255,0-11-10-16-22-23-49-13-43-45-51-21,29-23-30-25-24-256-257-258-259-260,0-1-2",
+         "0ab4026bf9ce9095232b4d0c5fc11206", "t13d0212h1_ec078ce24869_85302d7e289e", 118,
+         "771,4865,43-51", "f4febc55ea12b31ae17cfb7e614afda8", 29},
+        {"pcaps/tls/tls12-aes128gcm.pcap", 165, 0, 2, 7,
+         "771,49199-255,0-11-10-16-22-23-13,29-23-30-25-24,0-1-2",
+         "f1631d7b5c74e0eccf70af0a6086e84b", "t12d0207h1_b06afd972a5c_a44c6288192a", 108,
+         "771,49199,65281-0-11-16-23", "5d79edf64e03689ff559a54e9d9487bc", 0},
+    };
+    for (size_t i = 0; i < CS_ARRAY_LEN(caps); i++) {
+        GByteArray *hrec = first_hs_record(caps[i].file, true, 19443, 1);
+        if (hrec == NULL)
+            continue; /* capture not there */
+        msgs_got g;
+        split_messages(hrec, 7, &g);
+        CU_ASSERT_EQUAL_FATAL(g.n, 1);
+        CU_ASSERT_EQUAL(g.types[0], CS_TLS_HS_CLIENT_HELLO);
+        CU_ASSERT_EQUAL(g.lens[0], caps[i].ch_len);
+        cs_tls_hello h;
+        CU_ASSERT_TRUE(cs_tls_hello_parse(g.types[0], g.body[0]->data, g.lens[0], &h));
+        CU_ASSERT_FALSE(h.truncated);
+        CU_ASSERT_STRING_EQUAL(h.server_name, "tls.connscope.test");
+        CU_ASSERT_STRING_EQUAL(h.alpn, "http/1.1");
+        CU_ASSERT_EQUAL(h.legacy_version, 0x0303);
+        CU_ASSERT_EQUAL(h.n_versions, caps[i].version != 0 ? 1u : 0u);
+        if (caps[i].version != 0 && h.n_versions == 1)
+            CU_ASSERT_EQUAL(h.versions[0], caps[i].version);
+        CU_ASSERT_EQUAL(h.n_ciphers, caps[i].n_ciphers);
+        CU_ASSERT_EQUAL(h.n_exts, caps[i].n_exts);
+        char md5[33], ja4[40], ja4q[40];
+        char *ja3 = cs_tls_ja3(&h, md5);
+        CU_ASSERT_STRING_EQUAL(ja3, caps[i].ja3);
+        CU_ASSERT_STRING_EQUAL(md5, caps[i].ja3_md5);
+        cs_tls_ja4(&h, 't', ja4);
+        CU_ASSERT_STRING_EQUAL(ja4, caps[i].ja4);
+        cs_tls_ja4(&h, 'q', ja4q); /* QUIC: only the first character differs */
+        CU_ASSERT_EQUAL(ja4q[0], 'q');
+        CU_ASSERT_STRING_EQUAL(ja4q + 1, caps[i].ja4 + 1);
+        g_free(ja3);
+        cs_tls_hello_clear(&h);
+        got_free(&g);
+        g_byte_array_free(hrec, TRUE);
+
+        hrec = first_hs_record(caps[i].file, false, 19443, 2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(hrec);
+        split_messages(hrec, 1, &g);
+        CU_ASSERT_EQUAL_FATAL(g.n, 1);
+        CU_ASSERT_EQUAL(g.lens[0], caps[i].sh_len);
+        CU_ASSERT_TRUE(cs_tls_hello_parse(g.types[0], g.body[0]->data, g.lens[0], &h));
+        CU_ASSERT_FALSE(h.retry);
+        CU_ASSERT_EQUAL(h.key_share_group, caps[i].group);
+        char *ja3s = cs_tls_ja3s(&h, md5);
+        CU_ASSERT_STRING_EQUAL(ja3s, caps[i].ja3s);
+        CU_ASSERT_STRING_EQUAL(md5, caps[i].ja3s_md5);
+        g_free(ja3s);
+        cs_tls_hello_clear(&h);
+        got_free(&g);
+        g_byte_array_free(hrec, TRUE);
+    }
+    /* HelloRetryRequest (tls13-hrr-keyupdate, frame 6): tshark shows the magic random, cipher
+     * 0x1302, supported_versions 0x0304, key_share selected group x25519 (29) */
+    GByteArray *hrec = first_hs_record("pcaps/tls/tls13-hrr-keyupdate.pcap", false, 19447, 2);
+    if (hrec != NULL) {
+        msgs_got g;
+        split_messages(hrec, 3, &g);
+        CU_ASSERT_EQUAL_FATAL(g.n, 1);
+        CU_ASSERT_EQUAL(g.lens[0], 84);
+        CU_ASSERT_TRUE(cs_tls_is_hello_retry(g.body[0]->data, g.lens[0]));
+        cs_tls_hello h;
+        CU_ASSERT_TRUE(cs_tls_hello_parse(g.types[0], g.body[0]->data, g.lens[0], &h));
+        CU_ASSERT_TRUE(h.retry);
+        CU_ASSERT_EQUAL(h.cipher, 0x1302);
+        CU_ASSERT_EQUAL(h.selected_version, 0x0304);
+        CU_ASSERT_EQUAL(h.key_share_group, 29);
+        char md5[33];
+        char *ja3s = cs_tls_ja3s(&h, md5);
+        CU_ASSERT_STRING_EQUAL(ja3s, "771,4866,43-51");
+        CU_ASSERT_STRING_EQUAL(md5, "15af977ce25de452b96affa2addb1036");
+        g_free(ja3s);
+        cs_tls_hello_clear(&h);
+        got_free(&g);
+        g_byte_array_free(hrec, TRUE);
+    }
+}
+
+/* The parser alone on hand-built messages: cut at every length it never reads past the end, and
+ * says `truncated` (or refuses) instead; other types are refused; the reassembler skips a message
+ * over its cap and tells why. */
+static void test_hello_parser_edges(void)
+{
+    static const uint8_t h2[] = "h2", h11[] = "http/1.1";
+    const uint8_t *alpn[2] = {h2, h11};
+    const uint8_t lens[2] = {2, 8};
+    GByteArray *ch = ja4_example(alpn, lens, 2, true); /* a record: 5 + 4 bytes of headers */
+    const uint8_t *body = ch->data + 9;
+    uint32_t blen = ch->len - 9;
+    cs_tls_hello h;
+    CU_ASSERT_TRUE(cs_tls_hello_parse(CS_TLS_HS_CLIENT_HELLO, body, blen, &h));
+    CU_ASSERT_FALSE(h.truncated);
+    char ja4[40];
+    cs_tls_ja4(&h, 't', ja4);
+    CU_ASSERT_STRING_EQUAL(ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1"); /* FoxIO's example */
+    cs_tls_hello_clear(&h);
+    for (uint32_t cut = 0; cut < blen; cut++) {
+        uint8_t *copy = g_memdup2(body, cut); /* exact size: ASan sees any read past it */
+        bool ok = cs_tls_hello_parse(CS_TLS_HS_CLIENT_HELLO, copy, cut, &h);
+        /* 71: version, random, session id, 16 suites, compression: a whole hello without
+         * extensions */
+        CU_ASSERT_EQUAL(ok && !h.truncated, cut == 71);
+        CU_ASSERT_EQUAL(ok, cut >= 35); /* version, random, session id length */
+        cs_tls_hello_clear(&h);
+        g_free(copy);
+    }
+    CU_ASSERT_FALSE(cs_tls_hello_parse(CS_TLS_HS_CERTIFICATE, body, blen, &h));
+    cs_tls_hello_clear(&h);
+    cs_tls_hello_clear(&h); /* twice is fine */
+    /* a 70000-byte message over the 64 KiB cap, fed in pieces: skipped, told, body NULL */
+    uint8_t hdr[4] = {CS_TLS_HS_CERTIFICATE, 0x01, 0x11, 0x70};
+    uint8_t *big = g_malloc0(70000);
+    cs_tls_msgs m;
+    memset(&m, 0, sizeof m);
+    msgs_got g;
+    memset(&g, 0, sizeof g);
+    cs_tls_msg_sink sink = {.ctx = &g, .message = got_message, .too_long = got_too_long};
+    cs_tls_msgs_feed(&m, hdr, 2, 64 * 1024, &sink);
+    cs_tls_msgs_feed(&m, hdr + 2, 2, 64 * 1024, &sink);
+    for (uint32_t off = 0; off < 70000; off += 16384)
+        cs_tls_msgs_feed(&m, big + off, MIN(16384u, 70000 - off), 64 * 1024, &sink);
+    CU_ASSERT_EQUAL(g.too_long, 1);
+    CU_ASSERT_EQUAL_FATAL(g.n, 1);
+    CU_ASSERT_EQUAL(g.lens[0], 70000);
+    CU_ASSERT_EQUAL(g.body[0]->len, 0);
+    CU_ASSERT_EQUAL(m.cap, 0); /* never buffered */
+    got_free(&g);
+    cs_tls_msgs_free(&m);
+    g_free(big);
+    g_byte_array_free(ch, TRUE);
+}
+
+/* anomaly.h: the TLS block is exactly the anomalies named "tls_..." (a TLS summary counts them by
+ * their offset in the block). */
+static void test_tls_anomaly_block(void)
+{
+    for (int a = 0; a < CS_ANOM_COUNT; a++) {
+        bool in = a >= CS_ANOM_TLS_FIRST && a <= CS_ANOM_TLS_LAST;
+        CU_ASSERT_EQUAL(in, g_str_has_prefix(cs_anomaly_name((cs_anomaly)a), "tls_"));
+    }
+}
+
 void suite_tls(void)
 {
     static const cs_test_case cases[] = {
@@ -1636,6 +1894,9 @@ void suite_tls(void)
         {"key log parsing, detection, names", test_keylog_and_detect},
         {"pcaps/tls captures (curl/openssl, key logs)", test_captures},
         {"corpus captures vs Zeek ssl.log and tshark", test_corpus},
+        {"hello parser and fingerprints on capture messages (tshark)", test_hello_parser_capture},
+        {"hello parser cut at every length; message cap", test_hello_parser_edges},
+        {"anomaly.h: the TLS block is the tls_ names", test_tls_anomaly_block},
         {NULL, NULL}};
     cs_add_suite("tls", cases);
 }
