@@ -34,7 +34,7 @@
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_http2: invariant failed: %s (line %d)\n", #cond, __LINE__);     \
+            fprintf(stderr, "fuzz_http2: invariant failed: %s (line %d)\n", #cond, __LINE__);      \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -244,7 +244,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.conn = &conn;
     s.cfg = &cfg;
     s.now = 1000000;
-    cs_http_sink sink = {.ctx = &s, .exchange = on_exchange, .anomaly = on_anomaly,
+    cs_http_sink sink = {.ctx = &s,
+                         .exchange = on_exchange,
+                         .anomaly = on_anomaly,
                          .h2_head_line = (conf & 0x08) ? on_line : NULL};
 
     size_t heap0 = __sanitizer_get_current_allocated_bytes();

@@ -312,8 +312,10 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
             v = V_NOT;
         s->verdict[dir] = v;
         if (v == V_H2) {
-            bool joined = (c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK) || s->gapped;
-            start_h2(a, c, s, dir, take, !joined || cs_h2_detect_preface(s->pre[dir], s->pre_len[dir]) == 1);
+            bool joined = (c->role_how != CS_ROLE_SYN && c->role_how != CS_ROLE_SYNACK) ||
+                          s->gapped;
+            start_h2(a, c, s, dir, take,
+                     !joined || cs_h2_detect_preface(s->pre[dir], s->pre_len[dir]) == 1);
             cs_h2_data(s->h2, a->sink, c, dir == c->client, p, len, ts);
             return;
         }
@@ -396,7 +398,8 @@ void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
         cs_http_summary_add(&sum->http, &in);
         sum->has_http = true;
     }
-    if (s->h2 != NULL) { /* HTTP/2 exchanges count with the HTTP/1.x ones (an h2c upgrade has both) */
+    if (s->h2 !=
+        NULL) { /* HTTP/2 exchanges count with the HTTP/1.x ones (an h2c upgrade has both) */
         cs_http_conn_summary in;
         cs_h2_finish(s->h2, a->sink, c, &in, &sum->h2);
         cs_h2_free(s->h2);

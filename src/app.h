@@ -42,14 +42,14 @@ void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts);
 /* Per-connection application facts collected when it ends. */
 typedef struct cs_app_summary {
     cs_app_kind kind;
-    bool has_http;              /* http holds the HTTP parser's totals (cleartext or decrypted;
+    bool has_http; /* http holds the HTTP parser's totals (cleartext or decrypted;
                                    HTTP/1.x and HTTP/2 added up) */
     cs_http_conn_summary http;
-    bool has_h2;                /* h2 holds the HTTP/2 facts (h2c, or decrypted TLS) */
+    bool has_h2; /* h2 holds the HTTP/2 facts (h2c, or decrypted TLS) */
     cs_h2_conn_summary h2;
     bool has_tls;               /* tls holds the TLS facts (strings owned: see cs_app_summary_clear) */
     cs_tls_summary tls;
-    bool http2;                 /* speaks HTTP/2: parsed (has_h2), or TLS with ALPN h2 and no keys */
+    bool http2; /* speaks HTTP/2: parsed (has_h2), or TLS with ALPN h2 and no keys */
 } cs_app_summary;
 
 /* Frees what a summary owns (the TLS fingerprint strings). */

@@ -58,7 +58,7 @@ struct cs_http_conn {
     bool connect_pending;        /* a CONNECT awaits its answer: the client's bytes may be tunnel */
     bool http09;                 /* the last request was HTTP/0.9: the server answers raw */
     cs_time_t last_resp_end;
-    cs_http_tx *h2c;             /* copy of the request upgraded to HTTP/2 by a 101, or NULL */
+    cs_http_tx *h2c; /* copy of the request upgraded to HTTP/2 by a 101, or NULL */
     cs_http_conn_summary sum;
 };
 
@@ -87,10 +87,11 @@ void cs_http_cfg_default(cs_http_cfg *cfg)
 
 const char *cs_http_outcome_name(cs_http_outcome o)
 {
-    static const char *const names[] = {"complete",          "no_response", "no_request",
-                                        "response_partial",  "request_partial",
-                                        "response_lost_in_gap", "dropped_cap", "reset",
-                                        "refused", "pushed"};
+    static const char *const names[] = {"complete",        "no_response",
+                                        "no_request",      "response_partial",
+                                        "request_partial", "response_lost_in_gap",
+                                        "dropped_cap",     "reset",
+                                        "refused",         "pushed"};
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 

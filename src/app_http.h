@@ -19,17 +19,17 @@ void cs_http_cfg_default(cs_http_cfg *cfg);
 
 /* Why an exchange was reported without a complete request and response. */
 typedef enum cs_http_outcome {
-    CS_HTTP_COMPLETE,       /* request and final response both complete */
-    CS_HTTP_NO_RESPONSE,    /* the connection ended before any response (RST, FIN, end of input) */
-    CS_HTTP_NO_REQUEST,     /* response with no request seen (capture started mid-connection) */
-    CS_HTTP_RESP_PARTIAL,   /* response started but did not complete */
-    CS_HTTP_REQ_PARTIAL,    /* request started but did not complete (no response either) */
-    CS_HTTP_LOST_IN_GAP,    /* response presumably lost in a capture gap: not paired (see design) */
-    CS_HTTP_DROPPED_CAP,    /* dropped because too many requests were outstanding (HTTP/2: open
+    CS_HTTP_COMPLETE,     /* request and final response both complete */
+    CS_HTTP_NO_RESPONSE,  /* the connection ended before any response (RST, FIN, end of input) */
+    CS_HTTP_NO_REQUEST,   /* response with no request seen (capture started mid-connection) */
+    CS_HTTP_RESP_PARTIAL, /* response started but did not complete */
+    CS_HTTP_REQ_PARTIAL,  /* request started but did not complete (no response either) */
+    CS_HTTP_LOST_IN_GAP,  /* response presumably lost in a capture gap: not paired (see design) */
+    CS_HTTP_DROPPED_CAP,  /* dropped because too many requests were outstanding (HTTP/2: open
                                streams over the same cap) */
-    CS_HTTP_RESET,          /* HTTP/2: RST_STREAM ended the stream before the response completed */
-    CS_HTTP_REFUSED,        /* HTTP/2: the server's GOAWAY says it did not process the stream */
-    CS_HTTP_PUSHED          /* HTTP/2: a server push (PUSH_PROMISE) whose response completed */
+    CS_HTTP_RESET,        /* HTTP/2: RST_STREAM ended the stream before the response completed */
+    CS_HTTP_REFUSED,      /* HTTP/2: the server's GOAWAY says it did not process the stream */
+    CS_HTTP_PUSHED        /* HTTP/2: a server push (PUSH_PROMISE) whose response completed */
 } cs_http_outcome;
 
 /* One request/response exchange. Strings are NUL-terminated, NULL when absent. Times are capture
@@ -42,8 +42,8 @@ typedef struct cs_http_tx {
     char *host;
     char *user_agent;
     char *status_msg;
-    char *scheme;            /* HTTP/2 :scheme (NULL for HTTP/1.x) */
-    char version[8];         /* request version ("1.1", "1.0", "0.9", "2"), "" if no request */
+    char *scheme;    /* HTTP/2 :scheme (NULL for HTTP/1.x) */
+    char version[8]; /* request version ("1.1", "1.0", "0.9", "2"), "" if no request */
     char resp_version[8];
     uint16_t status;         /* final status, 0 if none */
     uint16_t info_code;      /* last 1xx interim status, 0 if none */
@@ -81,18 +81,18 @@ typedef struct cs_http_tx {
     bool h2_upgrade;         /* stream 1 of an h2c upgrade: the request is the HTTP/1.1 one */
     bool headers_undecodable; /* a header block of this exchange could not be decoded (HPACK
                                  context lost): method/path/status may be missing */
-    bool req_trailers;       /* the request ended with a trailer block */
-    bool resp_trailers;      /* the response ended with a trailer block */
+    bool req_trailers;        /* the request ended with a trailer block */
+    bool resp_trailers;       /* the response ended with a trailer block */
 } cs_http_tx;
 
 /* Counts what a gzip or deflate (zlib or raw) body decodes to, fed in pieces (zlib). Zero it to
  * start; the inflater is allocated with the first byte. */
 typedef struct cs_body_dec {
-    struct z_stream_s *z;   /* zlib's z_stream, NULL before the first byte and after free */
-    uint64_t decoded;       /* decoded bytes so far */
-    bool fail;              /* not decodable (corrupt, or bytes lost): report the transferred size */
-    bool end;               /* the compressed stream ended (later bytes are not decoded) */
-    bool raw;               /* retried as raw deflate (sent without the zlib header) */
+    struct z_stream_s *z; /* zlib's z_stream, NULL before the first byte and after free */
+    uint64_t decoded;     /* decoded bytes so far */
+    bool fail;            /* not decodable (corrupt, or bytes lost): report the transferred size */
+    bool end;             /* the compressed stream ended (later bytes are not decoded) */
+    bool raw;             /* retried as raw deflate (sent without the zlib header) */
 } cs_body_dec;
 
 /* Feeds n body bytes (p NULL: n bytes lost in a capture gap, which fails the decoding). */

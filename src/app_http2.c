@@ -34,85 +34,93 @@ enum block_kind {
     BK_REQ_TRAILERS, /* a client's second block on a stream */
     BK_RESPONSE,     /* a response's block: interim (1xx) or final */
     BK_RESP_TRAILERS,
-    BK_PROMISE       /* a PUSH_PROMISE: the promised request */
+    BK_PROMISE /* a PUSH_PROMISE: the promised request */
 };
 
 typedef struct h2stream {
-    cs_http_tx tx;        /* the exchange reported (first member) */
+    cs_http_tx tx; /* the exchange reported (first member) */
     uint32_t sid;
-    bool req_headers;     /* the request's header block was seen (or the promise, or the upgrade) */
-    bool resp_final;      /* a final (not 1xx) response header block was seen */
-    bool joined;          /* created by a frame other than its request (joined late) */
-    bool ended[2];        /* END_STREAM sent by the client [0] / the server [1] */
-    bool gap_crossed[2];  /* a gap broke framing in that direction while the stream was open */
-    bool coded[2];        /* the request's / response's content-encoding is gzip or deflate */
-    cs_body_dec dec[2];   /* ... its decoder (--http-decode-bodies) */
+    bool req_headers;    /* the request's header block was seen (or the promise, or the upgrade) */
+    bool resp_final;     /* a final (not 1xx) response header block was seen */
+    bool joined;         /* created by a frame other than its request (joined late) */
+    bool ended[2];       /* END_STREAM sent by the client [0] / the server [1] */
+    bool gap_crossed[2]; /* a gap broke framing in that direction while the stream was open */
+    bool coded[2];       /* the request's / response's content-encoding is gzip or deflate */
+    cs_body_dec dec[2];  /* ... its decoder (--http-decode-bodies) */
 } h2stream;
 
 typedef struct h2dir {
     uint8_t phase;
-    uint8_t hdr_len;           /* bytes of a frame header split across chunks */
+    uint8_t hdr_len; /* bytes of a frame header split across chunks */
     uint8_t hdr[FRAME_HDR];
-    uint8_t preface_got;       /* F_PREFACE: bytes of the preface matched so far */
+    uint8_t preface_got; /* F_PREFACE: bytes of the preface matched so far */
     /* the current frame */
     uint8_t type, flags;
-    bool bad;                  /* breaks a rule: the rest of its payload is skipped */
+    bool bad; /* breaks a rule: the rest of its payload is skipped */
     uint32_t sid;
-    uint32_t flen, fpos;       /* payload length, bytes of it consumed */
-    uint32_t head_need;        /* payload prefix read first (pad length, priority, ids, codes) */
-    uint32_t content_end;      /* payload offset where padding starts */
+    uint32_t flen, fpos;  /* payload length, bytes of it consumed */
+    uint32_t head_need;   /* payload prefix read first (pad length, priority, ids, codes) */
+    uint32_t content_end; /* payload offset where padding starts */
     uint8_t head[8];
-    uint8_t set[6];            /* SETTINGS: a partial entry */
+    uint8_t set[6]; /* SETTINGS: a partial entry */
     uint8_t set_len;
-    cs_time_t fstart;          /* capture time of the frame's first byte */
-    h2stream *fstream;         /* DATA: the stream it belongs to, NULL: not tracked */
+    cs_time_t fstart;  /* capture time of the frame's first byte */
+    h2stream *fstream; /* DATA: the stream it belongs to, NULL: not tracked */
     /* a header block (HEADERS or PUSH_PROMISE, then CONTINUATION frames) in progress */
     bool in_block;
-    bool block_decode;         /* fed to the inflater */
-    bool block_end_stream;     /* the HEADERS frame carried END_STREAM */
-    bool block_first;          /* no field emitted yet (the next is the block's first line) */
+    bool block_decode;     /* fed to the inflater */
+    bool block_end_stream; /* the HEADERS frame carried END_STREAM */
+    bool block_first;      /* no field emitted yet (the next is the block's first line) */
     bool block_has_status;
     uint8_t block_kind;
     uint16_t block_status;
     uint32_t block_sid;
     uint32_t block_bytes;
     cs_time_t block_ts;
-    h2stream *block_stream;    /* stream the fields describe, NULL: dropped */
-    nghttp2_hd_inflater *inf;  /* NULL once the context is lost (or never had) */
-    uint32_t max_frame;        /* largest frame this direction may send (the peer's setting) */
-    uint32_t table_pending;    /* SETTINGS_HEADER_TABLE_SIZE this side sent, applied at the ACK */
+    h2stream *block_stream;   /* stream the fields describe, NULL: dropped */
+    nghttp2_hd_inflater *inf; /* NULL once the context is lost (or never had) */
+    uint32_t max_frame;       /* largest frame this direction may send (the peer's setting) */
+    uint32_t table_pending;   /* SETTINGS_HEADER_TABLE_SIZE this side sent, applied at the ACK */
     bool table_pending_set;
-    uint32_t table_max;        /* the table size limit given to this direction's inflater */
+    uint32_t table_max; /* the table size limit given to this direction's inflater */
 } h2dir;
 
 struct cs_h2_conn {
     const cs_http_cfg *cfg;
-    h2dir d[2];                /* 0: client, 1: server */
-    h2stream **streams;        /* open streams, unordered */
-    uint32_t *sids;            /* their ids in the same order (scanned to find one) */
+    h2dir d[2];         /* 0: client, 1: server */
+    h2stream **streams; /* open streams, unordered */
+    uint32_t *sids;     /* their ids in the same order (scanned to find one) */
     uint32_t n, cap, hint;
-    uint32_t last_sid[2];      /* highest id opened by the client [0] / promised by the server [1] */
+    uint32_t last_sid[2]; /* highest id opened by the client [0] / promised by the server [1] */
     uint32_t next_depth;
-    bool lenient;              /* joined late or lost framing: unknown streams are joined, not errors */
+    bool lenient; /* joined late or lost framing: unknown streams are joined, not errors */
     bool finished;
-    uint32_t recent[RECENT];   /* ids of streams closed lately (lenient mode) */
+    uint32_t recent[RECENT]; /* ids of streams closed lately (lenient mode) */
     uint32_t recent_pos;
-    cs_time_t area_ts;         /* last open/close event (concurrency accounting), -1: none */
-    cs_time_t last_close;      /* when the last stream closed leaving none open, -1: none */
-    cs_time_t last_ts;         /* latest capture time seen */
-    GString *line;             /* head_line text */
+    cs_time_t area_ts;    /* last open/close event (concurrency accounting), -1: none */
+    cs_time_t last_close; /* when the last stream closed leaving none open, -1: none */
+    cs_time_t last_ts;    /* latest capture time seen */
+    GString *line;        /* head_line text */
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
 };
 
 static const char *const frame_names[CS_H2_NTYPES] = {
-    "DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE", "PING", "GOAWAY",
-    "WINDOW_UPDATE", "CONTINUATION"};
+    "DATA",         "HEADERS", "PRIORITY", "RST_STREAM",    "SETTINGS",
+    "PUSH_PROMISE", "PING",    "GOAWAY",   "WINDOW_UPDATE", "CONTINUATION"};
 
 /* Flags each frame type defines (others must be ignored; resynchronisation wants them clear). */
-static const uint8_t frame_flags[CS_H2_NTYPES] = {
-    FL_END_STREAM | FL_PADDED, FL_END_STREAM | FL_END_HEADERS | FL_PADDED | FL_PRIORITY, 0,
-    0, FL_ACK, FL_END_HEADERS | FL_PADDED, FL_ACK, 0, 0, FL_END_HEADERS};
+static const uint8_t frame_flags[CS_H2_NTYPES] = {FL_END_STREAM | FL_PADDED,
+                                                  FL_END_STREAM | FL_END_HEADERS | FL_PADDED |
+                                                      FL_PRIORITY,
+                                                  0,
+                                                  0,
+                                                  FL_ACK,
+                                                  FL_END_HEADERS | FL_PADDED,
+                                                  FL_ACK,
+                                                  0,
+                                                  0,
+                                                  FL_END_HEADERS};
 
 const char *cs_h2_frame_name(unsigned type)
 {
@@ -121,11 +129,20 @@ const char *cs_h2_frame_name(unsigned type)
 
 const char *cs_h2_error_name(uint32_t code, char buf[16])
 {
-    static const char *const names[] = {
-        "NO_ERROR",        "PROTOCOL_ERROR", "INTERNAL_ERROR",      "FLOW_CONTROL_ERROR",
-        "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR",    "REFUSED_STREAM",
-        "CANCEL",          "COMPRESSION_ERROR", "CONNECT_ERROR",    "ENHANCE_YOUR_CALM",
-        "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+    static const char *const names[] = {"NO_ERROR",
+                                        "PROTOCOL_ERROR",
+                                        "INTERNAL_ERROR",
+                                        "FLOW_CONTROL_ERROR",
+                                        "SETTINGS_TIMEOUT",
+                                        "STREAM_CLOSED",
+                                        "FRAME_SIZE_ERROR",
+                                        "REFUSED_STREAM",
+                                        "CANCEL",
+                                        "COMPRESSION_ERROR",
+                                        "CONNECT_ERROR",
+                                        "ENHANCE_YOUR_CALM",
+                                        "INADEQUATE_SECURITY",
+                                        "HTTP_1_1_REQUIRED"};
     if (code < CS_ARRAY_LEN(names))
         return names[code];
     g_snprintf(buf, 16, "0x%x", code);
@@ -240,7 +257,7 @@ static void stream_close(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn 
         if (!t->has_request)
             t->outcome = CS_HTTP_NO_REQUEST;
         else if (t->has_response)
-            t->outcome = !t->resp_done ? CS_HTTP_RESP_PARTIAL
+            t->outcome = !t->resp_done  ? CS_HTTP_RESP_PARTIAL
                          : t->h2_pushed ? CS_HTTP_PUSHED
                                         : CS_HTTP_COMPLETE;
         else if (s->gap_crossed[1])
@@ -366,8 +383,8 @@ static h2stream *stream_for_frame(cs_h2_conn *h, const cs_http_sink *sink, const
 }
 
 /* END_STREAM from `side` on s at time ts; the stream closes when both sides ended. */
-static void stream_side_end(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c,
-                            h2stream *s, int side, cs_time_t ts)
+static void stream_side_end(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c, h2stream *s,
+                            int side, cs_time_t ts)
 {
     cs_http_tx *t = &s->tx;
     if (s->ended[side])
@@ -416,8 +433,8 @@ static void emit_line(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn *c,
     g_string_append(h->line, ": ");
     g_string_append_len(h->line, (const char *)val, (gssize)MIN(vlen, 65536u));
     uint32_t sid = d->block_stream != NULL ? d->block_stream->sid : d->block_sid;
-    sink->h2_head_line(sink->ctx, c, side == 0, sid, d->block_first,
-                       (const uint8_t *)h->line->str, (uint32_t)h->line->len, d->block_ts);
+    sink->h2_head_line(sink->ctx, c, side == 0, sid, d->block_first, (const uint8_t *)h->line->str,
+                       (uint32_t)h->line->len, d->block_ts);
 }
 
 static bool name_is(const uint8_t *p, size_t n, const char *lit)
@@ -640,7 +657,8 @@ static void headers_begin(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn
     h2stream *s = stream_find(h, sid);
     uint8_t kind = BK_DISCARD;
     if (side == 0) {
-        bool fresh = sid % 2 == 1 && (sid > h->last_sid[0] || (h->lenient && !recent_closed(h, sid)));
+        bool fresh = sid % 2 == 1 &&
+                     (sid > h->last_sid[0] || (h->lenient && !recent_closed(h, sid)));
         if (s != NULL) {
             kind = s->req_headers || s->joined ? BK_REQ_TRAILERS : BK_REQUEST;
         } else if (fresh) {
@@ -672,8 +690,8 @@ static void promise_begin(cs_h2_conn *h, const cs_http_sink *sink, const cs_conn
     h2stream *s = NULL;
     if (side == 0) {
         anomaly(h, sink, c, CS_ANOM_H2_PROTOCOL); /* clients cannot push */
-    } else if (promised == 0 || promised % 2 == 1 ||
-               (promised <= h->last_sid[1] && !h->lenient) || stream_find(h, promised) != NULL) {
+    } else if (promised == 0 || promised % 2 == 1 || (promised <= h->last_sid[1] && !h->lenient) ||
+               stream_find(h, promised) != NULL) {
         anomaly(h, sink, c, CS_ANOM_H2_STREAM_STATE);
     } else {
         s = stream_open(h, sink, c, promised, d->fstart);

@@ -27,25 +27,25 @@ enum {
 /* Per-connection HTTP/2 facts, for the conn record. The HTTP counts (requests, responses, status
  * classes, ...) are in the cs_http_conn_summary filled next to it, exactly as for HTTP/1.x. */
 typedef struct cs_h2_conn_summary {
-    uint32_t streams;            /* streams that carried an exchange (client's, pushed, joined) */
-    uint32_t pushed;             /* streams promised by the server */
-    uint32_t resets;             /* streams ended by RST_STREAM before their response completed */
-    uint32_t refused;            /* streams refused by a GOAWAY */
-    uint32_t max_open;           /* most streams open at once */
-    cs_time_t open_area;         /* sum over time of the open stream count (ns x streams) */
-    cs_time_t busy;              /* time with at least one stream open (ns); mean open streams
+    uint32_t streams;    /* streams that carried an exchange (client's, pushed, joined) */
+    uint32_t pushed;     /* streams promised by the server */
+    uint32_t resets;     /* streams ended by RST_STREAM before their response completed */
+    uint32_t refused;    /* streams refused by a GOAWAY */
+    uint32_t max_open;   /* most streams open at once */
+    cs_time_t open_area; /* sum over time of the open stream count (ns x streams) */
+    cs_time_t busy;      /* time with at least one stream open (ns); mean open streams
                                     while busy = open_area / busy */
-    uint64_t frames[2];          /* frames sent by the client [0] and the server [1] */
+    uint64_t frames[2];  /* frames sent by the client [0] and the server [1] */
     uint64_t type_frames[CS_H2_NTYPES + 1]; /* frames by type; [CS_H2_NTYPES]: extension types */
-    uint64_t data_bytes[2];      /* DATA payload (padding excluded) per direction */
-    uint64_t header_bytes[2];    /* header block bytes (HEADERS, PUSH_PROMISE, CONTINUATION) */
-    uint32_t undecodable;        /* header blocks not decoded (HPACK context lost) */
-    bool hpack_lost[2];          /* a direction's header context was lost (gap, error, joined late) */
-    bool midstream;              /* joined after the preface: framing found by resynchronisation */
-    bool goaway[2];              /* the client [0] / server [1] sent a GOAWAY */
-    uint32_t goaway_error[2];    /* its error code (the last one) */
+    uint64_t data_bytes[2];                 /* DATA payload (padding excluded) per direction */
+    uint64_t header_bytes[2]; /* header block bytes (HEADERS, PUSH_PROMISE, CONTINUATION) */
+    uint32_t undecodable;     /* header blocks not decoded (HPACK context lost) */
+    bool hpack_lost[2];       /* a direction's header context was lost (gap, error, joined late) */
+    bool midstream;           /* joined after the preface: framing found by resynchronisation */
+    bool goaway[2];           /* the client [0] / server [1] sent a GOAWAY */
+    uint32_t goaway_error[2]; /* its error code (the last one) */
     uint32_t goaway_last_stream[2];
-    uint32_t anomalies;          /* HTTP/2 anomalies counted on this connection */
+    uint32_t anomalies; /* HTTP/2 anomalies counted on this connection */
 } cs_h2_conn_summary;
 
 typedef struct cs_h2_conn cs_h2_conn;

@@ -119,8 +119,10 @@ static void json_conn_h2(cs_json *j, const cs_h2_conn_summary *h)
     cs_json_uint(j, "h2_headers_undecodable", h->undecodable);
     cs_json_bool(j, "h2_hpack_lost", h->hpack_lost[0] || h->hpack_lost[1]);
     cs_json_bool(j, "h2_midstream", h->midstream);
-    cs_json_str(j, "orig_h2_goaway", h->goaway[0] ? cs_h2_error_name(h->goaway_error[0], buf) : NULL);
-    cs_json_str(j, "resp_h2_goaway", h->goaway[1] ? cs_h2_error_name(h->goaway_error[1], buf) : NULL);
+    cs_json_str(j, "orig_h2_goaway",
+                h->goaway[0] ? cs_h2_error_name(h->goaway_error[0], buf) : NULL);
+    cs_json_str(j, "resp_h2_goaway",
+                h->goaway[1] ? cs_h2_error_name(h->goaway_error[1], buf) : NULL);
     cs_json_uint(j, "h2_anomalies", h->anomalies);
 }
 

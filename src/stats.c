@@ -228,9 +228,8 @@ static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const c
 
 /* The entry of (family, a, port, Host, HTTP version) in the HTTP server table, created empty when
  * missing. */
-static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a,
-                                       uint16_t port, const char *host, uint8_t version,
-                                       uint64_t events)
+static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port,
+                                       const char *host, uint8_t version, uint64_t events)
 {
     http_key *nk;
     cs_http_server *v =

@@ -43,7 +43,7 @@ typedef struct cs_conn_row {
     bool has_http;
     cs_http_conn_summary http;
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
-    bool http2;             /* speaks HTTP/2 (parsed when has_h2; else TLS with ALPN h2, no keys) */
+    bool http2; /* speaks HTTP/2 (parsed when has_h2; else TLS with ALPN h2, no keys) */
     bool has_h2;
     cs_h2_conn_summary h2;
 } cs_conn_row;
@@ -75,8 +75,8 @@ typedef struct cs_http_server {
     cs_addr addr;
     uint8_t family;
     uint16_t port;
-    char *host;              /* "" when requests carried no Host (HTTP/2: :authority) */
-    uint8_t version;         /* 1: HTTP/1.x, 2: HTTP/2 */
+    char *host;      /* "" when requests carried no Host (HTTP/2: :authority) */
+    uint8_t version; /* 1: HTTP/1.x, 2: HTTP/2 */
     uint64_t requests, responses, paired, unanswered, orphans;
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx final statuses; [0] other */
     cs_hist ttfb_us;         /* request end -> first response byte */
@@ -142,9 +142,9 @@ typedef struct cs_stats {
     GHashTable *http_servers; /* (addr, port, host) -> cs_http_server* */
     uint64_t http_requests, http_responses, http_paired, http_unanswered, http_orphans;
     uint64_t http_conns, http_lost_in_gap, http_upgraded;
-    uint64_t http2_exchanges;  /* of the exchanges above, those carried by HTTP/2 streams */
-    uint64_t http2_conns;      /* connections whose HTTP/2 was parsed */
-    uint64_t http2_pushed;     /* server pushes: listed, but not counted as requests/responses */
+    uint64_t http2_exchanges; /* of the exchanges above, those carried by HTTP/2 streams */
+    uint64_t http2_conns;     /* connections whose HTTP/2 was parsed */
+    uint64_t http2_pushed;    /* server pushes: listed, but not counted as requests/responses */
     uint64_t http_status_class[6];
     cs_hist http_ttfb_us, http_total_us;
     /* TLS */

@@ -16,8 +16,8 @@ typedef struct rec_tx {
     uint32_t sid, h2_error, depth;
     uint64_t req_body, resp_body;
     cs_time_t req_start, req_hdr_end, req_end, resp_start, resp_end, info_ts;
-    bool has_request, has_response, resp_gap, undecodable, reset, reset_by_client, pushed,
-        upgrade, req_trailers, resp_trailers;
+    bool has_request, has_response, resp_gap, undecodable, reset, reset_by_client, pushed, upgrade,
+        req_trailers, resp_trailers;
 } rec_tx;
 
 typedef struct rec {
@@ -77,8 +77,8 @@ static void rec_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
     ((rec *)ctx)->anomalies[a]++;
 }
 
-static void rec_line(void *ctx, const cs_conn *c, bool from_client, uint32_t sid,
-                     bool start_line, const uint8_t *p, uint32_t n, cs_time_t ts)
+static void rec_line(void *ctx, const cs_conn *c, bool from_client, uint32_t sid, bool start_line,
+                     const uint8_t *p, uint32_t n, cs_time_t ts)
 {
     rec *r = ctx;
     (void)c;
@@ -104,7 +104,7 @@ typedef struct step {
 typedef struct script {
     step s[64];
     int n;
-    bool no_preface;     /* start the parser joined mid-connection */
+    bool no_preface;           /* start the parser joined mid-connection */
     const cs_http_tx *upgrade; /* h2c: the HTTP/1.1 request that became stream 1 */
     uint32_t max_pending;
 } script;
@@ -113,8 +113,9 @@ typedef struct script {
 static void frame(GByteArray *b, uint8_t type, uint8_t flags, uint32_t sid, const void *pl,
                   uint32_t n)
 {
-    uint8_t h[9] = {(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
-                    (uint8_t)(sid >> 24), (uint8_t)(sid >> 16), (uint8_t)(sid >> 8), (uint8_t)sid};
+    uint8_t h[9] = {
+        (uint8_t)(n >> 16),   (uint8_t)(n >> 8),    (uint8_t)n,          type,        flags,
+        (uint8_t)(sid >> 24), (uint8_t)(sid >> 16), (uint8_t)(sid >> 8), (uint8_t)sid};
     g_byte_array_append(b, h, 9);
     if (n > 0)
         g_byte_array_append(b, pl, n);
@@ -245,13 +246,13 @@ static int total_anomalies(const rec *r)
 }
 
 /* RFC 7541 C.3.1 .. C.3.3: three requests sharing one dynamic table (no Huffman coding). */
-static const uint8_t C31[] = {0x82, 0x86, 0x84, 0x41, 0x0f, 'w', 'w', 'w', '.', 'e', 'x', 'a',
-                              'm',  'p',  'l',  'e',  '.',  'c', 'o', 'm'};
-static const uint8_t C32[] = {0x82, 0x86, 0x84, 0xbe, 0x58, 0x08, 'n', 'o',
-                              '-',  'c',  'a',  'c',  'h',  'e'};
-static const uint8_t C33[] = {0x82, 0x87, 0x85, 0xbf, 0x40, 0x0a, 'c', 'u', 's', 't', 'o',
-                              'm',  '-',  'k',  'e',  'y',  0x0c, 'c', 'u', 's', 't', 'o',
-                              'm',  '-',  'v',  'a',  'l',  'u',  'e'};
+static const uint8_t C31[] = {0x82, 0x86, 0x84, 0x41, 0x0f, 'w', 'w', 'w', '.', 'e',
+                              'x',  'a',  'm',  'p',  'l',  'e', '.', 'c', 'o', 'm'};
+static const uint8_t C32[] = {0x82, 0x86, 0x84, 0xbe, 0x58, 0x08, 'n',
+                              'o',  '-',  'c',  'a',  'c',  'h',  'e'};
+static const uint8_t C33[] = {0x82, 0x87, 0x85, 0xbf, 0x40, 0x0a, 'c',  'u', 's', 't',
+                              'o',  'm',  '-',  'k',  'e',  'y',  0x0c, 'c', 'u', 's',
+                              't',  'o',  'm',  '-',  'v',  'a',  'l',  'u', 'e'};
 static const uint8_t S200[] = {0x88};                      /* :status 200 (static index 8) */
 static const uint8_t S404[] = {0x8d};                      /* :status 404 (index 13) */
 static const uint8_t S103[] = {0x08, 0x03, '1', '0', '3'}; /* literal, name :status */
@@ -380,7 +381,7 @@ static void test_continuation_1xx_trailers(void)
     FH(b, CS_H2_HEADERS, 0x04, 1, S200);
     static const uint8_t body[4] = {1, 2, 3, 4};
     FH(b, CS_H2_DATA, 0, 1, body);
-    static const uint8_t trailer[] = {0x40, 0x0b, 'g', 'r', 'p', 'c', '-', 's',
+    static const uint8_t trailer[] = {0x40, 0x0b, 'g', 'r', 'p', 'c',  '-', 's',
                                       't',  'a',  't', 'u', 's', 0x01, '0'};
     b = add_data(&sc, false, 50);
     FH(b, CS_H2_HEADERS, 0x05, 1, trailer);
@@ -390,7 +391,7 @@ static void test_continuation_1xx_trailers(void)
     CU_ASSERT_EQUAL_FATAL(r->n, 1);
     rec_tx *x = &r->tx[0];
     CU_ASSERT_STRING_EQUAL(x->host, "www.example.com"); /* the value spans two frames */
-    CU_ASSERT_EQUAL(x->req_end, 20);                   /* END_STREAM counts at END_HEADERS */
+    CU_ASSERT_EQUAL(x->req_end, 20);                    /* END_STREAM counts at END_HEADERS */
     CU_ASSERT_EQUAL(x->info_code, 103);
     CU_ASSERT_EQUAL(x->info_ts, 30);
     CU_ASSERT_EQUAL(x->status, 200);
@@ -460,8 +461,8 @@ static void test_push(void)
     FH(b, CS_H2_HEADERS, 0x05, 1, C31);
     b = add_data(&sc, false, 20);
     /* pad 2, promised stream 2, :method GET, :scheme https, :path /s.css, :authority literal */
-    static const uint8_t pp[] = {2,    0,    0,   0,   2,   0x82, 0x87, 0x04, 0x06, '/',
-                                 's',  '.',  'c', 's', 's', 0x01, 0x01, 'e',  0,    0};
+    static const uint8_t pp[] = {2,   0,   0,   0,   2,   0x82, 0x87, 0x04, 0x06, '/',
+                                 's', '.', 'c', 's', 's', 0x01, 0x01, 'e',  0,    0};
     FH(b, CS_H2_PUSH_PROMISE, 0x0c, 1, pp);
     FH(b, CS_H2_HEADERS, 0x04, 1, S200);
     static const uint8_t body[5] = {'h', 'e', 'l', 'l', 'o'};
@@ -584,16 +585,16 @@ static void test_frame_errors(void)
     prefaces(&sc, 0);
     GByteArray *b = add_data(&sc, true, 10);
     static const uint8_t eight[8] = {0};
-    FH(b, CS_H2_SETTINGS, 0, 1, eight);           /* on a stream, length not 6n */
-    frame(b, CS_H2_PING, 0, 0, eight, 7);         /* length 7 */
+    FH(b, CS_H2_SETTINGS, 0, 1, eight);              /* on a stream, length not 6n */
+    frame(b, CS_H2_PING, 0, 0, eight, 7);            /* length 7 */
     frame(b, CS_H2_CONTINUATION, 0x04, 1, eight, 2); /* no block open */
     FH(b, CS_H2_HEADERS, 0x05, 1, C31);
     static const uint8_t badpad[4] = {9, 1, 2, 3}; /* pad 9 > 3 bytes left */
     FH(b, CS_H2_DATA, 0x08, 1, badpad);
-    FH(b, CS_H2_HEADERS, 0x05, 2, C32);           /* even id from the client */
+    FH(b, CS_H2_HEADERS, 0x05, 2, C32); /* even id from the client */
     static uint8_t big[20000];
     frame(b, CS_H2_DATA, 0x00, 99, big, sizeof big); /* over 16384, idle stream */
-    frame(b, 0x42, 0xff, 0, big, 3);              /* an extension frame: ignored */
+    frame(b, 0x42, 0xff, 0, big, 3);                 /* an extension frame: ignored */
     b = add_data(&sc, false, 20);
     FH(b, CS_H2_HEADERS, 0x05, 1, S200);
     cs_http_conn_summary sum;
@@ -602,8 +603,8 @@ static void test_frame_errors(void)
     CU_ASSERT_EQUAL_FATAL(r->n, 1);
     CU_ASSERT_EQUAL(r->tx[0].status, 200);
     CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
-    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_FRAME_SIZE], 3); /* SETTINGS, PING, big DATA */
-    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_PROTOCOL], 2);   /* CONTINUATION, padding */
+    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_FRAME_SIZE], 3);   /* SETTINGS, PING, big DATA */
+    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_PROTOCOL], 2);     /* CONTINUATION, padding */
     CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_H2_STREAM_STATE], 2); /* even id, idle stream 99 */
     CU_ASSERT_EQUAL(h2.type_frames[CS_H2_NTYPES], 1);
     CU_ASSERT_EQUAL(h2.frames[0], 9);
