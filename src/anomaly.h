@@ -57,7 +57,18 @@
     X(TLS_SSLV2_HELLO, "tls_sslv2_client_hello", "SSLv2-compatible ClientHello (skipped)") \
     X(TLS_PLAINTEXT_APPDATA, "tls_plaintext_app_data", "TLS application data before encryption") \
     X(TLS_RENEGOTIATION, "tls_renegotiation", "TLS renegotiation (not decrypted)")          \
-    X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")        \
+    X(TLS_EARLY_DATA, "tls_early_data", "TLS 1.3 0-RTT early data (not decrypted)")       \
+    X(QUIC_BAD_HEADER, "quic_bad_header", "QUIC long header whose lengths do not fit")     \
+    X(QUIC_TRUNCATED, "quic_truncated", "QUIC datagram cut by the snaplen (rest not parsed)") \
+    X(QUIC_DECRYPT_FAILED, "quic_decrypt_failed", "QUIC Initial packet that did not open")  \
+    X(QUIC_BAD_FRAME, "quic_bad_frame", "QUIC frame running past its packet (rest skipped)") \
+    X(QUIC_UNKNOWN_FRAME, "quic_unknown_frame", "QUIC frame of an unknown type (rest skipped)") \
+    X(QUIC_FRAME_NOT_ALLOWED, "quic_frame_not_allowed", "QUIC frame not allowed at its level") \
+    X(QUIC_CRYPTO_CAP, "quic_crypto_cap", "QUIC CRYPTO data beyond the buffer cap (dropped)") \
+    X(QUIC_CRYPTO_CONFLICT, "quic_crypto_overlap_conflict", "QUIC CRYPTO bytes resent with other values") \
+    X(QUIC_CRYPTO_TOO_LONG, "quic_crypto_message_too_long", "TLS message in QUIC CRYPTO over the cap (skipped)") \
+    X(QUIC_RETRY_BAD_TAG, "quic_retry_bad_tag", "QUIC Retry whose integrity tag is wrong")    \
+    X(QUIC_CONN_EVICT, "quic_conn_evictions", "QUIC connections evicted at --quic-max-conns") \
     X(H2_BAD_PREFACE, "http2_bad_preface", "HTTP/2 client connection preface wrong")          \
     X(H2_FRAME_SIZE, "http2_frame_size_error", "HTTP/2 frame over the peer's SETTINGS_MAX_FRAME_SIZE, or of a wrong length for its type") \
     X(H2_PROTOCOL, "http2_protocol_error", "HTTP/2 frame breaking a framing rule (stream id, padding, CONTINUATION, SETTINGS value)") \

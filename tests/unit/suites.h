@@ -20,6 +20,7 @@ void suite_tls(void);
 void suite_analytics(void);
 void suite_stats(void);
 void suite_util(void);
+void suite_quic(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {
