@@ -244,8 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_http_sink sink = {.ctx = &s, .exchange = on_exchange, .anomaly = on_anomaly};
 
     size_t heap0 = __sanitizer_get_current_allocated_bytes();
-    static cs_http_scratch scratch;
-    cs_http_conn *h = cs_http_new(&cfg, &scratch);
+    cs_http_conn *h = cs_http_new(&cfg);
     if (conf & 0x04)
         cs_http_resync(h, true);
     if (conf & 0x08)

@@ -12,6 +12,11 @@ Writes one directory per target (stdlib Python 3 only; file names are content ha
              `connscope follow --format hex` (data chunks in delivery order, gaps, ends), plus a
              few hand-written exchanges for the framing rules
   reasm/     hand-written operation sequences in fuzz_reasm's format
+  http2/     reassembled TCP streams of the HTTP/2 connections of suricata-verify's http2-* captures
+             (../shared/corpus2) and pcaps/http2/ in fuzz_http2's format (the http format): prior
+             knowledge streams as they are, h2c upgrades cut after the 101 (upgrade bit), each also
+             split in 3-byte pieces, with small limits, and with its first 100 bytes cut (joined
+             mid-connection)
   tls/       reassembled TCP streams of the TLS connections in fuzz_tls's format (the http format);
              those of pcaps/tls/ (which have a .keylog) with the key log bit, whole and split
   hello/     the cleartext handshake bytes of each side of those connections (the bodies of the
@@ -384,6 +389,61 @@ HANDWRITTEN_HTTP = [
 ]
 
 
+H2_CAPTURE_DIRS = ["pcaps/http2", "../shared/corpus2/suricata-verify"]
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def drop_prefix(events, side, n):
+    """The events with the first n data bytes of `side` removed."""
+    out = []
+    for kind, who, val in events:
+        if kind == "data" and who == side and n > 0:
+            cut = min(n, len(val))
+            n -= cut
+            val = bytes(val[cut:])
+            if not val:
+                continue
+        out.append((kind, who, val))
+    return out
+
+
+def side_bytes(events, side):
+    return b"".join(bytes(v) for k, w, v in events if k == "data" and w == side)
+
+
+def http2_seeds(connscope, out):
+    """Seeds for fuzz_http2 from the streams that carry HTTP/2 in cleartext."""
+    n = 0
+    for d in H2_CAPTURE_DIRS:
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if not name.endswith((".pcap", ".pcapng")) or ("http2" not in name and d != H2_CAPTURE_DIRS[0]):
+                continue
+            path = os.path.join(d, name)
+            http, other = http_streams(connscope, path)
+            for st in sorted(set(http + other)):
+                ev = follow_events(connscope, st, path)
+                client, server = side_bytes(ev, "client"), side_bytes(ev, "server")
+                k = client.find(PREFACE)
+                if k < 0:
+                    continue
+                conf = 0
+                if k > 0:  # h2c upgrade: start after the request and after the 101's header block
+                    m = server.find(b" 101 ")
+                    e = server.find(b"\r\n\r\n", m) if m >= 0 else -1
+                    if e < 0:
+                        continue
+                    ev = drop_prefix(drop_prefix(ev, "client", k), "server", e + 4)
+                    conf = 0x04
+                for c in (conf, conf | 0x08 | 0x30, conf | 0x02):
+                    write_seed(out, encode_http(ev, c))
+                    n += 1
+                write_seed(out, encode_http(drop_prefix(drop_prefix(ev, "client", 100), "server", 100), 0x01))
+                n += 1
+    return n
+
+
 def tls_streams(connscope, path):
     """Stream indices of the connections connscope parses as TLS."""
     try:
@@ -505,7 +565,7 @@ def main():
                 if n.endswith((".pcap", ".pcapng", ".cap")):
                     files.append(os.path.join(root, n))
     files.sort()
-    counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0, "tls": 0, "hello": 0, "summary": 0,
+    counts = {"pipeline": 0, "decode": 0, "http": 0, "http2": 0, "reasm": 0, "tls": 0, "hello": 0, "summary": 0,
               "quic": 0,
               "pcapng": 0}
     have_cs = os.access(a.connscope, os.X_OK)
@@ -553,6 +613,7 @@ def main():
         counts["http"] += 1
     if have_cs:
         counts["summary"] = summary_seeds(a.connscope, os.path.join(a.out, "summary"))
+        counts["http2"] = http2_seeds(a.connscope, os.path.join(a.out, "http2"))
     quic_handwritten(os.path.join(a.out, "quic"))
     counts["quic"] += len(os.listdir(os.path.join(a.out, "quic")))
     reasm_seeds(os.path.join(a.out, "reasm"))

@@ -4,7 +4,7 @@
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]      (from anywhere; default 60 s, every target)
 #        fuzz/run.sh --build                    build only
 #        fuzz/run.sh --regress                  build, then replay fuzz/regressions/ only
-# Targets: decode reasm http pipeline tls hello summary quic pcapng (each one a fuzz/fuzz_TARGET.c).
+# Targets: decode reasm http http2 pipeline tls hello summary quic pcapng (each one a fuzz/fuzz_TARGET.c).
 #
 # Steps: build fuzz/out/bin/fuzz_TARGET; make the seed corpora (fuzz/make-seeds.py, once) into
 # fuzz/out/seeds/; replay every saved crash in fuzz/regressions/TARGET/ (must pass); then fuzz for
@@ -34,7 +34,7 @@ case "${1:-}" in
 *) secs=$1; shift ;;
 esac
 
-all_targets="decode reasm http pipeline tls hello summary quic pcapng"
+all_targets="decode reasm http http2 pipeline tls hello summary quic pcapng"
 targets=${*:-}
 if [ -z "$targets" ]; then
     for t in $all_targets; do
@@ -58,7 +58,7 @@ max_len() {
     esac
 }
 
-PKGS="glib-2.0 libpcap zlib libzstd libcrypto"
+PKGS="glib-2.0 libpcap zlib libzstd libcrypto libnghttp2"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $PKGS 2>/dev/null) || pkg_cflags=$(pkg-config --cflags glib-2.0)
 # shellcheck disable=SC2086
@@ -182,7 +182,7 @@ done
 for t in $built; do regress "$t" || fail=1; done
 [ "$mode" = regress ] && exit $fail
 
-if [ ! -d "$out/seeds" ]; then
+if [ ! -d "$out/seeds" ] || [ ! -d "$out/seeds/http2" ]; then
     echo "fuzz: making seed corpora (fuzz/make-seeds.py)"
     cs="${CONNSCOPE:-$top/connscope}"
     # shellcheck disable=SC2086

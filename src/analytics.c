@@ -290,6 +290,8 @@ static gchar *request_what(const cs_http_tx *tx)
 void cs_analytics_http(cs_analytics *a, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
+    if (tx->h2_pushed) /* an HTTP/2 server push: no client request, no client latency */
+        return;
     cs_time_t ts = tx->has_request && tx->req_start >= 0 ? tx->req_start : tx->resp_start;
     if (ts < 0)
         ts = tx->req_start;

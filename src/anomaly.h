@@ -79,7 +79,16 @@
     X(QUIC_CRYPTO_CONFLICT, "quic_crypto_overlap_conflict", "QUIC CRYPTO bytes resent with other values") \
     X(QUIC_CRYPTO_TOO_LONG, "quic_crypto_message_too_long", "TLS message in QUIC CRYPTO over the cap (skipped)") \
     X(QUIC_RETRY_BAD_TAG, "quic_retry_bad_tag", "QUIC Retry whose integrity tag is wrong")    \
-    X(QUIC_CONN_EVICT, "quic_conn_evictions", "QUIC connections evicted at --quic-max-conns")
+    X(QUIC_CONN_EVICT, "quic_conn_evictions", "QUIC connections evicted at --quic-max-conns") \
+    X(H2_BAD_PREFACE, "http2_bad_preface", "HTTP/2 client connection preface wrong")          \
+    X(H2_FRAME_SIZE, "http2_frame_size_error", "HTTP/2 frame over the peer's SETTINGS_MAX_FRAME_SIZE, or of a wrong length for its type") \
+    X(H2_PROTOCOL, "http2_protocol_error", "HTTP/2 frame breaking a framing rule (stream id, padding, CONTINUATION, SETTINGS value)") \
+    X(H2_STREAM_STATE, "http2_stream_state_error", "HTTP/2 frame on a stream whose state does not allow it (idle, reused id)") \
+    X(H2_HPACK_ERROR, "http2_hpack_error", "HTTP/2 header block the HPACK decoder rejects (that direction's header context is lost)") \
+    X(H2_UNDECODABLE, "http2_headers_undecodable", "HTTP/2 header block not decoded: the HPACK context was lost (gap, mid-connection start)") \
+    X(H2_HEADERS_TOO_LONG, "http2_headers_too_long", "HTTP/2 header block over the limit (header context lost)") \
+    X(H2_STREAM_CAP, "http2_stream_cap", "open HTTP/2 streams over --http-max-pending (oldest dropped)") \
+    X(H2_GAP_DESYNC, "http2_gap_desync", "capture gap broke HTTP/2 framing (resynchronised on a frame header)")
 
 #define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
 typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;

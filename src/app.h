@@ -4,6 +4,7 @@
 #define CS_APP_H
 
 #include "app_http.h"
+#include "app_http2.h"
 #include "app_tls.h"
 #include "exsum.h"
 
@@ -18,6 +19,8 @@ typedef struct cs_app_cfg {
     cs_http_cfg http;
     const uint16_t *http_ports; /* server ports parsed as HTTP whatever their content */
     int n_http_ports;
+    const uint16_t *http2_ports; /* server ports parsed as HTTP/2 whatever their content */
+    int n_http2_ports;
     bool no_http;               /* --no-http: connection analysis only */
     const struct cs_keylog *keylog; /* --tls-keylog: decrypt TLS and parse HTTP inside, or NULL */
 } cs_app_cfg;
@@ -41,11 +44,14 @@ void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts);
 /* Per-connection application facts collected when it ends. */
 typedef struct cs_app_summary {
     cs_app_kind kind;
-    bool has_http;              /* http holds the HTTP parser's totals (cleartext or decrypted) */
+    bool has_http; /* http holds the HTTP parser's totals (cleartext or decrypted;
+                                   HTTP/1.x and HTTP/2 added up) */
     cs_http_conn_summary http;
+    bool has_h2; /* h2 holds the HTTP/2 facts (h2c, or decrypted TLS) */
+    cs_h2_conn_summary h2;
     bool has_tls;               /* tls holds the TLS facts (strings owned: see cs_app_summary_clear) */
     cs_tls_summary tls;
-    bool http2;                 /* TLS with ALPN h2 or the HTTP/2 preface: HTTP/2 is not parsed */
+    bool http2; /* speaks HTTP/2: parsed (has_h2), or TLS with ALPN h2 and no keys */
     bool has_ex;                /* exchanges were reported on the connection (ex counts them) */
     cs_exsum ex;                /* the connection's exchanges (every parser feeds it through the
                                    sink, once per exchange); empty but valid when !has_ex */

@@ -41,17 +41,12 @@ typedef struct hdir {
     bool http09;            /* request: simple request; response: raw bytes until close */
     uint16_t status;
     bool coded;             /* Content-Encoding gzip/deflate */
-    bool zfail;             /* decoding failed: report the transferred length */
-    bool zend;              /* the compressed stream ended */
-    bool zraw;              /* retried as raw deflate */
-    z_stream *z;            /* inflater of the current body, NULL if none */
-    uint64_t decoded;       /* decoded body bytes so far */
+    cs_body_dec dec;        /* its decoder (with --http-decode-bodies) */
     cs_http_tx *tx;         /* exchange this message belongs to, NULL between messages */
 } hdir;
 
 struct cs_http_conn {
     const cs_http_cfg *cfg;
-    cs_http_scratch *scratch; /* the thread's inflate output buffer (decode_bodies only) */
     hdir d[2]; /* 0: client (requests), 1: server (responses) */
     cs_http_tx *q_head, *q_tail; /* requests awaiting a final response, oldest first */
     uint32_t q_len;
@@ -63,6 +58,7 @@ struct cs_http_conn {
     bool connect_pending;        /* a CONNECT awaits its answer: the client's bytes may be tunnel */
     bool http09;                 /* the last request was HTTP/0.9: the server answers raw */
     cs_time_t last_resp_end;
+    cs_http_tx *h2c; /* copy of the request upgraded to HTTP/2 by a 101, or NULL */
     cs_http_conn_summary sum;
 };
 
@@ -93,15 +89,15 @@ const char *cs_http_outcome_name(cs_http_outcome o)
 {
     static const char *const names[] = {
         "complete",        "no_response",          "no_request",  "response_partial",
-        "request_partial", "response_lost_in_gap", "dropped_cap", "framing_error"};
+        "request_partial", "response_lost_in_gap", "dropped_cap", "framing_error",
+        "reset",           "refused",              "pushed"};
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 
-cs_http_conn *cs_http_new(const cs_http_cfg *cfg, cs_http_scratch *scratch)
+cs_http_conn *cs_http_new(const cs_http_cfg *cfg)
 {
     cs_http_conn *h = g_new0(cs_http_conn, 1);
     h->cfg = cfg;
-    h->scratch = scratch;
     for (int i = 0; i < 2; i++) {
         h->d[i].phase = PH_START;
         h->d[i].msg_start = -1;
@@ -132,13 +128,20 @@ static cs_http_tx *tx_new(cs_http_conn *h, uint8_t refs)
     return t;
 }
 
-static void tx_free(cs_http_tx *t)
+void cs_http_tx_clear_strings(cs_http_tx *t)
 {
     g_free(t->method);
     g_free(t->uri);
     g_free(t->host);
     g_free(t->user_agent);
     g_free(t->status_msg);
+    g_free(t->scheme);
+    t->method = t->uri = t->host = t->user_agent = t->status_msg = t->scheme = NULL;
+}
+
+static void tx_free(cs_http_tx *t)
+{
+    cs_http_tx_clear_strings(t);
     g_free(EXT(t));
 }
 
@@ -370,7 +373,7 @@ int cs_http_detect_response(const uint8_t *p, uint32_t len)
 
 /* ---- message boundaries -------------------------------------------------------------------- */
 
-static void z_free(hdir *d)
+void cs_body_dec_free(cs_body_dec *d)
 {
     if (d->z != NULL) {
         inflateEnd(d->z);
@@ -379,66 +382,85 @@ static void z_free(hdir *d)
     }
 }
 
+void cs_body_dec_feed(cs_body_dec *d, const uint8_t *p, uint32_t n)
+{
+    /* The decoded bytes are only counted: one output buffer per thread (-j runs one engine per
+     * thread, so parsers fed from two threads never share it; a static would be a data race). */
+    static _Thread_local uint8_t scratch[64 * 1024];
+    if (d->fail || d->end)
+        return;
+    if (p == NULL) {
+        d->fail = true;
+        return;
+    }
+    if (d->z == NULL) {
+        d->z = g_new0(z_stream, 1);
+        if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
+            d->fail = true;
+    }
+    d->z->next_in = (Bytef *)p;
+    d->z->avail_in = n;
+    while (!d->fail && !d->end && d->z->avail_in > 0) {
+        d->z->next_out = scratch;
+        d->z->avail_out = sizeof scratch;
+        int rc = inflate(d->z, Z_NO_FLUSH);
+        d->decoded += sizeof scratch - d->z->avail_out;
+        if (rc == Z_STREAM_END) {
+            d->end = true;
+        } else if (rc == Z_DATA_ERROR && !d->raw && d->z->total_out == 0 && d->decoded == 0) {
+            /* "deflate" is often sent raw, without the zlib header */
+            d->raw = true;
+            inflateEnd(d->z);
+            memset(d->z, 0, sizeof *d->z);
+            if (inflateInit2(d->z, -15) != Z_OK) {
+                d->fail = true;
+                break;
+            }
+            d->z->next_in = (Bytef *)p;
+            d->z->avail_in = n;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            d->fail = true;
+        }
+    }
+}
+
+static void last_element(const uint8_t *p, uint32_t n, const uint8_t **out, uint32_t *len);
+
+bool cs_http_coding_inflatable(const uint8_t *val, uint32_t val_len)
+{
+    const uint8_t *last;
+    uint32_t last_len;
+    last_element(val, val_len, &last, &last_len);
+    return ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
+           ieq(last, last_len, "deflate");
+}
+
 /* Counts n body bytes of direction `side` (p may be NULL for bytes lost in a gap) and, for a
  * gzip/deflate body, how many bytes they decode to. */
 static void body_bytes(cs_http_conn *h, hdir *d, int side, const uint8_t *p, uint32_t n)
 {
     cs_http_tx *t = d->tx;
-    if (d->coded && h->cfg->decode_bodies && !d->zfail && !d->zend) {
-        if (p == NULL) {
-            d->zfail = true;
-        } else {
-            if (d->z == NULL) {
-                d->z = g_new0(z_stream, 1);
-                if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
-                    d->zfail = true;
-            }
-            d->z->next_in = (Bytef *)p;
-            d->z->avail_in = n;
-            while (!d->zfail && !d->zend && d->z->avail_in > 0) {
-                d->z->next_out = h->scratch->inflate_out;
-                d->z->avail_out = sizeof h->scratch->inflate_out;
-                int rc = inflate(d->z, Z_NO_FLUSH);
-                d->decoded += sizeof h->scratch->inflate_out - d->z->avail_out;
-                if (rc == Z_STREAM_END) {
-                    d->zend = true;
-                } else if (rc == Z_DATA_ERROR && !d->zraw && d->z->total_out == 0 &&
-                           d->decoded == 0) {
-                    /* "deflate" is often sent raw, without the zlib header */
-                    d->zraw = true;
-                    inflateEnd(d->z);
-                    memset(d->z, 0, sizeof *d->z);
-                    if (inflateInit2(d->z, -15) != Z_OK) {
-                        d->zfail = true;
-                        break;
-                    }
-                    d->z->next_in = (Bytef *)p;
-                    d->z->avail_in = n;
-                } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                    d->zfail = true;
-                }
-            }
-        }
-    }
+    if (d->coded && h->cfg->decode_bodies)
+        cs_body_dec_feed(&d->dec, p, n);
     if (t == NULL)
         return;
-    bool decoded = d->coded && h->cfg->decode_bodies && !d->zfail;
+    bool decoded = d->coded && h->cfg->decode_bodies && !d->dec.fail;
     if (side == 0) {
         t->req_body_wire += n;
-        t->req_body_len = decoded ? d->decoded : t->req_body_wire;
+        t->req_body_len = decoded ? d->dec.decoded : t->req_body_wire;
     } else {
         t->resp_body_wire += n;
-        t->resp_body_len = decoded ? d->decoded : t->resp_body_wire;
+        t->resp_body_len = decoded ? d->dec.decoded : t->resp_body_wire;
         t->resp_encoded = d->coded;
-        t->decode_error = d->coded && h->cfg->decode_bodies && d->zfail;
+        t->decode_error = d->coded && h->cfg->decode_bodies && d->dec.fail;
     }
 }
 
 static void reset_msg(hdir *d)
 {
-    z_free(d);
-    d->coded = d->zfail = d->zend = d->zraw = false;
-    d->decoded = 0;
+    cs_body_dec_free(&d->dec);
+    memset(&d->dec, 0, sizeof d->dec);
+    d->coded = false;
     d->header_bytes = 0;
     d->msg_start = -1;
     d->content_length = -1;
@@ -589,6 +611,41 @@ static int64_t parse_content_length(const uint8_t *p, uint32_t n)
     return v;
 }
 
+/* True when the comma-separated list v contains `tok` (case-insensitive, spaces trimmed). */
+static bool has_token(const uint8_t *v, uint32_t n, const char *tok)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        uint32_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        const uint8_t *e = v + i;
+        uint32_t len = j - i;
+        trim(&e, &len);
+        if (ieq(e, len, tok))
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+/* Keeps a copy of the request a 101 upgraded to h2c: HTTP/2's stream 1 carries its response. */
+static void keep_h2c_request(cs_http_conn *h, const cs_http_tx *t)
+{
+    if (h->h2c != NULL)
+        return;
+    cs_http_tx *k = g_new0(cs_http_tx, 1);
+    *k = *t;
+    k->next = NULL;
+    k->method = g_strdup(t->method);
+    k->uri = g_strdup(t->uri);
+    k->host = g_strdup(t->host);
+    k->user_agent = g_strdup(t->user_agent);
+    k->status_msg = NULL;
+    k->scheme = NULL;
+    h->h2c = k;
+}
+
 static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
                         const uint8_t *p, uint32_t n)
 {
@@ -625,11 +682,7 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         last_element(val, val_len, &last, &last_len);
         d->chunked = ieq(last, last_len, "chunked");
     } else if (ieq(name, name_len, "content-encoding")) {
-        const uint8_t *last;
-        uint32_t last_len;
-        last_element(val, val_len, &last, &last_len);
-        d->coded = ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
-                   ieq(last, last_len, "deflate");
+        d->coded = cs_http_coding_inflatable(val, val_len);
     } else if (t != NULL && side == 0) {
         if (ieq(name, name_len, "host") && t->host == NULL)
             t->host = dup_field(h, val, val_len);
@@ -638,6 +691,8 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         else if (ieq(name, name_len, "expect") && val_len >= 12 &&
                  g_ascii_strncasecmp((const char *)val, "100-continue", 12) == 0)
             t->expect_100 = true;
+        else if (ieq(name, name_len, "upgrade"))
+            t->upgrade_h2c = has_token(val, val_len, "h2c");
     }
 }
 
@@ -688,7 +743,9 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
             h->d[0].phase = PH_START; /* refused: the client speaks HTTP again */
     }
     if (st == 101 || (t != NULL && t->connect && st >= 200 && st < 300)) {
-        /* Switching protocols / tunnel: the rest of both directions is not HTTP. */
+        /* Switching protocols / tunnel: the rest of both directions is not HTTP/1. */
+        if (st == 101 && t != NULL && t->upgrade_h2c)
+            keep_h2c_request(h, t);
         h->opaque = true;
         h->sum.upgraded = true;
         response_done(h, sink, c, ts);
@@ -1071,6 +1128,11 @@ bool cs_http_tunnel(const cs_http_conn *h)
     return h->tunnel;
 }
 
+const cs_http_tx *cs_http_h2c_request(const cs_http_conn *h)
+{
+    return h->h2c;
+}
+
 void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
                  uint32_t len, cs_time_t ts)
 {
@@ -1197,8 +1259,12 @@ void cs_http_free(cs_http_conn *h)
     while ((t = queue_pop(h)) != NULL)
         tx_free(t);
     for (int i = 0; i < 2; i++) {
-        z_free(&h->d[i]);
+        cs_body_dec_free(&h->d[i].dec);
         g_free(h->d[i].line);
+    }
+    if (h->h2c != NULL) { /* a copy made by keep_h2c_request(), not a tx_ext */
+        cs_http_tx_clear_strings(h->h2c);
+        g_free(h->h2c);
     }
     g_free(h);
 }

@@ -13,7 +13,7 @@
 typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
     gchar *tls_keylog;
-    gchar **http_ports, **vxlan_ports;
+    gchar **http_ports, **http2_ports, **vxlan_ports;
     gchar **rest;       /* the words after the options: files, or with -r/-i the BPF filter */
     gchar **read_files; /* -r FILE (repeatable) */
     gchar **files;      /* the capture files: rest or read_files (not owned) */
@@ -26,6 +26,7 @@ typedef struct cs_options_store {
     gint jobs, snaplen, buffer_kib, rotate_secs;
     GArray *ports;      /* --http-port values, parsed */
     GArray *vxlan;      /* --vxlan-port values, parsed */
+    GArray *ports2;     /* --http2-port values, parsed */
     GPtrArray *strings; /* help texts built with the defaults in them */
 } store;
 
@@ -172,13 +173,18 @@ static void add_analysis_group(GOptionContext *ctx, store *s)
          "Parse connections to server port PORT as HTTP whatever their content (repeatable, or "
          "comma-separated)",
          "PORT"},
+        {"http2-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->http2_ports,
+         "Parse connections to server port PORT as HTTP/2 whatever their content, also when joined "
+         "mid-connection (repeatable, or comma-separated; the preface is found on any port)",
+         "PORT"},
         {"no-http", 0, 0, G_OPTION_ARG_NONE, &s->no_http,
          "Do not parse HTTP (connection analysis only)", NULL},
         {"http-decode-bodies", 0, 0, G_OPTION_ARG_NONE, &s->http_decode,
          "Inflate gzip/deflate bodies so *_body_len is the decoded size (Zeek's meaning; costs CPU)",
          NULL},
         {"tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &s->tls_keylog,
-         "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 inside", "FILE"},
+         "Decrypt TLS with an NSS key log (SSLKEYLOGFILE) and pair the HTTP/1.1 and HTTP/2 inside",
+         "FILE"},
         {"verify-checksums", 0, 0, G_OPTION_ARG_NONE, &s->verify_checksums,
          "Count TCP segments with a bad checksum as anomalies", NULL},
         {"vxlan-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->vxlan_ports,
@@ -235,7 +241,8 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
               CS_AN_MAX_KEYS_DEFAULT),
          "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &s->http_max_pending,
-         text(s, "Outstanding HTTP requests kept per connection (default %u)", http->max_pending),
+         text(s, "Outstanding HTTP requests (HTTP/2: open streams) kept per connection (default %u)",
+              http->max_pending),
          "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "limits", "Limits (memory stays bounded; each cap hit is counted):", e);
@@ -459,6 +466,8 @@ static const char *parse_values(store *s, cs_options *o)
     int32_t port;
     if (!parse_ports(s->http_ports, s->ports))
         return "--http-port takes port numbers from 1 to 65535";
+    if (!parse_ports(s->http2_ports, s->ports2))
+        return "--http2-port takes port numbers from 1 to 65535";
     if (!parse_ports(s->vxlan_ports, s->vxlan) || s->vxlan->len > 8)
         return "--vxlan-port takes up to 8 port numbers from 1 to 65535";
     if (s->server != NULL) {
@@ -543,6 +552,8 @@ static void map_values(const store *s, cs_options *o)
     e->app.http.decode_bodies = s->http_decode;
     e->app.http_ports = (const uint16_t *)(void *)s->ports->data;
     e->app.n_http_ports = (int)s->ports->len;
+    e->app.http2_ports = (const uint16_t *)(void *)s->ports2->data;
+    e->app.n_http2_ports = (int)s->ports2->len;
     e->app.no_http = s->no_http;
     e->interval = (cs_time_t)(s->interval * 1e9);
     bool keys_given = s->max_keys != MAX_KEYS_NOT_GIVEN;
@@ -569,6 +580,7 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
     s->strings = g_ptr_array_new_with_free_func(g_free);
     s->ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     s->vxlan = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    s->ports2 = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     cs_an_cli_init(&o->an);
     cs_live_opts_default(&o->live);
     cs_flow_cfg_default(&o->engine.flow);
@@ -632,6 +644,7 @@ void cs_options_free(cs_options *o)
         return;
     g_strfreev(s->http_ports);
     g_strfreev(s->vxlan_ports);
+    g_strfreev(s->http2_ports);
     g_strfreev(s->rest);
     g_strfreev(s->read_files);
     g_free(s->filter);
@@ -646,6 +659,7 @@ void cs_options_free(cs_options *o)
     g_free(s->tls_keylog);
     g_array_free(s->ports, TRUE);
     g_array_free(s->vxlan, TRUE);
+    g_array_free(s->ports2, TRUE);
     g_ptr_array_free(s->strings, TRUE);
     g_free(s);
     o->store = NULL;

@@ -39,6 +39,18 @@ static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
         cs_json_double(j, key, (double)ns / 1e3, 3);
 }
 
+/* TLS 1.3 without keys hides the ALPN choice: when the client offered h2 the direction-turn
+ * estimate may be counting multiplexed HTTP/2 streams. */
+static bool may_be_http2(const cs_tls_summary *t, const cs_conn_row *row)
+{
+    if (row->has_http || t->next_protocol[0] != '\0' || strcmp(t->version_name, "TLSv13") != 0)
+        return false;
+    gchar **offers = g_strsplit(t->alpn_offered, ",", -1);
+    bool h2 = g_strv_contains((const gchar *const *)offers, "h2");
+    g_strfreev(offers);
+    return h2;
+}
+
 /* One "tls" object per TLS connection, with Zeek ssl.log names where one exists. */
 static void json_tls(cs_report *r, const cs_conn_row *row)
 {
@@ -83,8 +95,15 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     cs_json_uint(&j, "resp_app_records", t->app_records[1]);
     cs_json_uint(&j, "orig_app_bytes", t->app_bytes[0]);
     cs_json_uint(&j, "resp_app_bytes", t->app_bytes[1]);
-    cs_json_uint(&j, "estimated_exchanges", t->estimated_exchanges);
-    if (t->estimated_exchanges > 0 && t->turn_min >= 0) {
+    if (row->http2 && !row->has_h2) { /* HTTP/2 without keys: turns do not count streams */
+        cs_json_null(&j, "estimated_exchanges");
+        cs_json_str(&j, "estimate", "not_made_http2");
+    } else {
+        cs_json_uint(&j, "estimated_exchanges", t->estimated_exchanges);
+        if (may_be_http2(t, row))
+            cs_json_str(&j, "estimate", "may_be_http2");
+    }
+    if (t->estimated_exchanges > 0 && t->turn_min >= 0 && !(row->http2 && !row->has_h2)) {
         cs_json_double(&j, "estimated_turn_min_us", (double)t->turn_min / 1e3, 3);
         cs_json_double(&j, "estimated_turn_avg_us",
                        (double)t->turn_sum / 1e3 / (double)t->estimated_exchanges, 3);
@@ -101,6 +120,31 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     fputs(r->buf->str, r->out);
 }
 
+/* The HTTP/2 fields of a "conn" object (only on connections that carried HTTP/2). */
+static void json_conn_h2(cs_json *j, const cs_h2_conn_summary *h)
+{
+    char buf[16];
+    cs_json_bool(j, "http2", true);
+    cs_json_uint(j, "h2_streams", h->streams);
+    cs_json_uint(j, "h2_pushed", h->pushed);
+    cs_json_uint(j, "h2_resets", h->resets);
+    cs_json_uint(j, "h2_refused", h->refused);
+    cs_json_uint(j, "h2_max_open_streams", h->max_open);
+    cs_json_double(j, "h2_mean_open_streams", cs_h2_mean_open(h), 3);
+    cs_json_uint(j, "orig_h2_frames", h->frames[0]);
+    cs_json_uint(j, "resp_h2_frames", h->frames[1]);
+    cs_json_uint(j, "orig_h2_data_bytes", h->data_bytes[0]);
+    cs_json_uint(j, "resp_h2_data_bytes", h->data_bytes[1]);
+    cs_json_uint(j, "h2_headers_undecodable", h->undecodable);
+    cs_json_bool(j, "h2_hpack_lost", h->hpack_lost[0] || h->hpack_lost[1]);
+    cs_json_bool(j, "h2_midstream", h->midstream);
+    cs_json_str(j, "orig_h2_goaway",
+                h->goaway[0] ? cs_h2_error_name(h->goaway_error[0], buf) : NULL);
+    cs_json_str(j, "resp_h2_goaway",
+                h->goaway[1] ? cs_h2_error_name(h->goaway_error[1], buf) : NULL);
+    cs_json_uint(j, "h2_anomalies", h->anomalies);
+}
+
 static void json_conn(cs_report *r, const cs_conn_row *row)
 {
     cs_json j;
@@ -111,6 +155,8 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     cs_rec_conn(&rec, row);
     if (row->tunnel != NULL || row->tunnel_changed)
         cs_report_json_tunnel(&j, row->tunnel, row->tunnel_changed);
+    if (row->has_h2)
+        json_conn_h2(&j, &row->h2);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
@@ -153,6 +199,25 @@ static void json_percentiles(cs_json *j, const char *name, const cs_hist *h)
     cs_json_uint(j, key, h->max);
 }
 
+/* The HTTP/2 fields of an "http" object. */
+static void json_http_h2(cs_json *j, const cs_http_tx *tx)
+{
+    char buf[16];
+    cs_json_uint(j, "h2_stream_id", tx->h2_stream_id);
+    cs_json_str(j, "scheme", tx->scheme);
+    if (tx->h2_reset) {
+        cs_json_str(j, "h2_error", cs_h2_error_name(tx->h2_error, buf));
+        cs_json_str(j, "h2_reset_by", tx->h2_reset_by_client ? "orig" : "resp");
+    } else {
+        cs_json_null(j, "h2_error");
+    }
+    cs_json_bool(j, "h2_pushed", tx->h2_pushed);
+    cs_json_bool(j, "h2_upgrade", tx->h2_upgrade);
+    cs_json_bool(j, "headers_undecodable", tx->headers_undecodable);
+    cs_json_bool(j, "request_trailers", tx->req_trailers);
+    cs_json_bool(j, "response_trailers", tx->resp_trailers);
+}
+
 static void json_http(cs_report *r, const cs_http_row *row)
 {
     cs_json j;
@@ -161,6 +226,8 @@ static void json_http(cs_report *r, const cs_http_row *row)
     cs_json_obj_begin(&j, NULL);
     cs_rec rec = {.json = &j};
     cs_rec_http(&rec, row);
+    if (row->tx->h2_stream_id > 0)
+        json_http_h2(&j, row->tx);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }
@@ -175,6 +242,7 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
     json_addr(&j, "resp_h", &v->addr, v->family);
     cs_json_uint(&j, "resp_p", v->port);
     cs_json_str(&j, "host", v->host[0] ? v->host : NULL);
+    cs_json_str(&j, "version", v->version == 2 ? "2" : "1.x");
     cs_json_uint(&j, "requests", v->requests);
     cs_json_uint(&j, "responses", v->responses);
     cs_json_uint(&j, "paired", v->paired);
@@ -221,6 +289,8 @@ static void json_tls_server(cs_report *r, const cs_tls_server *v)
     cs_json_uint(&j, "resumed", v->resumed);
     cs_json_uint(&j, "http2", v->http2);
     cs_json_uint(&j, "decrypted", v->decrypted);
+    if (v->http2_opaque > 0)
+        cs_json_uint(&j, "http2_not_estimated", v->http2_opaque);
     json_counts(&j, "versions", v->versions, "none");
     json_counts(&j, "next_protocols", v->alpn, "none");
     cs_json_uint(&j, "orig_app_bytes", v->app_bytes[0]);
@@ -425,6 +495,9 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "tls_established", st->tls_established);
     cs_json_uint(&j, "tls_decrypted", st->tls_decrypted);
     cs_json_uint(&j, "tls_http2", st->tls_http2);
+    cs_json_uint(&j, "http2_connections", st->http2_conns);
+    cs_json_uint(&j, "http2_exchanges", st->http2_exchanges);
+    cs_json_uint(&j, "http2_pushed", st->http2_pushed);
     cs_json_obj_begin(&j, "conn_states");
     GHashTableIter it;
     gpointer k, v;

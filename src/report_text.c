@@ -491,12 +491,17 @@ static void text_http(cs_report *r, const cs_http_row *row)
     for (gsize i = 0; i < target->len; i++)
         if ((guchar)target->str[i] < 0x20 || target->str[i] == '\t')
             target->str[i] = '?';
+    char depth[32];
+    if (tx->h2_stream_id > 0) /* HTTP/2: the stream id too */
+        g_snprintf(depth, sizeof depth, "%u h2:%u", tx->depth, tx->h2_stream_id);
+    else
+        g_snprintf(depth, sizeof depth, "%u", tx->depth);
     gchar *line = g_strdup_printf(
-        "%" G_GUINT64_FORMAT "\t%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream,
-        tx->depth, cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
-        tx->method != NULL ? tx->method : "-", target->str,
-        status,
-        cs_fmt_bytes(tx->req_body_len, b0, sizeof b0), cs_fmt_bytes(tx->resp_body_len, b1, sizeof b1),
+        "%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream, depth,
+        cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
+        tx->method != NULL ? tx->method : "-", target->str, status,
+        cs_fmt_bytes(tx->req_body_len, b0, sizeof b0),
+        cs_fmt_bytes(tx->resp_body_len, b1, sizeof b1),
         t.ttfb_us >= 0 ? cs_fmt_duration(t.ttfb_us * CS_NS_PER_US, ttfb, sizeof ttfb) : "-",
         t.total_us >= 0 ? cs_fmt_duration(t.total_us * CS_NS_PER_US, total, sizeof total) : "-",
         cs_http_outcome_name((cs_http_outcome)tx->outcome));
@@ -532,9 +537,12 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
     cs_table t;
     char ep[64], p50[32], p90[32], p99[32], mx[32];
-    cs_table_init(&t, "llrrrrrrrrrrrrr");
-    cs_table_row(&t, "server\thost\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx\t5xx"
-                  "\tttfb p50\tp90\tp99\tmax");
+    bool ver = st->http2_exchanges > 0; /* a version column once HTTP/2 was seen */
+    cs_table_init(&t, ver ? "lllrrrrrrrrrrrrr" : "llrrrrrrrrrrrrr");
+    cs_table_row(&t,
+                 "server\thost%s\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx"
+                 "\t5xx\tttfb p50\tp90\tp99\tmax",
+                 ver ? "\tversion" : "");
     for (guint i = 0; i < hs->len; i++) {
         const cs_http_server *v = g_ptr_array_index(hs, i);
         const cs_hist *h = &v->ttfb_us;
@@ -548,6 +556,11 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
         for (gchar *q = host; *q; q++)
             if ((guchar)*q < 0x20)
                 *q = '?';
+        if (ver) { /* the version cell rides with the host cell */
+            gchar *hv = g_strdup_printf("%s\t%s", host, v->version == 2 ? "2" : "1.x");
+            g_free(host);
+            host = hv;
+        }
         cs_table_row(&t,
                   "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                   "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
@@ -568,11 +581,16 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
                   h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-");
         g_free(host);
     }
+    char h2[96] = "";
+    if (ver)
+        g_snprintf(h2, sizeof h2,
+                   " (%" G_GUINT64_FORMAT " exchange%s over HTTP/2 on %" G_GUINT64_FORMAT ")",
+                   st->http2_exchanges, st->http2_exchanges == 1 ? "" : "s", st->http2_conns);
     title(r,
-            "HTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
-            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s",
-            st->http_requests, st->http_responses, st->http_paired, st->http_conns,
-            st->http_conns == 1 ? "" : "s");
+          "HTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+          " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s%s",
+          st->http_requests, st->http_responses, st->http_paired, st->http_conns,
+          st->http_conns == 1 ? "" : "s", h2);
     cs_table_print(&t, r->out);
     g_ptr_array_free(hs, TRUE);
 }
@@ -613,23 +631,26 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
         gchar *vers = format_counts(v->versions, "none");
         gchar *alpn = format_counts(v->alpn, "-");
         gchar *sni = g_utf8_make_valid(v->sni[0] ? v->sni : "-", -1);
+        char est[24] = "-"; /* none made when every connection was HTTP/2 without keys */
+        if (v->http2_opaque < v->conns)
+            g_snprintf(est, sizeof est, "%" G_GUINT64_FORMAT, v->est_exchanges);
         for (gchar *q = sni; *q; q++)
             if ((guchar)*q < 0x20 || *q == '\t')
                 *q = '?';
         cs_table_row(&t,
-                  "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                  "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT,
-                  cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
-                  v->established, vers, alpn,
-                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US, p50,
-                                         sizeof p50)
-                       : "-",
-                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US, p90,
-                                         sizeof p90)
-                       : "-",
-                  h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-",
-                  cs_fmt_bytes(v->app_bytes[0], b0, sizeof b0),
-                  cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), v->est_exchanges);
+                     "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                     "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
+                     cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
+                     v->established, vers, alpn,
+                     h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US,
+                                            p50, sizeof p50)
+                          : "-",
+                     h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US,
+                                            p90, sizeof p90)
+                          : "-",
+                     h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-",
+                     cs_fmt_bytes(v->app_bytes[0], b0, sizeof b0),
+                     cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), est);
         g_free(vers);
         g_free(alpn);
         g_free(sni);
@@ -639,9 +660,12 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
           st->tls_conns, st->tls_conns == 1 ? "" : "s", st->tls_established,
           st->tls_decrypted > 0 ? ", some decrypted with the key log (their HTTP is above)" : "");
     cs_table_print(&t, r->out);
-    if (st->tls_http2 > 0)
-        fprintf(r->out, "  (%" G_GUINT64_FORMAT " connections speak HTTP/2, which is not parsed)\n",
-                st->tls_http2);
+    if (st->tls_http2_opaque > 0)
+        fprintf(r->out,
+                "  (%" G_GUINT64_FORMAT " connection%s negotiated HTTP/2 (ALPN h2) and %s not "
+                "decrypted: connection-level counts only, no exchange estimate)\n",
+                st->tls_http2_opaque, st->tls_http2_opaque == 1 ? "" : "s",
+                st->tls_http2_opaque == 1 ? "was" : "were");
     fprintf(r->out, "  (exchanges (est.): client data bursts each answered by a server burst; "
                     "an estimate made without keys)\n");
     g_ptr_array_free(ts, TRUE);

@@ -88,6 +88,9 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
         row->ex = app->ex;
         row->tls = app->has_tls ? &app->tls : NULL;
         row->http2 = app->http2;
+        row->has_h2 = app->has_h2;
+        if (app->has_h2)
+            row->h2 = app->h2;
     }
 }
 
@@ -212,19 +215,21 @@ GPtrArray *cs_server_ips(const GPtrArray *rows, const cs_server_layout *l)
 
 typedef struct http_key {
     ep_key ep;
-    char *host; /* Host (HTTP table) or SNI (TLS table); "" when none */
+    char *host;      /* Host (HTTP table) or SNI (TLS table); "" when none */
+    uint8_t version; /* HTTP table: 1 (HTTP/1.x) or 2 (HTTP/2); TLS table: 0 */
 } http_key;
 
 static guint http_key_hash(gconstpointer p)
 {
     const http_key *k = p;
-    return cs_ep_key_hash(&k->ep) * 31 + g_str_hash(k->host);
+    return (cs_ep_key_hash(&k->ep) * 31 + g_str_hash(k->host)) * 31 + k->version;
 }
 
 static gboolean http_key_equal(gconstpointer a, gconstpointer b)
 {
     const http_key *x = a, *y = b;
-    return cs_ep_key_equal(&x->ep, &y->ep) && strcmp(x->host, y->host) == 0;
+    return cs_ep_key_equal(&x->ep, &y->ep) && x->version == y->version &&
+           strcmp(x->host, y->host) == 0;
 }
 
 static void http_key_free(gpointer p)
@@ -325,12 +330,13 @@ static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a
     return v;
 }
 
-/* Looks (family, a, port, host) up in a table keyed by http_key; at the cap a missing key becomes
- * the "(other)" key. Returns the entry, or NULL with *nk set to a new owned key to insert. */
+/* Looks (family, a, port, host, version) up in a table keyed by http_key; at the cap a missing key
+ * becomes the "(other)" key. Returns the entry, or NULL with *nk set to a new owned key to insert. */
 static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const cs_addr *a,
-                             uint16_t port, const char *host, uint64_t events, http_key **nk)
+                             uint16_t port, const char *host, uint8_t version, uint64_t events,
+                             http_key **nk)
 {
-    http_key k = {.ep = make_ep_key(family, a, port), .host = (char *)host};
+    http_key k = {.ep = make_ep_key(family, a, port), .host = (char *)host, .version = version};
     const char *h = host;
     gpointer v = g_hash_table_lookup(t, &k);
     if (v == NULL && fold_at_cap(s, t, &k.ep, &h, events)) {
@@ -342,22 +348,26 @@ static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const c
         *nk = g_new(http_key, 1);
         (*nk)->ep = k.ep;
         (*nk)->host = g_strdup(k.host);
+        (*nk)->version = k.version;
     }
     return v;
 }
 
-/* The entry of (family, a, port, Host) in the HTTP server table, created empty when missing. */
+/* The entry of (family, a, port, Host, HTTP version) in the HTTP server table, created empty when
+ * missing. */
 static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port,
-                                       const char *host, uint64_t events)
+                                       const char *host, uint8_t version, uint64_t events)
 {
     http_key *nk;
-    cs_http_server *v = hostkey_find(s, s->http_servers, family, a, port, host, events, &nk);
+    cs_http_server *v =
+        hostkey_find(s, s->http_servers, family, a, port, host, version, events, &nk);
     if (v == NULL) {
         v = g_new0(cs_http_server, 1);
         v->addr = nk->ep.addr;
         v->port = nk->ep.port;
         v->family = nk->ep.family;
         v->host = nk->host;
+        v->version = nk->version;
         g_hash_table_insert(s->http_servers, nk, v);
     }
     return v;
@@ -368,7 +378,7 @@ static cs_tls_server *tls_server_get(cs_stats *s, uint8_t family, const cs_addr 
                                      const char *sni, uint64_t events)
 {
     http_key *nk;
-    cs_tls_server *v = hostkey_find(s, s->tls_servers, family, a, port, sni, events, &nk);
+    cs_tls_server *v = hostkey_find(s, s->tls_servers, family, a, port, sni, 0, events, &nk);
     if (v == NULL) {
         v = g_new0(cs_tls_server, 1);
         v->addr = nk->ep.addr;
@@ -521,8 +531,15 @@ void cs_http_latency_add(const cs_http_tx *tx, cs_hist *ttfb, cs_hist *ttlb, cs_
 void cs_stats_http(cs_stats *s, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
+    if (tx->h2_pushed) { /* the server's initiative: no client request, no client latency */
+        s->http2_pushed++;
+        return;
+    }
+    uint8_t version = tx->h2_stream_id > 0 ? 2 : 1;
+    if (version == 2)
+        s->http2_exchanges++;
     cs_http_server *v = http_server_get(s, row->family, &row->addr[1], row->port[1],
-                                        tx->host != NULL ? tx->host : "", 1);
+                                        tx->host != NULL ? tx->host : "", version, 1);
     if (tx->has_request) {
         v->requests++;
         s->http_requests++;
@@ -575,6 +592,11 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
         v->http2++;
         s->tls_http2++;
     }
+    bool opaque_h2 = app->http2 && !app->has_h2; /* turns do not count multiplexed streams */
+    if (opaque_h2) {
+        v->http2_opaque++;
+        s->tls_http2_opaque++;
+    }
     if (t->dec_status == CS_TLS_DEC_OK || t->dec_status == CS_TLS_DEC_PARTIAL) {
         v->decrypted++;
         s->tls_decrypted++;
@@ -583,12 +605,13 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
     count_str(v->alpn, t->next_protocol);
     v->app_bytes[0] += t->app_bytes[0];
     v->app_bytes[1] += t->app_bytes[1];
-    v->est_exchanges += t->estimated_exchanges;
+    if (!opaque_h2)
+        v->est_exchanges += t->estimated_exchanges;
     if (app->has_http)
         v->http_exchanges += app->http.paired;
     if (t->handshake_ns >= 0)
         cs_hist_add(&v->handshake_us, (uint64_t)(t->handshake_ns / CS_NS_PER_US), 1);
-    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS; i++)
+    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS && !opaque_h2; i++)
         if (t->turns[i] >= 0)
             cs_hist_add(&v->turn_us, (uint64_t)(t->turns[i] / CS_NS_PER_US), 1);
 }
@@ -600,6 +623,7 @@ void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app
     if (!app->has_http)
         return;
     s->http_conns++;
+    s->http2_conns += app->has_h2;
     s->http_lost_in_gap += app->http.lost_in_gap;
     if (app->http.upgraded)
         s->http_upgraded++;
@@ -614,7 +638,8 @@ static gint cmp_http_server(gconstpointer pa, gconstpointer pb)
         return c;
     if (a->port != b->port)
         return a->port < b->port ? -1 : 1;
-    return strcmp(a->host, b->host);
+    c = strcmp(a->host, b->host);
+    return c != 0 ? c : (int)a->version - (int)b->version;
 }
 
 GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s)
@@ -696,8 +721,8 @@ static void merge_server(cs_stats *into, const cs_server_stats *f)
 
 static void merge_http_server(cs_stats *into, const cs_http_server *f)
 {
-    cs_http_server *t =
-        http_server_get(into, f->family, &f->addr, f->port, f->host, f->requests + f->orphans);
+    cs_http_server *t = http_server_get(into, f->family, &f->addr, f->port, f->host, f->version,
+                                        f->requests + f->orphans);
     t->requests += f->requests;
     t->responses += f->responses;
     t->paired += f->paired;
@@ -717,6 +742,7 @@ static void merge_tls_server(cs_stats *into, const cs_tls_server *f)
     t->established += f->established;
     t->resumed += f->resumed;
     t->http2 += f->http2;
+    t->http2_opaque += f->http2_opaque;
     t->decrypted += f->decrypted;
     merge_counts(t->versions, f->versions);
     merge_counts(t->alpn, f->alpn);
@@ -760,6 +786,9 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->http_conns += from->http_conns;
     into->http_lost_in_gap += from->http_lost_in_gap;
     into->http_upgraded += from->http_upgraded;
+    into->http2_exchanges += from->http2_exchanges;
+    into->http2_conns += from->http2_conns;
+    into->http2_pushed += from->http2_pushed;
     for (int i = 0; i < 6; i++)
         into->http_status_class[i] += from->http_status_class[i];
     cs_hist_merge(&into->http_ttfb_us, &from->http_ttfb_us);
@@ -768,6 +797,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->tls_established += from->tls_established;
     into->tls_decrypted += from->tls_decrypted;
     into->tls_http2 += from->tls_http2;
+    into->tls_http2_opaque += from->tls_http2_opaque;
     into->keys_capped += from->keys_capped;
     /* table by table, in sorted order: which keys fold into "(other)" at into's cap does not
      * depend on hash order */

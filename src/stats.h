@@ -48,7 +48,9 @@ typedef struct cs_conn_row {
     bool has_ex;               /* exchanges were reported on the connection */
     cs_exsum ex;               /* their counts and timings (empty but valid when !has_ex) */
     const cs_tls_summary *tls; /* TLS facts, NULL if not TLS; valid during the conn callback only */
-    bool http2;
+    bool http2; /* speaks HTTP/2 (parsed when has_h2; else TLS with ALPN h2, no keys) */
+    bool has_h2;
+    cs_h2_conn_summary h2;
     bool tunnel_changed;            /* packets came through more than one tunnel (or none) */
     const struct cs_tunnel *tunnel; /* the tunnel of its first packet, or NULL (set by the engine;
                                        valid while the engine lives) */
@@ -127,12 +129,13 @@ const cs_server_conns *cs_server_row_conns(const void *row, const cs_server_layo
  * with g_ptr_array_free(a, TRUE) (the elements are owned by the array). */
 GPtrArray *cs_server_ips(const GPtrArray *rows, const cs_server_layout *l);
 
-/* HTTP per (server address, port, Host). */
+/* HTTP per (server address, port, Host, HTTP version). */
 typedef struct cs_http_server {
     cs_addr addr;
     uint8_t family;
     uint16_t port;
-    char *host;              /* "" when requests carried no Host */
+    char *host;      /* "" when requests carried no Host (HTTP/2: :authority) */
+    uint8_t version; /* 1: HTTP/1.x, 2: HTTP/2 */
     uint64_t requests, responses, paired, unanswered, orphans;
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx final statuses; [0] other */
     cs_hist ttfb_us;         /* request end -> first response byte */
@@ -147,10 +150,12 @@ typedef struct cs_tls_server {
     uint16_t port;
     char *sni;                 /* "" when the ClientHello had no server_name */
     uint64_t conns, established, resumed, http2, decrypted;
+    uint64_t http2_opaque;     /* HTTP/2 (ALPN h2) without keys: no exchange estimate made */
     GHashTable *versions;      /* version name (owned) -> count */
     GHashTable *alpn;          /* chosen ALPN (owned; "" none) -> count */
     uint64_t app_bytes[2];     /* application data bytes client->server, server->client */
-    uint64_t est_exchanges;    /* estimated request/response turns (no keys needed) */
+    uint64_t est_exchanges;    /* estimated request/response turns (no keys needed; not made for
+                                  HTTP/2, whose streams are multiplexed) */
     uint64_t http_exchanges;   /* decrypted HTTP exchanges (with --tls-keylog) */
     cs_hist handshake_us;      /* ClientHello -> first application data */
     cs_hist turn_us;           /* estimated: client burst end -> first server record */
@@ -197,6 +202,9 @@ typedef struct cs_stats {
     GHashTable *http_servers; /* (addr, port, host) -> cs_http_server* */
     uint64_t http_requests, http_responses, http_paired, http_unanswered, http_orphans;
     uint64_t http_conns, http_lost_in_gap, http_upgraded;
+    uint64_t http2_exchanges; /* of the exchanges above, those carried by HTTP/2 streams */
+    uint64_t http2_conns;     /* connections whose HTTP/2 was parsed */
+    uint64_t http2_pushed;    /* server pushes: listed, but not counted as requests/responses */
     uint64_t http_status_class[6];
     cs_hist http_ttfb_us, http_total_us;
     /* TLS */
@@ -204,6 +212,7 @@ typedef struct cs_stats {
     uint32_t max_keys;         /* entries per table; beyond, new keys fold into "(other)" (0: no cap) */
     uint64_t keys_capped;      /* events folded into "(other)" because a table was full */
     uint64_t tls_conns, tls_established, tls_decrypted, tls_http2;
+    uint64_t tls_http2_opaque; /* TLS connections with ALPN h2 not decrypted (no estimate) */
 } cs_stats;
 
 void cs_stats_init(cs_stats *s);
@@ -219,7 +228,7 @@ void cs_stats_syn(cs_stats *s, uint8_t family, const cs_addr *dst, uint16_t dpor
 /* Accounts a connection record as it is created. */
 void cs_stats_conn_started(cs_stats *s);
 
-/* Accounts one HTTP exchange. */
+/* Accounts one HTTP exchange (an HTTP/2 server push only in http2_pushed). */
 void cs_stats_http(cs_stats *s, const cs_http_row *row);
 
 /* Accounts the application summary of a finalised connection (row: the same connection). */

@@ -111,6 +111,9 @@ json_runs=(
     "$PCAPS/tunnels/edge/t05_vxlan_geneve.pcap"
     "$PCAPS/tunnels/edge/t06_gre_variants.pcap"
     "$PCAPS/tunnels/edge/t07_erspan.pcap"
+    "$PCAPS/http2/h2c-features.pcap"
+    "$PCAPS/http2/h2c-gap.pcap"
+    "$PCAPS/http2/h2-tls12-parallel.pcap"
 )
 : > "$TMP/all.json"
 for run in "${json_runs[@]}"; do

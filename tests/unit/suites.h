@@ -16,6 +16,7 @@ void suite_hist(void);
 void suite_json(void);
 void suite_hashidx(void);
 void suite_http(void);
+void suite_http2(void);
 void suite_tls(void);
 void suite_analytics(void);
 void suite_endpoint(void);

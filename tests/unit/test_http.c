@@ -84,9 +84,8 @@ static void run_script(const ev *evs, int n, uint32_t split, rec *r, cs_http_con
     cfg.max_pending = 8;
     cfg.decode_bodies = true;
     memset(r, 0, sizeof *r);
-    cs_http_sink sink = {r, rec_exchange, rec_anomaly};
-    static cs_http_scratch scratch; /* the unit tests run on one thread */
-    cs_http_conn *h = cs_http_new(&cfg, &scratch);
+    cs_http_sink sink = {.ctx = r, .exchange = rec_exchange, .anomaly = rec_anomaly};
+    cs_http_conn *h = cs_http_new(&cfg);
     for (int i = 0; i < n; i++) {
         const ev *e = &evs[i];
         if (e->kind == EV_DATA) {
@@ -586,9 +585,8 @@ static void test_header_bytes_long_line(void)
     cfg.max_line = 16;
     cfg.max_header_bytes = 64;
     int anom[CS_ANOM_COUNT] = {0};
-    cs_http_sink sink = {anom, NULL, count_anomaly, NULL};
-    static cs_http_scratch scratch;
-    cs_http_conn *h = cs_http_new(&cfg, &scratch);
+    cs_http_sink sink = {.ctx = anom, .anomaly = count_anomaly};
+    cs_http_conn *h = cs_http_new(&cfg);
     static const char *const parts[] = {
         "GET / HTTP/1.1\r\n",                         /* 16 bytes */
         "X-Long: ",                                   /* 8 bytes held as a partial line */

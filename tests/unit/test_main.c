@@ -17,6 +17,7 @@ int main(void)
     suite_json();
     suite_hashidx();
     suite_http();
+    suite_http2();
     suite_tls();
     suite_analytics();
     suite_endpoint();
