@@ -14,6 +14,73 @@ void cs_json_init(cs_json *j, GString *out)
     j->first[0] = true;
 }
 
+/* ---- the output buffer: every writer reserves room once, writes, then commits ------------- */
+
+static void grow(GString *out, size_t n)
+{
+    size_t len = out->len;
+    g_string_set_size(out, len + n); /* allocated_len > len + n afterwards */
+    out->len = len;
+    out->str[len] = '\0';
+}
+
+/* Room for n more bytes after out->len; the writer stores them, then calls commit(). */
+static inline char *room(GString *out, size_t n)
+{
+    if (out->len + n >= out->allocated_len)
+        grow(out, n);
+    return out->str + out->len;
+}
+
+/* Ends a write at end (one past the last byte stored), keeping the GString terminated. */
+static inline void commit(GString *out, char *end)
+{
+    out->len = (gsize)(end - out->str);
+    *end = '\0';
+}
+
+/* 1 for the bytes a string literal cannot hold as they are: controls, DEL, '"', '\\', and every
+ * byte >= 0x80 (valid UTF-8 is copied, but only after a check). */
+static const uint8_t needs_care[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
+};
+
+/* Whether s[0..n) holds a byte of needs_care. */
+static inline bool any_care(const unsigned char *s, size_t n)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= needs_care[s[i]];
+    return bad != 0;
+}
+
+/* Writes the decimal digits of v at p; returns the end. No printf: this runs for every number
+ * of every record. */
+static inline char *put_u64(char *p, uint64_t v)
+{
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    char buf[20];
+    int i = (int)sizeof buf;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        buf[--i] = pairs[2 * r + 1];
+        buf[--i] = pairs[2 * r];
+    }
+    if (v >= 10) {
+        buf[--i] = pairs[2 * v + 1];
+        buf[--i] = pairs[2 * v];
+    } else {
+        buf[--i] = (char)('0' + v);
+    }
+    size_t n = sizeof buf - (size_t)i;
+    memcpy(p, buf + i, n);
+    return p + n;
+}
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
@@ -50,6 +117,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 void cs_json_text(GString *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
+    unsigned high = 0;
+    for (size_t i = 0; i < len; i++)
+        high |= s[i];
+    if (high < 0x80) { /* ASCII: nothing to check */
+        g_string_append_len(out, str, (gssize)len);
+        return;
+    }
     for (size_t i = 0; i < len;) {
         size_t n = s[i] < 0x80 ? 1 : utf8_len(s + i, len - i);
         if (n == 0) {
@@ -62,7 +136,8 @@ void cs_json_text(GString *out, const char *str, size_t len)
     }
 }
 
-void cs_json_escape(GString *out, const char *str, size_t len)
+/* cs_json_escape for strings with a byte of needs_care. */
+static void escape_slow(GString *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     g_string_append_c(out, '"');
@@ -109,35 +184,59 @@ void cs_json_escape(GString *out, const char *str, size_t len)
     g_string_append_c(out, '"');
 }
 
-/* Writes the separator and key (if any) before a value. */
-static void member(cs_json *j, const char *key)
+void cs_json_escape(GString *out, const char *str, size_t len)
 {
-    if (!j->first[j->depth])
-        g_string_append_c(j->out, ',');
-    j->first[j->depth] = false;
-    if (key != NULL) {
-        size_t n = 0;
-        bool plain = true;
-        for (; key[n] != '\0'; n++)
-            if ((unsigned char)key[n] < 0x20 || (unsigned char)key[n] >= 0x7f || key[n] == '"' ||
-                key[n] == '\\')
-                plain = false;
-        if (plain) { /* the usual case: our own literal keys */
-            g_string_append_c(j->out, '"');
-            g_string_append_len(j->out, key, (gssize)n);
-            g_string_append_len(j->out, "\":", 2);
-        } else {
-            cs_json_escape(j->out, key, n);
-            g_string_append_c(j->out, ':');
-        }
+    if (any_care((const unsigned char *)str, len)) {
+        escape_slow(out, str, len);
+        return;
     }
+    char *p = room(out, len + 2);
+    *p++ = '"';
+    memcpy(p, str, len);
+    p += len;
+    *p++ = '"';
+    commit(out, p);
+}
+
+/* Writes the separator and key (if any) before a value and returns where the value goes, with
+ * room for `value` more bytes there (the caller commits). */
+static inline char *member(cs_json *j, const char *key, size_t value)
+{
+    GString *out = j->out;
+    bool first = j->first[j->depth];
+    j->first[j->depth] = false;
+    size_t n = key != NULL ? strlen(key) : 0;
+    char *p = room(out, n + 4 + value);
+    if (!first)
+        *p++ = ',';
+    if (key == NULL)
+        return p;
+    if (G_UNLIKELY(any_care((const unsigned char *)key, n))) { /* not one of our literal keys */
+        commit(out, p);
+        escape_slow(out, key, n);
+        p = room(out, 1 + value);
+        *p++ = ':';
+        return p;
+    }
+    *p++ = '"';
+    memcpy(p, key, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+}
+
+/* member() for a value written by another function (a string, an object, an array). */
+static void member_only(cs_json *j, const char *key)
+{
+    commit(j->out, member(j, key, 0));
 }
 
 static void open_level(cs_json *j, const char *key, char ch)
 {
-    if (j->depth > 0)
-        member(j, key);
-    g_string_append_c(j->out, ch);
+    char *p = j->depth > 0 ? member(j, key, 1) : room(j->out, 1);
+    *p++ = ch;
+    commit(j->out, p);
     if (j->depth < (int)CS_ARRAY_LEN(j->first) - 1)
         j->depth++;
     j->first[j->depth] = true;
@@ -182,42 +281,39 @@ void cs_json_str(cs_json *j, const char *key, const char *s)
 
 void cs_json_strn(cs_json *j, const char *key, const char *s, size_t len)
 {
-    member(j, key);
-    cs_json_escape(j->out, s, len);
-}
-
-/* Appends the decimal digits of v (no printf: this runs for every field of every record). */
-static void append_u64(GString *out, uint64_t v)
-{
-    char buf[24];
-    int i = (int)sizeof buf;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    g_string_append_len(out, buf + i, (gssize)sizeof buf - i);
+    if (any_care((const unsigned char *)s, len)) {
+        member_only(j, key);
+        escape_slow(j->out, s, len);
+        return;
+    }
+    char *p = member(j, key, len + 2);
+    *p++ = '"';
+    memcpy(p, s, len);
+    p += len;
+    *p++ = '"';
+    commit(j->out, p);
 }
 
 void cs_json_int(cs_json *j, const char *key, int64_t v)
 {
-    member(j, key);
+    char *p = member(j, key, 21);
     if (v < 0) {
-        g_string_append_c(j->out, '-');
-        append_u64(j->out, (uint64_t)0 - (uint64_t)v);
+        *p++ = '-';
+        p = put_u64(p, (uint64_t)0 - (uint64_t)v);
     } else {
-        append_u64(j->out, (uint64_t)v);
+        p = put_u64(p, (uint64_t)v);
     }
+    commit(j->out, p);
 }
 
 void cs_json_uint(cs_json *j, const char *key, uint64_t v)
 {
-    member(j, key);
-    append_u64(j->out, v);
+    commit(j->out, put_u64(member(j, key, 20), v));
 }
 
 void cs_json_double(cs_json *j, const char *key, double v, int decimals)
 {
-    member(j, key);
+    member_only(j, key);
     if (!isfinite(v)) {
         g_string_append(j->out, "null");
         return;
@@ -235,30 +331,31 @@ void cs_json_double(cs_json *j, const char *key, double v, int decimals)
 
 void cs_json_bool(cs_json *j, const char *key, bool v)
 {
-    member(j, key);
-    g_string_append(j->out, v ? "true" : "false");
+    char *p = member(j, key, 5);
+    memcpy(p, v ? "true" : "false", v ? 4 : 5);
+    commit(j->out, p + (v ? 4 : 5));
 }
 
 void cs_json_null(cs_json *j, const char *key)
 {
-    member(j, key);
-    g_string_append(j->out, "null");
+    char *p = member(j, key, 4);
+    memcpy(p, "null", 4);
+    commit(j->out, p + 4);
 }
 
 void cs_json_time(cs_json *j, const char *key, cs_time_t ns)
 {
-    member(j, key);
+    char *p = member(j, key, 28);
     if (ns < 0) {
         ns = -ns;
-        g_string_append_c(j->out, '-');
+        *p++ = '-';
     }
-    append_u64(j->out, (uint64_t)(ns / CS_NS_PER_S));
-    char frac[8];
+    p = put_u64(p, (uint64_t)(ns / CS_NS_PER_S));
     uint64_t us = (uint64_t)((ns % CS_NS_PER_S) / CS_NS_PER_US);
-    frac[0] = '.';
+    p[0] = '.';
     for (int k = 6; k >= 1; k--) {
-        frac[k] = (char)('0' + us % 10);
+        p[k] = (char)('0' + us % 10);
         us /= 10;
     }
-    g_string_append_len(j->out, frac, 7);
+    commit(j->out, p + 7);
 }

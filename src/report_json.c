@@ -23,7 +23,7 @@ void cs_report_json_begin(cs_report *r, cs_json *j, const char *type)
 void cs_report_json_end(cs_report *r, cs_json *j)
 {
     cs_json_obj_end(j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 void cs_report_json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
@@ -117,7 +117,7 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     cs_json_bool(&j, "http2", row->http2);
     cs_json_uint(&j, "tls_anomalies", t->anomalies);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 /* The HTTP/2 fields of a "conn" object (only on connections that carried HTTP/2). */
@@ -158,7 +158,7 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     if (row->has_h2)
         json_conn_h2(&j, &row->h2);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
     if (row->tls != NULL)
         json_tls(r, row);
 }
@@ -229,7 +229,7 @@ static void json_http(cs_report *r, const cs_http_row *row)
     if (row->tx->h2_stream_id > 0)
         json_http_h2(&j, row->tx);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_http_server(cs_report *r, const cs_http_server *v)
@@ -253,7 +253,7 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
     json_percentiles(&j, "ttlb", &v->ttlb_us);
     json_percentiles(&j, "total", &v->total_us);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_counts(cs_json *j, const char *key, GHashTable *t, const char *empty_as)
@@ -300,7 +300,7 @@ static void json_tls_server(cs_report *r, const cs_tls_server *v)
     json_percentiles(&j, "handshake", &v->handshake_us);
     json_percentiles(&j, "estimated_turn", &v->turn_us);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_server(cs_report *r, const cs_server_stats *sv)
@@ -320,7 +320,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
         cs_json_uint(&j, "answered_rst", sv->syn_rst);
         cs_json_uint(&j, "unanswered", sv->syn_unanswered);
         cs_json_obj_end(&j);
-        fputs(r->buf->str, r->out);
+        fwrite(r->buf->str, 1, r->buf->len, r->out);
     }
     if (sv->c.conns == 0 || r->by_ip)
         return;
@@ -332,7 +332,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
     cs_json_uint(&j, "resp_p", sv->port);
     cs_report_json_server_conns(&j, &sv->c);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c)
@@ -429,7 +429,7 @@ static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     json_percentiles(&j, "total", &st->http_total_us);
     cs_json_obj_end(&j);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
     fflush(r->out);
 }
 
@@ -527,7 +527,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     }
     cs_json_arr_end(&j);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 cs_report *cs_report_json_new(FILE *out)
