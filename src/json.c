@@ -45,39 +45,89 @@ static const uint8_t needs_care[256] = {
     [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
 };
 
-/* Whether s[0..n) holds a byte of needs_care. */
+static inline uint64_t load8(const unsigned char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* Non-zero when one of the eight bytes of w is in needs_care (bit tricks on the whole word:
+ * "some byte < 0x20", "some byte == c" and the high bits; each test is exact as a whole). */
+static inline uint64_t care8(uint64_t w)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\'), d = w ^ (ones * 0x7f);
+    return (w & high) | ((w - ones * 0x20) & ~w & high) | ((q - ones) & ~q & high) |
+           ((b - ones) & ~b & high) | ((d - ones) & ~d & high);
+}
+
+/* Whether s[0..n) holds a byte of needs_care: eight bytes at a time, the last word overlapping
+ * the one before it (every load stays inside s). */
 static inline bool any_care(const unsigned char *s, size_t n)
 {
-    unsigned bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad |= needs_care[s[i]];
-    return bad != 0;
+    if (n < 8) {
+        unsigned bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad |= needs_care[s[i]];
+        return bad != 0;
+    }
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc |= care8(load8(s + i));
+    if (i < n)
+        acc |= care8(load8(s + n - 8));
+    return acc != 0;
 }
+
+/* memcpy for the short keys and values of a record, without a call: overlapping 8-byte moves. */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+    if (n > 32) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            memcpy(d + i, s + i, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        memcpy(d, &x, 4);
+        memcpy(d + n - 4, &y, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
+/* "00" to "99": two digits per table read. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
 
 /* Writes the decimal digits of v at p; returns the end. No printf: this runs for every number
  * of every record. */
 static inline char *put_u64(char *p, uint64_t v)
 {
-    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                   "25262728293031323334353637383940414243444546474849"
-                                   "50515253545556575859606162636465666768697071727374"
-                                   "75767778798081828384858687888990919293949596979899";
     char buf[20];
     int i = (int)sizeof buf;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        buf[--i] = pairs[2 * r + 1];
-        buf[--i] = pairs[2 * r];
+        buf[--i] = digit_pairs[2 * r + 1];
+        buf[--i] = digit_pairs[2 * r];
     }
     if (v >= 10) {
-        buf[--i] = pairs[2 * v + 1];
-        buf[--i] = pairs[2 * v];
+        buf[--i] = digit_pairs[2 * v + 1];
+        buf[--i] = digit_pairs[2 * v];
     } else {
         buf[--i] = (char)('0' + v);
     }
     size_t n = sizeof buf - (size_t)i;
-    memcpy(p, buf + i, n);
+    copy_short(p, buf + i, n);
     return p + n;
 }
 
@@ -198,43 +248,42 @@ void cs_json_escape(GString *out, const char *str, size_t len)
     commit(out, p);
 }
 
-/* Writes the separator and key (if any) before a value and returns where the value goes, with
- * room for `value` more bytes there (the caller commits). */
-static inline char *member(cs_json *j, const char *key, size_t value)
+/* Writes the separator and key (if any, klen bytes) before a value and returns where the value
+ * goes, with room for `value` more bytes there (the caller commits). */
+static inline char *member(cs_json *j, const char *key, size_t klen, size_t value)
 {
     GString *out = j->out;
     bool first = j->first[j->depth];
     j->first[j->depth] = false;
-    size_t n = key != NULL ? strlen(key) : 0;
-    char *p = room(out, n + 4 + value);
+    char *p = room(out, klen + 4 + value);
     if (!first)
         *p++ = ',';
     if (key == NULL)
         return p;
-    if (G_UNLIKELY(any_care((const unsigned char *)key, n))) { /* not one of our literal keys */
+    if (G_UNLIKELY(any_care((const unsigned char *)key, klen))) { /* not one of our own names */
         commit(out, p);
-        escape_slow(out, key, n);
+        escape_slow(out, key, klen);
         p = room(out, 1 + value);
         *p++ = ':';
         return p;
     }
     *p++ = '"';
-    memcpy(p, key, n);
-    p += n;
+    copy_short(p, key, klen);
+    p += klen;
     *p++ = '"';
     *p++ = ':';
     return p;
 }
 
 /* member() for a value written by another function (a string, an object, an array). */
-static void member_only(cs_json *j, const char *key)
+static void member_only(cs_json *j, const char *key, size_t klen)
 {
-    commit(j->out, member(j, key, 0));
+    commit(j->out, member(j, key, klen, 0));
 }
 
-static void open_level(cs_json *j, const char *key, char ch)
+static void open_level(cs_json *j, const char *key, size_t klen, char ch)
 {
-    char *p = j->depth > 0 ? member(j, key, 1) : room(j->out, 1);
+    char *p = j->depth > 0 ? member(j, key, klen, 1) : room(j->out, 1);
     *p++ = ch;
     commit(j->out, p);
     if (j->depth < (int)CS_ARRAY_LEN(j->first) - 1)
@@ -242,9 +291,9 @@ static void open_level(cs_json *j, const char *key, char ch)
     j->first[j->depth] = true;
 }
 
-void cs_json_obj_begin(cs_json *j, const char *key)
+void cs_json_obj_begin_k(cs_json *j, const char *key, size_t klen)
 {
-    open_level(j, key, '{');
+    open_level(j, key, klen, '{');
 }
 
 void cs_json_obj_end(cs_json *j)
@@ -258,9 +307,9 @@ void cs_json_obj_end(cs_json *j)
     }
 }
 
-void cs_json_arr_begin(cs_json *j, const char *key)
+void cs_json_arr_begin_k(cs_json *j, const char *key, size_t klen)
 {
-    open_level(j, key, '[');
+    open_level(j, key, klen, '[');
 }
 
 void cs_json_arr_end(cs_json *j)
@@ -270,33 +319,32 @@ void cs_json_arr_end(cs_json *j)
         j->depth--;
 }
 
-void cs_json_str(cs_json *j, const char *key, const char *s)
+void cs_json_str_k(cs_json *j, const char *key, size_t klen, const char *s)
 {
-    if (s == NULL) {
-        cs_json_null(j, key);
-        return;
-    }
-    cs_json_strn(j, key, s, strlen(s));
+    if (s == NULL)
+        cs_json_null_k(j, key, klen);
+    else
+        cs_json_strn_k(j, key, klen, s, strlen(s));
 }
 
-void cs_json_strn(cs_json *j, const char *key, const char *s, size_t len)
+void cs_json_strn_k(cs_json *j, const char *key, size_t klen, const char *s, size_t len)
 {
     if (any_care((const unsigned char *)s, len)) {
-        member_only(j, key);
+        member_only(j, key, klen);
         escape_slow(j->out, s, len);
         return;
     }
-    char *p = member(j, key, len + 2);
+    char *p = member(j, key, klen, len + 2);
     *p++ = '"';
-    memcpy(p, s, len);
+    copy_short(p, s, len);
     p += len;
     *p++ = '"';
     commit(j->out, p);
 }
 
-void cs_json_int(cs_json *j, const char *key, int64_t v)
+void cs_json_int_k(cs_json *j, const char *key, size_t klen, int64_t v)
 {
-    char *p = member(j, key, 21);
+    char *p = member(j, key, klen, 21);
     if (v < 0) {
         *p++ = '-';
         p = put_u64(p, (uint64_t)0 - (uint64_t)v);
@@ -306,14 +354,14 @@ void cs_json_int(cs_json *j, const char *key, int64_t v)
     commit(j->out, p);
 }
 
-void cs_json_uint(cs_json *j, const char *key, uint64_t v)
+void cs_json_uint_k(cs_json *j, const char *key, size_t klen, uint64_t v)
 {
-    commit(j->out, put_u64(member(j, key, 20), v));
+    commit(j->out, put_u64(member(j, key, klen, 20), v));
 }
 
-void cs_json_double(cs_json *j, const char *key, double v, int decimals)
+void cs_json_double_k(cs_json *j, const char *key, size_t klen, double v, int decimals)
 {
-    member_only(j, key);
+    member_only(j, key, klen);
     if (!isfinite(v)) {
         g_string_append(j->out, "null");
         return;
@@ -329,33 +377,32 @@ void cs_json_double(cs_json *j, const char *key, double v, int decimals)
     g_string_append(j->out, g_ascii_formatd(buf, sizeof buf, fmt, v));
 }
 
-void cs_json_bool(cs_json *j, const char *key, bool v)
+void cs_json_bool_k(cs_json *j, const char *key, size_t klen, bool v)
 {
-    char *p = member(j, key, 5);
-    memcpy(p, v ? "true" : "false", v ? 4 : 5);
+    char *p = member(j, key, klen, 5);
+    memcpy(p, v ? "true" : "false", 5); /* the room holds five bytes; a true ends after four */
     commit(j->out, p + (v ? 4 : 5));
 }
 
-void cs_json_null(cs_json *j, const char *key)
+void cs_json_null_k(cs_json *j, const char *key, size_t klen)
 {
-    char *p = member(j, key, 4);
+    char *p = member(j, key, klen, 4);
     memcpy(p, "null", 4);
     commit(j->out, p + 4);
 }
 
-void cs_json_time(cs_json *j, const char *key, cs_time_t ns)
+void cs_json_time_k(cs_json *j, const char *key, size_t klen, cs_time_t ns)
 {
-    char *p = member(j, key, 28);
+    char *p = member(j, key, klen, 28);
     if (ns < 0) {
         ns = -ns;
         *p++ = '-';
     }
     p = put_u64(p, (uint64_t)(ns / CS_NS_PER_S));
-    uint64_t us = (uint64_t)((ns % CS_NS_PER_S) / CS_NS_PER_US);
+    unsigned us = (unsigned)((ns % CS_NS_PER_S) / CS_NS_PER_US); /* six digits, by digit_pairs */
     p[0] = '.';
-    for (int k = 6; k >= 1; k--) {
-        p[k] = (char)('0' + us % 10);
-        us /= 10;
-    }
+    memcpy(p + 1, digit_pairs + 2 * (us / 10000), 2);
+    memcpy(p + 3, digit_pairs + 2 * (us / 100 % 100), 2);
+    memcpy(p + 5, digit_pairs + 2 * (us % 100), 2);
     commit(j->out, p + 7);
 }
