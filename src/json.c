@@ -52,19 +52,20 @@ static inline uint64_t load8(const unsigned char *s)
     return w;
 }
 
-/* Non-zero when one of the eight bytes of w is in needs_care (bit tricks on the whole word:
- * "some byte < 0x20", "some byte == c" and the high bits; each test is exact as a whole). */
+/* Non-zero when one of the eight bytes of w is in needs_care, by tests on the whole word, each
+ * exact as a whole: a byte >= 0x7f (its high bit, or the high bit of byte + 1 when no byte has
+ * it: no carry then), a byte < 0x20, a byte equal to '"' or '\\'. */
 static inline uint64_t care8(uint64_t w)
 {
     const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\'), d = w ^ (ones * 0x7f);
-    return (w & high) | ((w - ones * 0x20) & ~w & high) | ((q - ones) & ~q & high) |
-           ((b - ones) & ~b & high) | ((d - ones) & ~d & high);
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    return ((w | (w + ones)) & high) | ((w - ones * 0x20) & ~w & high) | ((q - ones) & ~q & high) |
+           ((b - ones) & ~b & high);
 }
 
 /* Whether s[0..n) holds a byte of needs_care: eight bytes at a time, the last word overlapping
  * the one before it (every load stays inside s). */
-static inline bool any_care(const unsigned char *s, size_t n)
+G_ALWAYS_INLINE static inline bool any_care(const unsigned char *s, size_t n)
 {
     if (n < 8) {
         unsigned bad = 0;
@@ -82,7 +83,7 @@ static inline bool any_care(const unsigned char *s, size_t n)
 }
 
 /* memcpy for the short keys and values of a record, without a call: overlapping 8-byte moves. */
-static inline void copy_short(char *d, const char *s, size_t n)
+G_ALWAYS_INLINE static inline void copy_short(char *d, const char *s, size_t n)
 {
     if (n > 32) {
         memcpy(d, s, n);
@@ -250,17 +251,18 @@ void cs_json_escape(GString *out, const char *str, size_t len)
 
 /* Writes the separator and key (if any, klen bytes) before a value and returns where the value
  * goes, with room for `value` more bytes there (the caller commits). */
-static inline char *member(cs_json *j, const char *key, size_t klen, size_t value)
+G_ALWAYS_INLINE static inline char *member(cs_json *j, const char *key, size_t klen, size_t value)
 {
     GString *out = j->out;
-    bool first = j->first[j->depth];
+    bool first = j->first[j->depth], plain = (klen & CS_JSON_KEY_PLAIN) != 0;
     j->first[j->depth] = false;
+    klen &= ~(size_t)CS_JSON_KEY_PLAIN;
     char *p = room(out, klen + 4 + value);
     if (!first)
         *p++ = ',';
     if (key == NULL)
         return p;
-    if (G_UNLIKELY(any_care((const unsigned char *)key, klen))) { /* not one of our own names */
+    if (!plain && G_UNLIKELY(any_care((const unsigned char *)key, klen))) { /* not our name */
         commit(out, p);
         escape_slow(out, key, klen);
         p = room(out, 1 + value);

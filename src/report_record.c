@@ -109,7 +109,7 @@ typedef struct val {
     int decimals;
 } val;
 
-static void put_json(cs_json *j, const char *key, size_t klen, const val *v)
+G_ALWAYS_INLINE static inline void put_json(cs_json *j, const char *key, size_t klen, const val *v)
 {
     switch (v->kind) {
     case V_STR:
@@ -160,7 +160,7 @@ static void put_csv(cs_csv_row *c, const char *key, const val *v)
 /* Writes v as a JSON member (key: value), or as the text of a CSV cell (a string as a JSON reader
  * decodes it, any other value as JSON writes it; null: the cell stays empty), or records the key.
  * Inlined into each cs_rec_*_k, where v->kind is a constant. */
-static inline void put(cs_rec *r, const char *key, size_t klen, const val *v)
+G_ALWAYS_INLINE static inline void put(cs_rec *r, const char *key, size_t klen, const val *v)
 {
     if (r->json != NULL)
         put_json(r->json, key, klen, v);

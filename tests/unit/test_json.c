@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "report_record.h"
 #include "suites.h"
 
 /* Escapes s[0..n) and compares the literal written with `want`. */
@@ -280,6 +281,23 @@ static void test_keys_and_strings(void)
     g_string_free(out, TRUE);
 }
 
+/* The conn and http records pass their field names as keys that need no escaping
+ * (CS_JSON_KEY_PLAIN): every name is printable ASCII without '"' or '\\'. */
+static void test_record_keys_plain(void)
+{
+    GPtrArray *lists[] = {cs_rec_conn_fields(), cs_rec_http_fields()};
+    for (size_t l = 0; l < CS_ARRAY_LEN(lists); l++) {
+        CU_ASSERT(lists[l]->len > 20);
+        for (guint i = 0; i < lists[l]->len; i++) {
+            const unsigned char *k = g_ptr_array_index(lists[l], i);
+            CU_ASSERT(k[0] != '\0');
+            for (size_t c = 0; k[c] != '\0'; c++)
+                CU_ASSERT(k[c] >= 0x20 && k[c] < 0x7f && k[c] != '"' && k[c] != '\\');
+        }
+        g_ptr_array_free(lists[l], TRUE);
+    }
+}
+
 void suite_json(void)
 {
     static const cs_test_case cases[] = {
@@ -292,6 +310,7 @@ void suite_json(void)
         {"time", test_time},
         {"integers_printf", test_integers_printf},
         {"keys_and_strings", test_keys_and_strings},
+        {"record_keys_plain", test_record_keys_plain},
         {NULL, NULL},
     };
     cs_add_suite("json", cases);
