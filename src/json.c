@@ -5,18 +5,18 @@
 #include <string.h>
 
 #include "json.h"
-#include "util.h"
+#include "json_impl.h"
 
-void cs_json_init(cs_json *j, GString *out)
-{
-    j->out = out;
-    j->depth = 0;
-    j->first[0] = true;
-}
+const uint8_t cs_json_needs_care[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
+};
 
-/* ---- the output buffer: every writer reserves room once, writes, then commits ------------- */
+const char cs_json_digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                      "25262728293031323334353637383940414243444546474849"
+                                      "50515253545556575859606162636465666768697071727374"
+                                      "75767778798081828384858687888990919293949596979899";
 
-static void grow(GString *out, size_t n)
+void cs_json_grow(GString *out, size_t n)
 {
     size_t len = out->len;
     g_string_set_size(out, len + n); /* allocated_len > len + n afterwards */
@@ -24,112 +24,13 @@ static void grow(GString *out, size_t n)
     out->str[len] = '\0';
 }
 
-/* Room for n more bytes after out->len; the writer stores them, then calls commit(). */
-static inline char *room(GString *out, size_t n)
+#include "util.h"
+
+void cs_json_init(cs_json *j, GString *out)
 {
-    if (out->len + n >= out->allocated_len)
-        grow(out, n);
-    return out->str + out->len;
-}
-
-/* Ends a write at end (one past the last byte stored), keeping the GString terminated. */
-static inline void commit(GString *out, char *end)
-{
-    out->len = (gsize)(end - out->str);
-    *end = '\0';
-}
-
-/* 1 for the bytes a string literal cannot hold as they are: controls, DEL, '"', '\\', and every
- * byte >= 0x80 (valid UTF-8 is copied, but only after a check). */
-static const uint8_t needs_care[256] = {
-    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
-};
-
-static inline uint64_t load8(const unsigned char *s)
-{
-    uint64_t w;
-    memcpy(&w, s, 8);
-    return w;
-}
-
-/* Non-zero when one of the eight bytes of w is in needs_care, by tests on the whole word, each
- * exact as a whole: a byte >= 0x7f (its high bit, or the high bit of byte + 1 when no byte has
- * it: no carry then), a byte < 0x20, a byte equal to '"' or '\\'. */
-static inline uint64_t care8(uint64_t w)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-    return ((w | (w + ones)) & high) | ((w - ones * 0x20) & ~w & high) | ((q - ones) & ~q & high) |
-           ((b - ones) & ~b & high);
-}
-
-/* Whether s[0..n) holds a byte of needs_care: eight bytes at a time, the last word overlapping
- * the one before it (every load stays inside s). */
-G_ALWAYS_INLINE static inline bool any_care(const unsigned char *s, size_t n)
-{
-    if (n < 8) {
-        unsigned bad = 0;
-        for (size_t i = 0; i < n; i++)
-            bad |= needs_care[s[i]];
-        return bad != 0;
-    }
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        acc |= care8(load8(s + i));
-    if (i < n)
-        acc |= care8(load8(s + n - 8));
-    return acc != 0;
-}
-
-/* memcpy for the short keys and values of a record, without a call: overlapping 8-byte moves. */
-G_ALWAYS_INLINE static inline void copy_short(char *d, const char *s, size_t n)
-{
-    if (n > 32) {
-        memcpy(d, s, n);
-    } else if (n >= 8) {
-        for (size_t i = 0; i + 8 < n; i += 8)
-            memcpy(d + i, s + i, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, s, 4);
-        memcpy(&y, s + n - 4, 4);
-        memcpy(d, &x, 4);
-        memcpy(d + n - 4, &y, 4);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            d[i] = s[i];
-    }
-}
-
-/* "00" to "99": two digits per table read. */
-static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                  "25262728293031323334353637383940414243444546474849"
-                                  "50515253545556575859606162636465666768697071727374"
-                                  "75767778798081828384858687888990919293949596979899";
-
-/* Writes the decimal digits of v at p; returns the end. No printf: this runs for every number
- * of every record. */
-static inline char *put_u64(char *p, uint64_t v)
-{
-    char buf[20];
-    int i = (int)sizeof buf;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        buf[--i] = digit_pairs[2 * r + 1];
-        buf[--i] = digit_pairs[2 * r];
-    }
-    if (v >= 10) {
-        buf[--i] = digit_pairs[2 * v + 1];
-        buf[--i] = digit_pairs[2 * v];
-    } else {
-        buf[--i] = (char)('0' + v);
-    }
-    size_t n = sizeof buf - (size_t)i;
-    copy_short(p, buf + i, n);
-    return p + n;
+    j->out = out;
+    j->depth = 0;
+    j->first[0] = true;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
@@ -237,57 +138,29 @@ static void escape_slow(GString *out, const char *str, size_t len)
 
 void cs_json_escape(GString *out, const char *str, size_t len)
 {
-    if (any_care((const unsigned char *)str, len)) {
+    if (json_any_care((const unsigned char *)str, len)) {
         escape_slow(out, str, len);
         return;
     }
-    char *p = room(out, len + 2);
+    char *p = json_room(out, len + 2);
     *p++ = '"';
     memcpy(p, str, len);
     p += len;
     *p++ = '"';
-    commit(out, p);
+    json_commit(out, p);
 }
 
-/* Writes the separator and key (if any, klen bytes) before a value and returns where the value
- * goes, with room for `value` more bytes there (the caller commits). */
-G_ALWAYS_INLINE static inline char *member(cs_json *j, const char *key, size_t klen, size_t value)
-{
-    GString *out = j->out;
-    bool first = j->first[j->depth], plain = (klen & CS_JSON_KEY_PLAIN) != 0;
-    j->first[j->depth] = false;
-    klen &= ~(size_t)CS_JSON_KEY_PLAIN;
-    char *p = room(out, klen + 4 + value);
-    if (!first)
-        *p++ = ',';
-    if (key == NULL)
-        return p;
-    if (!plain && G_UNLIKELY(any_care((const unsigned char *)key, klen))) { /* not our name */
-        commit(out, p);
-        escape_slow(out, key, klen);
-        p = room(out, 1 + value);
-        *p++ = ':';
-        return p;
-    }
-    *p++ = '"';
-    copy_short(p, key, klen);
-    p += klen;
-    *p++ = '"';
-    *p++ = ':';
-    return p;
-}
-
-/* member() for a value written by another function (a string, an object, an array). */
+/* json_member() for a value written by another function (a string, an object, an array). */
 static void member_only(cs_json *j, const char *key, size_t klen)
 {
-    commit(j->out, member(j, key, klen, 0));
+    json_commit(j->out, json_member(j, key, klen, 0));
 }
 
 static void open_level(cs_json *j, const char *key, size_t klen, char ch)
 {
-    char *p = j->depth > 0 ? member(j, key, klen, 1) : room(j->out, 1);
+    char *p = j->depth > 0 ? json_member(j, key, klen, 1) : json_room(j->out, 1);
     *p++ = ch;
-    commit(j->out, p);
+    json_commit(j->out, p);
     if (j->depth < (int)CS_ARRAY_LEN(j->first) - 1)
         j->depth++;
     j->first[j->depth] = true;
@@ -323,42 +196,22 @@ void cs_json_arr_end(cs_json *j)
 
 void cs_json_str_k(cs_json *j, const char *key, size_t klen, const char *s)
 {
-    if (s == NULL)
-        cs_json_null_k(j, key, klen);
-    else
-        cs_json_strn_k(j, key, klen, s, strlen(s));
+    json_str_k_i(j, key, klen, s);
 }
 
 void cs_json_strn_k(cs_json *j, const char *key, size_t klen, const char *s, size_t len)
 {
-    if (any_care((const unsigned char *)s, len)) {
-        member_only(j, key, klen);
-        escape_slow(j->out, s, len);
-        return;
-    }
-    char *p = member(j, key, klen, len + 2);
-    *p++ = '"';
-    copy_short(p, s, len);
-    p += len;
-    *p++ = '"';
-    commit(j->out, p);
+    json_strn_k_i(j, key, klen, s, len);
 }
 
 void cs_json_int_k(cs_json *j, const char *key, size_t klen, int64_t v)
 {
-    char *p = member(j, key, klen, 21);
-    if (v < 0) {
-        *p++ = '-';
-        p = put_u64(p, (uint64_t)0 - (uint64_t)v);
-    } else {
-        p = put_u64(p, (uint64_t)v);
-    }
-    commit(j->out, p);
+    json_int_k_i(j, key, klen, v);
 }
 
 void cs_json_uint_k(cs_json *j, const char *key, size_t klen, uint64_t v)
 {
-    commit(j->out, put_u64(member(j, key, klen, 20), v));
+    json_uint_k_i(j, key, klen, v);
 }
 
 void cs_json_double_k(cs_json *j, const char *key, size_t klen, double v, int decimals)
@@ -381,30 +234,15 @@ void cs_json_double_k(cs_json *j, const char *key, size_t klen, double v, int de
 
 void cs_json_bool_k(cs_json *j, const char *key, size_t klen, bool v)
 {
-    char *p = member(j, key, klen, 5);
-    memcpy(p, v ? "true" : "false", 5); /* the room holds five bytes; a true ends after four */
-    commit(j->out, p + (v ? 4 : 5));
+    json_bool_k_i(j, key, klen, v);
 }
 
 void cs_json_null_k(cs_json *j, const char *key, size_t klen)
 {
-    char *p = member(j, key, klen, 4);
-    memcpy(p, "null", 4);
-    commit(j->out, p + 4);
+    json_null_k_i(j, key, klen);
 }
 
 void cs_json_time_k(cs_json *j, const char *key, size_t klen, cs_time_t ns)
 {
-    char *p = member(j, key, klen, 28);
-    if (ns < 0) {
-        ns = -ns;
-        *p++ = '-';
-    }
-    p = put_u64(p, (uint64_t)(ns / CS_NS_PER_S));
-    unsigned us = (unsigned)((ns % CS_NS_PER_S) / CS_NS_PER_US); /* six digits, by digit_pairs */
-    p[0] = '.';
-    memcpy(p + 1, digit_pairs + 2 * (us / 10000), 2);
-    memcpy(p + 3, digit_pairs + 2 * (us / 100 % 100), 2);
-    memcpy(p + 5, digit_pairs + 2 * (us % 100), 2);
-    commit(j->out, p + 7);
+    json_time_k_i(j, key, klen, ns);
 }

@@ -17,27 +17,6 @@ typedef struct cs_rec {
     GPtrArray *names;
 } cs_rec;
 
-/* One field; key is a string literal (the header mode keeps the pointer) that needs no escaping
- * in JSON (test_json.c checks every field name). The macros of the same names pass its length
- * (see json.h). */
-void cs_rec_str_k(cs_rec *r, const char *key, size_t klen, const char *v); /* v NULL: null */
-void cs_rec_uint_k(cs_rec *r, const char *key, size_t klen, uint64_t v);
-void cs_rec_int_k(cs_rec *r, const char *key, size_t klen, int64_t v);
-void cs_rec_double_k(cs_rec *r, const char *key, size_t klen, double v, int decimals);
-void cs_rec_bool_k(cs_rec *r, const char *key, size_t klen, bool v);
-void cs_rec_null_k(cs_rec *r, const char *key, size_t klen);
-void cs_rec_time_k(cs_rec *r, const char *key, size_t klen, cs_time_t ns); /* epoch s, 6 decimals */
-
-#define CS_REC_KLEN(key) (cs_json_klen(key) | CS_JSON_KEY_PLAIN)
-#define cs_rec_str(r, key, v) cs_rec_str_k((r), (key), CS_REC_KLEN(key), (v))
-#define cs_rec_uint(r, key, v) cs_rec_uint_k((r), (key), CS_REC_KLEN(key), (v))
-#define cs_rec_int(r, key, v) cs_rec_int_k((r), (key), CS_REC_KLEN(key), (v))
-#define cs_rec_double(r, key, v, decimals)                                                        \
-    cs_rec_double_k((r), (key), CS_REC_KLEN(key), (v), (decimals))
-#define cs_rec_bool(r, key, v) cs_rec_bool_k((r), (key), CS_REC_KLEN(key), (v))
-#define cs_rec_null(r, key) cs_rec_null_k((r), (key), CS_REC_KLEN(key))
-#define cs_rec_time(r, key, ns) cs_rec_time_k((r), (key), CS_REC_KLEN(key), (ns))
-
 /* The fields of the "conn" record of one finalised connection (type first). */
 void cs_rec_conn(cs_rec *r, const cs_conn_row *row);
 
