@@ -31,6 +31,8 @@ void cs_json_init(cs_json *j, GString *out)
     j->out = out;
     j->depth = 0;
     j->first[0] = true;
+    j->sec_len = 0;
+    memset(j->sec_text, '0', sizeof j->sec_text); /* cs_json_time copies all of it */
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */

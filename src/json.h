@@ -13,6 +13,11 @@ typedef struct cs_json {
     GString *out;
     bool first[16]; /* per nesting level: no member written yet */
     int depth;
+    /* cs_json_time: the whole seconds written last and their digits (a record's times mostly
+     * fall in one second); sec_len 0: none yet */
+    int64_t sec;
+    uint8_t sec_len;
+    char sec_text[20];
 } cs_json;
 
 /* Starts writing into out (appends; does not clear it). */

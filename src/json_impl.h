@@ -204,7 +204,13 @@ G_ALWAYS_INLINE static inline void json_time_k_i(cs_json *j, const char *key, si
         ns = -ns;
         *p++ = '-';
     }
-    p = json_put_u64(p, (uint64_t)(ns / CS_NS_PER_S));
+    int64_t sec = ns / CS_NS_PER_S;
+    if (j->sec_len == 0 || sec != j->sec) {
+        j->sec = sec;
+        j->sec_len = (uint8_t)(json_put_u64(j->sec_text, (uint64_t)sec) - j->sec_text);
+    }
+    memcpy(p, j->sec_text, sizeof j->sec_text); /* the room holds 28 bytes */
+    p += j->sec_len;
     unsigned us = (unsigned)((ns % CS_NS_PER_S) / CS_NS_PER_US); /* six digits, by digit_pairs */
     p[0] = '.';
     memcpy(p + 1, cs_json_digit_pairs + 2 * (us / 10000), 2);
