@@ -339,6 +339,8 @@ static int run(cs_options *o)
                                  &info, &stop_requested);
     } else {
         cs_engine *e = cs_engine_new(&ecfg, report);
+        if (o->jobs > 1) /* one file: the second thread reads it (source.h) */
+            cs_source_start_reader(src);
         if (o->live.iface != NULL)
             live_source = src;
         read_input(src, e, o, &info);

@@ -11,6 +11,7 @@
 
 #include "source.h"
 #include "source_pcapng.h"
+#include "source_pipe.h"
 #include "source_stream.h"
 
 #define HEAD_PEEK (64u << 10) /* first bytes looked at: a pcapng's interface blocks come first */
@@ -57,6 +58,8 @@ struct cs_source {
     volatile sig_atomic_t stop;
     int timeout_ms;         /* live: longest wait in cs_source_next() */
     char *bpf;              /* the filter, for the own pcapng reader's per-link-type programs */
+    cs_pipe *pipe;          /* cs_source_start_reader: a reader thread fills it, or NULL */
+    cs_input *shadow;       /* ... and what cs_source_input() shows while it runs */
 };
 
 const char *cs_dlt_describe(int dlt, char *buf, size_t len)
@@ -638,7 +641,61 @@ static void fill_raw(cs_source *s, int i, cs_raw *raw)
     raw->src_idx = (uint32_t)i;
 }
 
+void cs_source_stop_reader(cs_source *s)
+{
+    if (s->pipe == NULL)
+        return;
+    uint64_t *handed = g_new(uint64_t, (gsize)s->n);
+    for (int i = 0; i < s->n; i++)
+        handed[i] = cs_pipe_handed(s->pipe, (uint32_t)i);
+    cs_pipe_stop(s->pipe);
+    s->pipe = NULL;
+    for (int i = 0; i < s->n; i++)
+        s->inputs[i].packets = handed[i];
+    g_free(handed);
+}
+
+static int next_direct(cs_source *s, cs_raw *raw);
+
+static int pipe_next(void *ctx, cs_raw *raw)
+{
+    return next_direct(ctx, raw);
+}
+
+static bool progress_direct(cs_source *s, uint64_t *done, uint64_t *total);
+
+static bool pipe_progress(void *ctx, uint64_t *done, uint64_t *total)
+{
+    return progress_direct(ctx, done, total);
+}
+
+bool cs_source_start_reader(cs_source *s)
+{
+    if (s->live || s->dump != NULL || s->pipe != NULL)
+        return false;
+    g_free(s->shadow);
+    s->shadow = g_new0(cs_input, (gsize)s->n);
+    for (int i = 0; i < s->n; i++) {
+        s->shadow[i] = s->inputs[i]; /* path, link type: fixed once open */
+        s->shadow[i].message = NULL;
+    }
+    cs_pipe_src src = {.ctx = s, .next = pipe_next, .progress = pipe_progress};
+    s->pipe = cs_pipe_start(&src, (uint32_t)s->n, 0);
+    return true;
+}
+
 int cs_source_next(cs_source *s, cs_raw *raw)
+{
+    if (s->pipe != NULL) {
+        int rc = cs_pipe_next(s->pipe, raw);
+        if (rc == 0)
+            cs_source_stop_reader(s);
+        return rc;
+    }
+    return next_direct(s, raw);
+}
+
+static int next_direct(cs_source *s, cs_raw *raw)
 {
     if (s->stop)
         return 0;
@@ -681,10 +738,21 @@ int cs_source_count(const cs_source *s)
 
 const cs_input *cs_source_input(const cs_source *s, int i)
 {
+    if (s->pipe != NULL) { /* the reader thread owns inputs[] now: what was handed out so far */
+        s->shadow[i].packets = cs_pipe_handed(s->pipe, (uint32_t)i);
+        return &s->shadow[i];
+    }
     return &s->inputs[i];
 }
 
 bool cs_source_progress(cs_source *s, uint64_t *done, uint64_t *total)
+{
+    if (s->pipe != NULL)
+        return cs_pipe_progress(s->pipe, done, total);
+    return progress_direct(s, done, total);
+}
+
+static bool progress_direct(cs_source *s, uint64_t *done, uint64_t *total)
 {
     if (s->live)
         return false;
@@ -714,6 +782,8 @@ void cs_source_free(cs_source *s)
 {
     if (s == NULL)
         return;
+    cs_source_stop_reader(s);
+    g_free(s->shadow);
     if (s->dump != NULL)
         dump_close(s);
     if (s->dump_tmpl != NULL)
