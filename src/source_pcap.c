@@ -679,6 +679,9 @@ bool cs_source_start_reader(cs_source *s)
         s->shadow[i] = s->inputs[i]; /* path, link type: fixed once open */
         s->shadow[i].message = NULL;
     }
+    for (int i = 0; i < s->n; i++)
+        if (s->rt[i].open)
+            cs_stream_one_thread(&s->rt[i].st); /* from now on the reader thread's alone */
     cs_pipe_src src = {.ctx = s, .next = pipe_next, .progress = pipe_progress};
     s->pipe = cs_pipe_start(&src, (uint32_t)s->n, 0);
     return true;

@@ -224,6 +224,12 @@ int cs_pipe_next(cs_pipe *p, cs_raw *raw)
         }
         if (h->src_idx < p->n_inputs)
             p->handed[h->src_idx]++;
+        /* the next record was written by the other core: start fetching it (header, headers
+         * of the packet) while this one is analysed */
+        const uint8_t *nx = p->ring + (p->r_next & (p->size - 1));
+        __builtin_prefetch(nx);
+        __builtin_prefetch(nx + 64);
+        __builtin_prefetch(nx + 128);
         return 1;
     }
 }
