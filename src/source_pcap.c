@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -683,7 +684,9 @@ bool cs_source_start_reader(cs_source *s)
         if (s->rt[i].open)
             cs_stream_one_thread(&s->rt[i].st); /* from now on the reader thread's alone */
     cs_pipe_src src = {.ctx = s, .next = pipe_next, .progress = pipe_progress};
-    s->pipe = cs_pipe_start(&src, (uint32_t)s->n, 0);
+    /* the ring's size: 16 MiB; the tests make it small to exercise wrapping and big packets */
+    const char *ring = getenv("CONNSCOPE_PIPE_RING");
+    s->pipe = cs_pipe_start(&src, (uint32_t)s->n, ring != NULL ? (size_t)g_ascii_strtoull(ring, NULL, 10) : 0);
     return true;
 }
 

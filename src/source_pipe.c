@@ -147,7 +147,7 @@ static void *reader_main(void *arg)
 cs_pipe *cs_pipe_start(const cs_pipe_src *src, uint32_t n_inputs, size_t ring_bytes)
 {
     cs_pipe *p = g_new0(cs_pipe, 1);
-    size_t size = 1u << 20;
+    size_t size = 64u << 10;
     if (ring_bytes == 0)
         ring_bytes = 16u << 20;
     while (size < ring_bytes)

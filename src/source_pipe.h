@@ -17,7 +17,8 @@ typedef struct cs_pipe_src {
 } cs_pipe_src;
 
 /* Starts the reader thread on src (ring of ring_bytes, rounded up to a power of two of at least
- * 1 MiB; 0: 16 MiB). n_inputs: the number of inputs whose packets are counted by src_idx.
+ * 64 KiB; 0: 16 MiB; packets longer than a quarter of it are handed over in an allocation of
+ * their own). n_inputs: the number of inputs whose packets are counted by src_idx.
  * Can't fail (aborts when no thread can be made, as GLib does on OOM). */
 cs_pipe *cs_pipe_start(const cs_pipe_src *src, uint32_t n_inputs, size_t ring_bytes);
 
