@@ -106,6 +106,13 @@ for f in "$PCAPS/tcp-mixed.pcap" "$PCAPS/http-dumpcap.pcapng" "$PCAPS/compressed
         fi
     done
 done
+if command -v strace >/dev/null; then # the comparisons above mean something only if -j 2 made a thread
+    strace -f -e trace=clone,clone3 -o "$TMP/st1" "$CONNSCOPE" -q "$TMP/rep.pcap" > /dev/null 2>&1
+    strace -f -e trace=clone,clone3 -o "$TMP/st2" "$CONNSCOPE" -q -j 2 "$TMP/rep.pcap" > /dev/null 2>&1
+    t1=$(grep -c 'clone' "$TMP/st1"); t2=$(grep -c 'clone' "$TMP/st2")
+    [ "$t2" = $((t1 + 1)) ] && pass "-j 2 on one file starts one thread more than -j 1 ($t2 against $t1 clone calls)" ||
+        fail "-j 2 on one file: $t2 clone calls, -j 1 $t1"
+fi
 [ $same = 28 ] && pass "-j 2 on one file: text, JSON, CSV and -A of 7 captures byte-identical to one thread (28 runs)"
 CONNSCOPE_PIPE_RING=65536 "$CONNSCOPE" -q -j 2 --json -r "$PCAPS/tcp-mixed.pcap" tcp port 80 > "$TMP/f2.json"
 "$CONNSCOPE" -q --json -r "$PCAPS/tcp-mixed.pcap" tcp port 80 > "$TMP/f1.json"
