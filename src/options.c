@@ -95,7 +95,8 @@ static void add_input_group(GOptionContext *ctx, store *s, const cs_live_opts *l
          "SEC"},
         {"jobs", 'j', 0, G_OPTION_ARG_INT, &s->jobs,
          "Analyse the files on N threads (contiguous groups of files; stream indices restart in each "
-         "group; connections spanning groups are detected and reported)",
+         "group; connections spanning groups are detected and reported); one file: read it on a "
+         "second thread",
          "N"},
         {"write", 'w', 0, G_OPTION_ARG_FILENAME, &s->write_file,
          "Also write the packets read to a pcap file ('-': standard output; the report then goes "
