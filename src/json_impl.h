@@ -93,25 +93,23 @@ G_ALWAYS_INLINE static inline void json_copy_short(char *d, const char *s, size_
 extern const char cs_json_digit_pairs[201];
 
 /* Writes the decimal digits of v at p; returns the end. No printf: this runs for every number
- * of every record. */
+ * of every record. The digits are counted first, then written from the end, two at a time. */
 static inline char *json_put_u64(char *p, uint64_t v)
 {
-    char buf[20];
-    int i = (int)sizeof buf;
+    size_t n = 1;
+    for (uint64_t t = 10; n < 20 && v >= t; t *= 10)
+        n++;
+    char *e = p + n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        buf[--i] = cs_json_digit_pairs[2 * r + 1];
-        buf[--i] = cs_json_digit_pairs[2 * r];
+        e -= 2;
+        memcpy(e, cs_json_digit_pairs + 2 * r, 2);
     }
-    if (v >= 10) {
-        buf[--i] = cs_json_digit_pairs[2 * v + 1];
-        buf[--i] = cs_json_digit_pairs[2 * v];
-    } else {
-        buf[--i] = (char)('0' + v);
-    }
-    size_t n = sizeof buf - (size_t)i;
-    json_copy_short(p, buf + i, n);
+    if (v >= 10)
+        memcpy(e - 2, cs_json_digit_pairs + 2 * v, 2);
+    else
+        e[-1] = (char)('0' + v);
     return p + n;
 }
 
