@@ -8,7 +8,10 @@
 #include "json_impl.h"
 
 const uint8_t cs_json_needs_care[256] = {
-    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x7f ... 0xff] = 1,
 };
 
 const char cs_json_digit_pairs[201] = "00010203040506070809101112131415161718192021222324"

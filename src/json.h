@@ -58,7 +58,7 @@ void cs_json_time_k(cs_json *j, const char *key, size_t klen, cs_time_t ns);
 #define cs_json_strn(j, key, s, len) cs_json_strn_k((j), (key), cs_json_klen(key), (s), (len))
 #define cs_json_int(j, key, v) cs_json_int_k((j), (key), cs_json_klen(key), (v))
 #define cs_json_uint(j, key, v) cs_json_uint_k((j), (key), cs_json_klen(key), (v))
-#define cs_json_double(j, key, v, decimals)                                                       \
+#define cs_json_double(j, key, v, decimals)                                                        \
     cs_json_double_k((j), (key), cs_json_klen(key), (v), (decimals))
 #define cs_json_bool(j, key, v) cs_json_bool_k((j), (key), cs_json_klen(key), (v))
 #define cs_json_null(j, key) cs_json_null_k((j), (key), cs_json_klen(key))

@@ -115,7 +115,8 @@ static inline char *json_put_u64(char *p, uint64_t v)
 
 /* Writes the separator and key (if any, klen bytes) before a value and returns where the value
  * goes, with room for `value` more bytes there (the caller commits). */
-G_ALWAYS_INLINE static inline char *json_member(cs_json *j, const char *key, size_t klen, size_t value)
+G_ALWAYS_INLINE static inline char *json_member(cs_json *j, const char *key, size_t klen,
+                                                size_t value)
 {
     GString *out = j->out;
     bool first = j->first[j->depth], plain = (klen & CS_JSON_KEY_PLAIN) != 0;
@@ -141,7 +142,8 @@ G_ALWAYS_INLINE static inline char *json_member(cs_json *j, const char *key, siz
     return p;
 }
 
-G_ALWAYS_INLINE static inline void json_strn_k_i(cs_json *j, const char *key, size_t klen, const char *s, size_t len)
+G_ALWAYS_INLINE static inline void json_strn_k_i(cs_json *j, const char *key, size_t klen,
+                                                 const char *s, size_t len)
 {
     if (json_any_care((const unsigned char *)s, len)) {
         json_commit(j->out, json_member(j, key, klen, 0));
@@ -168,7 +170,8 @@ G_ALWAYS_INLINE static inline void json_int_k_i(cs_json *j, const char *key, siz
     json_commit(j->out, p);
 }
 
-G_ALWAYS_INLINE static inline void json_uint_k_i(cs_json *j, const char *key, size_t klen, uint64_t v)
+G_ALWAYS_INLINE static inline void json_uint_k_i(cs_json *j, const char *key, size_t klen,
+                                                 uint64_t v)
 {
     json_commit(j->out, json_put_u64(json_member(j, key, klen, 20), v));
 }
@@ -187,7 +190,8 @@ G_ALWAYS_INLINE static inline void json_null_k_i(cs_json *j, const char *key, si
     json_commit(j->out, p + 4);
 }
 
-G_ALWAYS_INLINE static inline void json_str_k_i(cs_json *j, const char *key, size_t klen, const char *s)
+G_ALWAYS_INLINE static inline void json_str_k_i(cs_json *j, const char *key, size_t klen,
+                                                const char *s)
 {
     if (s == NULL)
         json_null_k_i(j, key, klen);
@@ -195,7 +199,8 @@ G_ALWAYS_INLINE static inline void json_str_k_i(cs_json *j, const char *key, siz
         json_strn_k_i(j, key, klen, s, strlen(s));
 }
 
-G_ALWAYS_INLINE static inline void json_time_k_i(cs_json *j, const char *key, size_t klen, cs_time_t ns)
+G_ALWAYS_INLINE static inline void json_time_k_i(cs_json *j, const char *key, size_t klen,
+                                                 cs_time_t ns)
 {
     char *p = json_member(j, key, klen, 28);
     if (ns < 0) {

@@ -107,7 +107,7 @@ void cs_csv_row_line(const cs_csv_row *c, GString *out)
 #define cs_rec_str(r, key, v) cs_rec_str_k((r), (key), CS_REC_KLEN(key), (v))
 #define cs_rec_uint(r, key, v) cs_rec_uint_k((r), (key), CS_REC_KLEN(key), (v))
 #define cs_rec_int(r, key, v) cs_rec_int_k((r), (key), CS_REC_KLEN(key), (v))
-#define cs_rec_double(r, key, v, decimals)                                                        \
+#define cs_rec_double(r, key, v, decimals)                                                         \
     cs_rec_double_k((r), (key), CS_REC_KLEN(key), (v), (decimals))
 #define cs_rec_bool(r, key, v) cs_rec_bool_k((r), (key), CS_REC_KLEN(key), (v))
 #define cs_rec_null(r, key) cs_rec_null_k((r), (key), CS_REC_KLEN(key))
@@ -187,12 +187,14 @@ G_ALWAYS_INLINE static inline void put(cs_rec *r, const char *key, size_t klen, 
         put_csv(r->csv, key, v);
 }
 
-G_ALWAYS_INLINE static inline void cs_rec_str_k(cs_rec *r, const char *key, size_t klen, const char *v)
+G_ALWAYS_INLINE static inline void cs_rec_str_k(cs_rec *r, const char *key, size_t klen,
+                                                const char *v)
 {
     put(r, key, klen, &(val){.kind = V_STR, .s = v});
 }
 
-G_ALWAYS_INLINE static inline void cs_rec_uint_k(cs_rec *r, const char *key, size_t klen, uint64_t v)
+G_ALWAYS_INLINE static inline void cs_rec_uint_k(cs_rec *r, const char *key, size_t klen,
+                                                 uint64_t v)
 {
     put(r, key, klen, &(val){.kind = V_UINT, .u = v});
 }
@@ -202,7 +204,8 @@ G_ALWAYS_INLINE static inline void cs_rec_int_k(cs_rec *r, const char *key, size
     put(r, key, klen, &(val){.kind = V_INT, .i = v});
 }
 
-G_ALWAYS_INLINE static inline void cs_rec_double_k(cs_rec *r, const char *key, size_t klen, double v, int decimals)
+G_ALWAYS_INLINE static inline void cs_rec_double_k(cs_rec *r, const char *key, size_t klen,
+                                                   double v, int decimals)
 {
     put(r, key, klen, &(val){.kind = V_DOUBLE, .d = v, .decimals = decimals});
 }
@@ -217,7 +220,8 @@ G_ALWAYS_INLINE static inline void cs_rec_null_k(cs_rec *r, const char *key, siz
     put(r, key, klen, &(val){.kind = V_NULL});
 }
 
-G_ALWAYS_INLINE static inline void cs_rec_time_k(cs_rec *r, const char *key, size_t klen, cs_time_t ns)
+G_ALWAYS_INLINE static inline void cs_rec_time_k(cs_rec *r, const char *key, size_t klen,
+                                                 cs_time_t ns)
 {
     put(r, key, klen, &(val){.kind = V_TIME, .i = ns});
 }

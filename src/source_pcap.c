@@ -686,7 +686,8 @@ bool cs_source_start_reader(cs_source *s)
     cs_pipe_src src = {.ctx = s, .next = pipe_next, .progress = pipe_progress};
     /* the ring's size: 16 MiB; the tests make it small to exercise wrapping and big packets */
     const char *ring = getenv("CONNSCOPE_PIPE_RING");
-    s->pipe = cs_pipe_start(&src, (uint32_t)s->n, ring != NULL ? (size_t)g_ascii_strtoull(ring, NULL, 10) : 0);
+    s->pipe = cs_pipe_start(&src, (uint32_t)s->n,
+                            ring != NULL ? (size_t)g_ascii_strtoull(ring, NULL, 10) : 0);
     return true;
 }
 

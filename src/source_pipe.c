@@ -16,9 +16,9 @@ enum {
     REC_BIG,        /* the bytes are in a separate allocation (a packet bigger than ring/4) */
 };
 
-#define ALIGN 32u                  /* every record starts at a multiple: a header always fits */
-#define BATCH (256u << 10)         /* positions are published after this many bytes (or on waits) */
-#define PROGRESS_EVERY 4096u       /* packets between two progress snapshots of the reader */
+#define ALIGN 32u            /* every record starts at a multiple: a header always fits */
+#define BATCH (256u << 10)   /* positions are published after this many bytes (or on waits) */
+#define PROGRESS_EVERY 4096u /* packets between two progress snapshots of the reader */
 
 typedef struct rec_hdr {
     uint32_t kind;
@@ -43,13 +43,13 @@ struct cs_pipe {
     _Atomic uint64_t prog_done, prog_total;
     _Atomic bool prog_ok;
     /* reader only */
-    _Alignas(64) uint64_t w_head;  /* bytes written (published up to head) */
-    uint64_t w_tail;               /* the tail as last read */
+    _Alignas(64) uint64_t w_head; /* bytes written (published up to head) */
+    uint64_t w_tail;              /* the tail as last read */
     /* consumer only */
-    _Alignas(64) uint64_t r_tail;  /* start of the record handed out last */
-    uint64_t r_head;               /* the head as last read */
-    uint64_t r_next;               /* end of the record handed out last */
-    uint8_t *big;                  /* the REC_BIG bytes handed out last (freed on the next call) */
+    _Alignas(64) uint64_t r_tail; /* start of the record handed out last */
+    uint64_t r_head;              /* the head as last read */
+    uint64_t r_next;              /* end of the record handed out last */
+    uint8_t *big;                 /* the REC_BIG bytes handed out last (freed on the next call) */
     uint64_t *handed;
     uint32_t n_inputs;
 };
@@ -124,7 +124,8 @@ static void *reader_main(void *arg)
     cs_pipe *p = arg;
     uint64_t published = 0, n = 0;
     cs_raw raw;
-    while (!atomic_load_explicit(&p->quit, memory_order_relaxed) && p->src.next(p->src.ctx, &raw) > 0) {
+    while (!atomic_load_explicit(&p->quit, memory_order_relaxed) &&
+           p->src.next(p->src.ctx, &raw) > 0) {
         if (!put_packet(p, &raw))
             break;
         if (p->w_head - published >= BATCH) {
