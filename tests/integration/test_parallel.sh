@@ -110,7 +110,8 @@ if command -v strace >/dev/null; then # the comparisons above mean something onl
     strace -f -e trace=clone,clone3 -o "$TMP/st1" "$CONNSCOPE" -q "$TMP/rep.pcap" > /dev/null 2>&1
     strace -f -e trace=clone,clone3 -o "$TMP/st2" "$CONNSCOPE" -q -j 2 "$TMP/rep.pcap" > /dev/null 2>&1
     t1=$(grep -c 'clone' "$TMP/st1"); t2=$(grep -c 'clone' "$TMP/st2")
-    [ "$t2" = $((t1 + 1)) ] && pass "-j 2 on one file starts one thread more than -j 1 ($t2 against $t1 clone calls)" ||
+    # (ThreadSanitizer adds a thread of its own once the program has a second one)
+    [ "$t2" -gt "$t1" ] && pass "-j 2 on one file starts a thread that -j 1 does not ($t2 against $t1 clone calls)" ||
         fail "-j 2 on one file: $t2 clone calls, -j 1 $t1"
 fi
 [ $same = 28 ] && pass "-j 2 on one file: text, JSON, CSV and -A of 7 captures byte-identical to one thread (28 runs)"
