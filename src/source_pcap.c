@@ -110,7 +110,7 @@ static void heap_push(cs_source *s, int idx)
     }
 }
 
-static int heap_pop(cs_source *s)
+G_ALWAYS_INLINE static inline int heap_pop(cs_source *s)
 {
     int top = s->heap[0];
     s->heap[0] = s->heap[--s->heap_len];
@@ -656,7 +656,41 @@ void cs_source_stop_reader(cs_source *s)
     g_free(handed);
 }
 
-static int next_direct(cs_source *s, cs_raw *raw);
+G_ALWAYS_INLINE static inline int next_direct(cs_source *s, cs_raw *raw)
+{
+    if (s->stop)
+        return 0;
+    if (s->live) {
+        if (s->rt[0].pcap == NULL)
+            return 0;
+        if (!input_fill(s, 0)) {
+            if (s->rt[0].pcap == NULL || s->stop)
+                return 0;
+            /* Non-blocking handle: wait for the next packet at most the read timeout, so the
+             * caller gets control back regularly (intervals, --duration, signals). */
+            int fd = pcap_get_selectable_fd(s->rt[0].pcap);
+            if (fd >= 0) {
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                (void)poll(&pfd, 1, s->timeout_ms);
+            }
+            return -2;
+        }
+        fill_raw(s, 0, raw);
+        return 1;
+    }
+    if (s->advance >= 0) {
+        int i = s->advance;
+        s->advance = -1;
+        if (input_fill(s, i))
+            heap_push(s, i);
+    }
+    if (s->heap_len == 0)
+        return 0;
+    int i = heap_pop(s);
+    s->advance = i;
+    fill_raw(s, i, raw);
+    return 1;
+}
 
 static int pipe_next(void *ctx, cs_raw *raw)
 {
@@ -700,42 +734,6 @@ int cs_source_next(cs_source *s, cs_raw *raw)
         return rc;
     }
     return next_direct(s, raw);
-}
-
-static int next_direct(cs_source *s, cs_raw *raw)
-{
-    if (s->stop)
-        return 0;
-    if (s->live) {
-        if (s->rt[0].pcap == NULL)
-            return 0;
-        if (!input_fill(s, 0)) {
-            if (s->rt[0].pcap == NULL || s->stop)
-                return 0;
-            /* Non-blocking handle: wait for the next packet at most the read timeout, so the
-             * caller gets control back regularly (intervals, --duration, signals). */
-            int fd = pcap_get_selectable_fd(s->rt[0].pcap);
-            if (fd >= 0) {
-                struct pollfd pfd = {.fd = fd, .events = POLLIN};
-                (void)poll(&pfd, 1, s->timeout_ms);
-            }
-            return -2;
-        }
-        fill_raw(s, 0, raw);
-        return 1;
-    }
-    if (s->advance >= 0) {
-        int i = s->advance;
-        s->advance = -1;
-        if (input_fill(s, i))
-            heap_push(s, i);
-    }
-    if (s->heap_len == 0)
-        return 0;
-    int i = heap_pop(s);
-    s->advance = i;
-    fill_raw(s, i, raw);
-    return 1;
 }
 
 int cs_source_count(const cs_source *s)
