@@ -35,6 +35,7 @@ void cs_json_init(cs_json *j, GString *out)
     j->depth = 0;
     j->first[0] = true;
     j->sec_len = 0;
+    j->t_len = 0;
     memset(j->sec_text, '0', sizeof j->sec_text); /* cs_json_time copies all of it */
 }
 

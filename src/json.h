@@ -18,6 +18,10 @@ typedef struct cs_json {
     int64_t sec;
     uint8_t sec_len;
     char sec_text[20];
+    /* ... and the whole time stamp written last (a request's start and end are often one time) */
+    cs_time_t t_ns;
+    uint8_t t_len; /* 0: none yet */
+    char t_text[28];
 } cs_json;
 
 /* Starts writing into out (appends; does not clear it). */

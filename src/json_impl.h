@@ -203,6 +203,13 @@ G_ALWAYS_INLINE static inline void json_time_k_i(cs_json *j, const char *key, si
                                                  cs_time_t ns)
 {
     char *p = json_member(j, key, klen, 28);
+    if (j->t_len != 0 && ns == j->t_ns) {
+        memcpy(p, j->t_text, sizeof j->t_text); /* the room holds 28 bytes */
+        json_commit(j->out, p + j->t_len);
+        return;
+    }
+    char *start = p;
+    j->t_ns = ns;
     if (ns < 0) {
         ns = -ns;
         *p++ = '-';
@@ -219,6 +226,8 @@ G_ALWAYS_INLINE static inline void json_time_k_i(cs_json *j, const char *key, si
     memcpy(p + 1, cs_json_digit_pairs + 2 * (us / 10000), 2);
     memcpy(p + 3, cs_json_digit_pairs + 2 * (us / 100 % 100), 2);
     memcpy(p + 5, cs_json_digit_pairs + 2 * (us % 100), 2);
+    j->t_len = (uint8_t)(p + 7 - start);
+    memcpy(j->t_text, start, sizeof j->t_text); /* all 28 bytes of the room: a hit copies them */
     json_commit(j->out, p + 7);
 }
 
