@@ -17,8 +17,8 @@
 #include "config.h"
 #include "follow.h"
 #include "options.h"
-#include "plot.h"
 #include "output.h"
+#include "plot.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested;
