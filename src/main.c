@@ -23,6 +23,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t report_requested;
+static volatile sig_atomic_t rotate_requested;
 static cs_source *live_source;
 
 static void on_stop_signal(int sig)
@@ -39,7 +40,15 @@ static void on_report_signal(int sig)
     report_requested = 1;
 }
 
-static void install_signals(void)
+static void on_rotate_signal(int sig)
+{
+    (void)sig;
+    rotate_requested = 1;
+}
+
+/* SIGINT/SIGTERM stop, SIGUSR1 reports; SIGHUP rotates a -w file (only when there is one: else
+ * it keeps its default meaning). */
+static void install_signals(bool rotate_on_hup)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -50,6 +59,10 @@ static void install_signals(void)
     sa.sa_handler = on_report_signal;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
+    if (rotate_on_hup) {
+        sa.sa_handler = on_rotate_signal;
+        sigaction(SIGHUP, &sa, NULL);
+    }
 }
 
 static void print_version(void)
@@ -133,9 +146,26 @@ typedef struct reader {
     cs_engine *engine;
     const cs_run_info *info;
     bool live;
+    bool out_gone; /* live: the reader of standard output went away (EPIPE): capture stopped */
     cs_time_t start, last_stats, duration;
     progress pg;
 } reader;
+
+/* Live capture: has the reader of standard output (the report, or -w -) gone away? Then the
+ * capture stops: nobody reads what it writes. SIGPIPE is held for live runs (run()). */
+static bool output_gone(reader *r)
+{
+    GError *err = NULL;
+    if (!cs_output_check(stdout, "standard output", &err)) { /* flushes; stdio's error flag */
+        r->out_gone = err->code == EPIPE;
+        g_error_free(err);
+    }
+    if (cs_source_write_errno(r->src) == EPIPE)
+        r->out_gone = true;
+    if (r->out_gone)
+        fprintf(stderr, "connscope: standard output closed: capture stopped\n");
+    return r->out_gone;
+}
 
 static void read_packet(void *ctx, const cs_raw *raw)
 {
@@ -159,12 +189,18 @@ static bool between_reads(void *ctx, bool timed_out)
             if (cs_source_stats(r->src, &rx, &drop, &ifdrop))
                 cs_engine_set_drops(r->engine, rx, drop, ifdrop);
             r->last_stats = now;
-            fflush(stdout); /* records reach a pipe within a second, without a write per line */
+            /* records reach a pipe within a second, without a write per line */
+            if (output_gone(r))
+                return false;
         }
         if (timed_out)
             cs_engine_idle(r->engine, now);
         if (r->duration > 0 && now - r->start >= r->duration)
             return false;
+    }
+    if (rotate_requested) {
+        rotate_requested = 0;
+        cs_source_write_rotate(r->src); /* a failure stops -w: reported by check_outputs */
     }
     if (report_requested) {
         report_requested = 0;
@@ -175,8 +211,9 @@ static bool between_reads(void *ctx, bool timed_out)
     return true;
 }
 
-/* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration. */
-static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info)
+/* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration.
+ * Returns false when a live capture stopped because standard output's reader went away. */
+static bool read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info)
 {
     uint64_t done, total;
     reader r = {.src = src,
@@ -196,6 +233,7 @@ static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const 
             cs_engine_set_drops(e, rx, drop, ifdrop);
     }
     progress_clear(&r.pg);
+    return !r.out_gone;
 }
 
 /* Writes --summary-out, --metrics and --plot after the report; a failure is exit status 2. */
@@ -233,13 +271,18 @@ static int check_outputs(const cs_options *o, cs_source *src, int status)
     return cs_output_finish("connscope", status);
 }
 
-/* Opens the files or the interface (and -w, then -Z). Returns NULL after printing why. */
+/* Opens the files or the interface, then -Z, then -w (as tcpdump does: every output file, the
+ * rotated ones too, is created by the user -Z names). Returns NULL after printing why. */
 static cs_source *open_input(const cs_options *o)
 {
     GError *err = NULL;
     cs_source *src = o->live.iface != NULL
                          ? cs_source_open_live(&o->live, &err)
                          : cs_source_open_files(o->files, o->n_files, o->bpf, &err);
+    if (src != NULL && o->user != NULL && !drop_privileges(o->user)) {
+        cs_source_free(src);
+        return NULL;
+    }
     if (src != NULL && o->write_file != NULL &&
         !cs_source_write_to(src, o->write_file, o->rotate_bytes, o->rotate_secs, &err)) {
         cs_source_free(src);
@@ -248,10 +291,6 @@ static cs_source *open_input(const cs_options *o)
     if (src == NULL) {
         fprintf(stderr, "connscope: %s\n", err->message);
         g_error_free(err);
-        return NULL;
-    }
-    if (o->user != NULL && !drop_privileges(o->user)) {
-        cs_source_free(src);
         return NULL;
     }
     return src;
@@ -331,9 +370,10 @@ static int run(cs_options *o)
         info.analytics_opts = o->kind == CS_REPORT_CSV ? NULL : cs_an_cli_sections(&o->an);
     }
     int status;
-    install_signals();
-    if (cs_an_cli_files_due(&o->an))
-        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
+    install_signals(o->write_file != NULL && strcmp(o->write_file, "-") != 0);
+    if (cs_an_cli_files_due(&o->an) || o->live.iface != NULL)
+        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early; a live
+                                     capture stops cleanly (read_input) */
     if (o->jobs > 1 && o->n_files > 1) {
         status = cs_run_parallel(o->files, o->n_files, o->jobs, o->bpf, &ecfg, report, o->kind, src,
                                  &info, &stop_requested);
@@ -341,7 +381,8 @@ static int run(cs_options *o)
         cs_engine *e = cs_engine_new(&ecfg, report);
         if (o->live.iface != NULL)
             live_source = src;
-        read_input(src, e, o, &info);
+        if (!read_input(src, e, o, &info) && report->out == stdout)
+            report->out = stderr; /* the final report still reaches someone */
         live_source = NULL;
         status = cs_source_account(src, cs_engine_counters(e)) ? CS_EXIT_INPUT_ERRORS : 0;
         cs_engine_finish(e, &info);
