@@ -489,6 +489,11 @@ uint64_t cs_engine_udp_streams(const cs_engine *e)
     return cs_udp_streams(e->udp);
 }
 
+uint32_t cs_engine_udp_active(const cs_engine *e)
+{
+    return cs_udp_active(e->udp);
+}
+
 cs_counters *cs_engine_counters(cs_engine *e)
 {
     return &e->ctr;

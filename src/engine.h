@@ -110,6 +110,8 @@ uint64_t cs_engine_streams(const cs_engine *e);
 const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e);
 const cs_tunnels *cs_engine_tunnels(const cs_engine *e);
 uint64_t cs_engine_udp_streams(const cs_engine *e);
+/* UDP flows tracked now (a live gauge). */
+uint32_t cs_engine_udp_active(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "follow.h"
+#include "metrics_http.h"
 #include "options.h"
 #include "plot.h"
 #include "output.h"
@@ -149,7 +150,21 @@ typedef struct reader {
     bool out_gone; /* live: the reader of standard output went away (EPIPE): capture stopped */
     cs_time_t start, last_stats, duration;
     progress pg;
+    cs_metrics_http *mh; /* --metrics-listen, or NULL */
 } reader;
+
+/* --metrics-listen: a scrape waits; renders the cumulative counters for it (this thread owns
+ * them, so nothing is copied or locked but the finished text). */
+static void publish_metrics(reader *r)
+{
+    cs_live_view v = {.stats = cs_engine_stats(r->engine),
+                      .ctr = cs_engine_counters(r->engine),
+                      .tcp_tracked = cs_engine_active_conns(r->engine),
+                      .udp_tracked = cs_engine_udp_active(r->engine),
+                      .start_s = (double)r->start / 1e9};
+    v.have_drops = cs_source_stats(r->src, &v.received, &v.dropped, &v.if_dropped);
+    cs_metrics_http_publish(r->mh, &v);
+}
 
 /* Live capture: has the reader of standard output (the report, or -w -) gone away? Then the
  * capture stops: nobody reads what it writes. SIGPIPE is held for live runs (run()). */
@@ -198,6 +213,8 @@ static bool between_reads(void *ctx, bool timed_out)
         if (r->duration > 0 && now - r->start >= r->duration)
             return false;
     }
+    if (r->mh != NULL && cs_metrics_http_wanted(r->mh))
+        publish_metrics(r);
     if (rotate_requested) {
         rotate_requested = 0;
         cs_source_write_rotate(r->src); /* a failure stops -w: reported by check_outputs */
@@ -213,7 +230,8 @@ static bool between_reads(void *ctx, bool timed_out)
 
 /* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration.
  * Returns false when a live capture stopped because standard output's reader went away. */
-static bool read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info)
+static bool read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info,
+                       cs_metrics_http *mh)
 {
     uint64_t done, total;
     reader r = {.src = src,
@@ -221,7 +239,8 @@ static bool read_input(cs_source *src, cs_engine *e, const cs_options *o, const 
                 .info = info,
                 .live = o->live.iface != NULL,
                 .start = wall_now(),
-                .duration = o->duration};
+                .duration = o->duration,
+                .mh = mh};
     r.pg.start = r.start;
     r.pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list && !o->udp_stream_list &&
               (r.live || (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
@@ -271,20 +290,30 @@ static int check_outputs(const cs_options *o, cs_source *src, int status)
     return cs_output_finish("connscope", status);
 }
 
-/* Opens the files or the interface, then -Z, then -w (as tcpdump does: every output file, the
- * rotated ones too, is created by the user -Z names). Returns NULL after printing why. */
-static cs_source *open_input(const cs_options *o)
+/* Opens the files or the interface and the --metrics-listen socket (*mh), then -Z, then -w (as
+ * tcpdump does: every output file, the rotated ones too, is created by the user -Z names).
+ * Returns NULL after printing why. */
+static cs_source *open_input(const cs_options *o, cs_metrics_http **mh)
 {
     GError *err = NULL;
     cs_source *src = o->live.iface != NULL
                          ? cs_source_open_live(&o->live, &err)
                          : cs_source_open_files(o->files, o->n_files, o->bpf, &err);
+    if (src != NULL && o->metrics_listen != NULL &&
+        (*mh = cs_metrics_http_start(o->metrics_listen, &err)) == NULL) {
+        cs_source_free(src);
+        src = NULL;
+    }
     if (src != NULL && o->user != NULL && !drop_privileges(o->user)) {
+        cs_metrics_http_stop(*mh);
+        *mh = NULL;
         cs_source_free(src);
         return NULL;
     }
     if (src != NULL && o->write_file != NULL &&
         !cs_source_write_to(src, o->write_file, o->rotate_bytes, o->rotate_secs, &err)) {
+        cs_metrics_http_stop(*mh);
+        *mh = NULL;
         cs_source_free(src);
         src = NULL;
     }
@@ -351,7 +380,8 @@ static int run(cs_options *o)
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf); /* live: flushed every second by between_reads;
                                                       before -w - writes its header there */
-    cs_source *src = open_input(o);
+    cs_metrics_http *mh = NULL;
+    cs_source *src = open_input(o, &mh);
     if (src == NULL) {
         cs_keylog_free(keylog);
         return CS_EXIT_USAGE;
@@ -381,9 +411,10 @@ static int run(cs_options *o)
         cs_engine *e = cs_engine_new(&ecfg, report);
         if (o->live.iface != NULL)
             live_source = src;
-        if (!read_input(src, e, o, &info) && report->out == stdout)
+        if (!read_input(src, e, o, &info, mh) && report->out == stdout)
             report->out = stderr; /* the final report still reaches someone */
         live_source = NULL;
+        cs_metrics_http_stop(mh); /* the capture ended: nothing new to serve */
         status = cs_source_account(src, cs_engine_counters(e)) ? CS_EXIT_INPUT_ERRORS : 0;
         cs_engine_finish(e, &info);
         cs_engine_free(e);
