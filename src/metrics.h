@@ -1,7 +1,7 @@
 /* metrics.h - per-bucket counters for monitoring systems: Graphite plaintext (`path value
- * timestamp`, to a file, standard output or a carbon host:port over TCP) and Prometheus text
- * exposition (with a `bucket` label per bucket). Counters are the events of their bucket alone,
- * so summing a counter over its buckets gives the run's total: no event lost or counted twice. */
+ * timestamp`, to a file, standard output or a carbon host:port over TCP; the events of each bucket
+ * alone, so summing over buckets gives the run's total) and OpenMetrics for backfilling Prometheus
+ * (cumulative counters with a timestamp per bucket boundary). */
 #ifndef CS_METRICS_H
 #define CS_METRICS_H
 
@@ -36,11 +36,12 @@ void cs_metrics_target_clear(cs_metrics_target *t);
  * refused_total, reset_total), stamped with the last bucket's start. */
 void cs_metrics_graphite(const cs_analytics *a, GString *out);
 
-/* Appends the Prometheus text exposition (format 0.0.4) of every bucket to out: counters named
- * connscope_*_total with a bucket="YYYY-MM-DDTHH:MM:SSZ" label (the bucket start, UTC) holding the
- * events of that bucket, and latency summaries (quantiles 0.5/0.9/0.99, _sum, _count) per
- * bucket; then connscope_server_ip_*_total{server_ip,ports}: totals over the whole span per server
- * address. */
+/* Appends OpenMetrics 1.0 text to out, for `promtool tsdb create-blocks-from openmetrics`: each
+ * family's series with a point per bucket boundary (0 at the first bucket's start, then the
+ * cumulative count at every bucket's end, timestamps in seconds with milliseconds), counters
+ * connscope_*_total and the ttfb/total latency as cumulative histograms (le buckets, _sum,
+ * _count); then connscope_server_ip_*_total{server_ip,ports}: totals over the whole span per server
+ * address, one point at the end of the last bucket; then "# EOF". */
 void cs_metrics_prometheus(const cs_analytics *a, GString *out);
 
 /* Writes the metrics of a to t (a file through cs_output_write(); standard output is checked by
