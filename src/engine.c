@@ -258,6 +258,8 @@ static void close_interval(cs_engine *e, cs_time_t end)
     }
     if (e->report->interval != NULL)
         e->report->interval(e->report, &e->cur, &iv);
+    if (e->cfg.interval_hook != NULL)
+        e->cfg.interval_hook(e->cfg.interval_ctx, &e->cur, &iv);
     e->ctr_mark = e->ctr;
     cs_stats_free(&e->cur);
     cs_stats_init(&e->cur);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "follow.h"
+#include "graphite.h"
 #include "metrics_http.h"
 #include "options.h"
 #include "plot.h"
@@ -364,6 +365,56 @@ static cs_analytics *new_analytics(cs_options *o)
     return an;
 }
 
+/* --metrics graphite=HOST:PORT with --interval: the carbon receivers pushed to at the end of
+ * every interval (their end-of-run write is skipped). */
+typedef struct pushers {
+    cs_graphite **g;
+    int n;
+} pushers;
+
+static void push_interval(void *ctx, const cs_stats *st, const cs_interval_info *iv)
+{
+    pushers *p = ctx;
+    for (int i = 0; i < p->n; i++)
+        cs_graphite_interval(p->g[i], st, iv);
+}
+
+/* Starts a sender per carbon target when intervals are on, and hooks them into ecfg. An
+ * unreachable receiver is reported now and retried later (never fatal). */
+static void start_pushers(cs_options *o, cs_engine_cfg *ecfg, pushers *p)
+{
+    memset(p, 0, sizeof *p);
+    if (o->engine.interval <= 0)
+        return;
+    GString *prefix = g_string_new(NULL);
+    cs_metrics_graphite_prefix(&o->an.cfg.host, prefix);
+    for (int i = 0; i < o->an.n_targets; i++) {
+        cs_metrics_target *t = &o->an.targets[i];
+        if (t->format != CS_METRICS_GRAPHITE || t->host == NULL)
+            continue;
+        GError *warn = NULL;
+        t->streamed = true;
+        p->g = g_renew(cs_graphite *, p->g, p->n + 1);
+        p->g[p->n++] = cs_graphite_start(t, prefix->str, &warn);
+        if (warn != NULL) {
+            fprintf(stderr, "connscope: %s (retrying with every interval)\n", warn->message);
+            g_error_free(warn);
+        }
+    }
+    g_string_free(prefix, TRUE);
+    if (p->n > 0) {
+        ecfg->interval_hook = push_interval;
+        ecfg->interval_ctx = p;
+    }
+}
+
+static void stop_pushers(pushers *p)
+{
+    for (int i = 0; i < p->n; i++)
+        cs_graphite_stop(p->g[i]); /* undelivered batches are told on stderr, never fatal */
+    g_free(p->g);
+}
+
 /* One analysis run with the checked options o. Returns the exit status. */
 static int run(cs_options *o)
 {
@@ -394,6 +445,8 @@ static int run(cs_options *o)
     ecfg.udp_stream_list = o->udp_stream_list ? stdout : NULL;
     cs_decode_set_vxlan_ports(o->vxlan_ports, o->n_vxlan_ports);
     ecfg.analytics = an;
+    pushers push;
+    start_pushers(o, &ecfg, &push);
     cs_run_info info = {.src = src, .filter = o->bpf, .version = PACKAGE_VERSION};
     if (an != NULL) {
         info.analytics = an;
@@ -419,6 +472,7 @@ static int run(cs_options *o)
         cs_engine_finish(e, &info);
         cs_engine_free(e);
     }
+    stop_pushers(&push);
     if (status != CS_EXIT_USAGE && o->engine.filter.stream_set &&
         o->engine.filter.stream >= info.streams_max) {
         fprintf(stderr, "connscope: no TCP stream %" G_GUINT64_FORMAT " in the input\n",

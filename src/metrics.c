@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,17 +163,53 @@ static int64_t span_end_s(const cs_analytics *a)
     return t / CS_NS_PER_S;
 }
 
-void cs_metrics_graphite(const cs_analytics *a, GString *out)
+void cs_metrics_graphite_prefix(const cs_host_filter *host, GString *prefix)
 {
-    GString *prefix = g_string_new("connscope");
-    if (a->cfg.host.on) {
+    g_string_assign(prefix, "connscope");
+    if (host->on) {
         char ip[64];
-        cs_addr_str(&a->cfg.host.addr, a->cfg.host.family, ip, sizeof ip);
+        cs_addr_str(&host->addr, host->family, ip, sizeof ip);
         for (char *q = ip; *q; q++)
             if (*q == '.' || *q == ':')
                 *q = '_';
         g_string_append_printf(prefix, ".host.%s", ip);
     }
+}
+
+void cs_metrics_graphite_interval(const cs_stats *st, const cs_interval_info *iv,
+                                  const char *prefix, GString *out)
+{
+    static const char *const cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    gctx c = {.out = out, .prefix = prefix};
+    int64_t ts = iv->end / CS_NS_PER_S; /* capture time of the interval's end */
+    char path[64];
+    g_line(&c, "packets", iv->ctr->packets, ts);
+    g_line(&c, "bytes", iv->ctr->bytes, ts);
+    g_line(&c, "conns", st->conns_started, ts);
+    g_line(&c, "conns_ended", st->conns, ts);
+    g_line(&c, "established", st->established, ts);
+    g_line(&c, "syn_pkts", st->syn_pkts, ts);
+    g_line(&c, "syn_attempts", st->syn_attempts, ts);
+    g_line(&c, "http.requests", st->http_requests, ts);
+    for (int i = 1; i <= 6; i++) {
+        snprintf(path, sizeof path, "http.status.%s", cls[i % 6]);
+        g_line(&c, path, st->http_status_class[i % 6], ts);
+    }
+    g_line(&c, "http.unanswered", st->http_unanswered, ts);
+    g_line(&c, "http.orphans", st->http_orphans, ts);
+    g_line(&c, "tls.conns", st->tls_conns, ts);
+    g_hist(&c, "ttfb_us", &st->http_ttfb_us, ts);
+    g_hist(&c, "total_us", &st->http_total_us, ts);
+    if (iv->have_drops) {
+        g_line(&c, "capture.received", iv->drops[0], ts);
+        g_line(&c, "capture.dropped", iv->drops[1] + iv->drops[2], ts);
+    }
+}
+
+void cs_metrics_graphite(const cs_analytics *a, GString *out)
+{
+    GString *prefix = g_string_new(NULL);
+    cs_metrics_graphite_prefix(&a->cfg.host, prefix);
     gctx c = {.out = out, .prefix = prefix->str};
     cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, g_bucket, &c);
     GPtrArray *ips = server_ips(a);
@@ -370,7 +407,7 @@ void cs_metrics_prometheus(const cs_analytics *a, GString *out)
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-static bool send_all(const char *host, const char *port, const GString *s, GError **err)
+int cs_carbon_connect(const char *host, const char *port, GError **err)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -380,11 +417,14 @@ static bool send_all(const char *host, const char *port, const GString *s, GErro
     if (rc != 0) {
         g_set_error(err, METRICS_ERROR, 0, "--metrics graphite=%s:%s: %s", host, port,
                     gai_strerror(rc));
-        return false;
+        return -1;
     }
     int fd = -1, saved = 0;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        struct timeval tmo = {.tv_sec = 3}; /* Linux: bounds connect() and each send() */
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof tmo);
         if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             saved = errno;
             close(fd);
@@ -392,11 +432,14 @@ static bool send_all(const char *host, const char *port, const GString *s, GErro
         }
     }
     freeaddrinfo(res);
-    if (fd < 0) {
+    if (fd < 0)
         g_set_error(err, METRICS_ERROR, 0, "--metrics graphite=%s:%s: cannot connect: %s", host,
                     port, g_strerror(saved ? saved : errno));
-        return false;
-    }
+    return fd;
+}
+
+bool cs_carbon_send(int fd, const GString *s, const char *host, const char *port, GError **err)
+{
     size_t off = 0;
     while (off < s->len) {
         ssize_t n = send(fd, s->str + off, s->len - off, MSG_NOSIGNAL);
@@ -405,13 +448,21 @@ static bool send_all(const char *host, const char *port, const GString *s, GErro
         if (n <= 0) {
             g_set_error(err, METRICS_ERROR, 0, "--metrics graphite=%s:%s: send failed: %s", host,
                         port, g_strerror(errno));
-            close(fd);
             return false;
         }
         off += (size_t)n;
     }
-    close(fd);
     return true;
+}
+
+static bool send_all(const char *host, const char *port, const GString *s, GError **err)
+{
+    int fd = cs_carbon_connect(host, port, err);
+    if (fd < 0)
+        return false;
+    bool ok = cs_carbon_send(fd, s, host, port, err);
+    close(fd);
+    return ok;
 }
 
 bool cs_metrics_write(const cs_analytics *a, const cs_metrics_target *t, GError **err)

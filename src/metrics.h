@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "analytics.h"
+#include "report.h"
 
 typedef enum cs_metrics_format { CS_METRICS_GRAPHITE, CS_METRICS_PROMETHEUS } cs_metrics_format;
 
@@ -18,6 +19,7 @@ typedef struct cs_metrics_target {
     char *file;
     char *host;
     char *port;
+    bool streamed; /* a carbon target pushed every --interval (graphite.c): not written at the end */
 } cs_metrics_target;
 
 /* Parses "graphite", "graphite=FILE", "graphite=HOST:PORT" ("[v6addr]:PORT" too), "prometheus",
@@ -43,6 +45,25 @@ void cs_metrics_graphite(const cs_analytics *a, GString *out);
  * _count); then connscope_server_ip_*_total{server_ip,ports}: totals over the whole span per server
  * address, one point at the end of the last bucket; then "# EOF". */
 void cs_metrics_prometheus(const cs_analytics *a, GString *out);
+
+/* The Graphite path prefix: "connscope", or "connscope.host.ADDR" with a host filter (dots and
+ * colons of ADDR as '_'). */
+void cs_metrics_graphite_prefix(const cs_host_filter *host, GString *prefix);
+
+/* Appends the Graphite lines of one closed --interval (st: its own statistics) to out, stamped
+ * with the capture time of its end in seconds: packets, bytes, conns (created), conns_ended,
+ * established, syn_pkts, syn_attempts, http.requests, http.status.{1xx..5xx,other},
+ * http.unanswered, http.orphans, tls.conns, http.{ttfb,total}_us.{p50,p90,p99,max,count} (when
+ * the interval had paired exchanges), capture.received and capture.dropped (live). */
+void cs_metrics_graphite_interval(const cs_stats *st, const cs_interval_info *iv,
+                                  const char *prefix, GString *out);
+
+/* A TCP connection to a carbon receiver: returns the socket, or -1 with *err set ("--metrics
+ * graphite=HOST:PORT: REASON"). */
+int cs_carbon_connect(const char *host, const char *port, GError **err);
+
+/* Sends all of s on fd (MSG_NOSIGNAL). Returns false with *err set on a failure. */
+bool cs_carbon_send(int fd, const GString *s, const char *host, const char *port, GError **err);
 
 /* Writes the metrics of a to t (a file through cs_output_write(); standard output is checked by
  * cs_output_finish()). Returns false with *err set when the file cannot be written or the
