@@ -13,7 +13,7 @@ struct cs_graphite {
     char *host, *port, *prefix;
     GAsyncQueue *q; /* GString* batches; the stop marker is &stop */
     GThread *thread;
-    int fd;         /* the connection, -1 when none (sender thread only after the start) */
+    int fd; /* the connection, -1 when none (sender thread only after the start) */
     /* sender thread only; read after the join */
     GQueue backlog;
     uint64_t sent, lost, failures;
@@ -31,8 +31,8 @@ static void gr_flush(cs_graphite *g)
     while (!g_queue_is_empty(&g->backlog)) {
         if (g->fd < 0)
             g->fd = cs_carbon_connect(g->host, g->port, &err);
-        if (g->fd >= 0 && cs_carbon_send(g->fd, g_queue_peek_head(&g->backlog), g->host, g->port,
-                                         &err)) {
+        if (g->fd >= 0 &&
+            cs_carbon_send(g->fd, g_queue_peek_head(&g->backlog), g->host, g->port, &err)) {
             g_string_free(g_queue_pop_head(&g->backlog), TRUE);
             g->sent++;
             g->backoff = 0;

@@ -19,8 +19,8 @@
 #include "graphite.h"
 #include "metrics_http.h"
 #include "options.h"
-#include "plot.h"
 #include "output.h"
+#include "plot.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested;

@@ -278,12 +278,12 @@ static const struct {
 typedef struct pctx {
     cs_expo x;
     pm_field field;
-    int series;          /* which label value (status class, direction) */
-    const char *host;    /* host="..." label text, or "" */
-    cs_time_t width;     /* bucket length */
-    bool started;        /* the zero point at the first bucket's start is written */
-    uint64_t total;      /* counters: events so far */
-    cs_hist hist;        /* histograms: values so far */
+    int series;       /* which label value (status class, direction) */
+    const char *host; /* host="..." label text, or "" */
+    cs_time_t width;  /* bucket length */
+    bool started;     /* the zero point at the first bucket's start is written */
+    uint64_t total;   /* counters: events so far */
+    cs_hist hist;     /* histograms: values so far */
 } pctx;
 
 /* Events of c's series in bucket b. */
@@ -363,8 +363,8 @@ static void p_server_ips(const cs_analytics *a, GString *out, const char *host)
     };
     char ts[48], num[G_ASCII_DTOSTR_BUF_SIZE], ip[64], ports[16];
     snprintf(ts, sizeof ts, " %s",
-             g_ascii_formatd(num, sizeof num, "%.3f", (double)(span_end_s(a) * CS_NS_PER_S +
-                                                               a->cfg.bucket) / 1e9));
+             g_ascii_formatd(num, sizeof num, "%.3f",
+                             (double)(span_end_s(a) * CS_NS_PER_S + a->cfg.bucket) / 1e9));
     cs_expo x = {.out = out, .om = true, .ts = ts};
     GString *l = g_string_new(NULL);
     for (size_t k = 0; k < CS_ARRAY_LEN(ipm); k++) {
@@ -388,13 +388,17 @@ void cs_metrics_prometheus(const cs_analytics *a, GString *out)
     GString *host = g_string_new(NULL);
     if (a->cfg.host.on) {
         char ip[64];
-        cs_expo_label(host, "host", cs_addr_str(&a->cfg.host.addr, a->cfg.host.family, ip, sizeof ip));
+        cs_expo_label(host, "host",
+                      cs_addr_str(&a->cfg.host.addr, a->cfg.host.family, ip, sizeof ip));
     }
     for (int f = 0; f < PM_FIELDS; f++) {
         cs_expo fx = {.out = out, .om = true, .ts = ""};
         cs_expo_family(&fx, pm_meta[f].name, pm_meta[f].type, pm_meta[f].help);
         for (int i = 0; i < pm_meta[f].series; i++) {
-            pctx c = {.x = fx, .field = (pm_field)f, .series = i, .host = host->str,
+            pctx c = {.x = fx,
+                      .field = (pm_field)f,
+                      .series = i,
+                      .host = host->str,
                       .width = a->cfg.bucket};
             cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, p_bucket, &c);
             cs_hist_clear(&c.hist);

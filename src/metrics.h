@@ -19,7 +19,8 @@ typedef struct cs_metrics_target {
     char *file;
     char *host;
     char *port;
-    bool streamed; /* a carbon target pushed every --interval (graphite.c): not written at the end */
+    bool
+        streamed; /* a carbon target pushed every --interval (graphite.c): not written at the end */
 } cs_metrics_target;
 
 /* Parses "graphite", "graphite=FILE", "graphite=HOST:PORT" ("[v6addr]:PORT" too), "prometheus",

@@ -7,8 +7,8 @@
 #include "metrics_expo.h"
 
 /* Histogram bounds in microseconds (100 us to 60 s). */
-static const uint64_t expo_le_us[] = {100,    250,    500,    1000,    2500,    5000,
-                                      10000,  25000,  50000,  100000,  250000,  500000,
+static const uint64_t expo_le_us[] = {100,     250,     500,     1000,     2500,     5000,
+                                      10000,   25000,   50000,   100000,   250000,   500000,
                                       1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
 
 void cs_expo_family(cs_expo *x, const char *name, const char *type, const char *help)

@@ -102,7 +102,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", g_strdup("GET /metrics\n"), 13);
     if (strcmp(url, "/metrics") != 0)
-        return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", g_strdup("connscope: see /metrics\n"), 24);
+        return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", g_strdup("connscope: see /metrics\n"),
+                     24);
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     int f = accept != NULL && strstr(accept, "application/openmetrics-text") != NULL ? FMT_OM
                                                                                      : FMT_PROM;
@@ -165,12 +166,11 @@ cs_metrics_http *cs_metrics_http_start(const char *spec, GError **err)
         unsigned fl = flags;
         if (sa.ss_family == AF_UNSPEC && attempt == 0)
             fl |= MHD_USE_DUAL_STACK; /* every address; IPv4 only when IPv6 is off */
-        m->daemon = MHD_start_daemon(fl, port, NULL, NULL, on_request, m,
-                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                     sa.ss_family == AF_UNSPEC ? MHD_OPTION_END
-                                                               : MHD_OPTION_SOCK_ADDR,
-                                     (struct sockaddr *)&sa, MHD_OPTION_END);
+        m->daemon =
+            MHD_start_daemon(fl, port, NULL, NULL, on_request, m, MHD_OPTION_CONNECTION_LIMIT,
+                             (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                             sa.ss_family == AF_UNSPEC ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR,
+                             (struct sockaddr *)&sa, MHD_OPTION_END);
         if (sa.ss_family != AF_UNSPEC)
             break;
     }
