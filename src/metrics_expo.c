@@ -161,34 +161,48 @@ static void live_servers(cs_expo *x, const cs_stats *st)
     g_ptr_array_free(rows, TRUE);
 }
 
-/* HTTP per (server, Host, version): requests, responses by status class, unanswered. */
+/* The labels of an HTTP row: server, host, version. */
+static void http_labels(GString *l, const cs_http_server *v)
+{
+    char srv[64];
+    g_string_truncate(l, 0);
+    cs_expo_label(l, "server", cs_expo_server(srv, v->family, &v->addr, v->port));
+    cs_expo_label(l, "host", v->family == 0 ? "other" : v->host);
+    cs_expo_label(l, "version", v->version == 2 ? "2" : "1");
+}
+
+/* HTTP per (server, Host, version): requests, responses by status class, unanswered; each family
+ * with all its samples after its TYPE line (the formats forbid interleaving families). */
 static void live_http(cs_expo *x, const cs_stats *st)
 {
     GPtrArray *rows = cs_stats_http_servers_sorted(st);
-    GString *l = g_string_new(NULL), *lc = g_string_new(NULL);
-    char srv[64];
+    GString *l = g_string_new(NULL);
     static const char *const cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
     cs_expo_family(x, "connscope_http_requests", "counter",
                    "HTTP requests reported, by server, Host and HTTP version.");
+    for (guint i = 0; i < rows->len; i++) {
+        const cs_http_server *v = g_ptr_array_index(rows, i);
+        http_labels(l, v);
+        cs_expo_counter(x, "connscope_http_requests", l->str, v->requests);
+    }
     cs_expo_family(x, "connscope_http_responses", "counter",
                    "Final HTTP responses by server, Host, version and status class (code), "
                    "responses without a request included.");
+    for (guint i = 0; i < rows->len; i++) {
+        const cs_http_server *v = g_ptr_array_index(rows, i);
+        for (int c = 1; c <= 6; c++) {
+            if (v->status_class[c % 6] == 0)
+                continue;
+            http_labels(l, v);
+            cs_expo_label(l, "code", cls[c % 6]);
+            cs_expo_counter(x, "connscope_http_responses", l->str, v->status_class[c % 6]);
+        }
+    }
     cs_expo_family(x, "connscope_http_unanswered", "counter",
                    "HTTP requests reported without a response, by server, Host and version.");
     for (guint i = 0; i < rows->len; i++) {
         const cs_http_server *v = g_ptr_array_index(rows, i);
-        g_string_truncate(l, 0);
-        cs_expo_label(l, "server", cs_expo_server(srv, v->family, &v->addr, v->port));
-        cs_expo_label(l, "host", v->family == 0 ? "other" : v->host);
-        cs_expo_label(l, "version", v->version == 2 ? "2" : "1");
-        cs_expo_counter(x, "connscope_http_requests", l->str, v->requests);
-        for (int c = 1; c <= 6; c++) {
-            if (v->status_class[c % 6] == 0)
-                continue;
-            g_string_assign(lc, l->str);
-            cs_expo_label(lc, "code", cls[c % 6]);
-            cs_expo_counter(x, "connscope_http_responses", lc->str, v->status_class[c % 6]);
-        }
+        http_labels(l, v);
         cs_expo_counter(x, "connscope_http_unanswered", l->str, v->unanswered);
     }
     cs_expo_family(x, "connscope_http_ttfb_seconds", "histogram",
@@ -197,28 +211,33 @@ static void live_http(cs_expo *x, const cs_stats *st)
     cs_expo_family(x, "connscope_http_total_seconds", "histogram",
                    "Request start to last response byte of paired HTTP exchanges.");
     cs_expo_hist(x, "connscope_http_total_seconds", "", &st->http_total_us);
-    g_string_free(lc, TRUE);
     g_string_free(l, TRUE);
     g_ptr_array_free(rows, TRUE);
 }
 
-/* TLS per (server, SNI). */
+/* TLS per (server, SNI): connections, then established ones. */
 static void live_tls(cs_expo *x, const cs_stats *st)
 {
     GPtrArray *rows = cs_stats_tls_servers_sorted(st);
     GString *l = g_string_new(NULL);
     char srv[64];
-    cs_expo_family(x, "connscope_tls_connections", "counter",
-                   "Finalised TLS connections by server and SNI (\"\": no server_name).");
-    cs_expo_family(x, "connscope_tls_established", "counter",
-                   "Finalised TLS connections whose handshake completed, by server and SNI.");
-    for (guint i = 0; i < rows->len; i++) {
-        const cs_tls_server *v = g_ptr_array_index(rows, i);
-        g_string_truncate(l, 0);
-        cs_expo_label(l, "server", cs_expo_server(srv, v->family, &v->addr, v->port));
-        cs_expo_label(l, "sni", v->family == 0 ? "other" : v->sni);
-        cs_expo_counter(x, "connscope_tls_connections", l->str, v->conns);
-        cs_expo_counter(x, "connscope_tls_established", l->str, v->established);
+    static const struct {
+        const char *name, *help;
+    } fam[2] = {
+        {"connscope_tls_connections",
+         "Finalised TLS connections by server and SNI (\"\": no server_name)."},
+        {"connscope_tls_established",
+         "Finalised TLS connections whose handshake completed, by server and SNI."},
+    };
+    for (int k = 0; k < 2; k++) {
+        cs_expo_family(x, fam[k].name, "counter", fam[k].help);
+        for (guint i = 0; i < rows->len; i++) {
+            const cs_tls_server *v = g_ptr_array_index(rows, i);
+            g_string_truncate(l, 0);
+            cs_expo_label(l, "server", cs_expo_server(srv, v->family, &v->addr, v->port));
+            cs_expo_label(l, "sni", v->family == 0 ? "other" : v->sni);
+            cs_expo_counter(x, fam[k].name, l->str, k == 0 ? v->conns : v->established);
+        }
     }
     g_string_free(l, TRUE);
     g_ptr_array_free(rows, TRUE);
