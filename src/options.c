@@ -432,9 +432,8 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->rotate_mb < 0, "--rotate-mb takes a size >= 0"},
         {s->rotate_secs < 0, "--rotate-seconds takes seconds >= 0"},
         {s->buffer_kib < 0 || s->buffer_kib > 4 * 1024 * 1024, "-B takes 0 to 4194304 KiB"},
-        {s->jobs > 1 &&
-             (live || s->stream_list || s->udp_stream_list || s->interval > 0 ||
-              s->write_file != NULL || s->count > 0),
+        {s->jobs > 1 && (live || s->stream_list || s->udp_stream_list || s->interval > 0 ||
+                         s->write_file != NULL || s->count > 0),
          "-j goes with capture files, not with -i, -c, --stream-list, --udp-stream-list, "
          "--interval or -w"},
         {s->stream_list && s->udp_stream_list,
