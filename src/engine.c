@@ -27,7 +27,7 @@ struct cs_engine {
     cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
     cs_time_t last_ts;
     uint64_t frame;
-    uint64_t uid_key;         /* cs_uid_run_key of the first packet */
+    uint64_t uid_key; /* cs_uid_run_key of the first packet */
     uint64_t drops[3], drops_mark[3];
     bool have_drops;
 };

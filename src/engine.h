@@ -63,8 +63,8 @@ typedef struct cs_engine_cfg {
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
     uint32_t max_frag_datagrams; /* incomplete IP datagrams held for reassembly */
-    uint32_t uid_group;  /* -j: index of this group of files, mixed into the uids (0 otherwise) */
-    cs_edge_sink edges;  /* -j: connections at the edges of the input; conn NULL: off */
+    uint32_t uid_group; /* -j: index of this group of files, mixed into the uids (0 otherwise) */
+    cs_edge_sink edges; /* -j: connections at the edges of the input; conn NULL: off */
     cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange;
                                 its latency per server is set from the stats by
                                 cs_engine_flush/report_now (owned by the caller) */

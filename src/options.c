@@ -22,7 +22,8 @@ typedef struct cs_options_store {
     gboolean udp_stream_list;
     gboolean version, list_ifaces, no_promisc, quiet, numeric;
     gdouble idle_timeout, close_linger, duration, interval, udp_idle_timeout;
-    gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count, rotate_mb, stream;
+    gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count,
+        rotate_mb, stream;
     gint64 tunnel_id, vni, max_udp_flows;
     gint jobs, snaplen, buffer_kib, rotate_secs;
     GArray *ports;      /* --http-port values, parsed */
@@ -246,7 +247,8 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
               CS_AN_MAX_KEYS_DEFAULT),
          "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &s->http_max_pending,
-         text(s, "Outstanding HTTP requests (HTTP/2: open streams) kept per connection (default %u)",
+         text(s,
+              "Outstanding HTTP requests (HTTP/2: open streams) kept per connection (default %u)",
               http->max_pending),
          "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};

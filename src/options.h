@@ -37,8 +37,8 @@ typedef struct cs_options {
     bool quiet;
     cs_report_kind kind; /* text, --json or --csv */
     bool list_conns, list_http;
-    bool stream_list;       /* --stream-list: frame/stream lines on stdout, the report on stderr */
-    bool udp_stream_list;   /* --udp-stream-list: the same for UDP frames (udp.stream) */
+    bool stream_list;     /* --stream-list: frame/stream lines on stdout, the report on stderr */
+    bool udp_stream_list; /* --udp-stream-list: the same for UDP frames (udp.stream) */
     const uint16_t *vxlan_ports; /* --vxlan-port values (the caller hands them to the decoder) */
     int n_vxlan_ports;
     bool report_to_stderr;  /* standard output carries something else (the pcap of -w -,

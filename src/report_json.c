@@ -209,13 +209,7 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
 static void json_counts(cs_json *j, const char *key, GHashTable *t, const char *empty_as)
 {
     cs_json_obj_begin(j, key);
-    GPtrArray *keys = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(keys, k);
-    g_ptr_array_sort(keys, (GCompareFunc)(void (*)(void))g_strcmp0);
+    GPtrArray *keys = cs_str_keys_sorted(t);
     for (guint i = 0; i < keys->len; i++) {
         const char *name = g_ptr_array_index(keys, i);
         cs_json_uint(j, name[0] ? name : empty_as, GPOINTER_TO_UINT(g_hash_table_lookup(t, name)));
