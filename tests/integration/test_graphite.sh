@@ -72,7 +72,7 @@ mkdir -p "$TMP/www"; echo hi > "$TMP/www/a.txt"
 (cd "$TMP/www" && exec python3 -m http.server "$PORT" --bind 127.0.0.1 --protocol HTTP/1.1 >/dev/null 2>&1) &
 SERVER=$!
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$PORT/a.txt" >/dev/null && break; sleep 0.1; done
-"$CONNSCOPE" -q -i lo -f "tcp port $PORT" --interval 1 --duration 6 --json \
+"$CONNSCOPE" -q -i lo -f "tcp port $PORT" --interval 1 --duration 10 --json \
     --metrics "graphite=127.0.0.1:$GPORT" >"$TMP/o2.json" 2>"$TMP/e2" &
 CS=$!
 sleep 0.5
