@@ -258,6 +258,8 @@ static void close_interval(cs_engine *e, cs_time_t end)
     }
     if (e->report->interval != NULL)
         e->report->interval(e->report, &e->cur, &iv);
+    if (e->cfg.interval_hook != NULL)
+        e->cfg.interval_hook(e->cfg.interval_ctx, &e->cur, &iv);
     e->ctr_mark = e->ctr;
     cs_stats_free(&e->cur);
     cs_stats_init(&e->cur);
@@ -487,6 +489,11 @@ const cs_tunnels *cs_engine_tunnels(const cs_engine *e)
 uint64_t cs_engine_udp_streams(const cs_engine *e)
 {
     return cs_udp_streams(e->udp);
+}
+
+uint32_t cs_engine_udp_active(const cs_engine *e)
+{
+    return cs_udp_active(e->udp);
 }
 
 cs_counters *cs_engine_counters(cs_engine *e)

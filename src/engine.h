@@ -70,6 +70,10 @@ typedef struct cs_engine_cfg {
                                 cs_engine_flush/report_now (owned by the caller) */
     bool auto_bucket;        /* --plot without --bucket: widen the analytics buckets as events
                                 come (cs_plot_auto_bucket) */
+    /* Optional (NULL: none): called with every closed interval after the report's interval
+     * callback (Graphite pushed per interval); st is the interval's own statistics. */
+    void (*interval_hook)(void *ctx, const cs_stats *st, const cs_interval_info *iv);
+    void *interval_ctx;
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;
@@ -110,6 +114,8 @@ uint64_t cs_engine_streams(const cs_engine *e);
 const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e);
 const cs_tunnels *cs_engine_tunnels(const cs_engine *e);
 uint64_t cs_engine_udp_streams(const cs_engine *e);
+/* UDP flows tracked now (a live gauge). */
+uint32_t cs_engine_udp_active(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

@@ -210,7 +210,7 @@ bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const char
         e = NULL;
     }
     for (int i = 0; i < c->n_targets; i++)
-        if (!cs_metrics_write(a, &c->targets[i], &e)) {
+        if (!c->targets[i].streamed && !cs_metrics_write(a, &c->targets[i], &e)) {
             if (ok)
                 g_propagate_error(err, e);
             else {

@@ -12,6 +12,7 @@
  * the layer's *_default()), so that --help shows it and an option not given keeps it. */
 typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
+    gchar *metrics_listen;
     gchar *tls_keylog;
     gchar **http_ports, **http2_ports, **vxlan_ports;
     gchar **rest;       /* the words after the options: files, or with -r/-i the BPF filter */
@@ -108,7 +109,11 @@ static void add_input_group(GOptionContext *ctx, store *s, const cs_live_opts *l
         {"rotate-seconds", 0, 0, G_OPTION_ARG_INT, &s->rotate_secs,
          "With -w: start a new file every SEC seconds", "SEC"},
         {"user", 'Z', 0, G_OPTION_ARG_STRING, &s->user,
-         "Live: switch to USER after opening the interface (and the -w file)", "USER"},
+         "Live: switch to USER after opening the interface, before any output file", "USER"},
+        {"metrics-listen", 0, 0, G_OPTION_ARG_STRING, &s->metrics_listen,
+         "Live: serve cumulative counters at http://[ADDR:]PORT/metrics (Prometheus text; "
+         "OpenMetrics when asked; ADDR defaults to all)",
+         "[ADDR:]PORT"},
         {"numeric", 'n', 0, G_OPTION_ARG_NONE, &s->numeric,
          "Accepted for tcpdump's -n/-nn: connscope never resolves addresses or ports to names",
          NULL},
@@ -444,6 +449,7 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
          "the analytics sections (-A, --top, --latency, --slow, --flow-profile) are text or JSON: "
          "use --summary-out or --metrics with --csv"},
         {s->user != NULL && !live, "-Z USER goes with a live capture (-i)"},
+        {s->metrics_listen != NULL && !live, "--metrics-listen goes with a live capture (-i)"},
         {s->jobs < 0 || s->jobs > 256, "-j takes 1 to 256 threads"},
         {(s->rotate_mb > 0 || s->rotate_secs > 0) && s->write_file == NULL,
          "--rotate-mb and --rotate-seconds go with -w FILE"},
@@ -510,6 +516,7 @@ static void map_values(const store *s, cs_options *o)
     o->rotate_bytes = (uint64_t)s->rotate_mb * 1000000;
     o->rotate_secs = (uint32_t)s->rotate_secs;
     o->user = s->user;
+    o->metrics_listen = s->metrics_listen;
     o->count = (uint64_t)s->count;
     o->duration = (cs_time_t)(s->duration * 1e9);
     o->jobs = s->jobs;
@@ -653,6 +660,7 @@ void cs_options_free(cs_options *o)
     g_free(s->iface);
     g_free(s->write_file);
     g_free(s->user);
+    g_free(s->metrics_listen);
     g_free(s->server);
     g_free(s->client);
     g_free(s->since);

@@ -29,7 +29,9 @@ typedef struct cs_options {
     const char *write_file; /* -w (may be "-": standard output), or NULL */
     uint64_t rotate_bytes;  /* --rotate-mb in bytes (0: never) */
     uint32_t rotate_secs;
-    const char *user;   /* -Z */
+    const char *user; /* -Z */
+    /* --metrics-listen [ADDR:]PORT (live only), or NULL */
+    const char *metrics_listen;
     uint64_t count;     /* -c (0: no limit) */
     cs_time_t duration; /* --duration (0: no limit) */
     int jobs;           /* -j (0 or 1: one thread) */

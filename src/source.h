@@ -120,6 +120,14 @@ bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, u
  * (the file is incomplete: ...)". */
 bool cs_source_write_check(cs_source *s, int *errnum, GError **err);
 
+/* -w: closes the current output file now and goes on in the next one (path.1, path.2, ...; for
+ * SIGHUP). Returns false when there is no output file (none, standard output, writing already
+ * stopped) or the next one cannot be opened (then writing stops, as on any write failure). */
+bool cs_source_write_rotate(cs_source *s);
+
+/* -w: the errno of the failure that stopped writing, 0 while every write succeeds. */
+int cs_source_write_errno(const cs_source *s);
+
 /* Prints the capture interfaces, one per line ("1.eth0 (description) [Up, Running]"), like
  * tcpdump -D. Returns false with *err set if they cannot be listed. */
 bool cs_source_list_interfaces(FILE *out, GError **err);

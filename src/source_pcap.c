@@ -566,6 +566,34 @@ static bool dump_flush_ok(cs_source *s)
     return false;
 }
 
+/* Closes the current output file and opens the next (path.N+1). Returns false when writing
+ * stopped (the failure is kept for cs_source_write_check()). */
+static bool dump_next_file(cs_source *s)
+{
+    if (!dump_flush_ok(s))
+        return false;
+    dump_close(s);
+    s->dump_index++;
+    if (!dump_open(s, NULL)) {
+        s->dump_errno = errno != 0 ? errno : EIO;
+        s->dump_failed = dump_name(s);
+        return false;
+    }
+    return true;
+}
+
+bool cs_source_write_rotate(cs_source *s)
+{
+    if (s->dump == NULL || pcap_dump_file(s->dump) == stdout)
+        return false;
+    return dump_next_file(s);
+}
+
+int cs_source_write_errno(const cs_source *s)
+{
+    return s->dump_errno;
+}
+
 static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
 {
     if (s->dump_opened < 0)
@@ -575,15 +603,8 @@ static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
                   (s->dump_rotate_secs > 0 &&
                    ts - s->dump_opened >= (cs_time_t)s->dump_rotate_secs * CS_NS_PER_S);
     if (rotate) {
-        if (!dump_flush_ok(s))
+        if (!dump_next_file(s))
             return;
-        dump_close(s);
-        s->dump_index++;
-        if (!dump_open(s, NULL)) {
-            s->dump_errno = errno != 0 ? errno : EIO;
-            s->dump_failed = dump_name(s);
-            return;
-        }
         s->dump_opened = ts;
     }
     pcap_dump((u_char *)s->dump, rt->hdr, rt->data);

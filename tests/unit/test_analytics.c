@@ -849,14 +849,25 @@ static void test_metrics_prometheus(void)
     exchange(a, 1, 1700000040 * CS_NS_PER_S, "GET", "/", 404, 1500, 2500);
     GString *p = g_string_new(NULL);
     cs_metrics_prometheus(a, p);
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_requests_total counter\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "connscope_http_requests_total{host=\"10.0.0.100\","
-                                          "bucket=\"2023-11-14T22:14:00Z\"} 1\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "bucket=\"2023-11-14T22:14:00Z\",class=\"4xx\"} 1\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_ttfb_seconds summary\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "quantile=\"0.5\"} 0.001500\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "connscope_http_ttfb_seconds_count{host=\"10.0.0.100\","
-                                          "bucket=\"2023-11-14T22:14:00Z\"} 1\n"));
+    /* OpenMetrics: cumulative, 0 at the bucket's start (22:14:00Z), the count at its end */
+    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_requests counter\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(p->str, "connscope_http_requests_total{host=\"10.0.0.100\"} 0 1700000040.000\n"
+                       "connscope_http_requests_total{host=\"10.0.0.100\"} 1 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str,
+        "connscope_http_responses_total{host=\"10.0.0.100\",code=\"4xx\"} 1 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_ttfb_seconds histogram\n"));
+    /* ttfb 1.5 ms: above the 1 ms bound, under 2.5 ms */
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str,
+        "connscope_http_ttfb_seconds_bucket{host=\"10.0.0.100\",le=\"0.001\"} 0 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str,
+        "connscope_http_ttfb_seconds_bucket{host=\"10.0.0.100\",le=\"0.0025\"} 1 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str, "connscope_http_ttfb_seconds_count{host=\"10.0.0.100\"} 1 1700000100.000\n"));
+    CU_ASSERT_TRUE(g_str_has_suffix(p->str, "\n# EOF\n"));
     g_string_free(p, TRUE);
     cs_analytics_free(a);
 }
