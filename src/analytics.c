@@ -150,8 +150,7 @@ void cs_analytics_add_input(cs_analytics *a, const char *name)
     g_ptr_array_add(a->inputs, g_strdup(name));
 }
 
-/* floor(x / w) * w, also for negative x */
-static cs_time_t align(cs_time_t x, cs_time_t w)
+cs_time_t cs_an_align(cs_time_t x, cs_time_t w)
 {
     cs_time_t q = x / w;
     if (x % w != 0 && x < 0)
@@ -172,7 +171,7 @@ cs_an_bucket *cs_analytics_bucket(cs_analytics *a, cs_time_t start)
 
 static cs_an_bucket *bucket_of(cs_analytics *a, cs_time_t ts)
 {
-    cs_time_t start = align(ts, a->cfg.bucket);
+    cs_time_t start = cs_an_align(ts, a->cfg.bucket);
     if (a->last != NULL && a->last->start == start)
         return a->last;
     a->last = cs_analytics_bucket(a, start);
@@ -285,7 +284,7 @@ void cs_analytics_http(cs_analytics *a, const cs_http_row *row)
     }
 }
 
-static void bucket_add(cs_an_bucket *into, const cs_an_bucket *from)
+void cs_an_bucket_add(cs_an_bucket *into, const cs_an_bucket *from)
 {
     into->conns += from->conns;
     into->syn_pkts += from->syn_pkts;
@@ -307,10 +306,10 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from)
     g_hash_table_iter_init(&it, from->buckets);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const cs_an_bucket *b = v;
-        bucket_add(cs_analytics_bucket(into, align(b->start, into->cfg.bucket)), b);
+        cs_an_bucket_add(cs_analytics_bucket(into, cs_an_align(b->start, into->cfg.bucket)), b);
     }
     into->last = NULL;
-    bucket_add(&into->untimed, &from->untimed);
+    cs_an_bucket_add(&into->untimed, &from->untimed);
     g_hash_table_iter_init(&it, from->servers);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const cs_an_server *s = v;
@@ -378,8 +377,8 @@ void cs_analytics_totals(const cs_analytics *a, cs_an_bucket *out)
     gpointer k, v;
     g_hash_table_iter_init(&it, a->buckets);
     while (g_hash_table_iter_next(&it, &k, &v))
-        bucket_add(out, v);
-    bucket_add(out, &a->untimed);
+        cs_an_bucket_add(out, v);
+    cs_an_bucket_add(out, &a->untimed);
 }
 
 void cs_an_slow_bounds(const cs_hist *h, uint64_t us, uint64_t *lo, uint64_t *hi)

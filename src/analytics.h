@@ -104,6 +104,12 @@ void cs_analytics_http(cs_analytics *a, const cs_http_row *row);
  * '(other)' row becomes a server of family 0). Can't fail. */
 void cs_analytics_servers_from(cs_analytics *a, const cs_stats *st);
 
+/* floor(x / w) * w, also for negative x: the start of the bucket of width w holding time x. */
+cs_time_t cs_an_align(cs_time_t x, cs_time_t w);
+
+/* Adds every count and histogram of `from` into `into` (their starts are not looked at). */
+void cs_an_bucket_add(cs_an_bucket *into, const cs_an_bucket *from);
+
 /* The bucket starting at `start` (a multiple of the width), created empty if missing. */
 cs_an_bucket *cs_analytics_bucket(cs_analytics *a, cs_time_t start);
 

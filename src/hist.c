@@ -57,9 +57,19 @@ static void add_bin(cs_hist *h, uint32_t bin, uint64_t count)
         return;
     }
     if (h->len == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 8;
-        h->bins = g_renew(uint32_t, h->bins, h->cap);
-        h->counts = g_renew(uint64_t, h->counts, h->cap);
+        /* one block, counts then bins: most histograms (per time bucket) hold a few bins */
+        uint32_t cap = h->cap ? h->cap * 2 : 2;
+        uint8_t *blk = g_malloc((size_t)cap * (sizeof(uint64_t) + sizeof(uint32_t)));
+        uint64_t *counts = (uint64_t *)(void *)blk;
+        uint32_t *bins = (uint32_t *)(void *)(blk + (size_t)cap * sizeof(uint64_t));
+        if (h->len > 0) {
+            memcpy(counts, h->counts, h->len * sizeof *counts);
+            memcpy(bins, h->bins, h->len * sizeof *bins);
+        }
+        g_free(h->counts);
+        h->counts = counts;
+        h->bins = bins;
+        h->cap = cap;
     }
     memmove(h->bins + pos + 1, h->bins + pos, (h->len - pos) * sizeof *h->bins);
     memmove(h->counts + pos + 1, h->counts + pos, (h->len - pos) * sizeof *h->counts);
@@ -138,7 +148,6 @@ uint64_t cs_hist_count_above(const cs_hist *h, uint64_t v)
 
 void cs_hist_clear(cs_hist *h)
 {
-    g_free(h->bins);
-    g_free(h->counts);
+    g_free(h->counts); /* the block holding the bins too */
     memset(h, 0, sizeof *h);
 }

@@ -550,12 +550,14 @@ static cs_analytics *sample(void)
 static void test_summary_roundtrip(void)
 {
     cs_analytics *a = sample();
+    cs_summary sa = {.an = a};
     GString *s1 = g_string_new(NULL), *s2 = g_string_new(NULL);
-    cs_summary_format(a, "test", s1);
+    cs_summary_format(&sa, "test", s1);
     GError *err = NULL;
-    cs_analytics *b = cs_summary_parse(s1->str, s1->len, "s1", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    cs_summary_format(b, "test", s2);
+    cs_summary *sb = cs_summary_parse(s1->str, s1->len, "s1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+    cs_analytics *b = sb->an;
+    cs_summary_format(sb, "test", s2);
     CU_ASSERT_STRING_EQUAL(s1->str, s2->str);
     /* invalid UTF-8 in a path is kept byte for byte (written as hex) */
     CU_ASSERT_PTR_NOT_NULL(strstr(s1->str, "{\"hex\":"));
@@ -573,7 +575,7 @@ static void test_summary_roundtrip(void)
     CU_ASSERT_EQUAL(b->cfg.max_keys, 100);
     CU_ASSERT_EQUAL(b->first_ts, a->first_ts);
     CU_ASSERT_STRING_EQUAL(b->inputs->pdata[0], "a.pcap");
-    cs_analytics_free(b);
+    cs_summary_free(sb);
     g_string_free(s1, TRUE);
     g_string_free(s2, TRUE);
     cs_analytics_free(a);
@@ -582,14 +584,15 @@ static void test_summary_roundtrip(void)
 static void test_summary_empty(void)
 {
     cs_analytics *a = new_an(60 * CS_NS_PER_S, 100);
+    cs_summary sa = {.an = a};
     GString *s = g_string_new(NULL);
-    cs_summary_format(a, "test", s);
+    cs_summary_format(&sa, "test", s);
     GError *err = NULL;
-    cs_analytics *b = cs_summary_parse(s->str, s->len, "empty", &err);
+    cs_summary *b = cs_summary_parse(s->str, s->len, "empty", &err);
     CU_ASSERT_PTR_NOT_NULL(b);
     if (b != NULL)
-        CU_ASSERT_TRUE(b->first_ts > b->last_ts);
-    cs_analytics_free(b);
+        CU_ASSERT_TRUE(b->an->first_ts > b->an->last_ts);
+    cs_summary_free(b);
     g_string_free(s, TRUE);
     cs_analytics_free(a);
 }
@@ -598,7 +601,7 @@ static void test_summary_empty(void)
 static void expect_error(const char *text, int code, const char *needle)
 {
     GError *err = NULL;
-    cs_analytics *a = cs_summary_parse(text, strlen(text), "x.json", &err);
+    cs_summary *a = cs_summary_parse(text, strlen(text), "x.json", &err);
     CU_ASSERT_PTR_NULL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_EQUAL(err->code, code);
@@ -607,14 +610,15 @@ static void expect_error(const char *text, int code, const char *needle)
     CU_ASSERT_PTR_NOT_NULL(strstr(err->message, needle));
     CU_ASSERT(g_str_has_prefix(err->message, "x.json: "));
     g_error_free(err);
-    cs_analytics_free(a);
+    cs_summary_free(a);
 }
 
 static void test_summary_refusals(void)
 {
     cs_analytics *a = sample();
+    cs_summary sa = {.an = a};
     GString *s = g_string_new(NULL);
-    cs_summary_format(a, "test", s);
+    cs_summary_format(&sa, "test", s);
     cs_analytics_free(a);
 
     expect_error("", CS_SUMMARY_ERROR_SYNTAX, "not valid JSON");
@@ -674,21 +678,19 @@ static void test_summary_refusals(void)
 
 static void test_summary_compatible(void)
 {
-    cs_analytics *m = new_an(300 * CS_NS_PER_S, 100), *p1 = new_an(60 * CS_NS_PER_S, 100),
-                 *p7 = new_an(7 * 60 * CS_NS_PER_S, 100);
+    cs_summary *m = cs_summary_new(&(cs_analytics_cfg){.bucket = 300 * CS_NS_PER_S, .max_keys = 100});
+    cs_summary_header p1 = {.bucket = 60 * CS_NS_PER_S}, p7 = {.bucket = 7 * 60 * CS_NS_PER_S};
     GError *err = NULL;
-    CU_ASSERT_TRUE(cs_summary_compatible(m, p1, "p1", &err));
-    CU_ASSERT_FALSE(cs_summary_compatible(m, p7, "p7", &err));
+    CU_ASSERT_TRUE(cs_summary_compatible(m, &p1, "p1", &err));
+    CU_ASSERT_FALSE(cs_summary_compatible(m, &p7, "p7", &err));
     CU_ASSERT_PTR_NOT_NULL(err);
     CU_ASSERT_EQUAL(err->code, CS_SUMMARY_ERROR_MISMATCH);
     g_clear_error(&err);
-    cs_host_filter_parse(&p1->cfg.host, "10.0.0.1");
-    CU_ASSERT_FALSE(cs_summary_compatible(m, p1, "p1", &err));
+    cs_host_filter_parse(&p1.host, "10.0.0.1");
+    CU_ASSERT_FALSE(cs_summary_compatible(m, &p1, "p1", &err));
     CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "different --host") : NULL);
     g_clear_error(&err);
-    cs_analytics_free(m);
-    cs_analytics_free(p1);
-    cs_analytics_free(p7);
+    cs_summary_free(m);
 }
 
 /* ---- metrics and plot ------------------------------------------------------------------------ */
