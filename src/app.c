@@ -33,9 +33,6 @@ typedef struct app_conn {
     bool tunneled;      /* inside an HTTP CONNECT tunnel (http holds the outer exchanges) */
     cs_http_conn *http_in; /* HTTP inside a tunnelled, decrypted TLS session */
     bool gapped;        /* a gap came before the protocol was known */
-    bool midstream;     /* HTTP was found by the mid-stream scan */
-    uint64_t seen[2];   /* bytes (and missing bytes) of each direction so far */
-    cs_time_t seen_ts[2]; /* capture time of the last of them before the current chunk */
 } app_conn;
 
 /* ---- TLS sink: decrypted bytes go to an HTTP parser of their own ---------------------------- */
@@ -113,11 +110,8 @@ const char *cs_app_kind_name(cs_app_kind k)
 
 static app_conn *conn_state(cs_conn *c)
 {
-    if (c->app == NULL) {
-        app_conn *s = g_new0(app_conn, 1);
-        s->seen_ts[0] = s->seen_ts[1] = -1;
-        c->app = s;
-    }
+    if (c->app == NULL)
+        c->app = g_new0(app_conn, 1);
     return c->app;
 }
 
@@ -196,20 +190,16 @@ static int judge(cs_app *a, cs_conn *c, app_conn *s, int dir, const uint8_t *p, 
     return V_NOT;
 }
 
-/* The connection turned out to be HTTP while `take` bytes of the current chunk (`len` bytes, all
- * given to the parser next) of direction dir sat in its prefix: replays what the prefixes held
- * from earlier chunks. A direction already judged not to start with HTTP begins in
- * resynchronisation (its bytes so far were skipped: they count in the parser's lead). */
-static void start_http(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take, uint32_t len)
+/* The connection turned out to be HTTP while `take` bytes of the current chunk of direction dir
+ * sat in its prefix: replays what the prefixes held from earlier chunks. A direction already
+ * judged not to start with HTTP begins in resynchronisation (its bytes are skipped). */
+static void start_http(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take)
 {
     s->kind = CS_APP_HTTP;
     s->http = cs_http_new(&a->cfg.http);
     for (int i = 0; i < 2; i++)
-        if (s->verdict[i] == V_NOT) {
+        if (s->verdict[i] == V_NOT)
             cs_http_resync(s->http, i == c->client);
-            cs_http_skip(s->http, i == c->client, s->seen[i] - (i == dir ? len : 0),
-                         s->seen_ts[i]);
-        }
     int other = !dir;
     if (s->pre_len[other] > 0 && s->verdict[other] != V_NOT) /* arrived before this chunk */
         http_sink_data(a, c, s, other == c->client, s->pre[other], s->pre_len[other],
@@ -235,15 +225,12 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
                         cs_time_t ts)
 {
     app_conn *s = conn_state(c);
-    s->seen[dir] += len;
     if (s->kind == CS_APP_HTTP) {
         http_sink_data(a, c, s, dir == c->client, p, len, ts);
-        s->seen_ts[dir] = ts;
         return;
     }
     if (s->kind == CS_APP_TLS) {
         cs_tls_data(s->tls, &a->tls_sink, c, dir == c->client, p, len, ts);
-        s->seen_ts[dir] = ts;
         return;
     }
     if (s->kind == CS_APP_UNKNOWN && s->verdict[dir] == V_PENDING) {
@@ -263,15 +250,13 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
             v = V_NOT;
         s->verdict[dir] = v;
         if (s->verdict[dir] == V_HTTP) {
-            start_http(a, c, s, dir, take, len);
+            start_http(a, c, s, dir, take);
             http_sink_data(a, c, s, dir == c->client, p, len, ts);
-            s->seen_ts[dir] = ts;
             return;
         }
         if (s->verdict[dir] == V_TLS) {
             start_tls(a, c, s, dir, take);
             cs_tls_data(s->tls, &a->tls_sink, c, dir == c->client, p, len, ts);
-            s->seen_ts[dir] = ts;
             return;
         }
         if (s->verdict[0] != V_PENDING && s->verdict[1] != V_PENDING)
@@ -286,19 +271,15 @@ void cs_app_stream_data(cs_app *a, cs_conn *c, int dir, const uint8_t *p, uint32
         s->scanned[dir] += len;
         if (midstream_http(p, len)) {
             s->verdict[0] = s->verdict[1] = V_NOT; /* both directions resynchronise */
-            s->midstream = true;
-            start_http(a, c, s, dir, 0, len);
+            start_http(a, c, s, dir, 0);
             http_sink_data(a, c, s, dir == c->client, p, len, ts);
         }
     }
-    s->seen_ts[dir] = ts;
 }
 
 void cs_app_stream_gap(cs_app *a, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
 {
     app_conn *s = conn_state(c);
-    s->seen[dir] += len;
-    s->seen_ts[dir] = ts;
     if (s->kind == CS_APP_UNKNOWN || s->kind == CS_APP_OTHER)
         s->gapped = true; /* the first bytes may be lost: look for a start line later on too */
     if (s->kind == CS_APP_HTTP && s->http != NULL)
@@ -316,27 +297,6 @@ void cs_app_stream_end(cs_app *a, cs_conn *c, int dir, cs_time_t ts)
         cs_tls_end(s->tls, &a->tls_sink, c, dir == c->client, ts);
     if (s->http != NULL)
         cs_http_end(s->http, a->sink, c, dir == c->client, ts);
-}
-
-void cs_app_edge_get(const cs_conn *c, cs_app_edge *e)
-{
-    const app_conn *s = c->app;
-    memset(e, 0, sizeof *e);
-    e->seen_ts[0] = e->seen_ts[1] = -1;
-    if (s == NULL)
-        return;
-    e->kind = s->kind;
-    e->undecided = s->kind == CS_APP_UNKNOWN && (s->pre_len[0] > 0 || s->pre_len[1] > 0);
-    e->midstream = s->midstream;
-    e->inner = s->tunneled || s->http_in != NULL || (s->tls != NULL && s->http != NULL);
-    for (int i = 0; i < 2; i++) {
-        e->seen[i] = s->seen[i];
-        e->seen_ts[i] = s->seen_ts[i];
-    }
-    if (s->kind == CS_APP_HTTP && s->http != NULL) {
-        e->has_http = true;
-        cs_http_edge_get(s->http, &e->http);
-    }
 }
 
 void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)

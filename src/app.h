@@ -49,22 +49,6 @@ typedef struct cs_app_summary {
 /* Frees what a summary owns (the TLS fingerprint strings). */
 void cs_app_summary_clear(cs_app_summary *sum);
 
-/* What the application layer of a connection looks like at an edge of the input (summaries keep
- * it for connections cut by the edges: doc/summary-format.md). */
-typedef struct cs_app_edge {
-    uint8_t kind;          /* cs_app_kind */
-    bool undecided;        /* the first bytes of a direction are held until the protocol is told */
-    bool midstream;        /* HTTP was found by the mid-stream scan */
-    bool inner;            /* a CONNECT tunnel, or HTTP inside decrypted TLS */
-    uint64_t seen[2];      /* bytes (and missing bytes) each endpoint sent, by endpoint index */
-    cs_time_t seen_ts[2];  /* capture time of the last of them, -1 if none */
-    bool has_http;         /* cleartext HTTP: */
-    cs_http_edge http;     /* ... its parser (d[0] the client's direction, d[1] the server's) */
-} cs_app_edge;
-
-/* Fills e for connection c (call before cs_app_conn_end()). */
-void cs_app_edge_get(const cs_conn *c, cs_app_edge *e);
-
 /* The connection is over: flushes its parsers (reporting open exchanges), fills *sum, and frees the
  * per-connection state. */
 void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum);

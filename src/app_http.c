@@ -47,14 +47,6 @@ typedef struct hdir {
     z_stream *z;            /* inflater of the current body, NULL if none */
     uint64_t decoded;       /* decoded body bytes so far */
     cs_http_tx *tx;         /* exchange this message belongs to, NULL between messages */
-    /* the lead (cs_http_edge): bytes before the first accepted start line */
-    uint64_t fed;           /* bytes (and missing bytes) of this direction so far */
-    cs_time_t fed_ts;       /* capture time of the last of them, -1 if none */
-    uint64_t line_pos;      /* position of the first byte of the line being read */
-    cs_time_t line_prev_ts; /* time of the byte before it */
-    bool locked;            /* a start line was accepted */
-    uint64_t lead;          /* its position */
-    cs_time_t lead_ts;      /* time of the byte before it */
 } hdir;
 
 struct cs_http_conn {
@@ -69,8 +61,6 @@ struct cs_http_conn {
     bool tunnel;                 /* a CONNECT was answered 2xx: the rest is the tunnel's payload */
     bool connect_pending;        /* a CONNECT awaits its answer: the client's bytes may be tunnel */
     bool http09;                 /* the last request was HTTP/0.9: the server answers raw */
-    bool any_paired;             /* a response was paired with a request */
-    bool server_desync;          /* the server's framing was lost in a gap */
     cs_time_t last_resp_end;
     cs_http_conn_summary sum;
 };
@@ -114,7 +104,6 @@ cs_http_conn *cs_http_new(const cs_http_cfg *cfg)
         h->d[i].phase = PH_START;
         h->d[i].msg_start = -1;
         h->d[i].content_length = -1;
-        h->d[i].fed_ts = h->d[i].lead_ts = -1;
     }
     h->last_resp_end = -1;
     return h;
@@ -748,11 +737,9 @@ static bool response_start(cs_http_conn *h, const cs_http_sink *sink, const cs_c
     cs_http_tx *t = pair_response(h, sink, c, ts);
     if (t != NULL) {
         queue_pop(h);
-        h->any_paired = true;
     } else {
         t = tx_new(h, 1);
         t->outcome = CS_HTTP_NO_REQUEST;
-        t->lead = h->sum.requests == 0;
         h->sum.orphans++;
         anomaly(sink, c, h, CS_ANOM_HTTP_ORPHAN_RESPONSE);
     }
@@ -775,12 +762,6 @@ static void http09_response_start(cs_http_conn *h, const cs_http_sink *sink, con
     if (t == NULL)
         return;
     queue_pop(h);
-    h->any_paired = true;
-    if (!d->locked) {
-        d->locked = true;
-        d->lead = d->fed;
-        d->lead_ts = d->fed_ts;
-    }
     h->sum.responses++;
     t->has_response = true;
     strcpy(t->resp_version, "0.9");
@@ -813,11 +794,6 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
                             : response_start(h, sink, c, p, n, line_ts);
         if (ok) {
             d->skipped = false;
-            if (!d->locked) {
-                d->locked = true;
-                d->lead = d->line_pos;
-                d->lead_ts = d->line_prev_ts;
-            }
             if (d->phase == PH_HEADERS)
                 d->header_bytes = n + 1;
             if (sink->head_line != NULL)
@@ -944,22 +920,12 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
             }
             p += skip;
             len -= skip;
-            if (skip > 0) {
-                d->fed += skip;
-                d->fed_ts = ts;
-            }
             if (len == 0)
                 return 0;
         }
         if (line_phase(d->phase)) {
             const uint8_t *lf = memchr(p, '\n', len);
             uint32_t take = lf != NULL ? (uint32_t)(lf - p) + 1 : len;
-            if (d->line_len == 0) { /* a line starts here (the lead ends here if it is the first) */
-                d->line_pos = d->fed;
-                d->line_prev_ts = d->fed_ts;
-            }
-            d->fed += take;
-            d->fed_ts = ts;
             if (d->line_overflow) {
                 if (lf != NULL)
                     d->line_overflow = false;
@@ -1007,8 +973,6 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
             body_bytes(h, d, side, p, take);
             p += take;
             len -= take;
-            d->fed += take;
-            d->fed_ts = ts;
             if (d->remaining == 0) {
                 if (d->phase == PH_CHUNK_DATA)
                     d->phase = PH_CHUNK_CRLF;
@@ -1023,8 +987,6 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
             body_bytes(h, d, side, p, len);
             if (d->tx != NULL && side == 1)
                 d->tx->resp_end = ts; /* provisional: the end is the close */
-            d->fed += len;
-            d->fed_ts = ts;
             len = 0;
             break;
         default: /* PH_OPAQUE: the rest is not HTTP (upgrade, or a CONNECT tunnel) */
@@ -1045,8 +1007,6 @@ void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bo
     int side = from_client ? 0 : 1;
     hdir *d = &h->d[side];
     h->sum.gaps++;
-    d->fed += len;
-    d->fed_ts = ts;
     switch (d->phase) {
     case PH_BODY_LEN:
     case PH_CHUNK_DATA:
@@ -1114,7 +1074,6 @@ void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bo
         }
         /* Responses to the other outstanding requests may be in the hole: never pair across it. */
         queue_drain(h, sink, c, CS_HTTP_LOST_IN_GAP);
-        h->server_desync = true;
     }
     enter_resync(d);
     d->at_line_start = true; /* the hole often ends where a message starts */
@@ -1158,62 +1117,6 @@ void cs_http_resync(cs_http_conn *h, bool from_client)
     enter_resync(d);
     d->at_line_start = true;
     d->skipped = true; /* skipping the rest of a message we joined late is not an anomaly */
-}
-
-void cs_http_skip(cs_http_conn *h, bool from_client, uint64_t len, cs_time_t ts)
-{
-    hdir *d = &h->d[from_client ? 0 : 1];
-    if (len == 0)
-        return;
-    d->fed += len;
-    d->fed_ts = ts;
-}
-
-static uint8_t edge_phase(const hdir *d)
-{
-    switch (d->phase) {
-    case PH_START:
-        return d->line_len > 0 || d->line_overflow ? CS_HTTP_EDGE_HEADERS : CS_HTTP_EDGE_IDLE;
-    case PH_HEADERS:
-        return CS_HTTP_EDGE_HEADERS;
-    case PH_BODY_LEN:
-        return CS_HTTP_EDGE_BODY;
-    case PH_CHUNK_SIZE:
-    case PH_CHUNK_DATA:
-    case PH_CHUNK_CRLF:
-    case PH_TRAILERS:
-        return CS_HTTP_EDGE_CHUNKED;
-    case PH_BODY_CLOSE:
-        return CS_HTTP_EDGE_CLOSE;
-    case PH_OPAQUE:
-        return CS_HTTP_EDGE_OPAQUE;
-    default:
-        return CS_HTTP_EDGE_LOST;
-    }
-}
-
-void cs_http_edge_get(const cs_http_conn *h, cs_http_edge *e)
-{
-    memset(e, 0, sizeof *e);
-    for (int i = 0; i < 2; i++) {
-        const hdir *d = &h->d[i];
-        cs_http_edge_dir *o = &e->d[i];
-        o->locked = d->locked;
-        o->lead = d->locked ? d->lead : d->fed;
-        o->lead_ts = d->locked ? d->lead_ts : d->fed_ts;
-        o->phase = edge_phase(d);
-        o->remaining = d->phase == PH_BODY_LEN ? d->remaining : 0;
-        o->in_msg = d->tx != NULL || d->interim;
-    }
-    e->pending = h->q_len;
-    e->requests_seen = h->sum.requests > 0;
-    e->paired = h->any_paired;
-    e->server_desync = h->server_desync;
-    e->odd = h->barrier || h->owed_to_dropped > 0 || h->connect_pending || h->http09 ||
-             h->d[1].interim;
-    for (const cs_http_tx *t = h->q_head; t != NULL; t = t->next)
-        if (t->head || t->connect || EXT(t)->after_barrier)
-            e->odd = true;
 }
 
 void cs_http_free(cs_http_conn *h)

@@ -66,9 +66,6 @@ typedef struct cs_http_tx {
     bool resp_encoded;       /* the response body had a gzip/deflate content coding */
     bool decode_error;       /* ... that could not be decoded (gap or corrupt): *_body_len is the
                                 transferred length */
-    bool lead;               /* a response that started before any request was seen on the
-                                connection (joined mid-stream: it may answer a request of an
-                                earlier input; summaries keep such exchanges apart) */
 } cs_http_tx;
 
 /* Per-connection totals, for the conn record. */
@@ -131,46 +128,6 @@ void cs_http_summary_add(cs_http_conn_summary *into, const cs_http_conn_summary 
 
 /* Starts a direction in resynchronisation mode (mid-stream capture: skip to the first start line). */
 void cs_http_resync(cs_http_conn *h, bool from_client);
-
-/* `len` bytes of one direction went by before the parser was started (not parsed): they count
- * in the lead of cs_http_edge (the last of them arrived at ts). */
-void cs_http_skip(cs_http_conn *h, bool from_client, uint64_t len, cs_time_t ts);
-
-/* Where one direction of the parser stands at the end of an input. */
-typedef enum cs_http_edge_phase {
-    CS_HTTP_EDGE_IDLE,    /* between messages */
-    CS_HTTP_EDGE_HEADERS, /* inside a start line or header block */
-    CS_HTTP_EDGE_BODY,    /* inside a body of known length: `remaining` bytes to come */
-    CS_HTTP_EDGE_CHUNKED, /* inside a chunked body */
-    CS_HTTP_EDGE_CLOSE,   /* inside a body delimited by the close */
-    CS_HTTP_EDGE_OPAQUE,  /* after 101 / CONNECT: not HTTP any more */
-    CS_HTTP_EDGE_LOST     /* resynchronising: skipping to the next start line */
-} cs_http_edge_phase;
-
-/* One direction at the edges of an input: how it began (the lead: bytes before the first start
- * line the parser accepted) and where it stands at the end. */
-typedef struct cs_http_edge_dir {
-    uint64_t lead;       /* bytes (and missing bytes) before its first start line, or all of them */
-    cs_time_t lead_ts;   /* capture time of the last of those bytes, -1 if none */
-    bool locked;         /* a start line was accepted */
-    uint8_t phase;       /* cs_http_edge_phase at the end */
-    uint64_t remaining;  /* CS_HTTP_EDGE_BODY: bytes still to come */
-    bool in_msg;         /* a message is in progress */
-} cs_http_edge_dir;
-
-typedef struct cs_http_edge {
-    cs_http_edge_dir d[2];  /* [0] client (requests), [1] server (responses) */
-    uint32_t pending;       /* requests waiting for a final response */
-    bool requests_seen;     /* a request line was accepted */
-    bool paired;            /* a response was paired with a request */
-    bool server_desync;     /* the server's framing was lost in a gap (queued requests drained) */
-    bool odd;               /* a HEAD/CONNECT/HTTP/0.9 request waits, a 1xx or a barrier is
-                               pending, or requests were dropped at the cap: framing of what
-                               follows depends on state a continuation cannot see */
-} cs_http_edge;
-
-/* Fills e with where h stands now (call before cs_http_finish()). */
-void cs_http_edge_get(const cs_http_conn *h, cs_http_edge *e);
 
 /* Content detection on the first bytes of a direction: 1 = an HTTP request line (client) or status
  * line (server) starts here, 0 = not HTTP, -1 = need more bytes to tell. */

@@ -42,7 +42,6 @@ struct cs_flow_table {
     lru lists[LIST_COUNT];
     uint64_t next_stream;
     cs_time_t now;          /* latest packet time seen */
-    cs_time_t first_ts;     /* first packet time seen */
     cs_time_t next_check;   /* next expiry scan */
     tomb *tombs;            /* ring of finalised tuples */
     uint32_t tomb_next;
@@ -285,8 +284,6 @@ static void finalise(cs_flow_table *t, cs_conn *c, cs_end_reason why)
     }
     if (t->hooks->conn_end != NULL && !c->quote_only)
         t->hooks->conn_end(t->hooks->ctx, c, why);
-    else if (t->hooks->quote_end != NULL && c->quote_only)
-        t->hooks->quote_end(t->hooks->ctx, c, why);
     if (!t->flushing)
         tomb_add(t, c);
     uint32_t pos = cs_hidx_find_val(&t->idx, c->hash, c->id + 1);
@@ -436,12 +433,6 @@ static cs_conn *conn_create(cs_flow_table *t, const cs_pkt *p, uint32_t h)
     c->first_ts = c->last_ts = c->end_ts = p->ts;
     c->d[0].wscale = c->d[1].wscale = -1;
     c->lru_prev = c->lru_next = NIL;
-    c->first_syn = syn_only;
-    c->first_seq = p->seq;
-    /* the first on its 4-tuple in this run (no tombstone): it may continue a connection of an
-     * earlier input, unless it starts with a SYN too late to continue one that was still open */
-    c->head = pos == CS_HIDX_NONE &&
-              (!syn_only || p->ts - t->first_ts <= t->cfg.idle_timeout);
 
     if (pos != CS_HIDX_NONE) {
         uint32_t ti = t->tomb_idx.slots[pos].val - 1;
@@ -622,12 +613,6 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
     }
     if (fl & CS_TH_SYN)
         conn_syn(t, c, dir, p);
-    if ((fl & (CS_TH_FIN | CS_TH_RST)) && d->closing_ts == 0)
-        d->closing_ts = p->ts;
-    if ((fl & (CS_TH_ACK | CS_TH_SYN)) == CS_TH_ACK && d->first_ack_ts == 0 && !p->hdr_partial) {
-        d->first_ack = p->ack;
-        d->first_ack_ts = p->ts;
-    }
     if (fl & CS_TH_ACK) {
         d->seen |= CS_SENT_ACK;
         if (!c->established && dir == c->client && !(fl & CS_TH_SYN) &&
@@ -678,8 +663,6 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
 
 cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
 {
-    if (t->first_ts == INT64_MIN)
-        t->first_ts = p->ts;
     if (p->ts > t->now) {
         t->now = p->ts;
         if (t->now >= t->next_check) {
@@ -695,12 +678,7 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
     if (pos != CS_HIDX_NONE) {
         c = conn_at(t, t->idx.slots[pos].val - 1);
         d = m.dir;
-        /* past its timeout: finalised now whether or not the once-a-second scan ran, so that
-         * what continues a connection depends only on the gap (summaries stitch by that rule) */
-        if (p->ts - c->last_ts > (c->closed ? t->cfg.close_linger : t->cfg.idle_timeout)) {
-            finalise(t, c, c->closed ? CS_END_CLOSED : CS_END_IDLE);
-            c = NULL;
-        } else if (starts_new_stream(c, d, p)) {
+        if (starts_new_stream(c, d, p)) {
             finalise(t, c, CS_END_REUSED);
             c = NULL;
         }
@@ -751,7 +729,6 @@ cs_flow_table *cs_flow_new(const cs_flow_cfg *cfg, const cs_flow_hooks *hooks,
     cs_hidx_init(&t->tomb_idx, 1024);
     t->tombs = g_new0(tomb, t->cfg.max_tombstones > 0 ? t->cfg.max_tombstones : 1);
     t->now = INT64_MIN;
-    t->first_ts = INT64_MIN;
     t->next_check = INT64_MIN;
     return t;
 }
@@ -764,9 +741,6 @@ static gint cmp_stream(gconstpointer a, gconstpointer b)
 
 void cs_flow_flush(cs_flow_table *t)
 {
-    /* what the last packet's time has expired, as if one more scan had run */
-    if (t->now != INT64_MIN)
-        cs_flow_expire(t, t->now);
     t->flushing = true;
     GPtrArray *all = g_ptr_array_sized_new(t->active);
     for (int l = LIST_OPEN; l < LIST_COUNT; l++)
@@ -775,8 +749,6 @@ void cs_flow_flush(cs_flow_table *t)
     g_ptr_array_sort(all, cmp_stream);
     for (guint i = 0; i < all->len; i++) {
         cs_conn *c = g_ptr_array_index(all, i);
-        if (t->hooks->at_edge != NULL)
-            t->hooks->at_edge(t->hooks->ctx, c);
         finalise(t, c, c->closed ? CS_END_CLOSED : CS_END_EOF);
     }
     g_ptr_array_free(all, TRUE);
@@ -796,38 +768,6 @@ uint32_t cs_flow_peak(const cs_flow_table *t)
 uint64_t cs_flow_streams(const cs_flow_table *t)
 {
     return t->next_stream;
-}
-
-cs_time_t cs_flow_first_ts(const cs_flow_table *t)
-{
-    return t->first_ts;
-}
-
-cs_time_t cs_flow_now(const cs_flow_table *t)
-{
-    return t->now;
-}
-
-void cs_flow_each_tomb(const cs_flow_table *t, void (*fn)(void *ctx, const cs_flow_tomb *tb),
-                       void *ctx)
-{
-    uint32_t n = t->cfg.max_tombstones;
-    for (uint32_t k = 0; k < n; k++) {
-        const tomb *tb = &t->tombs[(t->tomb_next + k) % n];
-        if (!tb->used)
-            continue;
-        cs_flow_tomb o;
-        memset(&o, 0, sizeof o);
-        o.family = tb->family;
-        for (int i = 0; i < 2; i++) {
-            o.addr[i] = tb->addr[i];
-            o.port[i] = tb->port[i];
-            o.base_set[i] = (tb->base_set >> i) & 1;
-            o.base_seq[i] = tb->base_seq[i];
-        }
-        o.stream = tb->stream;
-        fn(ctx, &o);
-    }
 }
 
 void cs_flow_free(cs_flow_table *t)

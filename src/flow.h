@@ -59,9 +59,6 @@ typedef struct cs_conn_dir {
     bool base_set;
     bool sack_perm;
     bool ts_opt;
-    cs_time_t closing_ts;   /* its first FIN or RST, 0 if none (Zeek's end of duration) */
-    uint32_t first_ack;     /* ack number of its first ACK without SYN (valid when first_ack_ts) */
-    cs_time_t first_ack_ts; /* ... and its time, 0 if none */
     cs_reasm reasm;         /* the bytes it sent, in order */
 } cs_conn_dir;
 
@@ -90,12 +87,6 @@ typedef struct cs_conn {
     bool closed;
     bool resumed;           /* continues a stream whose record was finalised earlier */
     bool quote_only;        /* known only from ICMP error quotes: never reported */
-    bool head;              /* may continue a connection of an earlier input: the first on its
-                               4-tuple in this run, and its first packet was not a SYN, or a SYN
-                               within the idle timeout of the run's first packet (summaries keep
-                               such connections apart: doc/summary-format.md) */
-    bool first_syn;         /* its first packet was a SYN without ACK ... */
-    uint32_t first_seq;     /* ... with this sequence number (endpoint 0 sent it) */
     uint8_t rst_by;         /* endpoint that sent the first RST + 1, 0 if none */
     uint8_t hist_len;
     char history[22];       /* Zeek-style history letters */
@@ -118,13 +109,6 @@ typedef struct cs_flow_hooks {
     void (*stream_gap)(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts);
     void (*stream_end)(void *ctx, cs_conn *c, int dir, cs_time_t ts);
     void (*conn_end)(void *ctx, cs_conn *c, cs_end_reason why);
-    /* Optional: a connection known only from ICMP quotes is finalised (it is never reported, but
-       it holds a stream index). */
-    void (*quote_end)(void *ctx, cs_conn *c, cs_end_reason why);
-    /* Optional: the input ended with c still tracked; called by cs_flow_flush() before anything
-       of c is finalised (buffered segments, gaps, stream ends, conn_end), so that the state at the
-       edge of the input can be kept. */
-    void (*at_edge)(void *ctx, cs_conn *c);
 } cs_flow_hooks;
 
 typedef struct cs_flow_cfg {
@@ -153,28 +137,9 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *pkt, int *dir);
 /* Finalises connections idle (or closed) for longer than their timeout at time `now`. */
 void cs_flow_expire(cs_flow_table *t, cs_time_t now);
 
-/* Finalises every connection still tracked: first those whose timeout passed by the time of the
- * last packet (as cs_flow_expire() at that time), then the others in stream order, after the
- * at_edge hook: CS_END_CLOSED for those already closed (lingering), CS_END_EOF for the others. */
+/* Finalises every connection still tracked, in stream order: CS_END_CLOSED for those already
+ * closed (lingering), CS_END_EOF for the others. */
 void cs_flow_flush(cs_flow_table *t);
-
-/* A finalised 4-tuple remembered for stream numbering (see cs_flow_each_tomb). */
-typedef struct cs_flow_tomb {
-    uint8_t family;
-    cs_addr addr[2];
-    uint16_t port[2];
-    uint64_t stream;
-    bool base_set[2];
-    uint32_t base_seq[2];
-} cs_flow_tomb;
-
-/* Calls fn for every remembered finalised 4-tuple, oldest first. */
-void cs_flow_each_tomb(const cs_flow_table *t, void (*fn)(void *ctx, const cs_flow_tomb *tb),
-                       void *ctx);
-
-/* Time of the first and the latest packet seen (INT64_MIN before any). */
-cs_time_t cs_flow_first_ts(const cs_flow_table *t);
-cs_time_t cs_flow_now(const cs_flow_table *t);
 
 /* Tracked connections now, the peak, and the next stream index to be given out. */
 uint32_t cs_flow_active(const cs_flow_table *t);
