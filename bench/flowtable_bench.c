@@ -14,7 +14,7 @@
  *
  * Keys are 40 bytes (two 16-byte addresses, two ports, the family): 90 % IPv4 (10.x.y.z clients,
  * 1000 servers on ports 80/443), 10 % IPv6. The hash is direction-independent (the same idea as
- * tuple_hash in src/flow.c: mix each endpoint, add the two, mix again) and equality accepts the
+ * cs_hash_tuple in src/hashidx.h: mix each endpoint, add the two, mix again) and equality accepts the
  * tuple in either orientation. Both tables index the same pool of flow records:
  *   - cs_hidx: value = pool id + 1, collisions resolved by a match callback that reads the pool
  *     record (exactly how src/flow.c uses it); deletes find the slot by the stored hash + value;
@@ -58,32 +58,14 @@ typedef struct flow_rec {
     uint32_t live;
 } flow_rec;
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    return x;
-}
-
-static inline uint64_t endpoint_hash(const uint8_t a[16], uint16_t port)
-{
-    uint64_t lo, hi;
-    memcpy(&lo, a, 8);
-    memcpy(&hi, a + 8, 8);
-    return mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
-}
-
 /* Direction-independent: hash(a,pa,b,pb) == hash(b,pb,a,pa). */
 static inline uint32_t tuple_hash(const key40 *k)
 {
-    uint64_t h = endpoint_hash(k->a, k->pa) + endpoint_hash(k->b, k->pb) + k->family;
-    return (uint32_t)(mix64(h) >> 32);
+    return cs_hash_tuple((const cs_addr *)(const void *)k->a, k->pa,
+                         (const cs_addr *)(const void *)k->b, k->pb, k->family);
 }
 
-/* 0 = same orientation, 1 = reversed, -1 = another tuple (like tuple_dir in src/flow.c). */
+/* 0 = same orientation, 1 = reversed, -1 = another tuple (like cs_tuple_dir in src/hashidx.h). */
 static inline int tuple_dir(const key40 *stored, const key40 *pkt)
 {
     if (stored->family != pkt->family)
@@ -112,8 +94,8 @@ static void make_key(key40 *k, uint32_t id)
 {
     memset(k, 0, sizeof *k);
     uint32_t s = id * 0x9E3779B1u; /* odd multiplier: a bijection on 32 bits */
-    uint32_t srv = (uint32_t)(mix64(id) % 1000);
-    uint16_t sport = (mix64(id ^ 0x55) & 3) ? 443 : 80;
+    uint32_t srv = (uint32_t)(cs_hash_mix64(id) % 1000);
+    uint16_t sport = (cs_hash_mix64(id ^ 0x55) & 3) ? 443 : 80;
     if (id % 10 == 0) { /* IPv6: 2001:db8::/32 */
         k->family = 6;
         k->a[0] = 0x20; k->a[1] = 0x01; k->a[2] = 0x0d; k->a[3] = 0xb8;

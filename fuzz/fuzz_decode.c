@@ -1,5 +1,5 @@
-/* fuzz_decode.c - libFuzzer target: cs_decode() / cs_decode_ex() (link, IP, TCP decoders and IP
- * fragment reassembly) on arbitrary bytes.
+/* fuzz_decode.c - libFuzzer target: cs_decode() / cs_decode_ex() (link, IP, tunnels, TCP and UDP
+ * decoders and IP fragment reassembly) on arbitrary bytes.
  *
  * Single packet (input[0] < 0x80):
  *   [0]   selects the link type (index into dlts[], modulo its length)
@@ -9,7 +9,7 @@
  * Packet sequence (input[0] >= 0x80), all decoded with cs_decode_ex() and one fragment reassembler:
  *   [0]   0x80 | link type index
  *   [1]   reassembler limits: bits 0-1 select max_bytes (64 MiB, 64 KiB, 4096, 100),
- *         bit 2 a 1 ms timeout instead of 60 s
+ *         bit 2 a 1 ms timeout instead of 60 s, bits 3-4 max_datagrams (65536, 3, 1, 0)
  *   then records [length u16 big endian][wire length byte as above][length bytes], 1 ms apart
  * Every packet is copied into a heap buffer of exactly its captured size so that ASan catches any
  * read past it. Checks the invariants decode.h promises for a CS_DEC_TCP result; the reassembler
@@ -33,6 +33,7 @@ static const int dlts[] = {
     101, /* LINKTYPE_RAW */
     228, /* DLT_IPV4 */
     229, /* DLT_IPV6 */
+    9,   /* DLT_PPP */
 };
 
 #define CHECK(cond)                                                                                \
@@ -72,8 +73,28 @@ static void one(int dlt, const uint8_t *data, uint32_t caplen, uint8_t w, cs_tim
 
     cs_decode_result r = defrag != NULL ? cs_decode_ex(&raw, &pkt, ctr, defrag)
                                         : cs_decode(&raw, &pkt, ctr);
-    CHECK(r == CS_DEC_TCP || r == CS_DEC_SKIP || r == CS_DEC_BAD);
+    CHECK(r == CS_DEC_TCP || r == CS_DEC_UDP || r == CS_DEC_SKIP || r == CS_DEC_BAD);
     CHECK(ctr->packets == packets + 1);
+    CHECK(pkt.tun_depth <= CS_TUN_MAX_DEPTH);
+    for (uint8_t i = 0; i < pkt.tun_depth; i++) {
+        CHECK(pkt.tun[i].type > CS_TUN_NONE && pkt.tun[i].type < CS_TUN_COUNT);
+        CHECK(pkt.tun[i].family == 4 || pkt.tun[i].family == 6);
+        CHECK(pkt.tun[i].port == 0 || pkt.tun[i].port == pkt.tun[i].sport ||
+              pkt.tun[i].port == pkt.tun[i].dport);
+    }
+    if (r == CS_DEC_UDP) {
+        CHECK(pkt.family == 4 || pkt.family == 6);
+        CHECK(pkt.proto == 17);
+        CHECK(pkt.payload_len <= pkt.payload_wire);
+        if (pkt.icmp_quote)
+            CHECK(pkt.payload_len == 0 && pkt.payload_wire == 0);
+        if (pkt.payload_len > 0)
+            CHECK(inside(buf, caplen, pkt.payload, pkt.payload_len) || defrag != NULL);
+        volatile uint8_t acc = 0;
+        for (uint32_t i = 0; i < pkt.payload_len; i++)
+            acc ^= pkt.payload[i];
+        (void)acc;
+    }
     if (r == CS_DEC_TCP) {
         CHECK(pkt.family == 4 || pkt.family == 6);
         CHECK(pkt.proto == 6);
@@ -100,7 +121,7 @@ static void one(int dlt, const uint8_t *data, uint32_t caplen, uint8_t w, cs_tim
     }
     /* One packet cannot count more than a few anomalies of one kind. */
     for (int i = 0; i < CS_ANOM_COUNT; i++)
-        CHECK(ctr->anomalies[i] - anomalies[i] <= 4);
+        CHECK(ctr->anomalies[i] - anomalies[i] <= 4 + CS_TUN_MAX_DEPTH);
     free(buf);
 }
 
@@ -117,7 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     static const uint32_t max_bytes[] = {64u << 20, 64u << 10, 4096, 100};
-    cs_defrag *d = cs_defrag_new(max_bytes[data[1] & 3],
+    static const uint32_t max_dgs[] = {CS_DEFRAG_MAX_DATAGRAMS, 3, 1, 0};
+    cs_defrag *d = cs_defrag_new(max_bytes[data[1] & 3], max_dgs[(data[1] >> 3) & 3],
                                  (data[1] & 4) ? CS_NS_PER_MS : 60 * CS_NS_PER_S);
     size_t off = 2;
     cs_time_t ts = 1700000000 * CS_NS_PER_S;

@@ -93,7 +93,11 @@ static void on_exchange(void *ctx, const cs_conn *c, const cs_http_tx *t)
     if (t->depth > s->max_depth)
         s->max_depth = t->depth;
 
-    CHECK(t->outcome <= CS_HTTP_DROPPED_CAP);
+    CHECK(t->outcome <= CS_HTTP_FRAMING_ERROR);
+    /* a framing error is the outcome unless the exchange was dropped or lost unanswered */
+    CHECK((t->outcome == CS_HTTP_FRAMING_ERROR) ==
+          (t->framing_error && t->outcome != CS_HTTP_LOST_IN_GAP &&
+           t->outcome != CS_HTTP_DROPPED_CAP));
     CHECK(t->has_request || t->has_response);
     switch ((cs_http_outcome)t->outcome) {
     case CS_HTTP_COMPLETE:
@@ -114,6 +118,8 @@ static void on_exchange(void *ctx, const cs_conn *c, const cs_http_tx *t)
     case CS_HTTP_LOST_IN_GAP:
     case CS_HTTP_DROPPED_CAP:
         CHECK(t->has_request && !t->has_response);
+        break;
+    case CS_HTTP_FRAMING_ERROR:
         break;
     }
     if (t->has_request) {

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "defrag.h"
 #include "engine.h"
 #include "json_check.h"
 #include "source.h"
@@ -131,8 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the writer: JSON (checked line by line) for two inputs in four, else text or CSV */
     int writer = (int)((size / 4) % 4);
     cs_report *report = writer == 2   ? cs_report_text_new(out, true, true)
-                        : writer == 3 ? cs_report_csv_new(out)
+                        : writer == 3 ? cs_report_csv_new(out, true)
                                       : cs_report_json_new(out);
+    report->by_ip = size % 3 == 0; /* the per-IP table and records too */
 
     static const uint16_t http_ports[] = {80, 8080, 443, 1};
     cs_engine_cfg cfg;
@@ -141,8 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.flow.max_conns = 1000000;
     cfg.flow.max_tombstones = 4096; /* (262144 by default: 16 MiB zeroed per run is too slow) */
     cs_http_cfg_default(&cfg.app.http);
+    cfg.max_frag_datagrams = CS_DEFRAG_MAX_DATAGRAMS;
     switch (size % 4) {
     case 1:
+        cfg.max_frag_datagrams = 2;
         cfg.flow.max_conns = 4;
         cfg.flow.max_tombstones = 4;
         cfg.flow.max_ooo_bytes = 1000;

@@ -12,6 +12,11 @@ Writes one directory per target (stdlib Python 3 only; file names are content ha
              `connscope follow --format hex` (data chunks in delivery order, gaps, ends), plus a
              few hand-written exchanges for the framing rules
   reasm/     hand-written operation sequences in fuzz_reasm's format
+  http2/     reassembled TCP streams of the HTTP/2 connections of suricata-verify's http2-* captures
+             (../shared/corpus2) and pcaps/http2/ in fuzz_http2's format (the http format): prior
+             knowledge streams as they are, h2c upgrades cut after the 101 (upgrade bit), each also
+             split in 3-byte pieces, with small limits, and with its first 100 bytes cut (joined
+             mid-connection)
   tls/       reassembled TCP streams of the TLS connections in fuzz_tls's format (the http format);
              those of pcaps/tls/ (which have a .keylog) with the key log bit, whole and split
   hello/     the cleartext handshake bytes of each side of those connections (the bodies of the
@@ -25,12 +30,13 @@ import hashlib
 import json
 import os
 import re
+import gzip
 import struct
 import subprocess
 import sys
 
 # link types in fuzz_decode.c's dlts[] order (pcap LINKTYPE_ values; 12 and 101 are both raw IP)
-DECODE_DLTS = [1, 113, 276, 0, 108, 12, 14, 101, 228, 229]
+DECODE_DLTS = [1, 113, 276, 0, 108, 12, 14, 101, 228, 229, 9]
 PIPELINE_MAX = 256 * 1024
 DECODE_PER_FILE = 40
 HTTP_STREAMS_PER_FILE = 12
@@ -120,6 +126,127 @@ def decode_seeds(path, out):
     if first is not None:
         write_seed(out, bytes([0x80 | DECODE_DLTS.index(first), 0]) + bytes(seq))
         n += 1
+    return n
+
+
+# ---- QUIC datagrams -------------------------------------------------------------------------
+
+QUIC_VERSIONS = {1, 0x6b3343cf} | set(range(0xff000017, 0xff000023))
+QUIC_PER_FILE = 60
+
+
+def udp_payloads(path):
+    """Yields (src, sport, dst, dport, payload) for the UDP datagrams of a capture (Ethernet with
+    VLAN tags, Linux cooked v1/v2, raw IP, BSD loopback; IPv6 without extension headers)."""
+    for linktype, pkt, _ in read_packets(path):
+        off, etype = None, None
+        if linktype == 1 and len(pkt) >= 14:
+            off, etype = 14, struct.unpack(">H", pkt[12:14])[0]
+            while etype in (0x8100, 0x88A8) and len(pkt) >= off + 4:
+                etype, off = struct.unpack(">H", pkt[off + 2:off + 4])[0], off + 4
+        elif linktype == 113 and len(pkt) >= 16:
+            off, etype = 16, struct.unpack(">H", pkt[14:16])[0]
+        elif linktype == 276 and len(pkt) >= 20:
+            off, etype = 20, struct.unpack(">H", pkt[0:2])[0]
+        elif linktype in (101, 12, 14, 228, 229):
+            off = 0
+        elif linktype in (0, 108) and len(pkt) >= 4:
+            off = 4
+        if off is None or len(pkt) < off + 20:
+            continue
+        ver = pkt[off] >> 4
+        if ver == 4 and etype in (None, 0x0800):
+            ihl = (pkt[off] & 15) * 4
+            if pkt[off + 9] != 17 or len(pkt) < off + ihl + 8:
+                continue
+            src, dst, u = pkt[off + 12:off + 16], pkt[off + 16:off + 20], off + ihl
+        elif ver == 6 and etype in (None, 0x86DD) and len(pkt) >= off + 48:
+            if pkt[off + 6] != 17:
+                continue
+            src, dst, u = pkt[off + 8:off + 24], pkt[off + 24:off + 40], off + 40
+        else:
+            continue
+        sport, dport, ulen = struct.unpack(">HHH", pkt[u:u + 6])
+        yield src, sport, dst, dport, pkt[u + 8:u + max(8, ulen)]
+
+
+def quic_seeds(path, out):
+    """One seed per capture with QUIC in it: its first datagrams as raw-datagram operations
+    (direction from the first sender), once with roomy caps and once with tight ones."""
+    ops = bytearray()
+    client = None
+    n = 0
+    found = False
+    for src, sport, dst, dport, payload in udp_payloads(path):
+        if len(payload) >= 5 and payload[0] & 0x80:
+            found = found or struct.unpack(">I", payload[1:5])[0] in QUIC_VERSIONS
+        if client is None:
+            client = (src, sport)
+        op = 0x00 if (src, sport) == client else 0x08
+        ops += bytes([op]) + struct.pack(">H", len(payload)) + payload
+        n += 1
+        if n >= QUIC_PER_FILE or len(ops) > 60000:
+            break
+    if found:
+        write_seed(out, b"\x0f" + bytes(ops))
+        write_seed(out, b"\x04" + bytes(ops[:8000]))
+    return 2 if found else 0
+
+
+# RFC 9001 A.2: the CRYPTO frame of the client's Initial (a ClientHello for example.com)
+RFC9001_CRYPTO = bytes.fromhex(
+    "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47f06a2b69484c"
+    "00000413011302010000c000000010000e00000b6578616d706c652e636f6dff01000100000a000800"
+    "06001d0017001800100007000504616c706e000500050100000000003300260024001d00209370b2c9"
+    "caa47fbabaf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b0003020304000d0010000e"
+    "0403050306030203080408050806002d00020101001c00024001003900320408ffffffffffffffff05"
+    "048000ffff07048000ffff0801100104800075300901100f088394c8f03e51570806048000ffff")
+
+
+def quic_handwritten(out):
+    """Protected Initials (operations 2 and 3) whose frames carry the RFC ClientHello whole and
+    in out-of-order pieces, a server answer, a Handshake header, short headers, time and flow
+    ends."""
+    hello = RFC9001_CRYPTO[4:]
+
+    def crypto(off, data):
+        return bytes([0x06, 0x40 | off >> 8, off & 255, 0x40 | len(data) >> 8, len(data) & 255]) + data
+
+    def initial(op, ids, pn, frames):
+        return bytes([op, ids, pn]) + struct.pack(">H", len(frames)) + frames
+    whole = initial(0x02, 0x00, 0, RFC9001_CRYPTO)
+    parts = initial(0x02, 0x00, 1, crypto(120, hello[120:])) + initial(0x02, 0x00, 0, crypto(0, hello[:120]))
+    server_hello = bytes.fromhex("0200000056030300") + bytes(82)  # ServerHello-shaped body
+    answer = initial(0x03, 0x1c, 0, bytes([2, 0, 0, 0, 0]) + crypto(0, server_hello))
+    close = initial(0x03, 0x1c, 1, bytes([0x1c, 0x0a, 0x00, 0x00]))
+    hs = bytes([0x06, 0x01, 10]) + b"handshake!"
+    shorts = bytes([0x0f, 4]) + b"abcd" + bytes([0x47, 4]) + b"efgh"
+    for conf in (0x0f, 0x00, 0x05):
+        write_seed(out, bytes([conf]) + whole + answer + hs + shorts)
+        write_seed(out, bytes([conf]) + parts + answer + close + bytes([0x04, 90]))
+        write_seed(out, bytes([conf]) + whole + initial(0x22, 0x01, 2, RFC9001_CRYPTO) +
+                   bytes([0x05 | 0x08]) + shorts)
+
+
+def pcapng_seeds(path, out):
+    """fuzz_pcapng: every pcapng as is (cut to 256 KiB), and gzip/zstd copies of the small ones
+    (the stream decoders); pcap files only compressed."""
+    with open(path, "rb") as f:
+        data = f.read(PIPELINE_MAX)
+    n = 0
+    if path.endswith(".pcapng"):
+        write_seed(out, data)
+        n += 1
+    if len(data) <= 16384:
+        write_seed(out, gzip.compress(data, mtime=0))
+        n += 1
+        try:
+            z = subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE,
+                               check=True).stdout
+            write_seed(out, z)
+            n += 1
+        except (OSError, subprocess.CalledProcessError):
+            pass
     return n
 
 
@@ -262,6 +389,61 @@ HANDWRITTEN_HTTP = [
 ]
 
 
+H2_CAPTURE_DIRS = ["pcaps/http2", "../shared/corpus2/suricata-verify"]
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def drop_prefix(events, side, n):
+    """The events with the first n data bytes of `side` removed."""
+    out = []
+    for kind, who, val in events:
+        if kind == "data" and who == side and n > 0:
+            cut = min(n, len(val))
+            n -= cut
+            val = bytes(val[cut:])
+            if not val:
+                continue
+        out.append((kind, who, val))
+    return out
+
+
+def side_bytes(events, side):
+    return b"".join(bytes(v) for k, w, v in events if k == "data" and w == side)
+
+
+def http2_seeds(connscope, out):
+    """Seeds for fuzz_http2 from the streams that carry HTTP/2 in cleartext."""
+    n = 0
+    for d in H2_CAPTURE_DIRS:
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if not name.endswith((".pcap", ".pcapng")) or ("http2" not in name and d != H2_CAPTURE_DIRS[0]):
+                continue
+            path = os.path.join(d, name)
+            http, other = http_streams(connscope, path)
+            for st in sorted(set(http + other)):
+                ev = follow_events(connscope, st, path)
+                client, server = side_bytes(ev, "client"), side_bytes(ev, "server")
+                k = client.find(PREFACE)
+                if k < 0:
+                    continue
+                conf = 0
+                if k > 0:  # h2c upgrade: start after the request and after the 101's header block
+                    m = server.find(b" 101 ")
+                    e = server.find(b"\r\n\r\n", m) if m >= 0 else -1
+                    if e < 0:
+                        continue
+                    ev = drop_prefix(drop_prefix(ev, "client", k), "server", e + 4)
+                    conf = 0x04
+                for c in (conf, conf | 0x08 | 0x30, conf | 0x02):
+                    write_seed(out, encode_http(ev, c))
+                    n += 1
+                write_seed(out, encode_http(drop_prefix(drop_prefix(ev, "client", 100), "server", 100), 0x01))
+                n += 1
+    return n
+
+
 def tls_streams(connscope, path):
     """Stream indices of the connections connscope parses as TLS."""
     try:
@@ -383,15 +565,19 @@ def main():
                 if n.endswith((".pcap", ".pcapng", ".cap")):
                     files.append(os.path.join(root, n))
     files.sort()
-    counts = {"pipeline": 0, "decode": 0, "http": 0, "reasm": 0, "tls": 0, "hello": 0, "summary": 0}
+    counts = {"pipeline": 0, "decode": 0, "http": 0, "http2": 0, "reasm": 0, "tls": 0, "hello": 0, "summary": 0,
+              "quic": 0,
+              "pcapng": 0}
     have_cs = os.access(a.connscope, os.X_OK)
     if not have_cs:
         print("make-seeds: %s not found: no HTTP stream seeds from captures" % a.connscope, file=sys.stderr)
     for f in files:
         pipeline_seed(f, os.path.join(a.out, "pipeline"))
         counts["pipeline"] += 1
+        counts["pcapng"] += pcapng_seeds(f, os.path.join(a.out, "pcapng"))
         try:
             counts["decode"] += decode_seeds(f, os.path.join(a.out, "decode"))
+            counts["quic"] += quic_seeds(f, os.path.join(a.out, "quic"))
         except (struct.error, OSError):
             pass
         if have_cs:
@@ -427,6 +613,9 @@ def main():
         counts["http"] += 1
     if have_cs:
         counts["summary"] = summary_seeds(a.connscope, os.path.join(a.out, "summary"))
+        counts["http2"] = http2_seeds(a.connscope, os.path.join(a.out, "http2"))
+    quic_handwritten(os.path.join(a.out, "quic"))
+    counts["quic"] += len(os.listdir(os.path.join(a.out, "quic")))
     reasm_seeds(os.path.join(a.out, "reasm"))
     counts["reasm"] = len(os.listdir(os.path.join(a.out, "reasm")))
     print("make-seeds: " + ", ".join("%s %d" % kv for kv in sorted(counts.items())) + " (before dedup)")

@@ -4,7 +4,7 @@
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]      (from anywhere; default 60 s, every target)
 #        fuzz/run.sh --build                    build only
 #        fuzz/run.sh --regress                  build, then replay fuzz/regressions/ only
-# Targets: decode reasm http pipeline tls hello summary (each one a fuzz/fuzz_TARGET.c).
+# Targets: decode reasm http http2 pipeline tls hello summary quic pcapng (each one a fuzz/fuzz_TARGET.c).
 #
 # Steps: build fuzz/out/bin/fuzz_TARGET; make the seed corpora (fuzz/make-seeds.py, once) into
 # fuzz/out/seeds/; replay every saved crash in fuzz/regressions/TARGET/ (must pass); then fuzz for
@@ -14,7 +14,8 @@
 #
 # Environment: CC (default clang), FUZZ_JOBS (targets run at once, default 1),
 # FUZZ_EXTRA (more libFuzzer flags), FUZZ_SEED_DIRS (capture dirs for make-seeds.py, default
-# "pcaps ../shared/corpus"), CONNSCOPE (the built program, for HTTP seeds; default ./connscope).
+# "pcaps ../shared/corpus ../shared/corpus2"), CONNSCOPE (the built program, for HTTP seeds;
+# default ./connscope).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +34,7 @@ case "${1:-}" in
 *) secs=$1; shift ;;
 esac
 
-all_targets="decode reasm http pipeline tls hello summary"
+all_targets="decode reasm http http2 pipeline tls hello summary quic pcapng"
 targets=${*:-}
 if [ -z "$targets" ]; then
     for t in $all_targets; do
@@ -57,11 +58,11 @@ max_len() {
     esac
 }
 
-PKGS="glib-2.0 libpcap zlib libcrypto"
+PKGS="glib-2.0 libpcap zlib libzstd libcrypto libnghttp2"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $PKGS 2>/dev/null) || pkg_cflags=$(pkg-config --cflags glib-2.0)
 # shellcheck disable=SC2086
-pkg_libs=$(pkg-config --libs $PKGS 2>/dev/null) || pkg_libs="$(pkg-config --libs glib-2.0) -lpcap -lz -lcrypto"
+pkg_libs=$(pkg-config --libs $PKGS 2>/dev/null) || pkg_libs="$(pkg-config --libs glib-2.0) -lpcap -lz -lzstd -lcrypto"
 CFLAGS_FUZZ="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
  -Wall -Wextra -Wno-unused-parameter -Wno-unused-function"
@@ -181,12 +182,12 @@ done
 for t in $built; do regress "$t" || fail=1; done
 [ "$mode" = regress ] && exit $fail
 
-if [ ! -d "$out/seeds" ]; then
+if [ ! -d "$out/seeds" ] || [ ! -d "$out/seeds/http2" ]; then
     echo "fuzz: making seed corpora (fuzz/make-seeds.py)"
     cs="${CONNSCOPE:-$top/connscope}"
     # shellcheck disable=SC2086
     (cd "$top" && python3 "$here/make-seeds.py" --out "$out/seeds" --connscope "$cs" \
-        ${FUZZ_SEED_DIRS:-pcaps ../shared/corpus}) || echo "fuzz: seed generation failed; fuzzing from scratch" >&2
+        ${FUZZ_SEED_DIRS:-pcaps ../shared/corpus ../shared/corpus2}) || echo "fuzz: seed generation failed; fuzzing from scratch" >&2
 fi
 
 # Fuzz, FUZZ_JOBS targets at a time.

@@ -101,6 +101,13 @@ static void server_free(gpointer p)
     g_free(s);
 }
 
+static void conn_server_free(gpointer p)
+{
+    cs_an_conn_server *s = p;
+    cs_server_conns_clear(&s->c);
+    g_free(s);
+}
+
 void cs_an_bucket_clear(cs_an_bucket *b)
 {
     cs_hist_clear(&b->ttfb_us);
@@ -124,6 +131,7 @@ cs_analytics *cs_analytics_new(const cs_analytics_cfg *cfg)
         a->cfg.max_keys = CS_AN_MAX_KEYS_DEFAULT;
     a->buckets = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, bucket_free);
     a->servers = g_hash_table_new_full(srv_hash, srv_equal, g_free, server_free);
+    a->conn_servers = g_hash_table_new_full(srv_hash, srv_equal, g_free, conn_server_free);
     for (int i = 0; i < CS_TOP_TABLES; i++)
         a->top[i] = cs_topk_new(a->cfg.max_keys);
     a->first_ts = INT64_MAX;
@@ -138,6 +146,7 @@ void cs_analytics_free(cs_analytics *a)
         return;
     g_hash_table_destroy(a->buckets);
     g_hash_table_destroy(a->servers);
+    g_hash_table_destroy(a->conn_servers);
     cs_an_bucket_clear(&a->untimed);
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_free(a->top[i]);
@@ -186,27 +195,54 @@ static void note_time(cs_analytics *a, cs_time_t ts)
         a->last_ts = ts;
 }
 
-cs_an_server *cs_analytics_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
-                                  uint16_t port)
+/* The entry of (family, addr, port) in t, created zeroed (`size` bytes, the key fields at the
+ * offsets of l) if missing: the latency and the connections tables share it. */
+static void *server_entry(GHashTable *t, size_t size, const cs_server_layout *l, uint8_t family,
+                          const cs_addr *addr, uint16_t port)
 {
     srv_key k;
     memset(&k, 0, sizeof k);
     k.addr = *addr;
     k.port = port;
     k.family = family;
-    cs_an_server *s = g_hash_table_lookup(a->servers, &k);
+    char *s = g_hash_table_lookup(t, &k);
     if (s == NULL) {
-        s = g_new0(cs_an_server, 1);
-        s->family = family;
-        s->addr = *addr;
-        s->port = port;
-        g_hash_table_insert(a->servers, g_memdup2(&k, sizeof k), s);
+        s = g_malloc0(size);
+        memcpy(s + l->family, &family, sizeof family);
+        memcpy(s + l->addr, addr, sizeof *addr);
+        memcpy(s + l->port, &port, sizeof port);
+        g_hash_table_insert(t, g_memdup2(&k, sizeof k), s);
     }
     return s;
 }
 
+cs_an_server *cs_analytics_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
+                                  uint16_t port)
+{
+    static const cs_server_layout l = {offsetof(cs_an_server, family), offsetof(cs_an_server, addr),
+                                       offsetof(cs_an_server, port), 0};
+    return server_entry(a->servers, sizeof(cs_an_server), &l, family, addr, port);
+}
+
+cs_an_conn_server *cs_analytics_conn_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
+                                            uint16_t port)
+{
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    return server_entry(a->conn_servers, sizeof(cs_an_conn_server), &l, family, addr, port);
+}
+
 void cs_analytics_servers_from(cs_analytics *a, const cs_stats *st)
 {
+    g_hash_table_remove_all(a->conn_servers);
+    GHashTableIter cit;
+    gpointer ck, cv;
+    g_hash_table_iter_init(&cit, st->servers);
+    while (g_hash_table_iter_next(&cit, &ck, &cv)) {
+        const cs_server_stats *sv = cv;
+        if (sv->c.conns > 0)
+            cs_server_conns_add(&cs_analytics_conn_server(a, sv->family, &sv->addr, sv->port)->c,
+                                &sv->c);
+    }
     g_hash_table_remove_all(a->servers);
     GHashTableIter it;
     gpointer k, v;
@@ -253,6 +289,8 @@ static gchar *request_what(const cs_http_tx *tx)
 void cs_analytics_http(cs_analytics *a, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
+    if (tx->h2_pushed) /* an HTTP/2 server push: no client request, no client latency */
+        return;
     cs_time_t ts = tx->has_request && tx->req_start >= 0 ? tx->req_start : tx->resp_start;
     if (ts < 0)
         ts = tx->req_start;
@@ -317,6 +355,13 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from)
         cs_hist_merge(&d->ttfb_us, &s->ttfb_us);
         cs_hist_merge(&d->total_us, &s->total_us);
     }
+    g_hash_table_iter_init(&it, from->conn_servers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const cs_an_conn_server *s = v;
+        cs_server_conns_add(&cs_analytics_conn_server(into, s->family, &s->addr, s->port)->c,
+                            &s->c);
+    }
+    into->conn_servers_missing = into->conn_servers_missing || from->conn_servers_missing;
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_merge(into->top[i], from->top[i]);
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
@@ -337,16 +382,22 @@ static gint cmp_bucket(gconstpointer pa, gconstpointer pb)
     return (a->start > b->start) - (a->start < b->start);
 }
 
-GPtrArray *cs_analytics_buckets_sorted(const cs_analytics *a)
+/* The values of t sorted by cmp (owned by t). */
+static GPtrArray *values_sorted(GHashTable *t, GCompareFunc cmp)
 {
-    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(a->buckets));
+    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(t));
     GHashTableIter it;
     gpointer k, v;
-    g_hash_table_iter_init(&it, a->buckets);
+    g_hash_table_iter_init(&it, t);
     while (g_hash_table_iter_next(&it, &k, &v))
         g_ptr_array_add(r, v);
-    g_ptr_array_sort(r, cmp_bucket);
+    g_ptr_array_sort(r, cmp);
     return r;
+}
+
+GPtrArray *cs_analytics_buckets_sorted(const cs_analytics *a)
+{
+    return values_sorted(a->buckets, cmp_bucket);
 }
 
 static gint cmp_server(gconstpointer pa, gconstpointer pb)
@@ -358,16 +409,24 @@ static gint cmp_server(gconstpointer pa, gconstpointer pb)
     return (a->port > b->port) - (a->port < b->port);
 }
 
+static gint cmp_conn_server(gconstpointer pa, gconstpointer pb)
+{
+    const cs_an_conn_server *a = *(cs_an_conn_server *const *)pa;
+    const cs_an_conn_server *b = *(cs_an_conn_server *const *)pb;
+    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+    if (c != 0)
+        return c;
+    return (a->port > b->port) - (a->port < b->port);
+}
+
+GPtrArray *cs_analytics_conn_servers_sorted(const cs_analytics *a)
+{
+    return values_sorted(a->conn_servers, cmp_conn_server);
+}
+
 GPtrArray *cs_analytics_servers_sorted(const cs_analytics *a)
 {
-    GPtrArray *r = g_ptr_array_sized_new(g_hash_table_size(a->servers));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, a->servers);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(r, v);
-    g_ptr_array_sort(r, cmp_server);
-    return r;
+    return values_sorted(a->servers, cmp_server);
 }
 
 void cs_analytics_totals(const cs_analytics *a, cs_an_bucket *out)

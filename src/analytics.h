@@ -70,12 +70,23 @@ typedef struct cs_analytics_cfg {
 #define CS_AN_BUCKET_DEFAULT (60 * CS_NS_PER_S)
 #define CS_AN_MAX_KEYS_DEFAULT 100000u /* as the run's --max-keys */
 
+/* Connections per server (address, port), copied from the run's stats (cs_analytics_servers_from)
+ * so that summaries carry them and `merge` can print the connections-per-server tables. */
+typedef struct cs_an_conn_server {
+    uint8_t family;
+    cs_addr addr;
+    uint16_t port;
+    cs_server_conns c;
+} cs_an_conn_server;
+
 typedef struct cs_analytics {
     cs_analytics_cfg cfg;
     GHashTable *buckets;      /* &bucket->start -> cs_an_bucket* (only buckets with events) */
     cs_an_bucket *last;       /* the bucket used last (SYN fast path) */
     cs_an_bucket untimed;     /* exchanges with no known time (none expected) */
     GHashTable *servers; /* (family, addr, port) -> cs_an_server*: see cs_analytics_servers_from */
+    GHashTable *conn_servers;  /* (family, addr, port) -> cs_an_conn_server*: the same */
+    bool conn_servers_missing; /* merged from a summary without them (format version 1) */
     cs_topk *top[CS_TOP_TABLES];
     uint64_t flow_pkts[CS_AN_PKT_CLASSES];
     uint64_t flow_bytes[CS_AN_BYTE_CLASSES];
@@ -101,7 +112,8 @@ void cs_analytics_http(cs_analytics *a, const cs_http_row *row);
  * (address, port), the ttfb and total histograms of its paired exchanges. Latency per server is
  * counted in one place, stats.c, and copied here when a run ends (and before a report during it),
  * so that summaries and merges carry it; st's --max-keys cap therefore bounds this table too (its
- * '(other)' row becomes a server of family 0). Can't fail. */
+ * '(other)' row becomes a server of family 0). Replaces the connections-per-server table the same
+ * way, by st's server table (the servers with connections). Can't fail. */
 void cs_analytics_servers_from(cs_analytics *a, const cs_stats *st);
 
 /* floor(x / w) * w, also for negative x: the start of the bucket of width w holding time x. */
@@ -117,6 +129,10 @@ cs_an_bucket *cs_analytics_bucket(cs_analytics *a, cs_time_t start);
 cs_an_server *cs_analytics_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
                                   uint16_t port);
 
+/* The connections-per-server entry, created empty if missing. */
+cs_an_conn_server *cs_analytics_conn_server(cs_analytics *a, uint8_t family, const cs_addr *addr,
+                                            uint16_t port);
+
 /* Adds every aggregate of `from` into `into`, whose bucket width must be a multiple of from's
  * (buckets are re-bucketed exactly: both are aligned to the epoch). Host filters are not checked
  * here (summary.c refuses a mismatch). */
@@ -126,6 +142,8 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from);
 GPtrArray *cs_analytics_buckets_sorted(const cs_analytics *a);
 /* Servers by (family, address, port). Same ownership. */
 GPtrArray *cs_analytics_servers_sorted(const cs_analytics *a);
+/* Connections per server by (family, address, port). Same ownership. */
+GPtrArray *cs_analytics_conn_servers_sorted(const cs_analytics *a);
 
 /* Calls fn for every bucket from the first to the last with events, empty ones included (passed
  * as a zero bucket), unless that is more than max_rows buckets: then only for the buckets with

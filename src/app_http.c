@@ -41,11 +41,7 @@ typedef struct hdir {
     bool http09;            /* request: simple request; response: raw bytes until close */
     uint16_t status;
     bool coded;             /* Content-Encoding gzip/deflate */
-    bool zfail;             /* decoding failed: report the transferred length */
-    bool zend;              /* the compressed stream ended */
-    bool zraw;              /* retried as raw deflate */
-    z_stream *z;            /* inflater of the current body, NULL if none */
-    uint64_t decoded;       /* decoded body bytes so far */
+    cs_body_dec dec;        /* its decoder (with --http-decode-bodies) */
     cs_http_tx *tx;         /* exchange this message belongs to, NULL between messages */
 } hdir;
 
@@ -62,6 +58,7 @@ struct cs_http_conn {
     bool connect_pending;        /* a CONNECT awaits its answer: the client's bytes may be tunnel */
     bool http09;                 /* the last request was HTTP/0.9: the server answers raw */
     cs_time_t last_resp_end;
+    cs_http_tx *h2c; /* copy of the request upgraded to HTTP/2 by a 101, or NULL */
     cs_http_conn_summary sum;
 };
 
@@ -90,9 +87,10 @@ void cs_http_cfg_default(cs_http_cfg *cfg)
 
 const char *cs_http_outcome_name(cs_http_outcome o)
 {
-    static const char *const names[] = {"complete",          "no_response", "no_request",
-                                        "response_partial",  "request_partial",
-                                        "response_lost_in_gap", "dropped_cap"};
+    static const char *const names[] = {
+        "complete",        "no_response",          "no_request",  "response_partial",
+        "request_partial", "response_lost_in_gap", "dropped_cap", "framing_error",
+        "reset",           "refused",              "pushed"};
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 
@@ -130,13 +128,20 @@ static cs_http_tx *tx_new(cs_http_conn *h, uint8_t refs)
     return t;
 }
 
-static void tx_free(cs_http_tx *t)
+void cs_http_tx_clear_strings(cs_http_tx *t)
 {
     g_free(t->method);
     g_free(t->uri);
     g_free(t->host);
     g_free(t->user_agent);
     g_free(t->status_msg);
+    g_free(t->scheme);
+    t->method = t->uri = t->host = t->user_agent = t->status_msg = t->scheme = NULL;
+}
+
+static void tx_free(cs_http_tx *t)
+{
+    cs_http_tx_clear_strings(t);
     g_free(EXT(t));
 }
 
@@ -151,6 +156,8 @@ static void tx_release(cs_http_conn *h, const cs_http_sink *sink, const cs_conn 
         t->outcome = t->resp_done ? CS_HTTP_COMPLETE : CS_HTTP_RESP_PARTIAL;
     else if (t->outcome == CS_HTTP_COMPLETE)
         t->outcome = t->req_done ? CS_HTTP_NO_RESPONSE : CS_HTTP_REQ_PARTIAL;
+    if (t->framing_error && t->outcome != CS_HTTP_LOST_IN_GAP && t->outcome != CS_HTTP_DROPPED_CAP)
+        t->outcome = CS_HTTP_FRAMING_ERROR;
     if (t->has_request && t->has_response)
         h->sum.paired++;
     else if (t->has_request)
@@ -366,7 +373,7 @@ int cs_http_detect_response(const uint8_t *p, uint32_t len)
 
 /* ---- message boundaries -------------------------------------------------------------------- */
 
-static void z_free(hdir *d)
+void cs_body_dec_free(cs_body_dec *d)
 {
     if (d->z != NULL) {
         inflateEnd(d->z);
@@ -375,67 +382,85 @@ static void z_free(hdir *d)
     }
 }
 
+void cs_body_dec_feed(cs_body_dec *d, const uint8_t *p, uint32_t n)
+{
+    /* The decoded bytes are only counted: one output buffer per thread (-j runs one engine per
+     * thread, so parsers fed from two threads never share it; a static would be a data race). */
+    static _Thread_local uint8_t scratch[64 * 1024];
+    if (d->fail || d->end)
+        return;
+    if (p == NULL) {
+        d->fail = true;
+        return;
+    }
+    if (d->z == NULL) {
+        d->z = g_new0(z_stream, 1);
+        if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
+            d->fail = true;
+    }
+    d->z->next_in = (Bytef *)p;
+    d->z->avail_in = n;
+    while (!d->fail && !d->end && d->z->avail_in > 0) {
+        d->z->next_out = scratch;
+        d->z->avail_out = sizeof scratch;
+        int rc = inflate(d->z, Z_NO_FLUSH);
+        d->decoded += sizeof scratch - d->z->avail_out;
+        if (rc == Z_STREAM_END) {
+            d->end = true;
+        } else if (rc == Z_DATA_ERROR && !d->raw && d->z->total_out == 0 && d->decoded == 0) {
+            /* "deflate" is often sent raw, without the zlib header */
+            d->raw = true;
+            inflateEnd(d->z);
+            memset(d->z, 0, sizeof *d->z);
+            if (inflateInit2(d->z, -15) != Z_OK) {
+                d->fail = true;
+                break;
+            }
+            d->z->next_in = (Bytef *)p;
+            d->z->avail_in = n;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            d->fail = true;
+        }
+    }
+}
+
+static void last_element(const uint8_t *p, uint32_t n, const uint8_t **out, uint32_t *len);
+
+bool cs_http_coding_inflatable(const uint8_t *val, uint32_t val_len)
+{
+    const uint8_t *last;
+    uint32_t last_len;
+    last_element(val, val_len, &last, &last_len);
+    return ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
+           ieq(last, last_len, "deflate");
+}
+
 /* Counts n body bytes of direction `side` (p may be NULL for bytes lost in a gap) and, for a
  * gzip/deflate body, how many bytes they decode to. */
 static void body_bytes(cs_http_conn *h, hdir *d, int side, const uint8_t *p, uint32_t n)
 {
-    static uint8_t scratch[64 * 1024];
     cs_http_tx *t = d->tx;
-    if (d->coded && h->cfg->decode_bodies && !d->zfail && !d->zend) {
-        if (p == NULL) {
-            d->zfail = true;
-        } else {
-            if (d->z == NULL) {
-                d->z = g_new0(z_stream, 1);
-                if (inflateInit2(d->z, 15 + 32) != Z_OK) /* gzip or zlib header */
-                    d->zfail = true;
-            }
-            d->z->next_in = (Bytef *)p;
-            d->z->avail_in = n;
-            while (!d->zfail && !d->zend && d->z->avail_in > 0) {
-                d->z->next_out = scratch;
-                d->z->avail_out = sizeof scratch;
-                int rc = inflate(d->z, Z_NO_FLUSH);
-                d->decoded += sizeof scratch - d->z->avail_out;
-                if (rc == Z_STREAM_END) {
-                    d->zend = true;
-                } else if (rc == Z_DATA_ERROR && !d->zraw && d->z->total_out == 0 &&
-                           d->decoded == 0) {
-                    /* "deflate" is often sent raw, without the zlib header */
-                    d->zraw = true;
-                    inflateEnd(d->z);
-                    memset(d->z, 0, sizeof *d->z);
-                    if (inflateInit2(d->z, -15) != Z_OK) {
-                        d->zfail = true;
-                        break;
-                    }
-                    d->z->next_in = (Bytef *)p;
-                    d->z->avail_in = n;
-                } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                    d->zfail = true;
-                }
-            }
-        }
-    }
+    if (d->coded && h->cfg->decode_bodies)
+        cs_body_dec_feed(&d->dec, p, n);
     if (t == NULL)
         return;
-    bool decoded = d->coded && h->cfg->decode_bodies && !d->zfail;
+    bool decoded = d->coded && h->cfg->decode_bodies && !d->dec.fail;
     if (side == 0) {
         t->req_body_wire += n;
-        t->req_body_len = decoded ? d->decoded : t->req_body_wire;
+        t->req_body_len = decoded ? d->dec.decoded : t->req_body_wire;
     } else {
         t->resp_body_wire += n;
-        t->resp_body_len = decoded ? d->decoded : t->resp_body_wire;
+        t->resp_body_len = decoded ? d->dec.decoded : t->resp_body_wire;
         t->resp_encoded = d->coded;
-        t->decode_error = d->coded && h->cfg->decode_bodies && d->zfail;
+        t->decode_error = d->coded && h->cfg->decode_bodies && d->dec.fail;
     }
 }
 
 static void reset_msg(hdir *d)
 {
-    z_free(d);
-    d->coded = d->zfail = d->zend = d->zraw = false;
-    d->decoded = 0;
+    cs_body_dec_free(&d->dec);
+    memset(&d->dec, 0, sizeof d->dec);
+    d->coded = false;
     d->header_bytes = 0;
     d->msg_start = -1;
     d->content_length = -1;
@@ -490,6 +515,23 @@ static void response_done(cs_http_conn *h, const cs_http_sink *sink, const cs_co
     tx_release(h, sink, c, t);
 }
 
+/* The message in progress on `side` cannot be framed (RFC 9112 6.3: invalid Content-Length,
+ * chunk size or request Transfer-Encoding): its exchange is marked as a framing error and ends at
+ * ts, and the direction resynchronises on the next start line (the rest of the message is
+ * skipped as non-HTTP bytes). */
+static void framing_error(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
+                          cs_time_t ts)
+{
+    hdir *d = &h->d[side];
+    if (d->tx != NULL && !(side == 1 && d->interim))
+        d->tx->framing_error = true;
+    if (side == 0)
+        request_done(h, sink, c, ts);
+    else
+        response_done(h, sink, c, ts);
+    enter_resync(d);
+}
+
 /* Attaches a response that starts at ts to the request it answers; NULL if it answers none we
  * know (orphan) or answers a request dropped at the cap. Rules in doc/design.md. */
 static cs_http_tx *pair_response(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
@@ -517,6 +559,93 @@ static cs_http_tx *pair_response(cs_http_conn *h, const cs_http_sink *sink, cons
 
 /* ---- header lines -------------------------------------------------------------------------- */
 
+/* The last element of a comma-separated list value (the final coding of Transfer-Encoding or
+ * Content-Encoding), without surrounding whitespace; empty elements are ignored as RFC 9110
+ * section 5.6.1 asks (",\tchunked," ends in chunked). *len is 0 when there is none. */
+static void last_element(const uint8_t *p, uint32_t n, const uint8_t **out, uint32_t *len)
+{
+    *out = p;
+    *len = 0;
+    while (n > 0) {
+        uint32_t i = n;
+        while (i > 0 && p[i - 1] != ',')
+            i--;
+        *out = p + i;
+        *len = n - i;
+        trim(out, len);
+        if (*len > 0 || i == 0)
+            return;
+        n = i - 1; /* an empty element: look before its comma */
+    }
+}
+
+/* Parses a Content-Length value: one decimal number of at most 18 digits, or a comma-separated
+ * list of identical ones ("4, 4": RFC 9110 section 8.6; empty list elements are ignored as
+ * section 5.6.1 asks). Returns the length, or -1 when the value is invalid or the values differ. */
+static int64_t parse_content_length(const uint8_t *p, uint32_t n)
+{
+    int64_t v = -1;
+    uint32_t i = 0;
+    while (i <= n) {
+        uint32_t e = i;
+        while (e < n && p[e] != ',')
+            e++;
+        const uint8_t *item = p + i;
+        uint32_t len = e - i;
+        trim(&item, &len);
+        if (len > 0) {
+            if (len > 18)
+                return -1;
+            int64_t x = 0;
+            for (uint32_t k = 0; k < len; k++) {
+                if (!g_ascii_isdigit(item[k]))
+                    return -1;
+                x = x * 10 + (item[k] - '0');
+            }
+            if (v >= 0 && x != v)
+                return -1;
+            v = x;
+        }
+        i = e + 1;
+    }
+    return v;
+}
+
+/* True when the comma-separated list v contains `tok` (case-insensitive, spaces trimmed). */
+static bool has_token(const uint8_t *v, uint32_t n, const char *tok)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        uint32_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        const uint8_t *e = v + i;
+        uint32_t len = j - i;
+        trim(&e, &len);
+        if (ieq(e, len, tok))
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+/* Keeps a copy of the request a 101 upgraded to h2c: HTTP/2's stream 1 carries its response. */
+static void keep_h2c_request(cs_http_conn *h, const cs_http_tx *t)
+{
+    if (h->h2c != NULL)
+        return;
+    cs_http_tx *k = g_new0(cs_http_tx, 1);
+    *k = *t;
+    k->next = NULL;
+    k->method = g_strdup(t->method);
+    k->uri = g_strdup(t->uri);
+    k->host = g_strdup(t->host);
+    k->user_agent = g_strdup(t->user_agent);
+    k->status_msg = NULL;
+    k->scheme = NULL;
+    h->h2c = k;
+}
+
 static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, int side,
                         const uint8_t *p, uint32_t n)
 {
@@ -537,42 +666,23 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
     cs_http_tx *t = d->tx;
 
     if (ieq(name, name_len, "content-length")) {
-        uint64_t v = 0;
-        bool ok = val_len > 0 && val_len <= 18;
-        for (uint32_t i = 0; ok && i < val_len; i++) {
-            if (!g_ascii_isdigit(val[i])) {
-                /* "5, 5" (repeated identical values folded into one line) is allowed */
-                ok = false;
-                break;
-            }
-            v = v * 10 + (uint64_t)(val[i] - '0');
-        }
-        if (!ok || (d->content_length >= 0 && (uint64_t)d->content_length != v)) {
+        int64_t v = parse_content_length(val, val_len);
+        if (v < 0 || (d->content_length >= 0 && d->content_length != v)) {
             if (!d->cl_bad)
                 anomaly(sink, c, h, CS_ANOM_HTTP_BAD_CL);
             d->cl_bad = true;
         } else {
-            d->content_length = (int64_t)v;
+            d->content_length = v;
         }
     } else if (ieq(name, name_len, "transfer-encoding")) {
         d->te_present = true;
-        /* chunked must be the final coding: look at the last comma-separated element */
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
+        /* chunked must be the final coding */
+        const uint8_t *last;
+        uint32_t last_len;
+        last_element(val, val_len, &last, &last_len);
         d->chunked = ieq(last, last_len, "chunked");
     } else if (ieq(name, name_len, "content-encoding")) {
-        uint32_t i = val_len;
-        while (i > 0 && val[i - 1] != ',')
-            i--;
-        const uint8_t *last = val + i;
-        uint32_t last_len = val_len - i;
-        trim(&last, &last_len);
-        d->coded = ieq(last, last_len, "gzip") || ieq(last, last_len, "x-gzip") ||
-                   ieq(last, last_len, "deflate");
+        d->coded = cs_http_coding_inflatable(val, val_len);
     } else if (t != NULL && side == 0) {
         if (ieq(name, name_len, "host") && t->host == NULL)
             t->host = dup_field(h, val, val_len);
@@ -581,6 +691,8 @@ static void header_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn
         else if (ieq(name, name_len, "expect") && val_len >= 12 &&
                  g_ascii_strncasecmp((const char *)val, "100-continue", 12) == 0)
             t->expect_100 = true;
+        else if (ieq(name, name_len, "upgrade"))
+            t->upgrade_h2c = has_token(val, val_len, "h2c");
     }
 }
 
@@ -596,12 +708,13 @@ static void request_headers_done(cs_http_conn *h, const cs_http_sink *sink, cons
     if (d->te_present) {
         if (!d->chunked) { /* RFC 9112 6.3: the server cannot frame this request */
             anomaly(sink, c, h, CS_ANOM_HTTP_BAD_TE);
-            request_done(h, sink, c, ts);
-            enter_resync(d);
+            framing_error(h, sink, c, 0, ts);
             return;
         }
         d->phase = PH_CHUNK_SIZE;
-    } else if (d->content_length > 0 && !d->cl_bad) {
+    } else if (d->cl_bad) {
+        framing_error(h, sink, c, 0, ts);
+    } else if (d->content_length > 0) {
         d->remaining = (uint64_t)d->content_length;
         d->phase = PH_BODY_LEN;
     } else {
@@ -630,7 +743,9 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
             h->d[0].phase = PH_START; /* refused: the client speaks HTTP again */
     }
     if (st == 101 || (t != NULL && t->connect && st >= 200 && st < 300)) {
-        /* Switching protocols / tunnel: the rest of both directions is not HTTP. */
+        /* Switching protocols / tunnel: the rest of both directions is not HTTP/1. */
+        if (st == 101 && t != NULL && t->upgrade_h2c)
+            keep_h2c_request(h, t);
         h->opaque = true;
         h->sum.upgraded = true;
         response_done(h, sink, c, ts);
@@ -642,7 +757,9 @@ static void response_headers_done(cs_http_conn *h, const cs_http_sink *sink, con
         response_done(h, sink, c, ts);
     } else if (d->te_present) {
         d->phase = d->chunked ? PH_CHUNK_SIZE : PH_BODY_CLOSE;
-    } else if (d->content_length >= 0 && !d->cl_bad) {
+    } else if (d->cl_bad) {
+        framing_error(h, sink, c, 1, ts);
+    } else if (d->content_length >= 0) {
         d->remaining = (uint64_t)d->content_length;
         if (d->remaining == 0)
             response_done(h, sink, c, ts);
@@ -677,14 +794,6 @@ static bool request_start(cs_http_conn *h, const cs_http_sink *sink, const cs_co
         if (strcmp(t->method, registered_methods[i]) == 0)
             t->method_odd = false;
     t->pipelined = h->q_head != NULL;
-    if (h->last_resp_end >= 0 && h->q_head == NULL) {
-        cs_time_t idle = ts - h->last_resp_end;
-        if (idle > 0) {
-            h->sum.idle_total += idle;
-            if (idle > h->sum.idle_max)
-                h->sum.idle_max = idle;
-        }
-    }
     if (h->barrier) {
         EXT(t)->after_barrier = true;
         h->barrier = false;
@@ -772,6 +881,21 @@ static void http09_response_start(cs_http_conn *h, const cs_http_sink *sink, con
     d->phase = PH_BODY_CLOSE;
 }
 
+/* After an HTTP/0.9 request: true when the server's next bytes (those held in the line buffer,
+ * then p) do not start a status line, so the response is the raw HTTP/0.9 kind. A server that
+ * answers with a real status line ("HTTP/1.0 403 ...") gets that response's own framing. False
+ * while the first bytes could still be the start of "HTTP/d" (they are held as a line). */
+static bool http09_raw(const hdir *d, const uint8_t *p, uint32_t len)
+{
+    uint8_t head[6];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < d->line_len && k < sizeof head; i++)
+        head[k++] = d->line[i];
+    for (uint32_t i = 0; i < len && k < sizeof head; i++)
+        head[k++] = p[i];
+    return cs_http_detect_response(head, k) == 0;
+}
+
 /* ---- line dispatch ------------------------------------------------------------------------- */
 
 static bool is_empty_line(const uint8_t *p, uint32_t n)
@@ -838,11 +962,7 @@ static void on_line(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c,
         bool ok = i > 0 && (i == n || p[i] == ';' || p[i] == ' ' || p[i] == '\t' || p[i] == '\r');
         if (!ok) {
             anomaly(sink, c, h, CS_ANOM_HTTP_BAD_CHUNK);
-            if (side == 0)
-                request_done(h, sink, c, ts);
-            else
-                response_done(h, sink, c, ts);
-            enter_resync(d);
+            framing_error(h, sink, c, side, ts);
             return;
         }
         if (size == 0) {
@@ -908,8 +1028,12 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
         d->at_line_start = true; /* messages often start at a segment boundary */
     while (len > 0) {
         if (d->phase == PH_START && side == 1 && h->http09 && h->q_head != NULL &&
-            d->line_len == 0) {
-            http09_response_start(h, sink, c, ts);
+            !d->line_overflow && http09_raw(d, p, len)) {
+            /* bytes held as the start of a possible status line belong to the raw body */
+            http09_response_start(h, sink, c, d->line_len > 0 ? d->line_ts : ts);
+            if (d->line_len > 0 && d->tx != NULL)
+                body_bytes(h, d, 1, d->line, d->line_len);
+            d->line_len = 0;
             continue;
         }
         if (d->phase == PH_RESYNC && d->line_len == 0 && !d->line_overflow) {
@@ -927,17 +1051,20 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
             const uint8_t *lf = memchr(p, '\n', len);
             uint32_t take = lf != NULL ? (uint32_t)(lf - p) + 1 : len;
             if (d->line_overflow) {
+                if (d->phase == PH_HEADERS || d->phase == PH_TRAILERS)
+                    d->header_bytes += take; /* the rest of a skipped over-long line */
                 if (lf != NULL)
                     d->line_overflow = false;
             } else if (lf != NULL && d->line_len == 0) {
                 on_line(h, sink, c, side, p, take - 1, ts, ts); /* whole line in this chunk */
             } else if (d->line_len + take > h->cfg->max_line + 1) {
                 anomaly(sink, c, h, CS_ANOM_HTTP_LINE_TOO_LONG);
+                uint32_t kept = d->line_len;
                 d->line_len = 0;
                 d->line_overflow = lf == NULL;
                 if (d->phase == PH_HEADERS || d->phase == PH_TRAILERS) {
                     /* an over-long header/trailer line is skipped; the message goes on */
-                    d->header_bytes += d->line_len + take;
+                    d->header_bytes += kept + take;
                 } else if (d->phase != PH_RESYNC) {
                     if (side == 0 && d->tx != NULL)
                         request_done(h, sink, c, ts);
@@ -999,6 +1126,11 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
 bool cs_http_tunnel(const cs_http_conn *h)
 {
     return h->tunnel;
+}
+
+const cs_http_tx *cs_http_h2c_request(const cs_http_conn *h)
+{
+    return h->h2c;
 }
 
 void cs_http_gap(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *c, bool from_client,
@@ -1127,8 +1259,12 @@ void cs_http_free(cs_http_conn *h)
     while ((t = queue_pop(h)) != NULL)
         tx_free(t);
     for (int i = 0; i < 2; i++) {
-        z_free(&h->d[i]);
+        cs_body_dec_free(&h->d[i].dec);
         g_free(h->d[i].line);
+    }
+    if (h->h2c != NULL) { /* a copy made by keep_h2c_request(), not a tx_ext */
+        cs_http_tx_clear_strings(h->h2c);
+        g_free(h->h2c);
     }
     g_free(h);
 }
@@ -1147,8 +1283,5 @@ void cs_http_summary_add(cs_http_conn_summary *into, const cs_http_conn_summary 
     into->anomalies += from->anomalies;
     for (int i = 0; i < 6; i++)
         into->status_class[i] += from->status_class[i];
-    into->idle_total += from->idle_total;
-    if (from->idle_max > into->idle_max)
-        into->idle_max = from->idle_max;
     into->upgraded = into->upgraded || from->upgraded;
 }

@@ -25,7 +25,14 @@ typedef enum cs_http_outcome {
     CS_HTTP_RESP_PARTIAL,   /* response started but did not complete */
     CS_HTTP_REQ_PARTIAL,    /* request started but did not complete (no response either) */
     CS_HTTP_LOST_IN_GAP,    /* response presumably lost in a capture gap: not paired (see design) */
-    CS_HTTP_DROPPED_CAP     /* dropped because too many requests were outstanding */
+    CS_HTTP_DROPPED_CAP,    /* dropped because too many requests were outstanding (HTTP/2: open
+                               streams over the same cap) */
+    CS_HTTP_FRAMING_ERROR,  /* the request or the response could not be framed (invalid
+                               Content-Length, chunk size or request Transfer-Encoding): the
+                               parser resynchronised on the next start line */
+    CS_HTTP_RESET,          /* HTTP/2: RST_STREAM ended the stream before the response completed */
+    CS_HTTP_REFUSED,        /* HTTP/2: the server's GOAWAY says it did not process the stream */
+    CS_HTTP_PUSHED          /* HTTP/2: a server push (PUSH_PROMISE) whose response completed */
 } cs_http_outcome;
 
 /* One request/response exchange. Strings are NUL-terminated, NULL when absent. Times are capture
@@ -38,7 +45,8 @@ typedef struct cs_http_tx {
     char *host;
     char *user_agent;
     char *status_msg;
-    char version[8];         /* request version ("1.1", "1.0", "0.9"), "" if no request */
+    char *scheme;    /* HTTP/2 :scheme (NULL for HTTP/1.x) */
+    char version[8]; /* request version ("1.1", "1.0", "0.9", "2"), "" if no request */
     char resp_version[8];
     uint16_t status;         /* final status, 0 if none */
     uint16_t info_code;      /* last 1xx interim status, 0 if none */
@@ -58,25 +66,61 @@ typedef struct cs_http_tx {
     bool resp_done;
     bool req_gap;            /* bytes of the request body were missing (gap inside a known length) */
     bool resp_gap;
+    bool framing_error;      /* a message of this exchange could not be framed (see outcome) */
     bool head;               /* request method HEAD */
     bool connect;            /* request method CONNECT */
     bool expect_100;
+    bool upgrade_h2c;        /* the request asked to upgrade to HTTP/2 (Upgrade: h2c) */
     bool pipelined;          /* sent while an earlier request still awaited its response */
     bool method_odd;         /* method token not in the registered list */
     bool resp_encoded;       /* the response body had a gzip/deflate content coding */
     bool decode_error;       /* ... that could not be decoded (gap or corrupt): *_body_len is the
                                 transferred length */
+    /* HTTP/2 only (zero for HTTP/1.x) */
+    uint32_t h2_stream_id;   /* the stream carrying the exchange (> 0 marks an HTTP/2 exchange) */
+    uint32_t h2_error;       /* RST_STREAM error code (outcome reset, or a reset after the end) */
+    bool h2_reset;           /* a RST_STREAM ended the stream (h2_error holds its code) */
+    bool h2_reset_by_client; /* ... sent by the client */
+    bool h2_pushed;          /* promised by the server (PUSH_PROMISE): the request is the promise */
+    bool h2_upgrade;         /* stream 1 of an h2c upgrade: the request is the HTTP/1.1 one */
+    bool headers_undecodable; /* a header block of this exchange could not be decoded (HPACK
+                                 context lost): method/path/status may be missing */
+    bool req_trailers;        /* the request ended with a trailer block */
+    bool resp_trailers;       /* the response ended with a trailer block */
 } cs_http_tx;
 
-/* Per-connection totals, for the conn record. */
+/* Counts what a gzip or deflate (zlib or raw) body decodes to, fed in pieces (zlib). Zero it to
+ * start; the inflater is allocated with the first byte. */
+typedef struct cs_body_dec {
+    struct z_stream_s *z; /* zlib's z_stream, NULL before the first byte and after free */
+    uint64_t decoded;     /* decoded bytes so far */
+    bool fail;            /* not decodable (corrupt, or bytes lost): report the transferred size */
+    bool end;             /* the compressed stream ended (later bytes are not decoded) */
+    bool raw;             /* retried as raw deflate (sent without the zlib header) */
+} cs_body_dec;
+
+/* Feeds n body bytes (p NULL: n bytes lost in a capture gap, which fails the decoding). */
+void cs_body_dec_feed(cs_body_dec *d, const uint8_t *p, uint32_t n);
+
+/* Releases the inflater; the counts stay. Safe to call twice. */
+void cs_body_dec_free(cs_body_dec *d);
+
+/* True when a Content-Encoding value's last coding is one cs_body_dec inflates (gzip, x-gzip,
+ * deflate; case-insensitive). */
+bool cs_http_coding_inflatable(const uint8_t *val, uint32_t val_len);
+
+/* Frees the strings of t (method, uri, host, user_agent, status_msg, scheme) and sets them to
+ * NULL; not t itself. For the parsers that own exchanges (HTTP/1.x, HTTP/2). */
+void cs_http_tx_clear_strings(cs_http_tx *t);
+
+/* Per-connection totals the parser alone knows (the exchange counts and timings of the conn record
+ * come from the exchanges themselves: cs_exacc, fed by the app layer). */
 typedef struct cs_http_conn_summary {
     uint32_t requests, responses, paired, unanswered, orphans, interim;
     uint32_t lost_in_gap, dropped_cap;
     uint32_t gaps;           /* gap events seen by the parser */
     uint32_t anomalies;
     uint32_t status_class[6]; /* [1]..[5] = 1xx..5xx of final responses, [0] other */
-    cs_time_t idle_total;    /* sum of response end -> next request start */
-    cs_time_t idle_max;
     bool upgraded;           /* 101 or CONNECT 2xx: rest of the stream not parsed */
 } cs_http_conn_summary;
 
@@ -90,6 +134,10 @@ typedef struct cs_http_sink {
      * its line ending, with the capture time of its first byte (`connscope follow --http`). */
     void (*head_line)(void *ctx, const cs_conn *c, bool from_client, bool start_line,
                       const uint8_t *p, uint32_t n, cs_time_t ts);
+    /* Optional, as head_line for HTTP/2 (app_http2.c): each decoded header field of a block as
+     * "name: value" (pseudo-headers too), the block's first flagged start_line, with its stream. */
+    void (*h2_head_line)(void *ctx, const cs_conn *c, bool from_client, uint32_t stream_id,
+                         bool start_line, const uint8_t *p, uint32_t n, cs_time_t ts);
 } cs_http_sink;
 
 typedef struct cs_http_conn cs_http_conn;
@@ -105,6 +153,11 @@ uint32_t cs_http_data(cs_http_conn *h, const cs_http_sink *sink, const cs_conn *
 
 /* True once a CONNECT was answered with 2xx: the bytes cs_http_data() leaves are the tunnel's. */
 bool cs_http_tunnel(const cs_http_conn *h);
+
+/* The request that asked for `Upgrade: h2c` once the server answered it with 101 (the bytes
+ * cs_http_data() leaves are then HTTP/2, RFC 7540 3.2), else NULL. Owned by the parser; its
+ * outcome and response fields are not meaningful. */
+const cs_http_tx *cs_http_h2c_request(const cs_http_conn *h);
 
 /* `len` bytes are missing from one direction. Inside a body of known length the parser stays in
  * step; anywhere else it resynchronises on the next start line. */

@@ -67,6 +67,7 @@ void cs_tls_free(cs_tls_conn *t)
     g_free(t->plain);
     g_free(t->sum.ja3);
     g_free(t->sum.ja3s);
+    cs_q50_clear(&t->turn_q);
     g_free(t);
 }
 
@@ -110,6 +111,7 @@ static void app_record(cs_tls_conn *t, int dir, uint32_t wire_len, cs_time_t ts)
         s->turn_sum = (s->turn_sum < 0 ? 0 : s->turn_sum) + turn;
         if (s->n_turns < CS_TLS_MAX_TURNS)
             s->turns[s->n_turns++] = turn;
+        cs_q50_add(&t->turn_q, turn > 0 ? (uint64_t)(turn / CS_NS_PER_US) : 0);
     }
     t->last_app_dir = 1;
 }
@@ -589,6 +591,7 @@ void cs_tls_finish(cs_tls_conn *t, const cs_tls_sink *sink, const cs_conn *c, cs
         s->dec_status = CS_TLS_DEC_PARTIAL;
     else
         s->dec_status = CS_TLS_DEC_OK;
+    s->turn_p50_us = cs_q50_median(&t->turn_q);
     if (sum == NULL)
         return;
     *sum = *s;

@@ -4,6 +4,7 @@
 #define CS_APP_TLS_H
 
 #include "anomaly.h"
+#include "exsum.h"
 #include "flow.h"
 #include "tls_decrypt.h"
 #include "tls_names.h"
@@ -94,6 +95,7 @@ typedef struct cs_tls_summary {
     cs_time_t turn_min, turn_max, turn_sum;   /* -1 when no exchange */
     uint32_t n_turns;                         /* kept in turns[] (the first CS_TLS_MAX_TURNS) */
     cs_time_t turns[CS_TLS_MAX_TURNS];
+    uint64_t turn_p50_us; /* median of all turns (cs_q50), 0 when none */
     /* parsing health */
     uint32_t gaps[2];             /* gap events per direction */
     uint64_t gap_bytes[2];

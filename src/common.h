@@ -17,6 +17,16 @@ typedef int64_t cs_time_t; /* nanoseconds since 1970-01-01 UTC */
 #define CS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* t + d, saturating at the ends of cs_time_t (the year 2262 and 1677): times read from a damaged
+ * capture are clamped near those ends, and a deadline computed from them must not wrap. */
+static inline cs_time_t cs_time_add(cs_time_t t, cs_time_t d)
+{
+    cs_time_t r;
+    if (__builtin_add_overflow(t, d, &r))
+        return d > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 /* An IPv4 or IPv6 address. IPv4 lives in the first 4 bytes, the rest is zero. */
 typedef struct cs_addr {
     uint8_t b[16];

@@ -1,5 +1,7 @@
 /* decode_ip.c - IPv4 (options, fragments counted) and IPv6 (extension header chain) decoding.
- * Finds the transport header and its true length; TCP goes on to decode_tcp.c, the rest is counted. */
+ * Finds the transport header and its true length; TCP goes on to decode_tcp.c, UDP to decode_udp.c,
+ * GRE and IP-in-IP to decode_tunnel.c, the rest is counted. */
+#include <stddef.h>
 #include <string.h>
 
 #include "decode.h"
@@ -7,16 +9,20 @@
 #include "wire.h"
 
 #define PROTO_ICMP 1
+#define PROTO_IPIP 4
 #define PROTO_TCP 6
 #define PROTO_UDP 17
+#define PROTO_IPV6 41
+#define PROTO_GRE 47
 #define PROTO_ICMP6 58
 
 static cs_decode_result transport(uint8_t proto, const uint8_t *p, uint32_t len, uint32_t wire,
                                   cs_pkt *pkt, cs_counters *c);
 
 /* ICMP/ICMPv6 errors quote the start of the packet that caused them. Wireshark gives a quoted TCP
- * header (16 bytes or more) the stream index of its connection, so the quoted tuple is decoded
- * here (with throw-away counters: a quote is not a packet) and marked as a quote. */
+ * header (16 bytes or more) the stream index of its connection, and a quoted UDP header its
+ * udp.stream, so the quoted tuple is decoded here (with throw-away counters: a quote is not a
+ * packet) and marked as a quote. Tunnels are not decoded inside a quote. */
 static cs_decode_result icmp_quote(uint8_t proto, const uint8_t *p, uint32_t len, cs_pkt *pkt)
 {
     if (len < 8)
@@ -33,14 +39,18 @@ static cs_decode_result icmp_quote(uint8_t proto, const uint8_t *p, uint32_t len
     inner.ts = pkt->ts;
     inner.caplen = pkt->caplen;
     inner.wirelen = pkt->wirelen;
-    if (cs_decode_ip(p + 8, len - 8, len - 8, proto == PROTO_ICMP ? 4 : 6, &inner, &scratch) !=
-        CS_DEC_TCP)
+    inner.in_quote = true;
+    inner.tun_depth = 0;
+    cs_decode_result r =
+        cs_decode_ip(p + 8, len - 8, len - 8, proto == PROTO_ICMP ? 4 : 6, &inner, &scratch);
+    if (r != CS_DEC_TCP && r != CS_DEC_UDP)
         return CS_DEC_SKIP;
-    *pkt = inner;
+    /* everything but the carrying packet's tunnel layers (the fields from tunnel_id on) */
+    memcpy(pkt, &inner, offsetof(cs_pkt, tunnel_id));
     pkt->icmp_quote = true;
     pkt->base_ok = false;
     pkt->payload_len = pkt->payload_wire = 0;
-    return CS_DEC_TCP;
+    return r;
 }
 
 /* Counts and dispatches a transport header found at p (len captured, wire bytes on the wire). */
@@ -52,16 +62,25 @@ static cs_decode_result transport(uint8_t proto, const uint8_t *p, uint32_t len,
     case PROTO_TCP:
         return cs_decode_tcp(p, len, wire, pkt, c);
     case PROTO_UDP:
-        c->udp++;
-        return CS_DEC_SKIP;
+        return cs_decode_udp(p, len, wire, pkt, c);
+    case PROTO_IPIP:
+    case PROTO_IPV6:
+        if (pkt->in_quote)
+            break;
+        return cs_decode_ipip(proto, p, len, wire, pkt, c);
+    case PROTO_GRE:
+        if (pkt->in_quote)
+            break;
+        return cs_decode_gre(p, len, wire, pkt, c);
     case PROTO_ICMP:
     case PROTO_ICMP6:
         c->icmp++;
         return icmp_quote(proto, p, len, pkt);
     default:
-        c->other_l4++;
-        return CS_DEC_SKIP;
+        break;
     }
+    c->other_l4++;
+    return CS_DEC_SKIP;
 }
 
 static cs_decode_result decode_ipv4(const uint8_t *p, uint32_t len, uint32_t wire_len,

@@ -1,13 +1,12 @@
 /* engine.c - the analysis run: hook implementations that carry events up from the flow table to the
  * app layer, stats and the report writer, the per-packet loop body, and interval bookkeeping. */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "defrag.h"
 #include "engine.h"
+#include "plot.h"
 #include "stats.h"
-#include "util.h"
 
 struct cs_engine {
     cs_engine_cfg cfg;
@@ -15,8 +14,12 @@ struct cs_engine {
     cs_counters ctr;
     cs_counters ctr_mark;     /* counters at the start of the current interval */
     cs_flow_hooks hooks;
+    cs_udp_hooks udp_hooks;
     cs_http_sink http_sink;
     cs_flow_table *flow;
+    cs_udp_table *udp;
+    cs_udp_stats udp_stats; /* cumulative, final report only */
+    cs_tunnels *tunnels;
     cs_defrag *defrag;
     cs_app *app;
     cs_stats stats;           /* cumulative */
@@ -24,6 +27,7 @@ struct cs_engine {
     cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
     cs_time_t last_ts;
     uint64_t frame;
+    uint64_t uid_key;         /* cs_uid_run_key of the first packet */
     uint64_t drops[3], drops_mark[3];
     bool have_drops;
 };
@@ -35,21 +39,42 @@ struct cs_engine {
                                                        ? &(e)->cur                                 \
                                                        : NULL)
 
-/* Does connection c pass the record filters (--server, --client, --stream, --host)? */
-static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+/* Does traffic that came through tunnel `id` (0: none) pass --tunnel-id and --vni? */
+static bool tunnel_wanted(const cs_engine *e, uint32_t id)
 {
     const cs_engine_filter *f = &e->cfg.filter;
-    int cl = c->client, sv = !c->client;
-    if (f->stream_set && c->stream != f->stream)
-        return false;
+    if (CS_LIKELY(!f->tunnel_id_set && !f->vni_set))
+        return true;
+    return cs_tunnel_match(cs_tunnels_get(e->tunnels, id),
+                           f->tunnel_id_set ? (int64_t)f->tunnel_id : -1,
+                           f->vni_set ? (int64_t)f->vni : -1);
+}
+
+/* Does a connection or flow between (addr[i], port[i]), endpoint `client` its client, first seen
+ * through tunnel `tunnel`, pass --server, --client, --host, --tunnel-id and --vni? */
+static bool record_wanted(const cs_engine *e, uint8_t family, const cs_addr addr[2],
+                          const uint16_t port[2], int client, uint32_t tunnel)
+{
+    const cs_engine_filter *f = &e->cfg.filter;
+    int cl = client, sv = !client;
     if (f->server_set &&
-        (c->family != f->server_family || memcmp(&c->addr[sv], &f->server, sizeof f->server) != 0 ||
-         (f->server_port != 0 && c->port[sv] != f->server_port)))
+        (family != f->server_family || memcmp(&addr[sv], &f->server, sizeof f->server) != 0 ||
+         (f->server_port != 0 && port[sv] != f->server_port)))
         return false;
     if (f->client_set &&
-        (c->family != f->client_family || memcmp(&c->addr[cl], &f->client, sizeof f->client) != 0))
+        (family != f->client_family || memcmp(&addr[cl], &f->client, sizeof f->client) != 0))
         return false;
-    return cs_host_filter_match(&f->host, c->family, &c->addr[0], &c->addr[1]);
+    if (!tunnel_wanted(e, tunnel))
+        return false;
+    return cs_host_filter_match(&f->host, family, &addr[0], &addr[1]);
+}
+
+/* Does connection c pass the record filters (--stream and the others of record_wanted)? */
+static bool conn_wanted(const cs_engine *e, const cs_conn *c)
+{
+    if (e->cfg.filter.stream_set && c->stream != e->cfg.filter.stream)
+        return false;
+    return record_wanted(e, c->family, c->addr, c->port, c->client, c->tunnel);
 }
 
 static void on_conn_new(void *ctx, cs_conn *c)
@@ -68,8 +93,26 @@ static void on_syn(void *ctx, cs_conn *c, int dir, bool first, cs_time_t ts)
         return;
     EACH_STATS(e, s)
     cs_stats_syn(s, c->family, &c->addr[!dir], c->port[!dir], first);
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_syn(e->cfg.analytics, ts);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
+}
+
+/* -j: hands a connection at the edge of the input over by its canonical tuple. */
+static void report_edge(const cs_engine *e, const cs_conn *c, bool open_at_end, bool joined_mid)
+{
+    int cmp = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]);
+    int lo = cmp < 0 || (cmp == 0 && c->port[0] <= c->port[1]) ? 0 : 1;
+    cs_edge_tuple t;
+    memset(&t, 0, sizeof t);
+    t.family = c->family;
+    t.addr[0] = c->addr[lo];
+    t.addr[1] = c->addr[!lo];
+    t.port[0] = c->port[lo];
+    t.port[1] = c->port[!lo];
+    e->cfg.edges.conn(e->cfg.edges.ctx, &t, open_at_end, joined_mid);
 }
 
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
@@ -83,26 +126,22 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
     }
     cs_conn_row row;
     cs_conn_row_fill(&row, c, why, &app);
-    if (e->cfg.edge_tuples != NULL && (why == CS_END_EOF || row.syns == 0)) {
-        /* -j: remember connections open at the end or joined mid-stream, by canonical tuple */
-        int a = memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) < 0 ||
-                        (memcmp(&c->addr[0], &c->addr[1], sizeof c->addr[0]) == 0 &&
-                         c->port[0] <= c->port[1])
-                    ? 0
-                    : 1;
-        char ea[64], eb[64];
-        cs_endpoint_str(&c->addr[a], c->family, c->port[a], ea, sizeof ea);
-        cs_endpoint_str(&c->addr[!a], c->family, c->port[!a], eb, sizeof eb);
-        gchar *key = g_strdup_printf("%s %s %s", why == CS_END_EOF ? "eof" : "mid", ea, eb);
-        g_hash_table_add(e->cfg.edge_tuples, key);
-    }
+    cs_conn_uid(row.uid, e->uid_key, c->first_frame);
+    row.tunnel = cs_tunnels_get(e->tunnels, c->tunnel);
+    row.tunnel_changed = c->tunnel_changed;
+    cs_tunnels_count(e->tunnels, c->tunnel, true);
+    if (e->cfg.edges.conn != NULL && (why == CS_END_EOF || row.syns == 0))
+        report_edge(e, c, why == CS_END_EOF, row.syns == 0);
     EACH_STATS(e, s)
     {
         cs_stats_conn(s, &row);
         cs_stats_app(s, &row, &app);
     }
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_conn(e->cfg.analytics, &row);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
     e->report->conn(e->report, &row);
     cs_app_summary_clear(&app);
 }
@@ -130,6 +169,7 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
         return;
     cs_http_row row;
     row.tx = tx;
+    cs_conn_uid(row.uid, e->uid_key, c->first_frame);
     row.stream = c->stream;
     row.resumed = c->resumed;
     row.family = c->family;
@@ -140,8 +180,11 @@ static void on_http(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     }
     EACH_STATS(e, s)
     cs_stats_http(s, &row);
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_http(e->cfg.analytics, &row);
+        if (e->cfg.auto_bucket)
+            cs_plot_auto_bucket(e->cfg.analytics);
+    }
     e->report->http(e->report, &row);
 }
 
@@ -151,17 +194,61 @@ static void on_http_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
     ((cs_engine *)ctx)->ctr.anomalies[a]++;
 }
 
+/* ---- UDP flows and tunnels -------------------------------------------------------------------- */
+
+/* Does UDP flow f pass the record filters? --stream names a TCP stream: no UDP flow passes. */
+static bool udp_wanted(const cs_engine *e, const cs_udp_flow *f)
+{
+    return !e->cfg.filter.stream_set &&
+           record_wanted(e, f->family, f->addr, f->port, f->client, f->tunnel);
+}
+
+static void on_udp_end(void *ctx, cs_udp_flow *f, cs_udp_end why)
+{
+    cs_engine *e = ctx;
+    if (!udp_wanted(e, f))
+        return;
+    cs_udp_row row;
+    cs_udp_row_fill(&row, f, why, cs_tunnels_get(e->tunnels, f->tunnel));
+    cs_tunnels_count(e->tunnels, f->tunnel, false);
+    cs_udp_stats_add(&e->udp_stats, &row);
+    if (e->report->udp != NULL)
+        e->report->udp(e->report, &row);
+}
+
+/* A packet with tunnel layers: accounts it to its tunnel (pkt->tunnel_id is set for the flow
+ * tables) and the outer datagram of each UDP-based layer to its UDP flow, outermost first (the
+ * order in which Wireshark numbers them). */
+static void tunnel_packet(cs_engine *e, cs_pkt *pkt, uint64_t *ustreams, int *n_ustreams)
+{
+    pkt->tunnel_id = cs_tunnels_packet(e->tunnels, pkt, &e->ctr);
+    for (uint8_t i = 0; i < pkt->tun_depth; i++) {
+        if (pkt->tun[i].port == 0)
+            continue;
+        cs_udp_dgram d;
+        int dir;
+        cs_udp_dgram_of_layer(&d, pkt, &pkt->tun[i]);
+        ustreams[(*n_ustreams)++] = cs_udp_packet(e->udp, &d, &dir)->stream;
+    }
+}
+
+/* --udp-stream-list: "FRAME<TAB>S1[,S2...]" for a frame with UDP headers, as tshark prints
+ * -e frame.number -e udp.stream. */
+static void print_udp_streams(const cs_engine *e, const uint64_t *ustreams, int n)
+{
+    fprintf(e->cfg.udp_stream_list, "%" G_GUINT64_FORMAT "\t", e->frame);
+    for (int i = 0; i < n; i++)
+        fprintf(e->cfg.udp_stream_list, "%s%" G_GUINT64_FORMAT, i > 0 ? "," : "", ustreams[i]);
+    fputc('\n', e->cfg.udp_stream_list);
+}
+
 /* ---- intervals ----------------------------------------------------------------------------- */
 
 /* Reports the interval [ivl_start, end) and starts the next one at `end`. */
 static void close_interval(cs_engine *e, cs_time_t end)
 {
-    cs_counters delta;
-    const uint64_t *a = (const uint64_t *)(const void *)&e->ctr;
-    const uint64_t *b = (const uint64_t *)(const void *)&e->ctr_mark;
-    uint64_t *d = (uint64_t *)(void *)&delta;
-    for (size_t i = 0; i < sizeof delta / sizeof(uint64_t); i++)
-        d[i] = a[i] - b[i];
+    cs_counters delta = e->ctr;
+    cs_counters_sub(&delta, &e->ctr_mark);
     cs_interval_info iv = {.start = e->ivl_start, .end = end, .ctr = &delta};
     if (e->have_drops) {
         iv.have_drops = true;
@@ -216,7 +303,13 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
                                .conn_end = on_conn_end};
     e->http_sink = (cs_http_sink){.ctx = e, .exchange = on_http, .anomaly = on_http_anomaly};
     e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
-    e->defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
+    if (e->cfg.udp.max_flows == 0)
+        cs_udp_cfg_default(&e->cfg.udp);
+    e->udp_hooks = (cs_udp_hooks){.ctx = e, .flow_end = on_udp_end};
+    e->udp = cs_udp_new(&e->cfg.udp, &e->udp_hooks, &e->ctr);
+    cs_udp_stats_init(&e->udp_stats, cfg->max_keys);
+    e->tunnels = cs_tunnels_new(cfg->max_keys);
+    e->defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, cfg->max_frag_datagrams, CS_DEFRAG_TIMEOUT);
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
     cs_stats_init(&e->stats);
     cs_stats_init(&e->cur);
@@ -229,7 +322,9 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
 void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 {
     cs_pkt pkt;
-    e->frame++;
+    if (++e->frame == 1)
+        e->uid_key =
+            cs_uid_run_key(e->cfg.uid_group, raw->ts, raw->wirelen, raw->data, raw->caplen);
     if ((e->cfg.filter.since_set && raw->ts < e->cfg.filter.since) ||
         (e->cfg.filter.until_set && raw->ts >= e->cfg.filter.until))
         return;
@@ -239,10 +334,25 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
         e->last_ts = raw->ts;
     if (e->cfg.interval > 0)
         advance_intervals(e, raw->ts);
-    if (cs_decode_ex(raw, &pkt, &e->ctr, e->defrag) != CS_DEC_TCP)
-        return;
+    cs_decode_result r = cs_decode_ex(raw, &pkt, &e->ctr, e->defrag);
     pkt.frame = e->frame;
+    uint64_t ustreams[CS_TUN_MAX_DEPTH + 1];
+    int n_ustreams = 0;
+    if (CS_UNLIKELY(pkt.tun_depth > 0))
+        tunnel_packet(e, &pkt, ustreams, &n_ustreams);
     int dir;
+    if (r != CS_DEC_TCP) {
+        if (r == CS_DEC_UDP) {
+            cs_udp_dgram d;
+            cs_udp_dgram_of(&d, &pkt);
+            ustreams[n_ustreams++] = cs_udp_packet(e->udp, &d, &dir)->stream;
+        }
+        if (e->cfg.udp_stream_list != NULL && n_ustreams > 0)
+            print_udp_streams(e, ustreams, n_ustreams);
+        return;
+    }
+    if (CS_UNLIKELY(e->cfg.udp_stream_list != NULL && n_ustreams > 0))
+        print_udp_streams(e, ustreams, n_ustreams);
     cs_conn *c = cs_flow_packet(e->flow, &pkt, &dir);
     if (e->cfg.stream_list != NULL && c != NULL)
         fprintf(e->cfg.stream_list, "%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n", e->frame,
@@ -252,6 +362,7 @@ void cs_engine_packet(cs_engine *e, const cs_raw *raw)
 void cs_engine_idle(cs_engine *e, cs_time_t now)
 {
     cs_flow_expire(e->flow, now);
+    cs_udp_expire(e->udp, now);
     advance_intervals(e, now);
 }
 
@@ -268,7 +379,15 @@ static void fill_info(cs_engine *e, cs_run_info *info)
     if (info->ctr == NULL)
         info->ctr = &e->ctr;
     info->peak_conns = cs_flow_peak(e->flow);
-    info->streams = cs_flow_streams(e->flow);
+    info->streams = info->streams_max = cs_flow_streams(e->flow);
+    if (info->udp == NULL)
+        info->udp = &e->udp_stats;
+    if (info->tunnels == NULL)
+        info->tunnels = e->tunnels;
+    if (info->udp_streams == 0)
+        info->udp_streams = cs_udp_streams(e->udp);
+    info->want_tunnel_id = e->cfg.filter.tunnel_id_set ? (int64_t)e->cfg.filter.tunnel_id : -1;
+    info->want_vni = e->cfg.filter.vni_set ? (int64_t)e->cfg.filter.vni : -1;
     info->have_drops = e->have_drops;
     memcpy(info->drops, e->drops, sizeof info->drops);
 }
@@ -292,6 +411,7 @@ void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
 void cs_engine_flush(cs_engine *e)
 {
     cs_flow_flush(e->flow);
+    cs_udp_flush(e->udp);
     if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN) /* the interval in progress, cut at the end */
         close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1
                                                          : e->ivl_start + e->cfg.interval);
@@ -326,15 +446,6 @@ uint32_t cs_engine_active_conns(const cs_engine *e)
     return cs_flow_active(e->flow);
 }
 
-bool cs_parse_endpoint(const char *str, uint8_t *family, cs_addr *addr, uint16_t *port)
-{
-    int32_t p;
-    if (!cs_parse_addr_port(str, family, addr, &p) || p == 0)
-        return false;
-    *port = p > 0 ? (uint16_t)p : 0;
-    return true;
-}
-
 bool cs_parse_time(const char *s, cs_time_t *out)
 {
     char *end;
@@ -363,6 +474,21 @@ bool cs_parse_time(const char *s, cs_time_t *out)
     return true;
 }
 
+const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e)
+{
+    return &e->udp_stats;
+}
+
+const cs_tunnels *cs_engine_tunnels(const cs_engine *e)
+{
+    return e->tunnels;
+}
+
+uint64_t cs_engine_udp_streams(const cs_engine *e)
+{
+    return cs_udp_streams(e->udp);
+}
+
 cs_counters *cs_engine_counters(cs_engine *e)
 {
     return &e->ctr;
@@ -373,6 +499,9 @@ void cs_engine_free(cs_engine *e)
     if (e == NULL)
         return;
     cs_flow_free(e->flow);
+    cs_udp_free(e->udp);
+    cs_udp_stats_free(&e->udp_stats);
+    cs_tunnels_free(e->tunnels);
     cs_defrag_free(e->defrag);
     cs_app_free(e->app);
     cs_stats_free(&e->stats);

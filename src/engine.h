@@ -8,7 +8,10 @@
 #include "analytics.h"
 #include "app.h"
 #include "flow.h"
+#include "flow_udp.h"
 #include "report.h"
+#include "stats_udp.h"
+#include "tunnel.h"
 
 /* Record filters applied after decoding: only matching connections (and their exchanges and SYNs)
  * reach the statistics and reports; stream numbering still sees every packet. */
@@ -22,27 +25,51 @@ typedef struct cs_engine_filter {
     bool since_set, until_set;
     cs_time_t since, until;    /* packets outside [since, until) are skipped */
     cs_host_filter host;       /* --host: connections with this client or server address */
+    bool tunnel_id_set, vni_set;
+    uint32_t tunnel_id; /* --tunnel-id: only traffic in tunnels with this VNI/key/session */
+    uint32_t vni;       /* --vni: only traffic in VXLAN/GENEVE tunnels with this VNI */
 } cs_engine_filter;
-
-/* Parses "IP" or "IP:PORT" / "[IPv6]:PORT" into (family, addr, port). Returns false if invalid. */
-bool cs_parse_endpoint(const char *s, uint8_t *family, cs_addr *addr, uint16_t *port);
 
 /* Parses a time: seconds since the epoch ("1700000000.5") or UTC "YYYY-MM-DD[ T]HH:MM[:SS[.frac]]".
  * Returns false if invalid. */
 bool cs_parse_time(const char *s, cs_time_t *out);
 
+/* A connection's endpoints in a fixed order (the lower address, then the lower port, first), so
+ * that both directions, and the parts of one connection seen by different runs, compare equal
+ * byte for byte (unused bytes are zero). */
+typedef struct cs_edge_tuple {
+    cs_addr addr[2];
+    uint16_t port[2];
+    uint8_t family;
+} cs_edge_tuple;
+
+/* -j: where a run reports the connections that may continue in another group of files: those
+ * still open when its input ended (`open_at_end`) and those joined without a SYN (`joined_mid`);
+ * one call per connection record with at least one of the two set, from the thread that feeds
+ * the engine. */
+typedef struct cs_edge_sink {
+    void *ctx;
+    void (*conn)(void *ctx, const cs_edge_tuple *t, bool open_at_end, bool joined_mid);
+} cs_edge_sink;
+
 typedef struct cs_engine_cfg {
     cs_engine_filter filter;
     cs_flow_cfg flow;
+    cs_udp_cfg udp; /* UDP flow table (all zero: cs_udp_cfg_default) */
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
+    FILE
+        *udp_stream_list; /* non-NULL: print "FRAME<TAB>S1[,S2]" (udp.stream) for every UDP frame */
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
-    GHashTable *edge_tuples; /* -j: gets "eof:TUPLE" / "mid:TUPLE" strings (owned by the table) for
-                                connections open at the end / joined without a SYN; NULL: off */
+    uint32_t max_frag_datagrams; /* incomplete IP datagrams held for reassembly */
+    uint32_t uid_group;  /* -j: index of this group of files, mixed into the uids (0 otherwise) */
+    cs_edge_sink edges;  /* -j: connections at the edges of the input; conn NULL: off */
     cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange;
                                 its latency per server is set from the stats by
                                 cs_engine_flush/report_now (owned by the caller) */
+    bool auto_bucket;        /* --plot without --bucket: widen the analytics buckets as events
+                                come (cs_plot_auto_bucket) */
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;
@@ -78,6 +105,11 @@ void cs_engine_flush(cs_engine *e);
 const cs_stats *cs_engine_stats(const cs_engine *e);
 uint32_t cs_engine_peak_conns(const cs_engine *e);
 uint64_t cs_engine_streams(const cs_engine *e);
+
+/* The run's UDP per-server table and tunnel table (owned by the engine). */
+const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e);
+const cs_tunnels *cs_engine_tunnels(const cs_engine *e);
+uint64_t cs_engine_udp_streams(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

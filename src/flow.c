@@ -4,10 +4,9 @@
 
 #include "flow.h"
 #include "hashidx.h"
+#include "pool.h"
 
-#define POOL_CHUNK_BITS 12
-#define POOL_CHUNK (1u << POOL_CHUNK_BITS)
-#define NIL UINT32_MAX
+#define NIL CS_POOL_NIL
 
 enum { LIST_NONE, LIST_OPEN, LIST_CLOSED, LIST_COUNT };
 
@@ -23,23 +22,16 @@ typedef struct tomb {
     bool used;
 } tomb;
 
-typedef struct lru {
-    uint32_t head, tail; /* oldest first */
-} lru;
-
 struct cs_flow_table {
     cs_flow_cfg cfg;
     cs_reasm_limits lim;
     const cs_flow_hooks *hooks;
     cs_counters *ctr;
     cs_hidx idx;
-    cs_conn **chunks;       /* pool: chunk k holds ids [k*POOL_CHUNK, (k+1)*POOL_CHUNK) */
-    uint32_t nchunks;
-    uint32_t free_head;     /* free list through lru_next */
-    uint32_t bump;          /* ids below it have been handed out at least once */
+    cs_pool pool;           /* the cs_conn records */
     bool flushing;          /* end of input: no tombstones needed */
     uint32_t active, peak;
-    lru lists[LIST_COUNT];
+    cs_lru lists[LIST_COUNT];
     uint64_t next_stream;
     cs_time_t now;          /* latest packet time seen */
     cs_time_t next_check;   /* next expiry scan */
@@ -48,69 +40,25 @@ struct cs_flow_table {
     cs_hidx tomb_idx;
 };
 
-/* ---- pool ---------------------------------------------------------------------------------- */
+/* ---- pool and expiry lists ---------------------------------------------------------------- */
+
+CS_POOL_DEFINE(conn_pool, cs_conn)
 
 static inline cs_conn *conn_at(const cs_flow_table *t, uint32_t id)
 {
-    return &t->chunks[id >> POOL_CHUNK_BITS][id & (POOL_CHUNK - 1)];
+    return conn_pool_at(&t->pool, id);
 }
-
-/* Takes a record from the free list, else the next never-used slot (chunks are allocated lazily and
- * not touched before use, so memory grows with the connections actually tracked). */
-static cs_conn *conn_alloc(cs_flow_table *t)
-{
-    uint32_t id;
-    if (t->free_head != NIL) {
-        id = t->free_head;
-        t->free_head = conn_at(t, id)->lru_next;
-    } else {
-        id = t->bump++;
-        uint32_t k = id >> POOL_CHUNK_BITS;
-        if (k == t->nchunks) {
-            t->nchunks++;
-            t->chunks = g_renew(cs_conn *, t->chunks, t->nchunks);
-            t->chunks[k] = g_malloc(sizeof(cs_conn) * POOL_CHUNK);
-        }
-    }
-    cs_conn *c = conn_at(t, id);
-    memset(c, 0, sizeof *c);
-    c->id = id;
-    return c;
-}
-
-static void conn_release(cs_flow_table *t, cs_conn *c)
-{
-    c->lru_next = t->free_head;
-    t->free_head = c->id;
-}
-
-/* ---- expiry lists -------------------------------------------------------------------------- */
 
 static void lru_unlink(cs_flow_table *t, cs_conn *c)
 {
-    lru *l = &t->lists[c->lru_list];
-    if (c->lru_prev != NIL)
-        conn_at(t, c->lru_prev)->lru_next = c->lru_next;
-    else
-        l->head = c->lru_next;
-    if (c->lru_next != NIL)
-        conn_at(t, c->lru_next)->lru_prev = c->lru_prev;
-    else
-        l->tail = c->lru_prev;
+    conn_pool_unlink(&t->pool, &t->lists[c->lru_list], c);
     c->lru_list = LIST_NONE;
 }
 
 static void lru_append(cs_flow_table *t, cs_conn *c, uint8_t list)
 {
-    lru *l = &t->lists[list];
     c->lru_list = list;
-    c->lru_next = NIL;
-    c->lru_prev = l->tail;
-    if (l->tail != NIL)
-        conn_at(t, l->tail)->lru_next = c->id;
-    else
-        l->head = c->id;
-    l->tail = c->id;
+    conn_pool_append(&t->pool, &t->lists[list], c);
 }
 
 /* Moves c to the young end of `list`. */
@@ -124,50 +72,11 @@ static inline void lru_touch(cs_flow_table *t, cs_conn *c, uint8_t list)
 
 /* ---- keys and hashing ---------------------------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    return x;
-}
-
-static inline uint64_t endpoint_hash(const cs_addr *a, uint16_t port)
-{
-    uint64_t lo, hi;
-    memcpy(&lo, a->b, 8);
-    memcpy(&hi, a->b + 8, 8);
-    return mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
-}
-
-/* Direction-independent hash of a packet's 4-tuple. */
-static inline uint32_t tuple_hash(const cs_addr *a, uint16_t pa, const cs_addr *b, uint16_t pb,
-                                  uint8_t family)
-{
-    uint64_t h = endpoint_hash(a, pa) + endpoint_hash(b, pb) + family;
-    return (uint32_t)(mix64(h) >> 32);
-}
-
-static inline bool addr_eq(const cs_addr *a, const cs_addr *b)
-{
-    return memcmp(a->b, b->b, 16) == 0;
-}
-
 /* Which endpoint of (addr, port) sent pkt: 0, 1, or -1 when it is another tuple. */
 static inline int tuple_dir(const cs_addr addr[2], const uint16_t port[2], uint8_t family,
                             const cs_pkt *p)
 {
-    if (family != p->family)
-        return -1;
-    if (p->sport == port[0] && p->dport == port[1] && addr_eq(&p->src, &addr[0]) &&
-        addr_eq(&p->dst, &addr[1]))
-        return 0;
-    if (p->sport == port[1] && p->dport == port[0] && addr_eq(&p->src, &addr[1]) &&
-        addr_eq(&p->dst, &addr[0]))
-        return 1;
-    return -1;
+    return cs_tuple_dir(addr, port, family, p->family, &p->src, &p->dst, p->sport, p->dport);
 }
 
 typedef struct match_ctx {
@@ -292,7 +201,7 @@ static void finalise(cs_flow_table *t, cs_conn *c, cs_end_reason why)
     lru_unlink(t, c);
     cs_reasm_clear(&c->d[0].reasm);
     cs_reasm_clear(&c->d[1].reasm);
-    conn_release(t, c);
+    conn_pool_release(&t->pool, c);
     t->active--;
 }
 
@@ -422,7 +331,7 @@ static cs_conn *conn_create(cs_flow_table *t, const cs_pkt *p, uint32_t h)
     make_room(t); /* may finalise others and move tombstones: look them up after */
     match_ctx m = {t, p, -1};
     uint32_t pos = cs_hidx_find(&t->tomb_idx, h, match_tomb, &m);
-    cs_conn *c = conn_alloc(t);
+    cs_conn *c = conn_pool_alloc(&t->pool);
     c->hash = h;
     c->family = p->family;
     c->addr[0] = p->src;
@@ -431,6 +340,7 @@ static cs_conn *conn_create(cs_flow_table *t, const cs_pkt *p, uint32_t h)
     c->port[1] = p->dport;
     c->first_frame = p->frame;
     c->first_ts = c->last_ts = c->end_ts = p->ts;
+    c->tunnel = p->tunnel_id;
     c->d[0].wscale = c->d[1].wscale = -1;
     c->lru_prev = c->lru_next = NIL;
 
@@ -597,6 +507,8 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
 
     if (p->ts > c->last_ts)
         c->last_ts = p->ts;
+    if (CS_UNLIKELY(p->tunnel_id != c->tunnel))
+        c->tunnel_changed = true;
     /* Zeek's duration stops at the packet that leaves both sides closed (FIN or RST each way). */
     uint16_t closing = CS_SENT_FIN | CS_SENT_RST;
     if ((!(c->d[0].seen & closing) || !(c->d[1].seen & closing)) && p->ts > c->end_ts)
@@ -667,10 +579,10 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
         t->now = p->ts;
         if (t->now >= t->next_check) {
             cs_flow_expire(t, t->now);
-            t->next_check = t->now + CS_NS_PER_S;
+            t->next_check = cs_time_add(t->now, CS_NS_PER_S);
         }
     }
-    uint32_t h = tuple_hash(&p->src, p->sport, &p->dst, p->dport, p->family);
+    uint32_t h = cs_hash_tuple(&p->src, p->sport, &p->dst, p->dport, p->family);
     match_ctx m = {t, p, -1};
     uint32_t pos = cs_hidx_find(&t->idx, h, match_conn, &m);
     cs_conn *c = NULL;
@@ -691,7 +603,10 @@ cs_conn *cs_flow_packet(cs_flow_table *t, const cs_pkt *p, int *dir)
     *dir = d;
     if (p->icmp_quote) /* only the stream lookup, as Wireshark does for a quoted header */
         return c;
-    c->quote_only = false;
+    if (CS_UNLIKELY(c->quote_only)) {
+        c->quote_only = false;
+        c->tunnel = p->tunnel_id;
+    }
     if (t->cfg.verify_checksums && !cs_tcp_checksum_ok(p)) {
         t->ctr->anomalies[CS_ANOM_TCP_BAD_CHECKSUM]++;
         hist_add(c, d, 'C');
@@ -722,9 +637,9 @@ cs_flow_table *cs_flow_new(const cs_flow_cfg *cfg, const cs_flow_hooks *hooks,
     t->lim.max_ooo_bytes = cfg->max_ooo_bytes;
     t->hooks = hooks;
     t->ctr = counters;
-    t->free_head = NIL;
+    cs_pool_init(&t->pool);
     for (int i = 0; i < LIST_COUNT; i++)
-        t->lists[i].head = t->lists[i].tail = NIL;
+        cs_lru_init(&t->lists[i]);
     cs_hidx_init(&t->idx, 1024);
     cs_hidx_init(&t->tomb_idx, 1024);
     t->tombs = g_new0(tomb, t->cfg.max_tombstones > 0 ? t->cfg.max_tombstones : 1);
@@ -779,9 +694,7 @@ void cs_flow_free(cs_flow_table *t)
             cs_reasm_clear(&conn_at(t, id)->d[0].reasm);
             cs_reasm_clear(&conn_at(t, id)->d[1].reasm);
         }
-    for (uint32_t k = 0; k < t->nchunks; k++)
-        g_free(t->chunks[k]);
-    g_free(t->chunks);
+    cs_pool_free(&t->pool);
     cs_hidx_free(&t->idx);
     cs_hidx_free(&t->tomb_idx);
     g_free(t->tombs);

@@ -94,6 +94,8 @@ typedef struct cs_conn {
     cs_conn_dir d[2];       /* d[i]: packets sent by endpoint i */
     void *app;              /* application parser state (owned by the app layer) */
     uint8_t app_kind;       /* set by the app layer */
+    bool tunnel_changed;    /* later packets came through another tunnel (or none) than the first */
+    uint32_t tunnel;        /* tunnel table id of the first packet's tunnel (cs_pkt.tunnel_id) */
 } cs_conn;
 
 /* The app layer's view: the consumer interface the flow table calls (every callback may be NULL).

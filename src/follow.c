@@ -1,14 +1,17 @@
 /* follow.c - `connscope follow STREAM FILE...`: prints the reassembled payload of one TCP stream,
  * both directions in delivery order, with direction/time markers and gap markers (like tshark -z
- * follow); with --http, each HTTP exchange's request and response headers and its timings. */
+ * follow); with --http, each HTTP/1.x or HTTP/2 exchange's request and response headers and its
+ * timings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app_http.h"
+#include "app_http2.h"
 #include "defrag.h"
 #include "flow.h"
 #include "follow.h"
+#include "output.h"
 #include "source.h"
 #include "stats.h"
 #include "util.h"
@@ -29,11 +32,18 @@ typedef struct follow {
     cs_http_cfg http_cfg;
     cs_http_sink sink;
     cs_http_conn *parser; /* of the stream's current connection record */
+    cs_h2_conn *h2;       /* HTTP/2 (preface, or after an h2c 101), or NULL */
+    GHashTable *h2_heads; /* HTTP/2: stream id * 2 + from_client -> GString* of its blocks */
     GQueue req_heads;     /* GString*: one request's header block each, in order */
     GQueue resp_heads;    /* GString*: one response's header blocks each (1xx ones first) */
     GString *resp_cur;    /* the response being collected (also in resp_heads) */
     bool resp_cur_final;  /* ... and it has its final (not 1xx, or 101) status line */
     uint64_t exchanges;
+    /* the pipeline up to the flow table */
+    cs_counters ctr;
+    cs_defrag *defrag;
+    cs_flow_table *flow;
+    uint64_t frame;
 } follow;
 
 static bool wanted(const follow *f, const cs_conn *c, int dir)
@@ -94,6 +104,14 @@ static void print_hex(FILE *out, const uint8_t *p, uint32_t len, uint64_t base)
 
 #define HEAD_CUT "... (header block cut at 64 KiB)\n"
 
+/* Appends n bytes of p to g as printable text: tabs and printable ASCII as they are, every other
+ * byte (control characters, DEL, non-ASCII) as '.', so a capture cannot drive the terminal. */
+static void append_visible(GString *g, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g_string_append_c(g, p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.');
+}
+
 static void append_line(GString *g, const uint8_t *p, uint32_t n)
 {
     if (g_str_has_suffix(g->str, HEAD_CUT))
@@ -104,8 +122,7 @@ static void append_line(GString *g, const uint8_t *p, uint32_t n)
         g_string_append(g, HEAD_CUT);
         return;
     }
-    for (uint32_t i = 0; i < n; i++)
-        g_string_append_c(g, p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.');
+    append_visible(g, p, n);
     g_string_append_c(g, '\n');
 }
 
@@ -143,15 +160,53 @@ static void http_head_line(void *ctx, const cs_conn *c, bool from_client, bool s
     append_line(g, p, n);
 }
 
+/* HTTP/2: every block of a stream and side goes to one text, blocks (1xx, final, trailers) in
+ * order, each under its own direction/time line. */
+static void h2_head_line(void *ctx, const cs_conn *c, bool from_client, uint32_t sid,
+                         bool start_line, const uint8_t *p, uint32_t n, cs_time_t ts)
+{
+    follow *f = ctx;
+    gpointer key = GUINT_TO_POINTER(sid * 2u + (from_client ? 1u : 0u));
+    GString *g = g_hash_table_lookup(f->h2_heads, key);
+    if (g == NULL) {
+        g = g_string_new(NULL);
+        g_hash_table_insert(f->h2_heads, key, g);
+    }
+    if (start_line) {
+        int dir = from_client ? c->client : !c->client;
+        char t[40], from[64], to[64];
+        g_string_append_printf(
+            g, "%s %s %s %s -> %s (HTTP/2 stream %u)\n", from_client ? ">>>" : "<<<",
+            cs_fmt_time(ts, t, sizeof t), from_client ? "client" : "server",
+            cs_endpoint_str(&c->addr[dir], c->family, c->port[dir], from, sizeof from),
+            cs_endpoint_str(&c->addr[!dir], c->family, c->port[!dir], to, sizeof to), sid);
+    }
+    append_line(g, p, n);
+}
+
+static GString *h2_take(follow *f, uint32_t sid, bool from_client)
+{
+    gpointer key = GUINT_TO_POINTER(sid * 2u + (from_client ? 1u : 0u));
+    GString *g = g_hash_table_lookup(f->h2_heads, key);
+    if (g != NULL)
+        g_hash_table_steal(f->h2_heads, key);
+    return g;
+}
+
 static void http_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
 {
     follow *f = ctx;
-    GString *req = tx->has_request ? g_queue_pop_head(&f->req_heads) : NULL;
-    GString *resp = NULL;
-    if (tx->has_response || tx->info_code != 0) {
-        resp = g_queue_pop_head(&f->resp_heads);
-        if (resp == f->resp_cur)
-            f->resp_cur = NULL;
+    GString *req = NULL, *resp = NULL;
+    if (tx->h2_stream_id > 0) {
+        req = h2_take(f, tx->h2_stream_id, true);
+        resp = h2_take(f, tx->h2_stream_id, false);
+    } else {
+        req = tx->has_request ? g_queue_pop_head(&f->req_heads) : NULL;
+        if (tx->has_response || tx->info_code != 0) {
+            resp = g_queue_pop_head(&f->resp_heads);
+            if (resp == f->resp_cur)
+                f->resp_cur = NULL;
+        }
     }
     char a[32], b[32], d[32], st[16];
     cs_http_times tm;
@@ -159,12 +214,29 @@ static void http_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
     f->exchanges++;
     if (tx->status != 0)
         g_snprintf(st, sizeof st, "%u", tx->status);
-    fprintf(f->out, "=== exchange %u of stream %" G_GUINT64_FORMAT ": %s %s -> %s (%s) ===\n",
-            tx->depth, c->stream, tx->method != NULL ? tx->method : "-",
-            tx->uri != NULL ? tx->uri : "-", tx->status != 0 ? st : "no response",
+    char h2[48] = "";
+    if (tx->h2_stream_id > 0)
+        g_snprintf(h2, sizeof h2, ", HTTP/2 stream %u", tx->h2_stream_id);
+    /* method and target come from the capture: escaped like the header block */
+    GString *title = g_string_new(NULL);
+    const char *method = tx->method != NULL ? tx->method : "-";
+    const char *uri = tx->uri != NULL ? tx->uri : "-";
+    append_visible(title, (const uint8_t *)method, strlen(method));
+    g_string_append_c(title, ' ');
+    append_visible(title, (const uint8_t *)uri, strlen(uri));
+    fprintf(f->out, "=== exchange %u of stream %" G_GUINT64_FORMAT "%s: %s -> %s (%s) ===\n",
+            tx->depth, c->stream, h2, title->str, tx->status != 0 ? st : "no response",
             cs_http_outcome_name((cs_http_outcome)tx->outcome));
+    g_string_free(title, TRUE);
     if (req != NULL)
         fputs(req->str, f->out);
+    else if (tx->h2_upgrade)
+        fputs(">>> (the HTTP/1.1 request upgraded by the 101 above)\n", f->out);
+    else if (tx->h2_pushed && tx->has_request)
+        fputs(">>> (pushed: the request is the server's PUSH_PROMISE, the first block below)\n",
+              f->out);
+    else if (tx->headers_undecodable && tx->has_request)
+        fputs(">>> (request headers not decodable: HPACK context lost)\n", f->out);
     else
         fputs(">>> (no request seen)\n", f->out);
     fputs("---", f->out);
@@ -184,6 +256,8 @@ static void http_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
             cs_fmt_bytes(tx->resp_body_len, a, sizeof a));
     if (resp != NULL)
         fputs(resp->str, f->out);
+    else if (tx->headers_undecodable && tx->has_response)
+        fputs("<<< (response headers not decodable: HPACK context lost)\n", f->out);
     else
         fputs("<<< (no response seen)\n", f->out);
     if (req != NULL)
@@ -207,15 +281,48 @@ static void free_gstring(gpointer g)
 /* The record of the stream ended: reports what is still open and drops unpaired header blocks. */
 static void http_record_end(follow *f, cs_conn *c)
 {
-    if (f->parser == NULL)
-        return;
     cs_http_conn_summary sum;
-    cs_http_finish(f->parser, &f->sink, c, &sum);
-    cs_http_free(f->parser);
-    f->parser = NULL;
+    if (f->parser != NULL) {
+        cs_http_finish(f->parser, &f->sink, c, &sum);
+        cs_http_free(f->parser);
+        f->parser = NULL;
+    }
+    if (f->h2 != NULL) {
+        cs_h2_finish(f->h2, &f->sink, c, &sum, NULL);
+        cs_h2_free(f->h2);
+        f->h2 = NULL;
+    }
+    g_hash_table_remove_all(f->h2_heads);
     g_queue_clear_full(&f->req_heads, free_gstring);
     g_queue_clear_full(&f->resp_heads, free_gstring);
     f->resp_cur = NULL;
+}
+
+/* --http: the first bytes tell HTTP/2 (client preface, server SETTINGS) from HTTP/1.x; HTTP/1.x
+ * hands over to HTTP/2 after an h2c 101. */
+static void http_data(follow *f, cs_conn *c, bool from_client, const uint8_t *p, uint32_t len,
+                      cs_time_t ts)
+{
+    if (f->parser == NULL && f->h2 == NULL) {
+        int pre = from_client ? cs_h2_detect_preface(p, len) : cs_h2_detect_server_preface(p, len);
+        if (pre == 1 || (from_client && pre == -1 && len >= 3))
+            f->h2 = cs_h2_new(&f->http_cfg, true);
+        else
+            f->parser = cs_http_new(&f->http_cfg);
+    }
+    if (f->parser == NULL) {
+        cs_h2_data(f->h2, &f->sink, c, from_client, p, len, ts);
+        return;
+    }
+    uint32_t rest = cs_http_data(f->parser, &f->sink, c, from_client, p, len, ts);
+    const cs_http_tx *up = rest > 0 ? cs_http_h2c_request(f->parser) : NULL;
+    if (up == NULL)
+        return;
+    if (f->h2 == NULL) {
+        f->h2 = cs_h2_new(&f->http_cfg, true);
+        cs_h2_upgrade(f->h2, up);
+    }
+    cs_h2_data(f->h2, &f->sink, c, from_client, p + len - rest, rest, ts);
 }
 
 static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
@@ -233,9 +340,7 @@ static void on_data(void *ctx, cs_conn *c, int dir, const uint8_t *p, uint32_t l
         return;
     f->found = true;
     if (f->http) {
-        if (f->parser == NULL)
-            f->parser = cs_http_new(&f->http_cfg);
-        cs_http_data(f->parser, &f->sink, c, dir == c->client, p, len, ts);
+        http_data(f, c, dir == c->client, p, len, ts);
         return;
     }
     if (f->format == FMT_RAW) {
@@ -264,7 +369,9 @@ static void on_gap(void *ctx, cs_conn *c, int dir, uint32_t len, cs_time_t ts)
     if (!wanted(f, c, dir) || f->format == FMT_RAW)
         return;
     if (f->http) {
-        if (f->parser != NULL)
+        if (f->h2 != NULL)
+            cs_h2_gap(f->h2, &f->sink, c, dir == c->client, len, ts);
+        else if (f->parser != NULL)
             cs_http_gap(f->parser, &f->sink, c, dir == c->client, len, ts);
         return;
     }
@@ -284,11 +391,49 @@ static void on_end(void *ctx, cs_conn *c, int dir, cs_time_t ts)
     if (f->http) {
         if (f->parser != NULL)
             cs_http_end(f->parser, &f->sink, c, dir == c->client, ts);
+        if (f->h2 != NULL)
+            cs_h2_end(f->h2, &f->sink, c, dir == c->client, ts);
         return;
     }
     char t[40];
     fprintf(f->out, "=== %s %s finished (%" G_GUINT64_FORMAT " bytes) ===\n",
             cs_fmt_time(ts, t, sizeof t), dir == c->client ? "client" : "server", f->offset[dir]);
+}
+
+/* One packet read: decoded (fragments reassembled) and tracked; the hooks above print. */
+static void follow_packet(void *ctx, const cs_raw *raw)
+{
+    follow *f = ctx;
+    cs_pkt pkt;
+    f->frame++;
+    if (cs_decode_ex(raw, &pkt, &f->ctr, f->defrag) != CS_DEC_TCP)
+        return;
+    pkt.frame = f->frame;
+    int dir;
+    cs_flow_packet(f->flow, &pkt, &dir);
+}
+
+/* Sets the output format and side from --format, --side (NULL: not given) and --http. Returns
+ * the usage message of a bad combination, NULL when they are good. */
+static const char *set_view(follow *f, const char *format, const char *side, bool http)
+{
+    if (format == NULL || strcmp(format, "ascii") == 0)
+        f->format = FMT_ASCII;
+    else if (strcmp(format, "hex") == 0)
+        f->format = FMT_HEX;
+    else if (strcmp(format, "raw") == 0)
+        f->format = FMT_RAW;
+    else
+        return "--format takes ascii, hex or raw";
+    if (side != NULL && strcmp(side, "client") == 0)
+        f->side = 0;
+    else if (side != NULL && strcmp(side, "server") == 0)
+        f->side = 1;
+    else if (side != NULL && strcmp(side, "both") != 0)
+        return "--side takes client, server or both";
+    if (http && (format != NULL || side != NULL))
+        return "--http prints headers only: no --format or --side";
+    return NULL;
 }
 
 int cs_follow_main(int argc, char **argv)
@@ -323,6 +468,7 @@ int cs_follow_main(int argc, char **argv)
     f.out = stdout;
     g_queue_init(&f.req_heads);
     g_queue_init(&f.resp_heads);
+    f.h2_heads = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_gstring);
     if (!g_option_context_parse(octx, &argc, &argv, &err)) {
         fprintf(stderr, "connscope follow: %s\n", err->message);
         g_error_free(err);
@@ -338,26 +484,9 @@ int cs_follow_main(int argc, char **argv)
         fprintf(stderr, "connscope follow: '%s' is not a stream index\n", rest[0]);
         goto out;
     }
-    if (format == NULL || strcmp(format, "ascii") == 0)
-        f.format = FMT_ASCII;
-    else if (strcmp(format, "hex") == 0)
-        f.format = FMT_HEX;
-    else if (strcmp(format, "raw") == 0)
-        f.format = FMT_RAW;
-    else {
-        fprintf(stderr, "connscope follow: --format takes ascii, hex or raw\n");
-        goto out;
-    }
-    if (side != NULL && strcmp(side, "client") == 0)
-        f.side = 0;
-    else if (side != NULL && strcmp(side, "server") == 0)
-        f.side = 1;
-    else if (side != NULL && strcmp(side, "both") != 0) {
-        fprintf(stderr, "connscope follow: --side takes client, server or both\n");
-        goto out;
-    }
-    if (http && (format != NULL || side != NULL)) {
-        fprintf(stderr, "connscope follow: --http prints headers only: no --format or --side\n");
+    const char *bad = set_view(&f, format, side, http);
+    if (bad != NULL) {
+        fprintf(stderr, "connscope follow: %s\n", bad);
         goto out;
     }
     f.http = http;
@@ -366,7 +495,8 @@ int cs_follow_main(int argc, char **argv)
         f.sink = (cs_http_sink){.ctx = &f,
                                 .exchange = http_exchange,
                                 .anomaly = http_anomaly,
-                                .head_line = http_head_line};
+                                .head_line = http_head_line,
+                                .h2_head_line = h2_head_line};
     }
     cs_source *src = cs_source_open_files(rest + 1, (int)g_strv_length(rest + 1), filter, &err);
     if (src == NULL) {
@@ -374,8 +504,6 @@ int cs_follow_main(int argc, char **argv)
         g_error_free(err);
         goto out;
     }
-    cs_counters ctr;
-    memset(&ctr, 0, sizeof ctr);
     cs_flow_cfg cfg;
     cs_flow_cfg_default(&cfg);
     cs_flow_hooks hooks = {.ctx = &f,
@@ -384,29 +512,12 @@ int cs_follow_main(int argc, char **argv)
                            .stream_gap = on_gap,
                            .stream_end = on_end,
                            .conn_end = on_conn_end};
-    cs_defrag *defrag = cs_defrag_new(64u << 20, 60 * CS_NS_PER_S);
-    cs_flow_table *ft = cs_flow_new(&cfg, &hooks, &ctr);
-    cs_raw raw;
-    cs_pkt pkt;
-    uint64_t frame = 0;
-    int r;
-    while ((r = cs_source_next(src, &raw)) != 0) {
-        if (r < 0)
-            continue;
-        frame++;
-        if (cs_decode_ex(&raw, &pkt, &ctr, defrag) != CS_DEC_TCP)
-            continue;
-        pkt.frame = frame;
-        int dir;
-        cs_flow_packet(ft, &pkt, &dir);
-    }
-    cs_flow_flush(ft);
-    rc = 0;
-    for (int i = 0; i < cs_source_count(src); i++)
-        if (cs_source_input(src, i)->message != NULL) {
-            fprintf(stderr, "connscope: %s\n", cs_source_input(src, i)->message);
-            rc = 1;
-        }
+    f.defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, CS_DEFRAG_MAX_DATAGRAMS, CS_DEFRAG_TIMEOUT);
+    f.flow = cs_flow_new(&cfg, &hooks, &f.ctr);
+    cs_read_sink sink = {.ctx = &f, .packet = follow_packet};
+    cs_source_read(src, &sink, NULL, 0);
+    cs_flow_flush(f.flow);
+    rc = cs_source_account(src, NULL) ? 1 : 0;
     if (!f.exists) {
         fprintf(stderr, "connscope follow: no TCP stream %" G_GUINT64_FORMAT " in the input\n",
                 f.stream);
@@ -419,9 +530,10 @@ int cs_follow_main(int argc, char **argv)
         fprintf(stderr, "connscope follow: no HTTP exchange in stream %" G_GUINT64_FORMAT "\n",
                 f.stream);
     }
-    cs_flow_free(ft);
-    cs_defrag_free(defrag);
+    cs_flow_free(f.flow);
+    cs_defrag_free(f.defrag);
     cs_source_free(src);
+    rc = cs_output_finish("connscope follow", rc);
 out:
     fflush(stdout);
     g_option_context_free(octx);
@@ -429,5 +541,6 @@ out:
     g_free(side);
     g_free(filter);
     g_strfreev(rest);
+    g_hash_table_destroy(f.h2_heads);
     return rc;
 }

@@ -455,9 +455,12 @@ static void slot_done(gen_flow *f, gen_ctx *ctx, int d)
         uint32_t a0 = D->run.seq0 + (k - 1) * r->mss;
         uint32_t a1 = a0 + r->mss;
         uint32_t e1 = seg_end(r, &D->run, k);
-        /* segment k-1 went out in slot k, segment k in slot k-1 */
-        content(f, ctx, d, a0, r->mss, lost(f, ctx, d, k - 1) ? -1 : t, t, true);
-        content(f, ctx, d, a1, e1 - a1, lost(f, ctx, d, k) ? -1 : t_prev, t, true);
+        /* segment k-1 went out in slot k, segment k in slot k-1: segment k's bytes wait behind
+         * the hole until segment k-1 comes, so (doc/design.md, "Time of a byte") their time is
+         * t, unless segment k-1 is never captured (then the hole is a gap and they keep t_prev) */
+        bool lost0 = lost(f, ctx, d, k - 1);
+        content(f, ctx, d, a0, r->mss, lost0 ? -1 : t, t, true);
+        content(f, ctx, d, a1, e1 - a1, lost(f, ctx, d, k) ? -1 : lost0 ? t_prev : t, t, true);
         if (f->xt != NULL) {
             f->xt->reordered[d]++;
             observe_segment(f, ctx, false, d, a1, e1 - a1, f->t_start + t_prev);

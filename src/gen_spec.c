@@ -173,18 +173,6 @@ void gen_spec_free(gen_spec *s)
     memset(s, 0, sizeof *s);
 }
 
-bool gen_parse_endpoint(const char *text, cs_addr *addr, uint8_t *family, uint16_t *port,
-                        bool *has_port)
-{
-    int32_t p;
-    if (!cs_parse_addr_port(text, family, addr, &p))
-        return false;
-    *has_port = p >= 0;
-    if (p >= 0)
-        *port = (uint16_t)p;
-    return true;
-}
-
 void gen_addr_add(cs_addr *out, const cs_addr *a, uint8_t family, uint32_t off)
 {
     *out = *a;
@@ -274,7 +262,7 @@ static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *
 {
     double d;
     uint64_t u;
-    bool hp;
+    int32_t port;
     uint8_t fam;
     switch (col) {
     case COL_START:
@@ -291,17 +279,20 @@ static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *
     case COL_EVERY:
         return parse_secs(v, &r->every) ? NULL : "every: seconds expected";
     case COL_CLIENT:
-        if (!gen_parse_endpoint(v, &r->client, &fam, &r->cport, &hp))
+        if (!cs_parse_addr_port(v, &fam, &r->client, &port))
             return "client: IPv4/IPv6 address with optional :port expected";
         if (r->family != 0 && r->family != fam)
             return "client and server address families differ";
         r->family = fam;
-        if (hp)
+        if (port >= 0) {
+            r->cport = (uint16_t)port;
             r->flags |= GEN_F_CPORT;
+        }
         break;
     case COL_SERVER:
-        if (!gen_parse_endpoint(v, &r->server, &fam, &r->sport, &hp) || !hp || r->sport == 0)
+        if (!cs_parse_addr_port(v, &fam, &r->server, &port) || port <= 0)
             return "server: address:port expected";
+        r->sport = (uint16_t)port;
         if (r->family != 0 && r->family != fam)
             return "client and server address families differ";
         r->family = fam;
@@ -563,22 +554,22 @@ bool gen_scenario_add(gen_spec *s, const char *name, const gen_scenario_opts *o,
     gen_row r;
     gen_row_default(&r);
     uint8_t fam = 0, sfam = 0;
-    bool hp;
+    int32_t port;
     const char *target = o->target != NULL ? o->target : "192.0.2.80:80";
-    if (!gen_parse_endpoint(target, &r.server, &fam, &r.sport, &hp) || !hp) {
+    if (!cs_parse_addr_port(target, &fam, &r.server, &port) || port < 0) {
         *err = g_strdup_printf("--target: address:port expected (got '%s')", target);
         return false;
     }
+    r.sport = (uint16_t)port;
     r.family = fam;
     const char *src = o->source != NULL ? o->source : (fam == 4 ? "10.0.0.1" : "2001:db8:a::1");
-    uint16_t cport = 0;
-    if (!gen_parse_endpoint(src, &r.client, &sfam, &cport, &hp) || sfam != fam) {
+    if (!cs_parse_addr_port(src, &sfam, &r.client, &port) || sfam != fam) {
         *err = g_strdup_printf("--source: an address of the target's family expected (got '%s')",
                                src);
         return false;
     }
-    if (hp) {
-        r.cport = cport;
+    if (port >= 0) {
+        r.cport = (uint16_t)port;
         r.flags |= GEN_F_CPORT;
     }
     uint64_t count;

@@ -120,11 +120,6 @@ bool gen_spec_read(gen_spec *s, FILE *fp, const char *name, const gen_cfg *cfg, 
 /* Frees every row's strings and the array; s is empty afterwards. */
 void gen_spec_free(gen_spec *s);
 
-/* Parses "a.b.c.d", "a.b.c.d:port", "v6addr", "[v6addr]:port". *port is left unchanged when no
- * port is given (and *has_port false). Returns false when text is not such an address. */
-bool gen_parse_endpoint(const char *text, cs_addr *addr, uint8_t *family, uint16_t *port,
-                        bool *has_port);
-
 /* Address a + off (IPv4: 32-bit wrap; IPv6: added to the whole 128-bit value). */
 void gen_addr_add(cs_addr *out, const cs_addr *a, uint8_t family, uint32_t off);
 

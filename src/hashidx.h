@@ -21,6 +21,51 @@ typedef struct cs_hidx {
 
 #define CS_HIDX_NONE UINT32_MAX
 
+/* A 64-bit finaliser (murmur3's fmix64). */
+static inline uint64_t cs_hash_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+/* Hash of one (address, port) endpoint. */
+static inline uint64_t cs_hash_endpoint(const cs_addr *a, uint16_t port)
+{
+    uint64_t lo, hi;
+    __builtin_memcpy(&lo, a->b, 8);
+    __builtin_memcpy(&hi, a->b + 8, 8);
+    return cs_hash_mix64(lo ^ (hi * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)port << 48));
+}
+
+/* Which endpoint of the stored tuple (addr[i], port[i]) of `family` sent a packet from (src,
+ * sport) to (dst, dport) of family `pfamily`: 0, 1, or -1 when it is another tuple. */
+static inline int cs_tuple_dir(const cs_addr addr[2], const uint16_t port[2], uint8_t family,
+                               uint8_t pfamily, const cs_addr *src, const cs_addr *dst,
+                               uint16_t sport, uint16_t dport)
+{
+    if (family != pfamily)
+        return -1;
+    if (sport == port[0] && dport == port[1] && __builtin_memcmp(src, &addr[0], 16) == 0 &&
+        __builtin_memcmp(dst, &addr[1], 16) == 0)
+        return 0;
+    if (sport == port[1] && dport == port[0] && __builtin_memcmp(src, &addr[1], 16) == 0 &&
+        __builtin_memcmp(dst, &addr[0], 16) == 0)
+        return 1;
+    return -1;
+}
+
+/* Direction-independent hash of a 4-tuple (the flow tables' key). */
+static inline uint32_t cs_hash_tuple(const cs_addr *a, uint16_t pa, const cs_addr *b, uint16_t pb,
+                                     uint8_t family)
+{
+    uint64_t h = cs_hash_endpoint(a, pa) + cs_hash_endpoint(b, pb) + family;
+    return (uint32_t)(cs_hash_mix64(h) >> 32);
+}
+
 /* Creates an index with room for `hint` entries before it first grows. Can't fail (aborts on OOM). */
 static inline void cs_hidx_init(cs_hidx *ix, uint32_t hint)
 {

@@ -47,6 +47,21 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+void cs_json_text(GString *out, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < len;) {
+        size_t n = s[i] < 0x80 ? 1 : utf8_len(s + i, len - i);
+        if (n == 0) {
+            g_string_append_printf(out, "\\x%02x", s[i]);
+            i++;
+        } else {
+            g_string_append_len(out, (const char *)s + i, (gssize)n);
+            i += n;
+        }
+    }
+}
+
 void cs_json_escape(GString *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -32,6 +32,10 @@ void cs_json_null(cs_json *j, const char *key);
 /* Seconds with microsecond precision from nanoseconds, e.g. 1700000000.123456. */
 void cs_json_time(cs_json *j, const char *key, cs_time_t ns);
 
+/* Appends the text a JSON reader decodes from the literal cs_json_escape writes: s[0..len) with
+ * every byte that is not part of valid UTF-8 as the four characters \xNN. */
+void cs_json_text(GString *out, const char *s, size_t len);
+
 /* Appends the JSON string literal for s[0..len) (with quotes) to out. */
 void cs_json_escape(GString *out, const char *s, size_t len);
 

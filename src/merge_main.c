@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "output.h"
 #include "plot.h"
 #include "summary.h"
 
@@ -28,7 +29,8 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
          "server, flow profile",
          NULL},
         {"top", 0, 0, G_OPTION_ARG_INT, &c->top,
-         "Top N clients by HTTP requests and by connections, and top N (client, method + path)",
+         "Top N clients by HTTP requests and by connections, top N (client, method + path); "
+         "also the N connections to look at (default 5)",
          "N"},
         {"bucket", 0, 0, G_OPTION_ARG_STRING, &c->bucket,
          "Time bucket of activity and latency: 30s, 5m, 1h, 1d (UTC, epoch-aligned; default 1m)",
@@ -50,6 +52,8 @@ GOptionGroup *cs_an_cli_group(cs_an_cli *c, bool merge)
          "FMT"},
         {"plot", 0, 0, G_OPTION_ARG_FILENAME, &c->plot,
          "Draw HTTP exchanges and latency percentiles per bucket into FILE.svg", "FILE"},
+        {"by-ip", 0, 0, G_OPTION_ARG_NONE, &c->by_ip,
+         "Connections per server IP (all its ports) instead of per IP and port", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     GOptionEntry merge_entries[] = {
         {"max-keys", 0, 0, G_OPTION_ARG_INT64, &c->max_keys,
@@ -145,12 +149,17 @@ bool cs_an_cli_check(cs_an_cli *c, bool merge, GError **err)
         return false;
     }
     /* sections: -A (or merge without a choice) selects all of them */
-    bool chosen = c->top > 0 || c->bucket != NULL || c->latency || c->slow != NULL || c->flows;
+    bool chosen = c->top > 0 || c->bucket != NULL || c->latency || c->slow != NULL || c->flows ||
+                  (merge && c->by_ip);
     bool all = c->all || (merge && !chosen) || (!chosen && c->host != NULL && !merge);
     c->rep.top_n = c->top > 0 ? c->top : all ? 10 : 0;
     c->rep.activity = all || c->bucket != NULL;
     c->rep.latency = all || c->latency || c->slow != NULL;
     c->rep.flows = all || c->flows;
+    /* connections per server: the run's main report has them; merge prints them from the
+     * summaries (every section, or --by-ip) */
+    c->rep.servers = merge && (all || c->by_ip);
+    c->rep.by_ip = c->by_ip;
     return true;
 }
 
@@ -162,16 +171,24 @@ bool cs_an_cli_stdout_taken(const cs_an_cli *c)
     return c->summary_out != NULL && strcmp(c->summary_out, "-") == 0;
 }
 
+bool cs_an_cli_files_due(const cs_an_cli *c)
+{
+    for (int i = 0; i < c->n_targets; i++)
+        if (c->targets[i].file != NULL || c->targets[i].host != NULL)
+            return true;
+    return c->plot != NULL || (c->summary_out != NULL && strcmp(c->summary_out, "-") != 0);
+}
+
 const cs_an_report_opts *cs_an_cli_sections(const cs_an_cli *c)
 {
     const cs_an_report_opts *o = &c->rep;
-    return o->top_n > 0 || o->activity || o->latency || o->flows ? o : NULL;
+    return o->top_n > 0 || o->activity || o->latency || o->flows || o->servers ? o : NULL;
 }
 
 void cs_an_cli_report(const cs_an_cli *c, const cs_analytics *a, FILE *out, bool json)
 {
     const cs_an_report_opts *o = &c->rep;
-    if (o->top_n == 0 && !o->activity && !o->latency && !o->flows)
+    if (o->top_n == 0 && !o->activity && !o->latency && !o->flows && !o->servers)
         return;
     if (json) {
         cs_analytics_report_json(a, o, out);
@@ -389,6 +406,8 @@ int cs_merge_main(int argc, char **argv)
     acc = merge_files(files, &cli);
     if (acc == NULL)
         goto out;
+    if (cs_an_cli_files_due(&cli))
+        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
     cs_an_cli_report(&cli, acc->an, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
     rc = 0;
     if (!cs_an_cli_write_files(&cli, acc->an, acc, "connscope " PACKAGE_VERSION, &err)) {
@@ -396,6 +415,7 @@ int cs_merge_main(int argc, char **argv)
         g_error_free(err);
         rc = 2;
     }
+    rc = cs_output_finish("connscope merge", rc);
 out:
     fflush(stdout);
     cs_summary_free(acc);

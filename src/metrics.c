@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "output.h"
 #include "util.h"
 
 #define METRICS_ERROR (g_quark_from_static_string("cs-metrics-error"))
@@ -141,6 +142,25 @@ static void g_bucket(const cs_an_bucket *b, void *ctx)
     g_hist(c, "total_us", &b->total_us, ts);
 }
 
+/* Connections per server address over the whole span (NULL when a merged summary had none). */
+static GPtrArray *server_ips(const cs_analytics *a)
+{
+    if (a->conn_servers_missing)
+        return NULL;
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(a);
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    GPtrArray *ips = cs_server_ips(cs, &l);
+    g_ptr_array_free(cs, TRUE);
+    return ips;
+}
+
+/* The start of the last bucket with events, in seconds (the time stamp of span totals). */
+static int64_t span_end_s(const cs_analytics *a)
+{
+    cs_time_t t = a->last_ts >= a->first_ts ? a->last_ts - a->last_ts % a->cfg.bucket : 0;
+    return t / CS_NS_PER_S;
+}
+
 void cs_metrics_graphite(const cs_analytics *a, GString *out)
 {
     GString *prefix = g_string_new("connscope");
@@ -154,6 +174,27 @@ void cs_metrics_graphite(const cs_analytics *a, GString *out)
     }
     gctx c = {.out = out, .prefix = prefix->str};
     cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, g_bucket, &c);
+    GPtrArray *ips = server_ips(a);
+    for (guint i = 0; ips != NULL && i < ips->len; i++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        char ip[64], path[128];
+        cs_addr_str(&v->addr, v->family, ip, sizeof ip);
+        for (char *q = ip; *q; q++)
+            if (*q == '.' || *q == ':')
+                *q = '_';
+            else if (*q == '(' || *q == ')')
+                *q = '-'; /* "(other)" */
+        int64_t ts = span_end_s(a);
+        static const char *const what[] = {"conns_total", "established_total", "refused_total",
+                                           "reset_total"};
+        const uint64_t val[] = {v->c.conns, v->c.established, v->c.refused, v->c.reset};
+        for (size_t k = 0; k < CS_ARRAY_LEN(what); k++) {
+            snprintf(path, sizeof path, "server_ip.%s.%s", ip, what[k]);
+            g_line(&c, path, val[k], ts);
+        }
+    }
+    if (ips != NULL)
+        g_ptr_array_free(ips, TRUE);
     g_string_free(prefix, TRUE);
 }
 
@@ -289,6 +330,34 @@ void cs_metrics_prometheus(const cs_analytics *a, GString *out)
                                pm_meta[f].help, pm_meta[f].name, pm_meta[f].type);
         cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, p_bucket, &c);
     }
+    GPtrArray *ips = server_ips(a);
+    if (ips == NULL)
+        return;
+    static const struct {
+        const char *name, *help;
+    } ipm[] = {
+        {"connscope_server_ip_connections_total",
+         "Connection records per server address (all its ports), over the whole span."},
+        {"connscope_server_ip_established_total",
+         "Established connections per server address, over the whole span."},
+        {"connscope_server_ip_refused_total",
+         "Refused connections (REJ) per server address, over the whole span."},
+        {"connscope_server_ip_reset_total",
+         "Other connections with a RST per server address, over the whole span."},
+    };
+    for (size_t k = 0; k < CS_ARRAY_LEN(ipm); k++) {
+        g_string_append_printf(out, "# HELP %s %s\n# TYPE %s counter\n", ipm[k].name, ipm[k].help,
+                               ipm[k].name);
+        for (guint i = 0; i < ips->len; i++) {
+            const cs_server_ip *v = g_ptr_array_index(ips, i);
+            const uint64_t val[] = {v->c.conns, v->c.established, v->c.refused, v->c.reset};
+            char ip[64];
+            g_string_append_printf(
+                out, "%s{%sserver_ip=\"%s\",ports=\"%u\"} %" G_GUINT64_FORMAT "\n", ipm[k].name,
+                host, cs_addr_str(&v->addr, v->family, ip, sizeof ip), v->ports, (guint64)val[k]);
+        }
+    }
+    g_ptr_array_free(ips, TRUE);
 }
 
 /* ---- writing --------------------------------------------------------------------------------- */
@@ -348,15 +417,7 @@ bool cs_metrics_write(const cs_analytics *a, const cs_metrics_target *t, GError 
     if (t->host != NULL) {
         ok = send_all(t->host, t->port, s, err);
     } else {
-        FILE *f = t->file != NULL ? fopen(t->file, "w") : stdout;
-        ok = f != NULL;
-        if (ok) {
-            ok = fwrite(s->str, 1, s->len, f) == s->len;
-            ok = (t->file != NULL ? fclose(f) == 0 : fflush(f) == 0) && ok;
-        }
-        if (!ok)
-            g_set_error(err, METRICS_ERROR, 0, "--metrics: cannot write %s: %s",
-                        t->file != NULL ? t->file : "standard output", g_strerror(errno));
+        ok = cs_output_write("--metrics", t->file != NULL ? t->file : "-", s->str, s->len, err);
     }
     g_string_free(s, TRUE);
     return ok;

@@ -31,16 +31,20 @@ void cs_metrics_target_clear(cs_metrics_target *t);
 /* Appends the Graphite plaintext lines of every bucket (zero-filled from the first bucket with
  * events to the last) to out. Metric paths start with "connscope." (or "connscope.host.ADDR."
  * with a host filter, dots and colons of ADDR as '_'); the timestamp is the bucket start in
- * seconds. Latency percentiles are written only for buckets with exchanges. */
+ * seconds. Latency percentiles are written only for buckets with exchanges. Then the totals over
+ * the whole span per server address (server_ip.ADDR.conns_total, established_total,
+ * refused_total, reset_total), stamped with the last bucket's start. */
 void cs_metrics_graphite(const cs_analytics *a, GString *out);
 
 /* Appends the Prometheus text exposition (format 0.0.4) of every bucket to out: counters named
  * connscope_*_total with a bucket="YYYY-MM-DDTHH:MM:SSZ" label (the bucket start, UTC) holding the
  * events of that bucket, and latency summaries (quantiles 0.5/0.9/0.99, _sum, _count) per
- * bucket. */
+ * bucket; then connscope_server_ip_*_total{server_ip,ports}: totals over the whole span per server
+ * address. */
 void cs_metrics_prometheus(const cs_analytics *a, GString *out);
 
-/* Writes the metrics of a to t. Returns false with *err set when the file cannot be written or the
+/* Writes the metrics of a to t (a file through cs_output_write(); standard output is checked by
+ * cs_output_finish()). Returns false with *err set when the file cannot be written or the
  * receiver cannot be reached. */
 bool cs_metrics_write(const cs_analytics *a, const cs_metrics_target *t, GError **err);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "output.h"
 #include "plot.h"
 #include "util.h"
 
@@ -138,7 +139,7 @@ static void legend(GString *out, const series *s, int n, bool as_lines, double x
 
 typedef struct xaxis {
     cs_time_t t0, t1; /* ns */
-    int64_t step;     /* seconds */
+    int64_t step;     /* ns between ticks */
 } xaxis;
 
 static double X(const xaxis *ax, cs_time_t t)
@@ -146,38 +147,68 @@ static double X(const xaxis *ax, cs_time_t t)
     return LEFT + PLOT_W * (double)(t - ax->t0) / (double)(ax->t1 - ax->t0);
 }
 
+/* The smallest step (from 100 us to 50 years, in whole units) giving at most 8 intervals. */
 static void choose_ticks(xaxis *ax)
 {
+    static const int64_t sub[] = {100000,   200000,   500000,   1000000,   2000000,   5000000,
+                                  10000000, 20000000, 50000000, 100000000, 200000000, 500000000};
     static const int64_t steps[] = {1,    2,    5,     10,    15,    30,     60,     120,
                                     300,  600,  900,   1800,  3600,  7200,   10800,  21600,
                                     43200, 86400, 172800, 604800, 2592000, 31536000,
                                     63072000, 157680000, 315360000, 630720000, 1576800000};
-    double span = (double)(ax->t1 - ax->t0) / 1e9;
-    ax->step = steps[CS_ARRAY_LEN(steps) - 1];
-    for (size_t i = 0; i < CS_ARRAY_LEN(steps); i++)
-        if (span / (double)steps[i] <= 8) {
-            ax->step = steps[i];
+    double span = (double)(ax->t1 - ax->t0);
+    ax->step = steps[CS_ARRAY_LEN(steps) - 1] * CS_NS_PER_S;
+    for (size_t i = 0; i < CS_ARRAY_LEN(sub) + CS_ARRAY_LEN(steps); i++) {
+        int64_t st = i < CS_ARRAY_LEN(sub) ? sub[i] : steps[i - CS_ARRAY_LEN(sub)] * CS_NS_PER_S;
+        if (span / (double)st <= 8) {
+            ax->step = st;
             break;
         }
+    }
+}
+
+/* The label of the tick at t (ns): the time of day, with milliseconds or microseconds for steps
+ * below a second; the date alone for steps of a day or more. On an axis spanning more than a day
+ * with steps shorter than a day, the first tick and the first of each new day also carry the
+ * date ("03-14 06:00"). `prev_day` is the day of the previous tick (-1 before the first). */
+static void tick_label(const xaxis *ax, cs_time_t t, int64_t *prev_day, char *lab, size_t len)
+{
+    int64_t s = t / CS_NS_PER_S, frac = t % CS_NS_PER_S;
+    if (frac < 0) {
+        s--;
+        frac += CS_NS_PER_S;
+    }
+    time_t tt = (time_t)s;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    int64_t step_s = ax->step / CS_NS_PER_S;
+    int64_t day = (s - (s % 86400 + 86400) % 86400) / 86400;
+    bool dated = ax->t1 - ax->t0 > 86400 * CS_NS_PER_S && step_s < 86400 && day != *prev_day;
+    *prev_day = day;
+    const char *fmt = step_s < 60         ? (dated ? "%m-%d %H:%M:%S" : "%H:%M:%S")
+                      : step_s < 86400    ? (dated ? "%m-%d %H:%M" : "%H:%M")
+                      : step_s < 2592000  ? "%m-%d"
+                      : step_s < 31536000 ? "%Y-%m"
+                                          : "%Y";
+    size_t n = strftime(lab, len, fmt, &tm);
+    if (ax->step < CS_NS_PER_MS)
+        snprintf(lab + n, len - n, ".%06" G_GINT64_FORMAT, (gint64)(frac / CS_NS_PER_US));
+    else if (ax->step < CS_NS_PER_S)
+        snprintf(lab + n, len - n, ".%03" G_GINT64_FORMAT, (gint64)(frac / CS_NS_PER_MS));
 }
 
 /* Vertical grid lines and time labels under a panel. */
 static void x_ticks(GString *out, const xaxis *ax, double top, double h)
 {
-    int64_t s0 = ax->t0 / CS_NS_PER_S, s1 = ax->t1 / CS_NS_PER_S;
-    int64_t first = (s0 + ax->step - 1) / ax->step * ax->step;
-    const char *fmt = ax->step < 60         ? "%H:%M:%S"
-                      : ax->step < 86400    ? "%H:%M"
-                      : ax->step < 2592000  ? "%m-%d"
-                      : ax->step < 31536000 ? "%Y-%m"
-                                            : "%Y";
-    for (int64_t s = first; s <= s1; s += ax->step) {
-        double x = X(ax, s * CS_NS_PER_S);
-        char lab[32];
-        time_t tt = (time_t)s;
-        struct tm tm;
-        gmtime_r(&tt, &tm);
-        strftime(lab, sizeof lab, fmt, &tm);
+    /* the first multiple of the step at or after t0 (floor division: times before 1970 too) */
+    cs_time_t first = ax->t0 / ax->step * ax->step;
+    if (first < ax->t0)
+        first += ax->step;
+    int64_t prev_day = INT64_MIN;
+    for (cs_time_t t = first; t <= ax->t1; t = cs_time_add(t, ax->step)) {
+        double x = X(ax, t);
+        char lab[48];
+        tick_label(ax, t, &prev_day, lab, sizeof lab);
         g_string_append_printf(out,
                                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                                "stroke=\"#e3e3e3\"/>\n"
@@ -185,6 +216,8 @@ static void x_ticks(GString *out, const xaxis *ax, double top, double h)
                                "stroke=\"#333\"/>\n",
                                x, top, x, top + h, x, top + h, x, top + h + 5);
         text(out, x, top + h + 19, "middle", "font-size=\"12\" fill=\"#333\" " FONT, lab);
+        if (t > INT64_MAX - ax->step)
+            break;
     }
 }
 
@@ -446,16 +479,40 @@ void cs_plot_svg(const cs_analytics *a, const char *subtitle, GString *out)
     g_array_free(pts, TRUE);
 }
 
+void cs_plot_rebucket(cs_analytics *a, cs_time_t width)
+{
+    cs_analytics_cfg cfg = a->cfg;
+    cfg.bucket = width;
+    cs_analytics *wide = cs_analytics_new(&cfg);
+    cs_analytics_merge(wide, a); /* aligns every bucket to the wider width */
+    cs_analytics tmp = *a;       /* a keeps its address: the caller's pointers stay valid */
+    *a = *wide;
+    *wide = tmp;
+    cs_analytics_free(wide);
+}
+
+void cs_plot_auto_bucket(cs_analytics *a)
+{
+    static const cs_time_t ladder[] = {100 * CS_NS_PER_US, CS_NS_PER_MS, 10 * CS_NS_PER_MS,
+                                       100 * CS_NS_PER_MS, CS_NS_PER_S,  10 * CS_NS_PER_S,
+                                       60 * CS_NS_PER_S};
+    if (a->first_ts > a->last_ts) /* no event yet */
+        return;
+    cs_time_t span = a->last_ts - a->first_ts, width = a->cfg.bucket;
+    for (size_t i = 0; i + 1 < CS_ARRAY_LEN(ladder); i++)
+        if (width == ladder[i] && span / CS_PLOT_AUTO_BUCKETS >= width)
+            width = ladder[i + 1];
+    if (width != a->cfg.bucket)
+        cs_plot_rebucket(a, width);
+}
+
 bool cs_plot_write(const cs_analytics *a, const char *path, const char *subtitle, GError **err)
 {
     GString *s = g_string_new(NULL);
     cs_plot_svg(a, subtitle, s);
-    GError *e = NULL;
-    bool ok = g_file_set_contents(path, s->str, (gssize)s->len, &e);
-    if (!ok) {
-        g_set_error(err, g_quark_from_static_string("cs-plot-error"), 0, "--plot: %s", e->message);
-        g_error_free(e);
-    }
+    /* through the path, not g_file_set_contents: that renames a new file over it, which replaces
+     * a symlink or a device node and resets the mode */
+    bool ok = cs_output_write("--plot", path, s->str, s->len, err);
     g_string_free(s, TRUE);
     return ok;
 }

@@ -6,7 +6,9 @@
 #include "common.h"
 
 /* Where reassembled bytes go: the consumer interface the application parsers implement.
- * `data` gets bytes in sequence order with the capture time of the segment that carried them;
+ * `data` gets bytes in sequence order with the time they became available in order: the
+ * capture time of the segment that carried them, or the time of the bytes before them when that
+ * is later (bytes that arrived ahead of a hole are available when the hole is filled);
  * `gap` says that `len` bytes are missing here and will never come; `end` says the direction
  * has ended (FIN reached in sequence, RST, or the connection was finalised). */
 typedef struct cs_reasm_sink {
@@ -26,6 +28,9 @@ typedef struct cs_reasm {
     bool has_fin;
     bool ended;           /* end() was delivered */
     cs_reasm_seg *ooo;    /* buffered out-of-order segments, sorted, non-overlapping */
+    cs_reasm_seg *root;   /* the same segments as a splay tree by sequence number (the index
+                             that finds where a segment goes in O(log n) amortised) */
+    cs_time_t last_ts;    /* time given to the last byte delivered (times never go back) */
     uint32_t ooo_bytes;
     uint64_t delivered;   /* bytes handed to the sink */
     uint64_t gap_bytes;   /* bytes reported missing */
@@ -51,7 +56,8 @@ typedef enum cs_seg_kind {
     CS_SEG_OVERLAP   /* some bytes new, some seen before */
 } cs_seg_kind;
 
-/* Starts the stream at `seq` (the first byte expected: ISN+1 after a SYN). Can't fail. */
+/* Starts the stream at `seq` (the first byte expected: ISN+1 after a SYN). Starting again (a new
+ * sequence space) frees the segments buffered for the old one. Can't fail. */
 void cs_reasm_start(cs_reasm *r, uint32_t seq);
 
 /* Feeds one segment: `caplen` captured bytes at p, of `wirelen` bytes sent (the rest was cut by

@@ -8,8 +8,11 @@
 #include <stdio.h>
 
 #include "analytics.h"
+#include "json.h"
 #include "source.h"
 #include "stats.h"
+#include "stats_udp.h"
+#include "tunnel.h"
 
 /* The analytics sections to print (-A, --top, --bucket, --latency, --slow, --flow-profile). */
 #define CS_AN_MAX_SLOW 8
@@ -19,6 +22,8 @@ typedef struct cs_an_report_opts {
     bool activity; /* the per-bucket tables */
     bool latency;  /* latency per server */
     bool flows;    /* the flow profile */
+    bool servers;  /* connections per server, with per-IP rows (merge: the summaries') */
+    bool by_ip;    /* ... per server IP only */
     int n_slow;
     uint64_t slow_us[CS_AN_MAX_SLOW]; /* thresholds for the share of slow exchanges, ascending */
 } cs_an_report_opts;
@@ -29,6 +34,7 @@ typedef struct cs_run_info {
     const cs_counters *ctr;
     uint32_t peak_conns;
     uint64_t streams;
+    uint64_t streams_max; /* the most streams one engine numbered (-j: streams is their sum) */
     const char *filter;
     const char *version;
     bool partial;         /* a report during the run (SIGUSR1): open connections not included */
@@ -37,6 +43,11 @@ typedef struct cs_run_info {
     uint64_t drops[3];
     const cs_analytics *analytics;            /* non-NULL: print its sections ... */
     const cs_an_report_opts *analytics_opts;  /* ... these (text: after the HTTP/TLS tables) */
+    const cs_udp_stats *udp;   /* UDP flows per server (NULL: not tracked); set by the engine */
+    const cs_tunnels *tunnels; /* tunnels seen (NULL: none); set by the engine */
+    uint64_t udp_streams;      /* udp.stream numbers given out */
+    int64_t want_tunnel_id;    /* --tunnel-id (-1: not given): tunnel rows listed ... */
+    int64_t want_vni;          /* ... and --vni (-1: not given) */
 } cs_run_info;
 
 /* One interval report: [start, end) of capture time, its own packet counters (a difference of
@@ -55,6 +66,8 @@ struct cs_report {
     void (*conn)(cs_report *r, const cs_conn_row *row);
     /* One HTTP exchange (when it completes, or when its connection ends). */
     void (*http)(cs_report *r, const cs_http_row *row);
+    /* One ended UDP flow record. May be NULL. */
+    void (*udp)(cs_report *r, const cs_udp_row *row);
     /* One interval's report (--interval): stats of that interval alone. May be NULL. */
     void (*interval)(cs_report *r, const cs_stats *st, const cs_interval_info *iv);
     /* End of the run: summaries. */
@@ -65,6 +78,8 @@ struct cs_report {
     bool list_conns; /* text: print the per-connection table */
     bool list_http;  /* text: print the per-exchange table */
     bool color;      /* text: ANSI bold section titles */
+    uint32_t top_n;  /* text: connections in each "connections to look at" list (default 5) */
+    bool by_ip;      /* --by-ip: connections per server address only (text table, JSON records) */
     GString *buf;    /* scratch line buffer */
     GArray *rows;    /* text: rows kept for the per-connection table */
     GPtrArray *http_rows; /* text: formatted per-exchange rows */
@@ -72,7 +87,39 @@ struct cs_report {
 
 cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http);
 cs_report *cs_report_json_new(FILE *out);
-cs_report *cs_report_csv_new(FILE *out);
+/* CSV: conn rows, and http rows too when with_http (-E). */
+cs_report *cs_report_csv_new(FILE *out, bool with_http);
+
+/* Prints the "Connections per server" table: a row per (address, port) of `servers` (sorted by
+ * address and port; laid out as `l` says) with connections, and after the ports of an address that
+ * serves on several a row for the address over all of them (cs_server_ips); with by_ip only the
+ * addresses, titled "Connections per server IP". */
+void cs_report_server_table(FILE *out, const GPtrArray *servers, const cs_server_layout *l,
+                            bool by_ip, bool color);
+
+/* The connection fields of a "server" or "server_ip" JSON record (conns ... rtt_max_us). */
+void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c);
+
+/* One "server_ip" JSON line per element of ips (cs_server_ip), formatted in buf. */
+void cs_report_json_server_ips(FILE *out, GString *buf, const GPtrArray *ips);
+
+/* Text writer: starts a section (a blank line, then the title, bold with --color). */
+void cs_report_title(cs_report *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* report_udp.c: the UDP and tunnel parts of the writers. Text: the "UDP flows per server" and
+ * "Tunnels" tables. JSON: one "udp" object per flow record; at the end "udp_server" and "tunnel"
+ * objects; the "tunnel" member of conn and udp records. */
+void cs_report_udp_text(cs_report *r, const cs_run_info *info);
+void cs_report_udp_json(cs_report *r, const cs_udp_row *row);
+void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info);
+struct cs_json;
+void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
+
+/* JSON writer (report_json.c): starts a record of `type` in r's buffer; writes it as one line;
+ * an address member in its text form. */
+void cs_report_json_begin(cs_report *r, struct cs_json *j, const char *type);
+void cs_report_json_end(cs_report *r, struct cs_json *j);
+void cs_report_json_addr(struct cs_json *j, const char *key, const cs_addr *a, uint8_t family);
 
 /* Shared by writers: frees buf/rows and the struct. */
 void cs_report_base_destroy(cs_report *r);

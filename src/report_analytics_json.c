@@ -104,6 +104,8 @@ static void json_head(json_ctx *c, const cs_analytics *a)
     cs_json_uint(j, "conns", tot.conns);
     cs_json_uint(j, "syn_pkts", tot.syn_pkts);
     cs_json_uint(j, "requests", tot.requests);
+    if (c->o->servers)
+        cs_json_bool(j, "server_conns_missing", a->conn_servers_missing);
     cs_json_obj_end(j);
     json_line(c->buf, c->out);
     cs_an_bucket_clear(&tot);
@@ -185,6 +187,31 @@ static void json_flows(json_ctx *c, const cs_analytics *a)
     }
 }
 
+/* Connections per server from the summaries (merge): "server" records (not with --by-ip) and
+ * "server_ip" records, as a run writes them (without the SYN counts, which summaries lack). */
+static void json_conn_servers(json_ctx *c, const cs_analytics *a)
+{
+    if (a->conn_servers_missing)
+        return; /* the analytics record says so: server_conns_missing */
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(a);
+    char ip[64];
+    for (guint i = 0; !c->o->by_ip && i < cs->len; i++) {
+        const cs_an_conn_server *s = cs->pdata[i];
+        cs_json_obj_begin(&c->j, NULL);
+        cs_json_str(&c->j, "type", "server");
+        cs_json_str(&c->j, "resp_h", cs_addr_str(&s->addr, s->family, ip, sizeof ip));
+        cs_json_uint(&c->j, "resp_p", s->port);
+        cs_report_json_server_conns(&c->j, &s->c);
+        cs_json_obj_end(&c->j);
+        json_line(c->buf, c->out);
+    }
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    GPtrArray *ips = cs_server_ips(cs, &l);
+    cs_report_json_server_ips(c->out, c->buf, ips);
+    g_ptr_array_free(ips, TRUE);
+    g_ptr_array_free(cs, TRUE);
+}
+
 void cs_analytics_report_json(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
     json_ctx c = {.buf = g_string_new(NULL), .out = out, .o = o, .width = a->cfg.bucket};
@@ -198,6 +225,8 @@ void cs_analytics_report_json(const cs_analytics *a, const cs_an_report_opts *o,
         json_latency(&c, a);
     if (o->flows)
         json_flows(&c, a);
+    if (o->servers)
+        json_conn_servers(&c, a);
     g_string_free(c.buf, TRUE);
     fflush(out);
 }

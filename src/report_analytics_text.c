@@ -299,6 +299,22 @@ static void text_flows(const cs_analytics *a, FILE *out)
     cs_table_print(&t, out);
 }
 
+/* Connections per server (and per IP) from the summaries (merge). */
+static void text_conn_servers(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
+{
+    if (a->conn_servers_missing) {
+        fprintf(out,
+                "\nConnections per server%s\n  (not in every summary: summaries of format "
+                "version 1 have none)\n",
+                o->by_ip ? " IP" : "");
+        return;
+    }
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(a);
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    cs_report_server_table(out, cs, &l, o->by_ip, false);
+    g_ptr_array_free(cs, TRUE);
+}
+
 void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o, FILE *out)
 {
     cs_an_bucket tot;
@@ -327,5 +343,7 @@ void cs_analytics_report_text(const cs_analytics *a, const cs_an_report_opts *o,
         text_latency(a, o, out);
     if (o->flows)
         text_flows(a, out);
+    if (o->servers)
+        text_conn_servers(a, o, out);
     fflush(out);
 }

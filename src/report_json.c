@@ -3,12 +3,32 @@
 #include "app_tls.h"
 #include "json.h"
 #include "report.h"
+#include "report_record.h"
 #include "util.h"
 
 static void json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
 {
     char buf[64];
     cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
+}
+
+void cs_report_json_begin(cs_report *r, cs_json *j, const char *type)
+{
+    g_string_truncate(r->buf, 0);
+    cs_json_init(j, r->buf);
+    cs_json_obj_begin(j, NULL);
+    cs_json_str(j, "type", type);
+}
+
+void cs_report_json_end(cs_report *r, cs_json *j)
+{
+    cs_json_obj_end(j);
+    fputs(r->buf->str, r->out);
+}
+
+void cs_report_json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
+{
+    json_addr(j, key, a, family);
 }
 
 static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
@@ -19,19 +39,30 @@ static void json_us_or_null(cs_json *j, const char *key, cs_time_t ns)
         cs_json_double(j, key, (double)ns / 1e3, 3);
 }
 
+/* TLS 1.3 without keys hides the ALPN choice: when the client offered h2 the direction-turn
+ * estimate may be counting multiplexed HTTP/2 streams. */
+static bool may_be_http2(const cs_tls_summary *t, const cs_conn_row *row)
+{
+    if (row->has_http || t->next_protocol[0] != '\0' || strcmp(t->version_name, "TLSv13") != 0)
+        return false;
+    gchar **offers = g_strsplit(t->alpn_offered, ",", -1);
+    bool h2 = g_strv_contains((const gchar *const *)offers, "h2");
+    g_strfreev(offers);
+    return h2;
+}
+
 /* One "tls" object per TLS connection, with Zeek ssl.log names where one exists. */
 static void json_tls(cs_report *r, const cs_conn_row *row)
 {
     const cs_tls_summary *t = row->tls;
     cs_json j;
-    char uid[32], buf[32];
+    char buf[32];
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "type", "tls");
     cs_json_time(&j, "ts", t->client_hello ? t->client_hello_ts : row->start);
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
+    cs_json_str(&j, "uid", row->uid[0] ? row->uid : NULL);
     cs_json_uint(&j, "stream", row->stream);
     json_addr(&j, "id.orig_h", &row->addr[0], row->family);
     cs_json_uint(&j, "id.orig_p", row->port[0]);
@@ -64,8 +95,15 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     cs_json_uint(&j, "resp_app_records", t->app_records[1]);
     cs_json_uint(&j, "orig_app_bytes", t->app_bytes[0]);
     cs_json_uint(&j, "resp_app_bytes", t->app_bytes[1]);
-    cs_json_uint(&j, "estimated_exchanges", t->estimated_exchanges);
-    if (t->estimated_exchanges > 0 && t->turn_min >= 0) {
+    if (row->http2 && !row->has_h2) { /* HTTP/2 without keys: turns do not count streams */
+        cs_json_null(&j, "estimated_exchanges");
+        cs_json_str(&j, "estimate", "not_made_http2");
+    } else {
+        cs_json_uint(&j, "estimated_exchanges", t->estimated_exchanges);
+        if (may_be_http2(t, row))
+            cs_json_str(&j, "estimate", "may_be_http2");
+    }
+    if (t->estimated_exchanges > 0 && t->turn_min >= 0 && !(row->http2 && !row->has_h2)) {
         cs_json_double(&j, "estimated_turn_min_us", (double)t->turn_min / 1e3, 3);
         cs_json_double(&j, "estimated_turn_avg_us",
                        (double)t->turn_sum / 1e3 / (double)t->estimated_exchanges, 3);
@@ -82,96 +120,47 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     fputs(r->buf->str, r->out);
 }
 
+/* The HTTP/2 fields of a "conn" object (only on connections that carried HTTP/2). */
+static void json_conn_h2(cs_json *j, const cs_h2_conn_summary *h)
+{
+    char buf[16];
+    cs_json_bool(j, "http2", true);
+    cs_json_uint(j, "h2_streams", h->streams);
+    cs_json_uint(j, "h2_pushed", h->pushed);
+    cs_json_uint(j, "h2_resets", h->resets);
+    cs_json_uint(j, "h2_refused", h->refused);
+    cs_json_uint(j, "h2_max_open_streams", h->max_open);
+    cs_json_double(j, "h2_mean_open_streams", cs_h2_mean_open(h), 3);
+    cs_json_uint(j, "orig_h2_frames", h->frames[0]);
+    cs_json_uint(j, "resp_h2_frames", h->frames[1]);
+    cs_json_uint(j, "orig_h2_data_bytes", h->data_bytes[0]);
+    cs_json_uint(j, "resp_h2_data_bytes", h->data_bytes[1]);
+    cs_json_uint(j, "h2_headers_undecodable", h->undecodable);
+    cs_json_bool(j, "h2_hpack_lost", h->hpack_lost[0] || h->hpack_lost[1]);
+    cs_json_bool(j, "h2_midstream", h->midstream);
+    cs_json_str(j, "orig_h2_goaway",
+                h->goaway[0] ? cs_h2_error_name(h->goaway_error[0], buf) : NULL);
+    cs_json_str(j, "resp_h2_goaway",
+                h->goaway[1] ? cs_h2_error_name(h->goaway_error[1], buf) : NULL);
+    cs_json_uint(j, "h2_anomalies", h->anomalies);
+}
+
 static void json_conn(cs_report *r, const cs_conn_row *row)
 {
     cs_json j;
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "conn");
-    cs_json_time(&j, "ts", row->start);
-    char uid[32];
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
-    cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
-    cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
-    cs_json_uint(&j, "id.resp_p", row->port[1]);
-    cs_json_str(&j, "proto", "tcp");
-    cs_json_double(&j, "duration", (double)(row->end - row->start) / 1e9, 6);
-    cs_json_uint(&j, "orig_bytes", row->bytes[0]);
-    cs_json_uint(&j, "resp_bytes", row->bytes[1]);
-    cs_json_str(&j, "conn_state", row->state);
-    cs_json_uint(&j, "missed_bytes", row->gap_bytes[0] + row->gap_bytes[1]);
-    cs_json_str(&j, "history", row->history);
-    cs_json_uint(&j, "orig_pkts", row->pkts[0]);
-    cs_json_uint(&j, "orig_ip_bytes", row->ip_bytes[0]);
-    cs_json_uint(&j, "resp_pkts", row->pkts[1]);
-    cs_json_uint(&j, "resp_ip_bytes", row->ip_bytes[1]);
-    cs_json_uint(&j, "orig_wire_bytes", row->wire_bytes[0]);
-    cs_json_uint(&j, "resp_wire_bytes", row->wire_bytes[1]);
-    cs_json_time(&j, "ts_end", row->end);
-    cs_json_uint(&j, "syn_pkts", row->syns);
-    cs_json_uint(&j, "synack_pkts", row->synacks);
-    json_us_or_null(&j, "rtt_syn_synack_us", row->rtt_syn);
-    json_us_or_null(&j, "rtt_synack_ack_us", row->rtt_ack);
-    cs_json_bool(&j, "established", row->established);
-    cs_json_bool(&j, "closed", row->closed);
-    if (row->rst_by != NULL)
-        cs_json_str(&j, "rst_by", row->rst_by);
-    else
-        cs_json_null(&j, "rst_by");
-    cs_json_uint(&j, "orig_retrans", row->retrans[0]);
-    cs_json_uint(&j, "resp_retrans", row->retrans[1]);
-    cs_json_uint(&j, "orig_ooo", row->ooo[0]);
-    cs_json_uint(&j, "resp_ooo", row->ooo[1]);
-    cs_json_uint(&j, "orig_zero_win", row->zero_win[0]);
-    cs_json_uint(&j, "resp_zero_win", row->zero_win[1]);
-    cs_json_uint(&j, "orig_missed_bytes", row->gap_bytes[0]);
-    cs_json_uint(&j, "resp_missed_bytes", row->gap_bytes[1]);
-    cs_json_str(&j, "roles_by", row->role_how);
-    cs_json_str(&j, "end_reason", row->end_reason);
-    cs_json_bool(&j, "resumed", row->resumed);
-    if (row->service != NULL)
-        cs_json_str(&j, "service", row->service);
-    else
-        cs_json_null(&j, "service");
-    if (row->has_http) {
-        const cs_http_conn_summary *h = &row->http;
-        cs_json_uint(&j, "http_requests", h->requests);
-        cs_json_uint(&j, "http_responses", h->responses);
-        cs_json_uint(&j, "http_paired", h->paired);
-        cs_json_uint(&j, "http_unanswered", h->unanswered);
-        cs_json_uint(&j, "http_orphan_responses", h->orphans);
-        cs_json_uint(&j, "http_interim", h->interim);
-        cs_json_uint(&j, "http_lost_in_gap", h->lost_in_gap);
-        cs_json_uint(&j, "http_gaps", h->gaps);
-        cs_json_uint(&j, "http_anomalies", h->anomalies);
-        cs_json_double(&j, "http_idle_total_us", (double)h->idle_total / 1e3, 3);
-        cs_json_double(&j, "http_idle_max_us", (double)h->idle_max / 1e3, 3);
-        cs_json_bool(&j, "http_upgraded", h->upgraded);
-    }
+    cs_rec rec = {.json = &j};
+    cs_rec_conn(&rec, row);
+    if (row->tunnel != NULL || row->tunnel_changed)
+        cs_report_json_tunnel(&j, row->tunnel, row->tunnel_changed);
+    if (row->has_h2)
+        json_conn_h2(&j, &row->h2);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
         json_tls(r, row);
-}
-
-static void json_time_or_null(cs_json *j, const char *key, cs_time_t ns)
-{
-    if (ns < 0)
-        cs_json_null(j, key);
-    else
-        cs_json_time(j, key, ns);
-}
-
-static void json_int_or_null(cs_json *j, const char *key, int64_t v)
-{
-    if (v < 0)
-        cs_json_null(j, key);
-    else
-        cs_json_int(j, key, v);
 }
 
 static void json_drops(cs_json *j, bool have, const uint64_t d[3])
@@ -210,59 +199,35 @@ static void json_percentiles(cs_json *j, const char *name, const cs_hist *h)
     cs_json_uint(j, key, h->max);
 }
 
+/* The HTTP/2 fields of an "http" object. */
+static void json_http_h2(cs_json *j, const cs_http_tx *tx)
+{
+    char buf[16];
+    cs_json_uint(j, "h2_stream_id", tx->h2_stream_id);
+    cs_json_str(j, "scheme", tx->scheme);
+    if (tx->h2_reset) {
+        cs_json_str(j, "h2_error", cs_h2_error_name(tx->h2_error, buf));
+        cs_json_str(j, "h2_reset_by", tx->h2_reset_by_client ? "orig" : "resp");
+    } else {
+        cs_json_null(j, "h2_error");
+    }
+    cs_json_bool(j, "h2_pushed", tx->h2_pushed);
+    cs_json_bool(j, "h2_upgrade", tx->h2_upgrade);
+    cs_json_bool(j, "headers_undecodable", tx->headers_undecodable);
+    cs_json_bool(j, "request_trailers", tx->req_trailers);
+    cs_json_bool(j, "response_trailers", tx->resp_trailers);
+}
+
 static void json_http(cs_report *r, const cs_http_row *row)
 {
-    const cs_http_tx *tx = row->tx;
-    cs_http_times t;
     cs_json j;
-    char uid[32];
-    cs_http_times_of(tx, &t);
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
     cs_json_obj_begin(&j, NULL);
-    cs_json_str(&j, "type", "http");
-    cs_json_time(&j, "ts", tx->has_request ? tx->req_start : tx->resp_start);
-    snprintf(uid, sizeof uid, "S%" G_GUINT64_FORMAT "%s", row->stream, row->resumed ? "r" : "");
-    cs_json_str(&j, "uid", uid);
-    cs_json_uint(&j, "stream", row->stream);
-    json_addr(&j, "id.orig_h", &row->addr[0], row->family);
-    cs_json_uint(&j, "id.orig_p", row->port[0]);
-    json_addr(&j, "id.resp_h", &row->addr[1], row->family);
-    cs_json_uint(&j, "id.resp_p", row->port[1]);
-    cs_json_uint(&j, "trans_depth", tx->depth);
-    cs_json_str(&j, "method", tx->method);
-    cs_json_str(&j, "host", tx->host);
-    cs_json_str(&j, "uri", tx->uri);
-    cs_json_str(&j, "version", tx->version[0] ? tx->version : NULL);
-    cs_json_str(&j, "user_agent", tx->user_agent);
-    cs_json_uint(&j, "request_body_len", tx->req_body_len);
-    cs_json_uint(&j, "response_body_len", tx->resp_body_len);
-    cs_json_uint(&j, "request_body_wire", tx->req_body_wire);
-    cs_json_uint(&j, "response_body_wire", tx->resp_body_wire);
-    if (tx->has_response)
-        cs_json_uint(&j, "status_code", tx->status);
-    else
-        cs_json_null(&j, "status_code");
-    cs_json_str(&j, "status_msg", tx->status_msg);
-    if (tx->info_code != 0)
-        cs_json_uint(&j, "info_code", tx->info_code);
-    else
-        cs_json_null(&j, "info_code");
-    cs_json_str(&j, "resp_version", tx->resp_version[0] ? tx->resp_version : NULL);
-    cs_json_str(&j, "outcome", cs_http_outcome_name((cs_http_outcome)tx->outcome));
-    json_time_or_null(&j, "request_start", tx->req_start);
-    json_time_or_null(&j, "request_end", tx->req_end);
-    json_time_or_null(&j, "response_start", tx->resp_start);
-    json_time_or_null(&j, "response_end", tx->resp_done ? tx->resp_end : -1);
-    json_int_or_null(&j, "request_us", t.req_us);
-    json_int_or_null(&j, "ttfb_us", t.ttfb_us);
-    json_int_or_null(&j, "ttlb_us", t.ttlb_us);
-    json_int_or_null(&j, "total_us", t.total_us);
-    json_int_or_null(&j, "info_us", t.info_us);
-    json_int_or_null(&j, "wait_us", t.wait_us);
-    cs_json_bool(&j, "pipelined", tx->pipelined);
-    cs_json_bool(&j, "request_gap", tx->req_gap);
-    cs_json_bool(&j, "response_gap", tx->resp_gap);
+    cs_rec rec = {.json = &j};
+    cs_rec_http(&rec, row);
+    if (row->tx->h2_stream_id > 0)
+        json_http_h2(&j, row->tx);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }
@@ -277,6 +242,7 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
     json_addr(&j, "resp_h", &v->addr, v->family);
     cs_json_uint(&j, "resp_p", v->port);
     cs_json_str(&j, "host", v->host[0] ? v->host : NULL);
+    cs_json_str(&j, "version", v->version == 2 ? "2" : "1.x");
     cs_json_uint(&j, "requests", v->requests);
     cs_json_uint(&j, "responses", v->responses);
     cs_json_uint(&j, "paired", v->paired);
@@ -323,6 +289,8 @@ static void json_tls_server(cs_report *r, const cs_tls_server *v)
     cs_json_uint(&j, "resumed", v->resumed);
     cs_json_uint(&j, "http2", v->http2);
     cs_json_uint(&j, "decrypted", v->decrypted);
+    if (v->http2_opaque > 0)
+        cs_json_uint(&j, "http2_not_estimated", v->http2_opaque);
     json_counts(&j, "versions", v->versions, "none");
     json_counts(&j, "next_protocols", v->alpn, "none");
     cs_json_uint(&j, "orig_app_bytes", v->app_bytes[0]);
@@ -354,7 +322,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
         cs_json_obj_end(&j);
         fputs(r->buf->str, r->out);
     }
-    if (sv->conns == 0)
+    if (sv->c.conns == 0 || r->by_ip)
         return;
     g_string_truncate(r->buf, 0);
     cs_json_init(&j, r->buf);
@@ -362,24 +330,46 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
     cs_json_str(&j, "type", "server");
     json_addr(&j, "resp_h", &sv->addr, sv->family);
     cs_json_uint(&j, "resp_p", sv->port);
-    cs_json_uint(&j, "conns", sv->conns);
-    cs_json_uint(&j, "established", sv->established);
-    cs_json_uint(&j, "refused", sv->refused);
-    cs_json_uint(&j, "reset", sv->reset);
-    cs_json_uint(&j, "open_at_end", sv->open_at_end);
-    cs_json_uint(&j, "midstream", sv->midstream);
-    cs_json_uint(&j, "orig_bytes", sv->bytes_c2s);
-    cs_json_uint(&j, "resp_bytes", sv->bytes_s2c);
-    cs_json_uint(&j, "orig_pkts", sv->pkts_c2s);
-    cs_json_uint(&j, "resp_pkts", sv->pkts_s2c);
-    cs_json_uint(&j, "duration_p50_us", cs_hist_percentile(&sv->duration_us, 50));
-    cs_json_uint(&j, "duration_max_us", sv->duration_us.max);
-    if (sv->rtt_us.n > 0) {
-        cs_json_uint(&j, "rtt_p50_us", cs_hist_percentile(&sv->rtt_us, 50));
-        cs_json_uint(&j, "rtt_max_us", sv->rtt_us.max);
-    }
+    cs_report_json_server_conns(&j, &sv->c);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
+}
+
+void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c)
+{
+    cs_json_uint(j, "conns", c->conns);
+    cs_json_uint(j, "established", c->established);
+    cs_json_uint(j, "refused", c->refused);
+    cs_json_uint(j, "reset", c->reset);
+    cs_json_uint(j, "open_at_end", c->open_at_end);
+    cs_json_uint(j, "midstream", c->midstream);
+    cs_json_uint(j, "orig_bytes", c->bytes_c2s);
+    cs_json_uint(j, "resp_bytes", c->bytes_s2c);
+    cs_json_uint(j, "orig_pkts", c->pkts_c2s);
+    cs_json_uint(j, "resp_pkts", c->pkts_s2c);
+    cs_json_uint(j, "duration_p50_us", cs_hist_percentile(&c->duration_us, 50));
+    cs_json_uint(j, "duration_max_us", c->duration_us.max);
+    if (c->rtt_us.n > 0) {
+        cs_json_uint(j, "rtt_p50_us", cs_hist_percentile(&c->rtt_us, 50));
+        cs_json_uint(j, "rtt_max_us", c->rtt_us.max);
+    }
+}
+
+void cs_report_json_server_ips(FILE *out, GString *buf, const GPtrArray *ips)
+{
+    for (guint i = 0; i < ips->len; i++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        cs_json j;
+        g_string_truncate(buf, 0);
+        cs_json_init(&j, buf);
+        cs_json_obj_begin(&j, NULL);
+        cs_json_str(&j, "type", "server_ip");
+        json_addr(&j, "resp_h", &v->addr, v->family);
+        cs_json_uint(&j, "ports", v->ports);
+        cs_report_json_server_conns(&j, &v->c);
+        cs_json_obj_end(&j);
+        fputs(buf->str, out);
+    }
 }
 
 static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_info *iv)
@@ -416,15 +406,15 @@ static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     cs_json_arr_begin(&j, "servers");
     for (guint i = 0; i < servers->len; i++) {
         const cs_server_stats *sv = g_ptr_array_index(servers, i);
-        if (sv->conns == 0)
+        if (sv->c.conns == 0)
             continue;
         cs_json_obj_begin(&j, NULL);
         json_addr(&j, "resp_h", &sv->addr, sv->family);
         cs_json_uint(&j, "resp_p", sv->port);
-        cs_json_uint(&j, "conns_ended", sv->conns);
-        cs_json_uint(&j, "established", sv->established);
-        cs_json_uint(&j, "refused", sv->refused);
-        cs_json_uint(&j, "reset", sv->reset);
+        cs_json_uint(&j, "conns_ended", sv->c.conns);
+        cs_json_uint(&j, "established", sv->c.established);
+        cs_json_uint(&j, "refused", sv->c.refused);
+        cs_json_uint(&j, "reset", sv->c.reset);
         cs_json_obj_end(&j);
     }
     cs_json_arr_end(&j);
@@ -448,6 +438,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     GPtrArray *servers = cs_stats_servers_sorted(st);
     for (guint i = 0; i < servers->len; i++)
         json_server(r, g_ptr_array_index(servers, i));
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_server_stats);
+    GPtrArray *ips = cs_server_ips(servers, &l);
+    cs_report_json_server_ips(r->out, r->buf, ips);
+    g_ptr_array_free(ips, TRUE);
     g_ptr_array_free(servers, TRUE);
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
     for (guint i = 0; i < hs->len; i++)
@@ -457,6 +451,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     for (guint i = 0; i < ts->len; i++)
         json_tls_server(r, g_ptr_array_index(ts, i));
     g_ptr_array_free(ts, TRUE);
+    cs_report_udp_json_finish(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL)
         cs_analytics_report_json(info->analytics, info->analytics_opts, r->out);
 
@@ -477,6 +472,10 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "icmp_packets", c->icmp);
     cs_json_uint(&j, "other_ip_packets", c->other_l4);
     cs_json_uint(&j, "non_ip_packets", c->non_ip);
+    cs_json_uint(&j, "tunneled_packets", c->tunneled);
+    cs_json_uint(&j, "udp_flows", info->udp != NULL ? info->udp->flows : 0);
+    cs_json_uint(&j, "udp_streams", info->udp_streams);
+    cs_json_uint(&j, "tunnels", info->tunnels != NULL ? cs_tunnels_count_rows(info->tunnels) : 0);
     cs_json_uint(&j, "connections", st->conns);
     cs_json_uint(&j, "connections_started", st->conns_started);
     cs_json_uint(&j, "streams", info->streams);
@@ -496,6 +495,9 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "tls_established", st->tls_established);
     cs_json_uint(&j, "tls_decrypted", st->tls_decrypted);
     cs_json_uint(&j, "tls_http2", st->tls_http2);
+    cs_json_uint(&j, "http2_connections", st->http2_conns);
+    cs_json_uint(&j, "http2_exchanges", st->http2_exchanges);
+    cs_json_uint(&j, "http2_pushed", st->http2_pushed);
     cs_json_obj_begin(&j, "conn_states");
     GHashTableIter it;
     gpointer k, v;
@@ -533,6 +535,7 @@ cs_report *cs_report_json_new(FILE *out)
     cs_report *r = g_new0(cs_report, 1);
     r->conn = json_conn;
     r->http = json_http;
+    r->udp = cs_report_udp_json;
     r->interval = json_interval;
     r->finish = json_finish;
     r->destroy = cs_report_base_destroy;

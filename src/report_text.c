@@ -10,10 +10,8 @@
 /* ---- sections ------------------------------------------------------------------------------ */
 
 /* Starts a section: a blank line, then the title (bold with --color). */
-static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+static void vtitle(cs_report *r, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     fputc('\n', r->out);
     if (r->color)
         fputs("\033[1m", r->out);
@@ -21,13 +19,163 @@ static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
     if (r->color)
         fputs("\033[0m", r->out);
     fputc('\n', r->out);
+}
+
+static void G_GNUC_PRINTF(2, 3) title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vtitle(r, fmt, ap);
     va_end(ap);
+}
+
+void cs_report_title(cs_report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vtitle(r, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- per-connection state kept for the tables printed at the end ---------------------------- */
+
+/* One connection as the "connections to look at" lists and the -C TLS table keep it. */
+typedef struct conn_brief {
+    uint64_t stream;
+    bool resumed;
+    uint8_t family;
+    cs_addr addr[2];
+    uint16_t port[2];
+    uint32_t requests, unanswered;
+    cs_q50r ttfb, total;
+    char *sni;              /* TLS table only (owned) */
+    uint32_t est_exchanges; /* TLS table only */
+    cs_q50r turn;           /* TLS table only */
+} conn_brief;
+
+/* The N best connections by one ordering (a bounded min-heap: the root is the worst kept). */
+typedef struct look_list {
+    GArray *heap;        /* conn_brief */
+    GCompareFunc better; /* < 0 when a ranks before b */
+} look_list;
+
+typedef struct text_report {
+    cs_report base;
+    GArray *tls_rows;        /* conn_brief of TLS connections (with -C) */
+    look_list most, slowest; /* "connections to look at" */
+    uint64_t http_conns;     /* connections with exchanges */
+} text_report;
+
+static void brief_of(conn_brief *b, const cs_conn_row *row)
+{
+    memset(b, 0, sizeof *b);
+    b->stream = row->stream;
+    b->resumed = row->resumed;
+    b->family = row->family;
+    memcpy(b->addr, row->addr, sizeof b->addr);
+    memcpy(b->port, row->port, sizeof b->port);
+    b->requests = row->ex.requests;
+    b->unanswered = row->ex.unanswered;
+    b->ttfb = row->ex.ttfb;
+    b->total = row->ex.total;
+}
+
+static gint cmp_stream(const conn_brief *a, const conn_brief *b)
+{
+    if (a->stream != b->stream)
+        return a->stream < b->stream ? -1 : 1;
+    return (int)a->resumed - (int)b->resumed;
+}
+
+/* Most requests first, then the lower stream. */
+static gint better_requests(gconstpointer pa, gconstpointer pb)
+{
+    const conn_brief *a = pa, *b = pb;
+    if (a->requests != b->requests)
+        return a->requests > b->requests ? -1 : 1;
+    return cmp_stream(a, b);
+}
+
+/* Largest max ttfb first, then the lower stream. */
+static gint better_ttfb(gconstpointer pa, gconstpointer pb)
+{
+    const conn_brief *a = pa, *b = pb;
+    if (a->ttfb.max != b->ttfb.max)
+        return a->ttfb.max > b->ttfb.max ? -1 : 1;
+    return cmp_stream(a, b);
+}
+
+#define HEAP_AT(l, i) (&g_array_index((l)->heap, conn_brief, (i)))
+
+static void heap_swap(look_list *l, guint i, guint j)
+{
+    conn_brief t = *HEAP_AT(l, i);
+    *HEAP_AT(l, i) = *HEAP_AT(l, j);
+    *HEAP_AT(l, j) = t;
+}
+
+/* Restores the heap below i (the worst entry at the root). */
+static void heap_down(look_list *l, guint i)
+{
+    for (;;) {
+        guint w = i, c1 = 2 * i + 1, c2 = 2 * i + 2;
+        if (c1 < l->heap->len && l->better(HEAP_AT(l, w), HEAP_AT(l, c1)) < 0)
+            w = c1;
+        if (c2 < l->heap->len && l->better(HEAP_AT(l, w), HEAP_AT(l, c2)) < 0)
+            w = c2;
+        if (w == i)
+            return;
+        heap_swap(l, i, w);
+        i = w;
+    }
+}
+
+/* Keeps b if it is among the n best seen so far: O(log n). */
+static void look_offer(look_list *l, guint n, const conn_brief *b)
+{
+    if (n == 0)
+        return;
+    if (l->heap->len < n) {
+        g_array_append_val(l->heap, *b);
+        for (guint i = l->heap->len - 1; i > 0;) {
+            guint p = (i - 1) / 2;
+            if (l->better(HEAP_AT(l, p), HEAP_AT(l, i)) >= 0)
+                break;
+            heap_swap(l, i, p);
+            i = p;
+        }
+        return;
+    }
+    if (l->better(b, HEAP_AT(l, 0)) >= 0)
+        return;
+    *HEAP_AT(l, 0) = *b;
+    heap_down(l, 0);
 }
 
 static void text_conn(cs_report *r, const cs_conn_row *row)
 {
+    text_report *t = (text_report *)r;
     if (r->list_conns)
         g_array_append_val(r->rows, *row);
+    if (r->list_conns && row->tls != NULL) {
+        conn_brief b;
+        brief_of(&b, row);
+        b.sni = g_strdup(row->tls->server_name);
+        b.est_exchanges = row->tls->estimated_exchanges;
+        b.turn = (cs_q50r){
+            .n = row->tls->estimated_exchanges,
+            .p50 = row->tls->turn_p50_us,
+            .max = row->tls->turn_max > 0 ? (uint64_t)(row->tls->turn_max / CS_NS_PER_US) : 0};
+        g_array_append_val(t->tls_rows, b);
+    }
+    if (!row->has_ex)
+        return;
+    conn_brief b;
+    brief_of(&b, row);
+    t->http_conns++;
+    look_offer(&t->most, r->top_n, &b);
+    if (b.ttfb.n > 0)
+        look_offer(&t->slowest, r->top_n, &b);
 }
 
 static gint cmp_row(gconstpointer a, gconstpointer b)
@@ -44,23 +192,173 @@ static void print_conn_table(cs_report *r)
     char c[64], s[64], ts[40], dur[32], b0[32], b1[32], rtt[32];
     g_array_sort(r->rows, cmp_row);
     title(r, "Connections (%u)", r->rows->len);
-    cs_table_init(&t, "rllllrrrrrll");
-    cs_table_row(&t, "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
-                  "\tbytes s>c\thandshake rtt\tstate\thistory");
+    bool tunnels = false; /* a tunnel column when any connection came through one */
+    for (guint i = 0; i < r->rows->len && !tunnels; i++)
+        tunnels = g_array_index(r->rows, cs_conn_row, i).tunnel != NULL;
+    cs_table_init(&t, tunnels ? "rllllrrrrrlll" : "rllllrrrrrll");
+    cs_table_row(&t,
+                 "stream\tclient\tserver\tstart (UTC)\tduration\tpkts c>s\tpkts s>c\tbytes c>s"
+                 "\tbytes s>c\thandshake rtt\tstate\thistory%s",
+                 tunnels ? "\ttunnel" : "");
     for (guint i = 0; i < r->rows->len; i++) {
         const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
-        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s",
-                  row->stream, row->resumed ? "r" : "",
-                  cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
-                  cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
-                  cs_fmt_time(row->start, ts, sizeof ts),
-                  cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
-                  row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
-                  cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
-                  cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history);
+        char tn[160] = "";
+        if (row->tunnel != NULL)
+            cs_tunnel_describe(row->tunnel, tn, sizeof tn);
+        cs_table_row(&t,
+                     "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT
+                     "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s",
+                     row->stream, row->resumed ? "r" : "",
+                     cs_endpoint_str(&row->addr[0], row->family, row->port[0], c, sizeof c),
+                     cs_endpoint_str(&row->addr[1], row->family, row->port[1], s, sizeof s),
+                     cs_fmt_time(row->start, ts, sizeof ts),
+                     cs_fmt_duration(row->end - row->start, dur, sizeof dur), row->pkts[0],
+                     row->pkts[1], cs_fmt_bytes(row->bytes[0], b0, sizeof b0),
+                     cs_fmt_bytes(row->bytes[1], b1, sizeof b1),
+                     cs_fmt_duration(row->rtt_syn, rtt, sizeof rtt), row->state, row->history, tn);
     }
     cs_table_print(&t, r->out);
+}
+
+/* A duration in microseconds for a table cell, "-" without a value. */
+static const char *fmt_us(const cs_q50r *q, uint64_t us, char *buf, size_t len)
+{
+    return q->n > 0 ? cs_fmt_duration((cs_time_t)us * CS_NS_PER_US, buf, len) : "-";
+}
+
+/* "+1.2ms": a time as an offset from the connection's first packet, "-" when unknown. */
+static const char *fmt_offset(cs_time_t ts, cs_time_t start, char *buf, size_t len)
+{
+    if (ts < 0)
+        return "-";
+    buf[0] = '+';
+    cs_fmt_duration(ts > start ? ts - start : 0, buf + 1, len - 1);
+    return buf;
+}
+
+/* -C: the exchanges of each connection that carried HTTP (rows already sorted by stream). */
+static void print_http_conn_table(cs_report *r)
+{
+    cs_table t;
+    char ep[64], f50[32], fmax[32], t50[32], tmax[32], idle[32], first[40], last[40];
+    guint n = 0;
+    cs_table_init(&t, "rlrrrrrrrrrrrrrrrr");
+    cs_table_row(&t, "stream\tserver\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx"
+                     "\t5xx\tttfb p50\tmax\ttotal p50\tmax\tidle max\tfirst req\tlast resp");
+    for (guint i = 0; i < r->rows->len; i++) {
+        const cs_conn_row *row = &g_array_index(r->rows, cs_conn_row, i);
+        const cs_exsum *x = &row->ex;
+        if (!row->has_http && !row->has_ex)
+            continue;
+        n++;
+        cs_table_row(&t,
+                     "%" G_GUINT64_FORMAT "%s\t%s\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%s\t%s\t%s"
+                     "\t%s\t%s\t%s\t%s",
+                     row->stream, row->resumed ? "r" : "",
+                     cs_endpoint_str(&row->addr[1], row->family, row->port[1], ep, sizeof ep),
+                     x->requests, x->responses, x->unanswered, x->orphans, x->status_class[1],
+                     x->status_class[2], x->status_class[3], x->status_class[4], x->status_class[5],
+                     fmt_us(&x->ttfb, x->ttfb.p50, f50, sizeof f50),
+                     fmt_us(&x->ttfb, x->ttfb.max, fmax, sizeof fmax),
+                     fmt_us(&x->total, x->total.p50, t50, sizeof t50),
+                     fmt_us(&x->total, x->total.max, tmax, sizeof tmax),
+                     x->idle_max > 0 ? cs_fmt_duration(x->idle_max, idle, sizeof idle) : "-",
+                     fmt_offset(x->first_req, row->start, first, sizeof first),
+                     fmt_offset(x->last_resp, row->start, last, sizeof last));
+    }
+    if (n == 0) {
+        g_ptr_array_free(t.cells, TRUE);
+        return;
+    }
+    title(r, "HTTP per connection (%u)", n);
+    cs_table_print(&t, r->out);
+    fprintf(r->out,
+            "  (ttfb: request end to first response byte; total: request start to last "
+            "response byte;\n   first req, last resp: after the connection's first packet)\n");
+}
+
+/* Replaces control characters and invalid UTF-8 so a peer's string cannot upset the table. */
+static gchar *table_text(const char *s)
+{
+    gchar *v = g_utf8_make_valid(s != NULL && s[0] ? s : "-", -1);
+    for (gchar *q = v; *q; q++)
+        if ((guchar)*q < 0x20 || *q == 0x7f)
+            *q = '?';
+    return v;
+}
+
+/* -C: the TLS facts of each TLS connection, its SNI and the exchange estimate. */
+static void print_tls_conn_table(cs_report *r)
+{
+    text_report *tr = (text_report *)r;
+    cs_table t;
+    char ep[64], p50[32], mx[32];
+    if (tr->tls_rows->len == 0)
+        return;
+    g_array_sort(tr->tls_rows, (GCompareFunc)cmp_stream);
+    cs_table_init(&t, "rllrrr");
+    cs_table_row(&t, "stream\tserver\tSNI\texchanges (est.)\tturn p50\tmax");
+    for (guint i = 0; i < tr->tls_rows->len; i++) {
+        const conn_brief *b = &g_array_index(tr->tls_rows, conn_brief, i);
+        gchar *sni = table_text(b->sni);
+        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%u\t%s\t%s", b->stream,
+                     b->resumed ? "r" : "",
+                     cs_endpoint_str(&b->addr[1], b->family, b->port[1], ep, sizeof ep), sni,
+                     b->est_exchanges, fmt_us(&b->turn, b->turn.p50, p50, sizeof p50),
+                     fmt_us(&b->turn, b->turn.max, mx, sizeof mx));
+        g_free(sni);
+    }
+    title(r, "TLS per connection (%u)", tr->tls_rows->len);
+    cs_table_print(&t, r->out);
+    fprintf(r->out, "  (turn: a client burst's last record to the server's first record after it; "
+                    "an estimate made without keys)\n");
+}
+
+/* One "connections to look at" table: the kept entries of l, best first. */
+static void print_look_table(cs_report *r, look_list *l)
+{
+    cs_table t;
+    char c[64], sv[64], f50[32], fmax[32], tmax[32];
+    g_array_sort(l->heap, l->better);
+    cs_table_init(&t, "rllrrrrr");
+    cs_table_row(&t, "stream\tclient\tserver\trequests\tno resp\tttfb p50\tttfb max\ttotal max");
+    for (guint i = 0; i < l->heap->len; i++) {
+        const conn_brief *b = HEAP_AT(l, i);
+        cs_table_row(&t, "%" G_GUINT64_FORMAT "%s\t%s\t%s\t%u\t%u\t%s\t%s\t%s", b->stream,
+                     b->resumed ? "r" : "",
+                     cs_endpoint_str(&b->addr[0], b->family, b->port[0], c, sizeof c),
+                     cs_endpoint_str(&b->addr[1], b->family, b->port[1], sv, sizeof sv),
+                     b->requests, b->unanswered, fmt_us(&b->ttfb, b->ttfb.p50, f50, sizeof f50),
+                     fmt_us(&b->ttfb, b->ttfb.max, fmax, sizeof fmax),
+                     fmt_us(&b->total, b->total.max, tmax, sizeof tmax));
+    }
+    cs_table_print(&t, r->out);
+}
+
+/* The default report's short list: the connections with the most requests and the slowest by
+ * their largest time to first byte (--top of each; one table when every one fits). */
+static void print_look(cs_report *r)
+{
+    text_report *t = (text_report *)r;
+    if (t->http_conns == 0 || r->top_n == 0)
+        return;
+    if (t->http_conns <= r->top_n) {
+        title(r,
+              "Connections to look at (%s%" G_GUINT64_FORMAT " HTTP connection%s, most requests "
+              "first)",
+              t->http_conns > 1 ? "all " : "", t->http_conns, t->http_conns > 1 ? "s" : "");
+        print_look_table(r, &t->most);
+    } else {
+        title(r, "Connections to look at: the %u with the most requests", t->most.heap->len);
+        print_look_table(r, &t->most);
+        if (t->slowest.heap->len > 0) {
+            title(r, "Connections to look at: the %u slowest to a first byte (max ttfb)",
+                  t->slowest.heap->len);
+            print_look_table(r, &t->slowest);
+        }
+    }
+    fprintf(r->out, "  (a stream's exchanges: connscope follow --http STREAM FILE, or connscope "
+                    "--stream STREAM -E FILE)\n");
 }
 
 static void print_syn_table(cs_report *r, GPtrArray *servers)
@@ -90,37 +388,83 @@ static void print_syn_table(cs_report *r, GPtrArray *servers)
     }
 }
 
-static void print_server_table(cs_report *r, GPtrArray *servers)
+/* One row of the connections-per-server table: `label`, then the counts of c. */
+static void server_conns_row(cs_table *t, const char *label, const char *ports,
+                             const cs_server_conns *c)
+{
+    char b0[32], b1[32], d50[32], dmax[32];
+    cs_table_row(t,
+                 "%s%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                 "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
+                 label, ports, c->conns, c->established, c->refused, c->reset, c->open_at_end,
+                 cs_fmt_bytes(c->bytes_c2s, b0, sizeof b0),
+                 cs_fmt_bytes(c->bytes_s2c, b1, sizeof b1),
+                 cs_fmt_duration((cs_time_t)cs_hist_percentile(&c->duration_us, 50) * CS_NS_PER_US,
+                                 d50, sizeof d50),
+                 cs_fmt_duration((cs_time_t)c->duration_us.max * CS_NS_PER_US, dmax, sizeof dmax));
+}
+
+void cs_report_server_table(FILE *out, const GPtrArray *servers, const cs_server_layout *l,
+                            bool by_ip, bool color)
 {
     cs_table t;
-    char ep[64], b0[32], b1[32], d50[32], dmax[32];
-    cs_table_init(&t, "lrrrrrrrrr");
-    cs_table_row(&t, "server\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
-                  "\tmedian dur\tmax dur");
-    guint rows = 0;
-    for (guint i = 0; i < servers->len; i++) {
-        const cs_server_stats *sv = g_ptr_array_index(servers, i);
-        if (sv->conns == 0)
+    char ep[64], n[32];
+    GPtrArray *ips = cs_server_ips(servers, l);
+    cs_table_init(&t, by_ip ? "lrrrrrrrrrr" : "lrrrrrrrrr");
+    cs_table_row(&t,
+                 "%s\tconns\testablished\trefused\treset\topen at end\tbytes c>s\tbytes s>c"
+                 "\tmedian dur\tmax dur",
+                 by_ip ? "server IP\tports" : "server");
+    guint rows = 0, j = 0;
+    for (guint i = 0; by_ip && i < ips->len; i++, rows++) {
+        const cs_server_ip *v = g_ptr_array_index(ips, i);
+        snprintf(n, sizeof n, "\t%u", v->ports);
+        server_conns_row(&t, cs_addr_str(&v->addr, v->family, ep, sizeof ep), n, &v->c);
+    }
+    for (guint i = 0; !by_ip && i < servers->len; i++) {
+        const void *sv = g_ptr_array_index(servers, i);
+        if (cs_server_row_conns(sv, l)->conns == 0)
             continue;
         rows++;
-        cs_table_row(&t, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                      "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s",
-                  cs_endpoint_str(&sv->addr, sv->family, sv->port, ep, sizeof ep), sv->conns,
-                  sv->established, sv->refused, sv->reset, sv->open_at_end,
-                  cs_fmt_bytes(sv->bytes_c2s, b0, sizeof b0),
-                  cs_fmt_bytes(sv->bytes_s2c, b1, sizeof b1),
-                  cs_fmt_duration((cs_time_t)cs_hist_percentile(&sv->duration_us, 50) *
-                                      CS_NS_PER_US, d50, sizeof d50),
-                  cs_fmt_duration((cs_time_t)sv->duration_us.max * CS_NS_PER_US, dmax,
-                                  sizeof dmax));
+        server_conns_row(&t,
+                         cs_endpoint_str(cs_server_row_addr(sv, l), cs_server_row_family(sv, l),
+                                         cs_server_row_port(sv, l), ep, sizeof ep),
+                         "", cs_server_row_conns(sv, l));
+        /* after the last port of an address that serves on several: its roll-up row */
+        const cs_server_ip *v = g_ptr_array_index(ips, j);
+        const void *next = NULL;
+        for (guint k = i + 1; k < servers->len && next == NULL; k++)
+            if (cs_server_row_conns(g_ptr_array_index(servers, k), l)->conns > 0)
+                next = g_ptr_array_index(servers, k);
+        if (next != NULL && cs_addr_cmp(cs_server_row_family(next, l), cs_server_row_addr(next, l),
+                                        v->family, &v->addr) == 0)
+            continue;
+        j++;
+        if (v->ports > 1) {
+            snprintf(n, sizeof n, " (%u ports)", v->ports);
+            server_conns_row(&t, cs_addr_str(&v->addr, v->family, ep, sizeof ep), n, &v->c);
+        }
     }
-    title(r, "Connections per server");
+    g_ptr_array_free(ips, TRUE);
+    fputc('\n', out);
+    if (color)
+        fputs("\033[1m", out);
+    fputs(by_ip ? "Connections per server IP" : "Connections per server", out);
+    if (color)
+        fputs("\033[0m", out);
+    fputc('\n', out);
     if (rows > 0)
-        cs_table_print(&t, r->out);
+        cs_table_print(&t, out);
     else {
         g_ptr_array_free(t.cells, TRUE);
-        fprintf(r->out, "  (none)\n");
+        fprintf(out, "  (none)\n");
     }
+}
+
+static void print_server_table(cs_report *r, GPtrArray *servers)
+{
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_server_stats);
+    cs_report_server_table(r->out, servers, &l, r->by_ip, r->color);
 }
 
 static void text_http(cs_report *r, const cs_http_row *row)
@@ -147,12 +491,17 @@ static void text_http(cs_report *r, const cs_http_row *row)
     for (gsize i = 0; i < target->len; i++)
         if ((guchar)target->str[i] < 0x20 || target->str[i] == '\t')
             target->str[i] = '?';
+    char depth[32];
+    if (tx->h2_stream_id > 0) /* HTTP/2: the stream id too */
+        g_snprintf(depth, sizeof depth, "%u h2:%u", tx->depth, tx->h2_stream_id);
+    else
+        g_snprintf(depth, sizeof depth, "%u", tx->depth);
     gchar *line = g_strdup_printf(
-        "%" G_GUINT64_FORMAT "\t%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream,
-        tx->depth, cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
-        tx->method != NULL ? tx->method : "-", target->str,
-        status,
-        cs_fmt_bytes(tx->req_body_len, b0, sizeof b0), cs_fmt_bytes(tx->resp_body_len, b1, sizeof b1),
+        "%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row->stream, depth,
+        cs_fmt_time(tx->has_request ? tx->req_start : tx->resp_start, ts, sizeof ts),
+        tx->method != NULL ? tx->method : "-", target->str, status,
+        cs_fmt_bytes(tx->req_body_len, b0, sizeof b0),
+        cs_fmt_bytes(tx->resp_body_len, b1, sizeof b1),
         t.ttfb_us >= 0 ? cs_fmt_duration(t.ttfb_us * CS_NS_PER_US, ttfb, sizeof ttfb) : "-",
         t.total_us >= 0 ? cs_fmt_duration(t.total_us * CS_NS_PER_US, total, sizeof total) : "-",
         cs_http_outcome_name((cs_http_outcome)tx->outcome));
@@ -188,9 +537,12 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     GPtrArray *hs = cs_stats_http_servers_sorted(st);
     cs_table t;
     char ep[64], p50[32], p90[32], p99[32], mx[32];
-    cs_table_init(&t, "llrrrrrrrrrrrrr");
-    cs_table_row(&t, "server\thost\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx\t5xx"
-                  "\tttfb p50\tp90\tp99\tmax");
+    bool ver = st->http2_exchanges > 0; /* a version column once HTTP/2 was seen */
+    cs_table_init(&t, ver ? "lllrrrrrrrrrrrrr" : "llrrrrrrrrrrrrr");
+    cs_table_row(&t,
+                 "server\thost%s\trequests\tresponses\tno resp\torphan\t1xx\t2xx\t3xx\t4xx"
+                 "\t5xx\tttfb p50\tp90\tp99\tmax",
+                 ver ? "\tversion" : "");
     for (guint i = 0; i < hs->len; i++) {
         const cs_http_server *v = g_ptr_array_index(hs, i);
         const cs_hist *h = &v->ttfb_us;
@@ -204,6 +556,11 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
         for (gchar *q = host; *q; q++)
             if ((guchar)*q < 0x20)
                 *q = '?';
+        if (ver) { /* the version cell rides with the host cell */
+            gchar *hv = g_strdup_printf("%s\t%s", host, v->version == 2 ? "2" : "1.x");
+            g_free(host);
+            host = hv;
+        }
         cs_table_row(&t,
                   "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
                   "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
@@ -224,11 +581,16 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
                   h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-");
         g_free(host);
     }
+    char h2[96] = "";
+    if (ver)
+        g_snprintf(h2, sizeof h2,
+                   " (%" G_GUINT64_FORMAT " exchange%s over HTTP/2 on %" G_GUINT64_FORMAT ")",
+                   st->http2_exchanges, st->http2_exchanges == 1 ? "" : "s", st->http2_conns);
     title(r,
-            "HTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
-            " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s",
-            st->http_requests, st->http_responses, st->http_paired, st->http_conns,
-            st->http_conns == 1 ? "" : "s");
+          "HTTP per server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+          " responses, %" G_GUINT64_FORMAT " paired, on %" G_GUINT64_FORMAT " connection%s%s",
+          st->http_requests, st->http_responses, st->http_paired, st->http_conns,
+          st->http_conns == 1 ? "" : "s", h2);
     cs_table_print(&t, r->out);
     g_ptr_array_free(hs, TRUE);
 }
@@ -269,23 +631,26 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
         gchar *vers = format_counts(v->versions, "none");
         gchar *alpn = format_counts(v->alpn, "-");
         gchar *sni = g_utf8_make_valid(v->sni[0] ? v->sni : "-", -1);
+        char est[24] = "-"; /* none made when every connection was HTTP/2 without keys */
+        if (v->http2_opaque < v->conns)
+            g_snprintf(est, sizeof est, "%" G_GUINT64_FORMAT, v->est_exchanges);
         for (gchar *q = sni; *q; q++)
             if ((guchar)*q < 0x20 || *q == '\t')
                 *q = '?';
         cs_table_row(&t,
-                  "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
-                  "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT,
-                  cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
-                  v->established, vers, alpn,
-                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US, p50,
-                                         sizeof p50)
-                       : "-",
-                  h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US, p90,
-                                         sizeof p90)
-                       : "-",
-                  h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-",
-                  cs_fmt_bytes(v->app_bytes[0], b0, sizeof b0),
-                  cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), v->est_exchanges);
+                     "%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                     "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
+                     cs_endpoint_str(&v->addr, v->family, v->port, ep, sizeof ep), sni, v->conns,
+                     v->established, vers, alpn,
+                     h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 50) * CS_NS_PER_US,
+                                            p50, sizeof p50)
+                          : "-",
+                     h->n ? cs_fmt_duration((cs_time_t)cs_hist_percentile(h, 90) * CS_NS_PER_US,
+                                            p90, sizeof p90)
+                          : "-",
+                     h->n ? cs_fmt_duration((cs_time_t)h->max * CS_NS_PER_US, mx, sizeof mx) : "-",
+                     cs_fmt_bytes(v->app_bytes[0], b0, sizeof b0),
+                     cs_fmt_bytes(v->app_bytes[1], b1, sizeof b1), est);
         g_free(vers);
         g_free(alpn);
         g_free(sni);
@@ -295,9 +660,12 @@ static void print_tls_servers(cs_report *r, const cs_stats *st)
           st->tls_conns, st->tls_conns == 1 ? "" : "s", st->tls_established,
           st->tls_decrypted > 0 ? ", some decrypted with the key log (their HTTP is above)" : "");
     cs_table_print(&t, r->out);
-    if (st->tls_http2 > 0)
-        fprintf(r->out, "  (%" G_GUINT64_FORMAT " connections speak HTTP/2, which is not parsed)\n",
-                st->tls_http2);
+    if (st->tls_http2_opaque > 0)
+        fprintf(r->out,
+                "  (%" G_GUINT64_FORMAT " connection%s negotiated HTTP/2 (ALPN h2) and %s not "
+                "decrypted: connection-level counts only, no exchange estimate)\n",
+                st->tls_http2_opaque, st->tls_http2_opaque == 1 ? "" : "s",
+                st->tls_http2_opaque == 1 ? "was" : "were");
     fprintf(r->out, "  (exchanges (est.): client data bursts each answered by a server burst; "
                     "an estimate made without keys)\n");
     g_ptr_array_free(ts, TRUE);
@@ -436,8 +804,11 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
                 " dropped by the kernel, %" G_GUINT64_FORMAT " by the interface%s\n",
                 info->drops[0], info->drops[1], info->drops[2],
                 info->drops[1] + info->drops[2] > 0 ? " (counts below are incomplete)" : "");
-    if (r->list_conns)
+    if (r->list_conns) {
         print_conn_table(r);
+        print_http_conn_table(r);
+        print_tls_conn_table(r);
+    }
     GPtrArray *servers = cs_stats_servers_sorted(st);
     print_syn_table(r, servers);
     print_server_table(r, servers);
@@ -445,7 +816,9 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     if (r->list_http && r->http_rows->len > 0)
         print_http_exchanges(r);
     print_http_servers(r, st);
+    print_look(r);
     print_tls_servers(r, st);
+    cs_report_udp_text(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL) {
         fputc('\n', r->out);
         cs_analytics_report_text(info->analytics, info->analytics_opts, r->out);
@@ -465,6 +838,12 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
 
 static void text_destroy(cs_report *r)
 {
+    text_report *t = (text_report *)r;
+    for (guint i = 0; i < t->tls_rows->len; i++)
+        g_free(g_array_index(t->tls_rows, conn_brief, i).sni);
+    g_array_free(t->tls_rows, TRUE);
+    g_array_free(t->most.heap, TRUE);
+    g_array_free(t->slowest.heap, TRUE);
     g_ptr_array_free(r->http_rows, TRUE);
     if (r->rows != NULL)
         g_array_free(r->rows, TRUE);
@@ -474,7 +853,12 @@ static void text_destroy(cs_report *r)
 
 cs_report *cs_report_text_new(FILE *out, bool list_conns, bool list_http)
 {
-    cs_report *r = g_new0(cs_report, 1);
+    text_report *t = g_new0(text_report, 1);
+    cs_report *r = &t->base;
+    t->tls_rows = g_array_new(FALSE, FALSE, sizeof(conn_brief));
+    t->most = (look_list){g_array_new(FALSE, FALSE, sizeof(conn_brief)), better_requests};
+    t->slowest = (look_list){g_array_new(FALSE, FALSE, sizeof(conn_brief)), better_ttfb};
+    r->top_n = 5;
     r->conn = text_conn;
     r->finish = text_finish;
     r->destroy = text_destroy;

@@ -1,5 +1,5 @@
-/* source_pcap.c - reads capture files (pcap, pcapng, stdin) and live interfaces through libpcap.
- * Several files are merged by timestamp with a small heap that holds each file's next packet. */
+/* source_pcap.c - reads capture files (pcap, pcapng, stdin; gzip/zstd-compressed) and live interfaces
+ * through libpcap (pcapng with mixed link types through source_pcapng.c); files are merged by timestamp. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,19 +10,31 @@
 #include <pcap/pcap.h>
 
 #include "source.h"
+#include "source_pcapng.h"
+#include "source_stream.h"
 
-#define READ_BUFFER (1u << 20) /* stdio buffer per input: libpcap's default 4 KiB costs a syscall per 4 KiB */
+#define HEAD_PEEK (64u << 10) /* first bytes looked at: a pcapng's interface blocks come first */
 
 typedef struct input_rt {
-    pcap_t *pcap;
-    FILE *fp;   /* the stream libpcap reads (closed by pcap_close) */
-    uint64_t size; /* file size (0 when unknown, e.g. a pipe) */
-    uint64_t done_at_close; /* bytes consumed when the input ended */
-    char *iobuf; /* its buffer, freed after pcap_close */
+    pcap_t *pcap;  /* libpcap reading st.fp (pcap_close closes it), or NULL */
+    cs_pcapng *ng; /* the own reader for a pcapng with several link types, or NULL */
+    cs_stream st;  /* the (decompressed) bytes of the file, while `open` */
+    bool open;
+    uint64_t done_at_close;  /* bytes consumed when the input ended */
     struct pcap_pkthdr *hdr; /* pending packet (valid until the next read on this handle) */
+    struct pcap_pkthdr own_hdr; /* the own reader's pending packet, in libpcap's shape */
     const u_char *data;
     cs_time_t ts;
+    int dlt;       /* link type of the pending packet */
+    GArray *progs; /* own reader with a filter: bpf_prog_dlt per link type met */
 } input_rt;
+
+/* A BPF program compiled for one link type (the own pcapng reader filters per packet). */
+typedef struct bpf_prog_dlt {
+    int dlt;
+    bool ok;
+    struct bpf_program prog;
+} bpf_prog_dlt;
 
 struct cs_source {
     int n;
@@ -40,8 +52,11 @@ struct cs_source {
     uint32_t dump_rotate_secs;
     uint32_t dump_index;   /* number of the file being written (0: path itself) */
     cs_time_t dump_opened; /* capture time of the first packet in the current file */
+    int dump_errno;        /* the first write error (0: none): writing stopped there */
+    char *dump_failed;     /* ... and the file it happened in */
     volatile sig_atomic_t stop;
     int timeout_ms;         /* live: longest wait in cs_source_next() */
+    char *bpf;              /* the filter, for the own pcapng reader's per-link-type programs */
 };
 
 const char *cs_dlt_describe(int dlt, char *buf, size_t len)
@@ -55,6 +70,18 @@ const char *cs_dlt_describe(int dlt, char *buf, size_t len)
     else
         snprintf(buf, len, "%d (not known to libpcap)", dlt);
     return buf;
+}
+
+bool cs_bpf_compiles(const char *expr)
+{
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+    struct bpf_program prog;
+    bool ok = p != NULL && pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok)
+        pcap_freecode(&prog);
+    if (p != NULL)
+        pcap_close(p);
+    return ok;
 }
 
 static bool heap_less(const cs_source *s, int a, int b)
@@ -100,11 +127,116 @@ static int heap_pop(cs_source *s)
     return top;
 }
 
+/* Closes whatever reads input i (at its end, or when the source is freed). */
+static void input_close(input_rt *rt)
+{
+    if (rt->open)
+        rt->done_at_close = rt->st.size;
+    if (rt->pcap != NULL) {
+        pcap_close(rt->pcap); /* closes st.fp */
+        rt->pcap = NULL;
+        cs_stream_close(&rt->st, true);
+    } else if (rt->open) {
+        cs_pcapng_free(rt->ng);
+        rt->ng = NULL;
+        cs_stream_close(&rt->st, false);
+    }
+    rt->open = false;
+    if (rt->progs != NULL) {
+        for (guint k = 0; k < rt->progs->len; k++) {
+            bpf_prog_dlt *bp = &g_array_index(rt->progs, bpf_prog_dlt, k);
+            if (bp->ok)
+                pcap_freecode(&bp->prog);
+        }
+        g_array_free(rt->progs, TRUE);
+        rt->progs = NULL;
+    }
+}
+
+/* Records why input i ended early: `truncated` (the file ends inside a packet or a compressed
+ * frame) or a read/format error, with the reader's words. */
+static void input_failed(cs_input *in, bool truncated, const char *why)
+{
+    if (truncated) {
+        in->state = CS_INPUT_TRUNCATED;
+        in->message = g_strdup_printf("%s: file ends in the middle of a packet after %" PRIu64
+                                      " complete packets (%s)",
+                                      in->path, in->packets, why);
+    } else {
+        in->state = CS_INPUT_ERROR;
+        in->message = g_strdup_printf("%s: read error after %" PRIu64 " packets: %s", in->path,
+                                      in->packets, why);
+    }
+}
+
+/* Does the own reader's packet pass the filter? Compiles the filter for a link type the first
+ * time it is met (a link type it cannot be compiled for drops its packets: counted nowhere,
+ * as libpcap would have refused the file). */
+static bool own_filter_pass(cs_source *s, input_rt *rt, const struct pcap_pkthdr *h,
+                            const u_char *data, int dlt)
+{
+    if (s->bpf == NULL)
+        return true;
+    if (rt->progs == NULL)
+        rt->progs = g_array_new(FALSE, TRUE, sizeof(bpf_prog_dlt));
+    bpf_prog_dlt *bp = NULL;
+    for (guint k = 0; k < rt->progs->len && bp == NULL; k++)
+        if (g_array_index(rt->progs, bpf_prog_dlt, k).dlt == dlt)
+            bp = &g_array_index(rt->progs, bpf_prog_dlt, k);
+    if (bp == NULL) {
+        bpf_prog_dlt n = {.dlt = dlt};
+        pcap_t *dead = pcap_open_dead(dlt, 262144);
+        n.ok = dead != NULL && pcap_compile(dead, &n.prog, s->bpf, 1, PCAP_NETMASK_UNKNOWN) == 0;
+        if (dead != NULL)
+            pcap_close(dead);
+        g_array_append_val(rt->progs, n);
+        bp = &g_array_index(rt->progs, bpf_prog_dlt, rt->progs->len - 1);
+    }
+    return bp->ok && pcap_offline_filter(&bp->prog, h, data) != 0;
+}
+
+/* The own pcapng reader's next packet (filtered) into input i's pending slot. */
+static int own_next(cs_source *s, int i)
+{
+    input_rt *rt = &s->rt[i];
+    for (;;) {
+        cs_pcapng_pkt pk;
+        int rc = cs_pcapng_next(rt->ng, &pk);
+        if (rc != 1)
+            return rc;
+        rt->own_hdr.caplen = pk.caplen;
+        rt->own_hdr.len = pk.wirelen;
+        rt->own_hdr.ts.tv_sec = (time_t)(pk.ts / CS_NS_PER_S);
+        rt->own_hdr.ts.tv_usec = (suseconds_t)(pk.ts % CS_NS_PER_S); /* nanoseconds, as libpcap's */
+        if (!own_filter_pass(s, rt, &rt->own_hdr, pk.data, pk.dlt))
+            continue;
+        rt->hdr = &rt->own_hdr;
+        rt->data = pk.data;
+        rt->dlt = pk.dlt;
+        rt->ts = pk.ts;
+        return 1;
+    }
+}
+
 /* Reads the next packet of input i into its pending slot. Returns true when there is one. */
 static bool input_fill(cs_source *s, int i)
 {
     input_rt *rt = &s->rt[i];
     cs_input *in = &s->inputs[i];
+    if (rt->ng != NULL) {
+        int rc = own_next(s, i);
+        if (rc == 1) {
+            in->packets++;
+            return true;
+        }
+        const char *zerr = cs_stream_error(&rt->st);
+        if (zerr != NULL)
+            input_failed(in, strstr(zerr, " ends ") != NULL, zerr);
+        else if (rc < 0)
+            input_failed(in, rc == -2, cs_pcapng_error(rt->ng));
+        input_close(rt);
+        return false;
+    }
     if (rt->pcap == NULL)
         return false;
     int rc = pcap_next_ex(rt->pcap, &rt->hdr, &rt->data);
@@ -118,41 +250,42 @@ static bool input_fill(cs_source *s, int i)
             sec = -(INT64_MAX / CS_NS_PER_S - 1);
         rt->ts = (cs_time_t)sec * CS_NS_PER_S +
                  (cs_time_t)rt->hdr->ts.tv_usec * (s->nano ? 1 : CS_NS_PER_US);
+        rt->dlt = in->dlt;
         return true;
     }
     if (rc == 0 || (rc == PCAP_ERROR_BREAK && s->live)) /* live timeout, or stopped by a signal */
         return false;
-    if (rc == PCAP_ERROR) {
+    const char *zerr = s->live ? NULL : cs_stream_error(&rt->st);
+    if (zerr != NULL) {
+        input_failed(in, strstr(zerr, " ends ") != NULL, zerr);
+    } else if (rc == PCAP_ERROR) {
         const char *e = pcap_geterr(rt->pcap);
-        if (strstr(e, "truncated") != NULL) {
-            in->state = CS_INPUT_TRUNCATED;
-            in->message = g_strdup_printf("%s: file ends in the middle of a packet after %" PRIu64
-                                          " complete packets (%s)", in->path, in->packets, e);
-        } else {
-            in->state = CS_INPUT_ERROR;
-            in->message = g_strdup_printf("%s: read error after %" PRIu64 " packets: %s", in->path,
-                                          in->packets, e);
-        }
+        input_failed(in, strstr(e, "truncated") != NULL, e);
     }
-    rt->done_at_close = rt->size;
-    pcap_close(rt->pcap);
-    rt->pcap = NULL;
-    rt->fp = NULL;
-    g_free(rt->iobuf);
-    rt->iobuf = NULL;
+    if (s->live) {
+        pcap_close(rt->pcap);
+        rt->pcap = NULL;
+        return false;
+    }
+    input_close(rt);
     return false;
 }
 
 /* Rewrites libpcap's open errors into one line a user understands. */
-static char *open_error(const char *path, const char *pcap_err)
+static char *open_error(const char *path, const char *pcap_err, const cs_stream *st)
 {
-    struct stat st;
+    struct stat sb;
+    const char *zerr = cs_stream_error(st);
+    if (st->kind != CS_STREAM_PLAIN) {
+        if (zerr != NULL)
+            return g_strdup_printf("%s: %s-compressed, but it does not decompress: %s", path,
+                                   cs_stream_kind_name(st->kind), zerr);
+        return g_strdup_printf("%s: %s-compressed, but what it holds is not a pcap or pcapng "
+                               "capture (%s)",
+                               path, cs_stream_kind_name(st->kind), pcap_err);
+    }
     if (strcmp(path, "-") != 0) {
-        if (stat(path, &st) != 0)
-            return g_strdup_printf("%s: cannot open: %s", path, g_strerror(errno));
-        if (S_ISDIR(st.st_mode))
-            return g_strdup_printf("%s: is a directory, not a capture file", path);
-        if (st.st_size == 0)
+        if (stat(path, &sb) == 0 && sb.st_size == 0)
             return g_strdup_printf("%s: empty file, not a pcap or pcapng capture", path);
     }
     if (strstr(pcap_err, "unknown file format") != NULL ||
@@ -195,62 +328,85 @@ static cs_source *source_alloc(int n)
     return s;
 }
 
+static bool source_error(GError **err, const char *msg)
+{
+    g_set_error_literal(err, g_quark_from_static_string("connscope"), 2, msg);
+    return false;
+}
+
+/* Opens input i of s from `path`: libpcap on the (decompressed) stream, or the own reader for
+ * a pcapng whose interfaces have several link types. Returns false with *err set. */
+static bool open_input(cs_source *s, int i, const char *path, const char *bpf, GError **err)
+{
+    cs_input *in = &s->inputs[i];
+    input_rt *rt = &s->rt[i];
+    struct stat sb;
+    if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        gchar *msg = g_strdup_printf("%s: is a directory, not a capture file", path);
+        source_error(err, msg);
+        g_free(msg);
+        return false;
+    }
+    if (!cs_stream_open(&rt->st, path, HEAD_PEEK, err))
+        return false;
+    rt->open = true;
+    int first_dlt = -1;
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    if (cs_pcapng_is_multilink(rt->st.head, rt->st.head_len, &first_dlt)) {
+        /* libpcap refuses interfaces of different link types in one file: read it ourselves */
+        rt->ng = cs_pcapng_open(rt->st.fp, errbuf, sizeof errbuf);
+        in->dlt = first_dlt;
+        in->mixed_links = true;
+        if (rt->ng != NULL && bpf != NULL && *bpf != '\0') {
+            /* the filter's syntax is checked now; it is compiled per link type as they come */
+            struct bpf_program prog;
+            pcap_t *dead = pcap_open_dead(first_dlt, 262144);
+            if (pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+                g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                            "bad BPF filter '%s': %s", bpf, pcap_geterr(dead));
+                pcap_close(dead);
+                return false;
+            }
+            pcap_freecode(&prog);
+            pcap_close(dead);
+            g_free(s->bpf);
+            s->bpf = g_strdup(bpf);
+        }
+    } else {
+        rt->pcap =
+            pcap_fopen_offline_with_tstamp_precision(rt->st.fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+        if (rt->pcap != NULL)
+            in->dlt = pcap_datalink(rt->pcap);
+    }
+    if (rt->pcap == NULL && rt->ng == NULL) {
+        char *msg = open_error(path, errbuf, &rt->st);
+        source_error(err, msg);
+        g_free(msg);
+        return false;
+    }
+    if (!in->mixed_links && !cs_link_supported(in->dlt)) {
+        char buf[160];
+        g_set_error(err, g_quark_from_static_string("connscope"), 2, "%s: unsupported link type %s",
+                    path, cs_dlt_describe(in->dlt, buf, sizeof buf));
+        return false;
+    }
+    return rt->pcap == NULL || apply_filter(rt->pcap, path, bpf, err);
+}
+
 cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GError **err)
 {
     cs_source *s = source_alloc(n);
-    char errbuf[PCAP_ERRBUF_SIZE];
     int stdin_uses = 0;
 
     s->nano = true;
     for (int i = 0; i < n; i++) {
-        cs_input *in = &s->inputs[i];
-        in->path = g_strdup(paths[i]);
+        s->inputs[i].path = g_strdup(paths[i]);
         if (strcmp(paths[i], "-") == 0 && ++stdin_uses > 1) {
-            g_set_error(err, g_quark_from_static_string("connscope"), 2,
-                        "standard input ('-') can be read only once");
+            source_error(err, "standard input ('-') can be read only once");
             cs_source_free(s);
             return NULL;
         }
-        errbuf[0] = '\0';
-        pcap_t *p = NULL;
-        FILE *fp = strcmp(paths[i], "-") == 0 ? stdin : fopen(paths[i], "rb");
-        if (fp != NULL) {
-            struct stat st;
-            if (fp != stdin && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
-                s->rt[i].size = (uint64_t)st.st_size;
-                s->rt[i].fp = fp;
-            }
-            if (fp != stdin) {
-                s->rt[i].iobuf = g_malloc(READ_BUFFER);
-                setvbuf(fp, s->rt[i].iobuf, _IOFBF, READ_BUFFER);
-            }
-            p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-            if (p == NULL && fp != stdin) {
-                fclose(fp);
-                g_free(s->rt[i].iobuf);
-                s->rt[i].iobuf = NULL;
-            }
-        } else {
-            g_strlcpy(errbuf, g_strerror(errno), sizeof errbuf);
-        }
-        if (p == NULL) {
-            char *msg = open_error(paths[i], errbuf);
-            g_set_error_literal(err, g_quark_from_static_string("connscope"), 2, msg);
-            g_free(msg);
-            cs_source_free(s);
-            return NULL;
-        }
-        s->rt[i].pcap = p;
-        in->dlt = pcap_datalink(p);
-        if (!cs_link_supported(in->dlt)) {
-            char buf[160];
-            g_set_error(err, g_quark_from_static_string("connscope"), 2,
-                        "%s: unsupported link type %s", paths[i],
-                        cs_dlt_describe(in->dlt, buf, sizeof buf));
-            cs_source_free(s);
-            return NULL;
-        }
-        if (!apply_filter(p, paths[i], bpf, err)) {
+        if (!open_input(s, i, paths[i], bpf, err)) {
             cs_source_free(s);
             return NULL;
         }
@@ -259,6 +415,15 @@ cs_source *cs_source_open_files(char *const *paths, int n, const char *bpf, GErr
         if (input_fill(s, i))
             heap_push(s, i);
     return s;
+}
+
+void cs_live_opts_default(cs_live_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->snaplen = 262144;
+    o->promisc = true;
+    o->buffer_size = 64 << 20;
+    o->timeout_ms = 200;
 }
 
 cs_source *cs_source_open_live(const cs_live_opts *o, GError **err)
@@ -343,8 +508,8 @@ bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, u
                         GError **err)
 {
     int dlt = s->inputs[0].dlt;
-    for (int i = 1; i < s->n; i++)
-        if (s->inputs[i].dlt != dlt) {
+    for (int i = 0; i < s->n; i++)
+        if (s->inputs[i].dlt != dlt || s->inputs[i].mixed_links) {
             g_set_error(err, g_quark_from_static_string("connscope"), 2,
                         "%s: cannot write inputs of different link types into one file", path);
             return false;
@@ -359,6 +524,44 @@ bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, u
     return dump_open(s, err);
 }
 
+/* The name of output file number dump_index, for messages (caller frees). */
+static char *dump_name(const cs_source *s)
+{
+    if (strcmp(s->dump_path, "-") == 0)
+        return g_strdup("standard output");
+    return s->dump_index == 0 ? g_strdup(s->dump_path)
+                              : g_strdup_printf("%s.%u", s->dump_path, s->dump_index);
+}
+
+/* Closes the current output file; standard output is only flushed (libpcap would fclose it). */
+static void dump_close(cs_source *s)
+{
+    if (pcap_dump_file(s->dump) == stdout)
+        pcap_dump_flush(s->dump);
+    else
+        pcap_dump_close(s->dump);
+    s->dump = NULL;
+}
+
+/* A write to the output failed with errno e: writing stops here (a full disk would fail every
+ * later write too), and cs_source_write_check() reports it. */
+static void dump_fail(cs_source *s, int e)
+{
+    s->dump_errno = e != 0 ? e : EIO;
+    s->dump_failed = dump_name(s);
+    dump_close(s);
+}
+
+/* Flushes the current output file and checks that every write to it succeeded. */
+static bool dump_flush_ok(cs_source *s)
+{
+    errno = 0;
+    if (pcap_dump_flush(s->dump) == 0 && !ferror(pcap_dump_file(s->dump)))
+        return true;
+    dump_fail(s, errno);
+    return false;
+}
+
 static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
 {
     if (s->dump_opened < 0)
@@ -368,15 +571,36 @@ static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
                   (s->dump_rotate_secs > 0 &&
                    ts - s->dump_opened >= (cs_time_t)s->dump_rotate_secs * CS_NS_PER_S);
     if (rotate) {
-        pcap_dump_close(s->dump);
+        if (!dump_flush_ok(s))
+            return;
+        dump_close(s);
         s->dump_index++;
         if (!dump_open(s, NULL)) {
-            fprintf(stderr, "connscope: cannot open the next output file; writing stopped\n");
+            s->dump_errno = errno != 0 ? errno : EIO;
+            s->dump_failed = dump_name(s);
             return;
         }
         s->dump_opened = ts;
     }
     pcap_dump((u_char *)s->dump, rt->hdr, rt->data);
+    if (ferror_unlocked(pcap_dump_file(s->dump))) { /* a flag test: errno is the write's */
+        dump_fail(s, errno);
+        return;
+    }
+}
+
+bool cs_source_write_check(cs_source *s, int *errnum, GError **err)
+{
+    *errnum = 0;
+    if (s->dump != NULL)
+        dump_flush_ok(s);
+    if (s->dump_errno == 0)
+        return true;
+    *errnum = s->dump_errno;
+    g_set_error(err, g_quark_from_static_string("connscope"), 2,
+                "%s: cannot write: %s (the file is incomplete: writing stopped there)",
+                s->dump_failed, g_strerror(s->dump_errno));
+    return false;
 }
 
 bool cs_source_list_interfaces(FILE *out, GError **err)
@@ -410,7 +634,7 @@ static void fill_raw(cs_source *s, int i, cs_raw *raw)
     raw->caplen = rt->hdr->caplen;
     raw->wirelen = rt->hdr->len;
     raw->ts = rt->ts;
-    raw->dlt = s->inputs[i].dlt;
+    raw->dlt = rt->dlt;
     raw->src_idx = (uint32_t)i;
 }
 
@@ -467,15 +691,10 @@ bool cs_source_progress(cs_source *s, uint64_t *done, uint64_t *total)
     *done = *total = 0;
     for (int i = 0; i < s->n; i++) {
         input_rt *rt = &s->rt[i];
-        if (rt->size == 0 && rt->done_at_close == 0 && rt->pcap != NULL)
+        if (rt->open && rt->st.size == 0)
             return false; /* a pipe: size unknown */
-        *total += rt->size;
-        if (rt->fp != NULL) {
-            long pos = ftell(rt->fp);
-            *done += pos > 0 ? (uint64_t)pos : 0;
-        } else {
-            *done += rt->done_at_close;
-        }
+        *total += rt->open ? rt->st.size : rt->done_at_close;
+        *done += rt->open ? cs_stream_consumed(&rt->st) : rt->done_at_close;
     }
     return *total > 0;
 }
@@ -496,20 +715,23 @@ void cs_source_free(cs_source *s)
     if (s == NULL)
         return;
     if (s->dump != NULL)
-        pcap_dump_close(s->dump);
+        dump_close(s);
     if (s->dump_tmpl != NULL)
         pcap_close(s->dump_tmpl);
     g_free(s->dump_path);
+    g_free(s->dump_failed);
     for (int i = 0; i < s->n; i++) {
-        if (s->rt[i].pcap != NULL)
+        if (s->live && s->rt[i].pcap != NULL)
             pcap_close(s->rt[i].pcap);
-        g_free(s->rt[i].iobuf);
+        else
+            input_close(&s->rt[i]);
         g_free(s->inputs[i].path);
         g_free(s->inputs[i].message);
     }
     g_free(s->inputs);
     g_free(s->rt);
     g_free(s->heap);
+    g_free(s->bpf);
     g_free(s);
 }
 

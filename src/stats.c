@@ -4,6 +4,39 @@
 
 #include "stats.h"
 
+uint64_t cs_uid_run_key(uint32_t group, cs_time_t ts, uint32_t wirelen, const uint8_t *data,
+                        uint32_t caplen)
+{
+    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+    uint64_t head[3] = {(uint64_t)ts, wirelen, group};
+    const uint8_t *b = (const uint8_t *)head;
+    for (size_t i = 0; i < sizeof head; i++)
+        h = (h ^ b[i]) * UINT64_C(1099511628211);
+    for (uint32_t i = 0; i < caplen && i < 64; i++)
+        h = (h ^ data[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+void cs_conn_uid(char buf[CS_UID_LEN], uint64_t run_key, uint64_t first_frame)
+{
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char frame[16];
+    int n = 0;
+    do {
+        frame[n++] = digits[first_frame % 62];
+        first_frame /= 62;
+    } while (first_frame > 0);
+    int k = 0;
+    buf[k++] = 'C';
+    for (int i = 0; i < 6; i++) {
+        buf[k++] = digits[run_key % 62];
+        run_key /= 62;
+    }
+    while (n > 0)
+        buf[k++] = frame[--n];
+    buf[k] = '\0';
+}
+
 void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
                       const cs_app_summary *app)
 {
@@ -43,6 +76,7 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
     row->end_reason = cs_end_reason_name(why);
     row->rst_by = c->rst_by == 0 ? NULL : (c->rst_by - 1 == o ? "orig" : "resp");
     memcpy(row->history, c->history, sizeof row->history);
+    row->ex.first_req = row->ex.last_resp = -1;
     if (app != NULL) {
         if (app->kind == CS_APP_HTTP)
             row->service = "http";
@@ -50,18 +84,19 @@ void cs_conn_row_fill(cs_conn_row *row, const cs_conn *c, cs_end_reason why,
             row->service = app->has_http ? "https" : "tls";
         row->has_http = app->has_http;
         row->http = app->http;
+        row->has_ex = app->has_ex;
+        row->ex = app->ex;
         row->tls = app->has_tls ? &app->tls : NULL;
         row->http2 = app->http2;
+        row->has_h2 = app->has_h2;
+        if (app->has_h2)
+            row->h2 = app->h2;
     }
 }
 
-typedef struct ep_key {
-    cs_addr addr;
-    uint16_t port;
-    uint8_t family;
-} ep_key;
+typedef cs_ep_key ep_key;
 
-static guint ep_hash(gconstpointer p)
+guint cs_ep_key_hash(gconstpointer p)
 {
     const ep_key *k = p;
     guint h = k->port * 2654435761u ^ k->family;
@@ -70,7 +105,7 @@ static guint ep_hash(gconstpointer p)
     return h;
 }
 
-static gboolean ep_equal(gconstpointer a, gconstpointer b)
+gboolean cs_ep_key_equal(gconstpointer a, gconstpointer b)
 {
     const ep_key *x = a, *y = b;
     return x->port == y->port && x->family == y->family && memcmp(&x->addr, &y->addr, 16) == 0;
@@ -79,26 +114,122 @@ static gboolean ep_equal(gconstpointer a, gconstpointer b)
 static void server_free(gpointer p)
 {
     cs_server_stats *s = p;
-    cs_hist_clear(&s->duration_us);
-    cs_hist_clear(&s->rtt_us);
+    cs_server_conns_clear(&s->c);
     g_free(s);
+}
+
+void cs_server_conns_add(cs_server_conns *into, const cs_server_conns *from)
+{
+    into->conns += from->conns;
+    into->established += from->established;
+    into->refused += from->refused;
+    into->reset += from->reset;
+    into->open_at_end += from->open_at_end;
+    into->midstream += from->midstream;
+    into->bytes_c2s += from->bytes_c2s;
+    into->bytes_s2c += from->bytes_s2c;
+    into->pkts_c2s += from->pkts_c2s;
+    into->pkts_s2c += from->pkts_s2c;
+    cs_hist_merge(&into->duration_us, &from->duration_us);
+    cs_hist_merge(&into->rtt_us, &from->rtt_us);
+}
+
+void cs_server_conns_clear(cs_server_conns *c)
+{
+    cs_hist_clear(&c->duration_us);
+    cs_hist_clear(&c->rtt_us);
+    memset(c, 0, sizeof *c);
+}
+
+static void server_ip_free(gpointer p)
+{
+    cs_server_ip *v = p;
+    cs_server_conns_clear(&v->c);
+    g_free(v);
+}
+
+static gint cmp_server_ip(gconstpointer pa, gconstpointer pb)
+{
+    const cs_server_ip *a = *(cs_server_ip *const *)pa;
+    const cs_server_ip *b = *(cs_server_ip *const *)pb;
+    return cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+}
+
+uint8_t cs_server_row_family(const void *row, const cs_server_layout *l)
+{
+    return *((const uint8_t *)row + l->family);
+}
+
+const cs_addr *cs_server_row_addr(const void *row, const cs_server_layout *l)
+{
+    return (const cs_addr *)(const void *)((const char *)row + l->addr);
+}
+
+uint16_t cs_server_row_port(const void *row, const cs_server_layout *l)
+{
+    uint16_t p;
+    memcpy(&p, (const char *)row + l->port, sizeof p);
+    return p;
+}
+
+const cs_server_conns *cs_server_row_conns(const void *row, const cs_server_layout *l)
+{
+    return (const cs_server_conns *)(const void *)((const char *)row + l->conns);
+}
+
+GPtrArray *cs_server_ips(const GPtrArray *rows, const cs_server_layout *l)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(server_ip_free);
+    GHashTable *by = g_hash_table_new(g_bytes_hash, g_bytes_equal);
+    GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    for (guint i = 0; i < rows->len; i++) {
+        const void *row = g_ptr_array_index(rows, i);
+        uint8_t family = cs_server_row_family(row, l);
+        const cs_addr *addr = cs_server_row_addr(row, l);
+        const cs_server_conns *c = cs_server_row_conns(row, l);
+        if (c->conns == 0)
+            continue;
+        uint8_t k[17];
+        k[0] = family;
+        memcpy(k + 1, addr->b, 16);
+        GBytes *key = g_bytes_new(k, sizeof k);
+        cs_server_ip *v = g_hash_table_lookup(by, key);
+        if (v == NULL) {
+            v = g_new0(cs_server_ip, 1);
+            v->family = family;
+            v->addr = *addr;
+            g_hash_table_insert(by, key, v);
+            g_ptr_array_add(keys, key);
+            g_ptr_array_add(out, v);
+        } else {
+            g_bytes_unref(key);
+        }
+        v->ports++;
+        cs_server_conns_add(&v->c, c);
+    }
+    g_hash_table_destroy(by);
+    g_ptr_array_free(keys, TRUE);
+    g_ptr_array_sort(out, cmp_server_ip);
+    return out;
 }
 
 typedef struct http_key {
     ep_key ep;
-    char *host; /* Host (HTTP table) or SNI (TLS table); "" when none */
+    char *host;      /* Host (HTTP table) or SNI (TLS table); "" when none */
+    uint8_t version; /* HTTP table: 1 (HTTP/1.x) or 2 (HTTP/2); TLS table: 0 */
 } http_key;
 
 static guint http_key_hash(gconstpointer p)
 {
     const http_key *k = p;
-    return ep_hash(&k->ep) * 31 + g_str_hash(k->host);
+    return (cs_ep_key_hash(&k->ep) * 31 + g_str_hash(k->host)) * 31 + k->version;
 }
 
 static gboolean http_key_equal(gconstpointer a, gconstpointer b)
 {
     const http_key *x = a, *y = b;
-    return ep_equal(&x->ep, &y->ep) && strcmp(x->host, y->host) == 0;
+    return cs_ep_key_equal(&x->ep, &y->ep) && x->version == y->version &&
+           strcmp(x->host, y->host) == 0;
 }
 
 static void http_key_free(gpointer p)
@@ -130,7 +261,7 @@ static void tls_server_free(gpointer p)
 void cs_stats_init(cs_stats *s)
 {
     memset(s, 0, sizeof *s);
-    s->servers = g_hash_table_new_full(ep_hash, ep_equal, g_free, server_free);
+    s->servers = g_hash_table_new_full(cs_ep_key_hash, cs_ep_key_equal, g_free, server_free);
     s->states = g_hash_table_new(g_str_hash, g_str_equal);
     s->http_servers =
         g_hash_table_new_full(http_key_hash, http_key_equal, http_key_free, http_server_free);
@@ -199,12 +330,13 @@ static cs_server_stats *server_get(cs_stats *s, uint8_t family, const cs_addr *a
     return v;
 }
 
-/* Looks (family, a, port, host) up in a table keyed by http_key; at the cap a missing key becomes
- * the "(other)" key. Returns the entry, or NULL with *nk set to a new owned key to insert. */
+/* Looks (family, a, port, host, version) up in a table keyed by http_key; at the cap a missing key
+ * becomes the "(other)" key. Returns the entry, or NULL with *nk set to a new owned key to insert. */
 static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const cs_addr *a,
-                             uint16_t port, const char *host, uint64_t events, http_key **nk)
+                             uint16_t port, const char *host, uint8_t version, uint64_t events,
+                             http_key **nk)
 {
-    http_key k = {.ep = make_ep_key(family, a, port), .host = (char *)host};
+    http_key k = {.ep = make_ep_key(family, a, port), .host = (char *)host, .version = version};
     const char *h = host;
     gpointer v = g_hash_table_lookup(t, &k);
     if (v == NULL && fold_at_cap(s, t, &k.ep, &h, events)) {
@@ -216,22 +348,26 @@ static gpointer hostkey_find(cs_stats *s, GHashTable *t, uint8_t family, const c
         *nk = g_new(http_key, 1);
         (*nk)->ep = k.ep;
         (*nk)->host = g_strdup(k.host);
+        (*nk)->version = k.version;
     }
     return v;
 }
 
-/* The entry of (family, a, port, Host) in the HTTP server table, created empty when missing. */
+/* The entry of (family, a, port, Host, HTTP version) in the HTTP server table, created empty when
+ * missing. */
 static cs_http_server *http_server_get(cs_stats *s, uint8_t family, const cs_addr *a, uint16_t port,
-                                       const char *host, uint64_t events)
+                                       const char *host, uint8_t version, uint64_t events)
 {
     http_key *nk;
-    cs_http_server *v = hostkey_find(s, s->http_servers, family, a, port, host, events, &nk);
+    cs_http_server *v =
+        hostkey_find(s, s->http_servers, family, a, port, host, version, events, &nk);
     if (v == NULL) {
         v = g_new0(cs_http_server, 1);
         v->addr = nk->ep.addr;
         v->port = nk->ep.port;
         v->family = nk->ep.family;
         v->host = nk->host;
+        v->version = nk->version;
         g_hash_table_insert(s->http_servers, nk, v);
     }
     return v;
@@ -242,7 +378,7 @@ static cs_tls_server *tls_server_get(cs_stats *s, uint8_t family, const cs_addr 
                                      const char *sni, uint64_t events)
 {
     http_key *nk;
-    cs_tls_server *v = hostkey_find(s, s->tls_servers, family, a, port, sni, events, &nk);
+    cs_tls_server *v = hostkey_find(s, s->tls_servers, family, a, port, sni, 0, events, &nk);
     if (v == NULL) {
         v = g_new0(cs_tls_server, 1);
         v->addr = nk->ep.addr;
@@ -278,27 +414,27 @@ void cs_stats_conn(cs_stats *s, const cs_conn_row *row)
     g_hash_table_insert(s->states, (gpointer)row->state,
                         GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
 
-    sv->conns++;
+    sv->c.conns++;
     if (row->established || (midstream && row->pkts[0] > 0 && row->pkts[1] > 0)) {
-        sv->established++;
+        sv->c.established++;
         s->established++;
     }
     if (midstream)
-        sv->midstream++;
+        sv->c.midstream++;
     if (strcmp(row->state, "REJ") == 0)
-        sv->refused++;
+        sv->c.refused++;
     else if (row->rst_by != NULL)
-        sv->reset++;
+        sv->c.reset++;
     if (!row->closed && strcmp(row->end_reason, "eof") == 0)
-        sv->open_at_end++;
-    sv->bytes_c2s += row->bytes[0];
-    sv->bytes_s2c += row->bytes[1];
-    sv->pkts_c2s += row->pkts[0];
-    sv->pkts_s2c += row->pkts[1];
-    cs_hist_add(&sv->duration_us, dur_us, 1);
+        sv->c.open_at_end++;
+    sv->c.bytes_c2s += row->bytes[0];
+    sv->c.bytes_s2c += row->bytes[1];
+    sv->c.pkts_c2s += row->pkts[0];
+    sv->c.pkts_s2c += row->pkts[1];
+    cs_hist_add(&sv->c.duration_us, dur_us, 1);
     cs_hist_add(&s->duration_us, dur_us, 1);
     if (row->rtt_syn >= 0) {
-        cs_hist_add(&sv->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
+        cs_hist_add(&sv->c.rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
         cs_hist_add(&s->rtt_us, (uint64_t)(row->rtt_syn / CS_NS_PER_US), 1);
     }
 
@@ -340,16 +476,21 @@ static gint cmp_server(gconstpointer pa, gconstpointer pb)
     return (a->port > b->port) - (a->port < b->port);
 }
 
-GPtrArray *cs_stats_servers_sorted(const cs_stats *s)
+GPtrArray *cs_table_sorted(GHashTable *t, GCompareFunc cmp)
 {
-    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(s->servers));
+    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(t));
     GHashTableIter it;
     gpointer k, v;
-    g_hash_table_iter_init(&it, s->servers);
+    g_hash_table_iter_init(&it, t);
     while (g_hash_table_iter_next(&it, &k, &v))
         g_ptr_array_add(a, v);
-    g_ptr_array_sort(a, cmp_server);
+    g_ptr_array_sort(a, cmp);
     return a;
+}
+
+GPtrArray *cs_stats_servers_sorted(const cs_stats *s)
+{
+    return cs_table_sorted(s->servers, cmp_server);
 }
 
 static int64_t span_us(cs_time_t from, cs_time_t to)
@@ -390,8 +531,15 @@ void cs_http_latency_add(const cs_http_tx *tx, cs_hist *ttfb, cs_hist *ttlb, cs_
 void cs_stats_http(cs_stats *s, const cs_http_row *row)
 {
     const cs_http_tx *tx = row->tx;
+    if (tx->h2_pushed) { /* the server's initiative: no client request, no client latency */
+        s->http2_pushed++;
+        return;
+    }
+    uint8_t version = tx->h2_stream_id > 0 ? 2 : 1;
+    if (version == 2)
+        s->http2_exchanges++;
     cs_http_server *v = http_server_get(s, row->family, &row->addr[1], row->port[1],
-                                        tx->host != NULL ? tx->host : "", 1);
+                                        tx->host != NULL ? tx->host : "", version, 1);
     if (tx->has_request) {
         v->requests++;
         s->http_requests++;
@@ -444,6 +592,11 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
         v->http2++;
         s->tls_http2++;
     }
+    bool opaque_h2 = app->http2 && !app->has_h2; /* turns do not count multiplexed streams */
+    if (opaque_h2) {
+        v->http2_opaque++;
+        s->tls_http2_opaque++;
+    }
     if (t->dec_status == CS_TLS_DEC_OK || t->dec_status == CS_TLS_DEC_PARTIAL) {
         v->decrypted++;
         s->tls_decrypted++;
@@ -452,12 +605,13 @@ static void stats_tls(cs_stats *s, const cs_conn_row *row, const cs_app_summary 
     count_str(v->alpn, t->next_protocol);
     v->app_bytes[0] += t->app_bytes[0];
     v->app_bytes[1] += t->app_bytes[1];
-    v->est_exchanges += t->estimated_exchanges;
+    if (!opaque_h2)
+        v->est_exchanges += t->estimated_exchanges;
     if (app->has_http)
         v->http_exchanges += app->http.paired;
     if (t->handshake_ns >= 0)
         cs_hist_add(&v->handshake_us, (uint64_t)(t->handshake_ns / CS_NS_PER_US), 1);
-    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS; i++)
+    for (uint32_t i = 0; i < t->n_turns && i < CS_TLS_MAX_TURNS && !opaque_h2; i++)
         if (t->turns[i] >= 0)
             cs_hist_add(&v->turn_us, (uint64_t)(t->turns[i] / CS_NS_PER_US), 1);
 }
@@ -469,6 +623,7 @@ void cs_stats_app(cs_stats *s, const cs_conn_row *row, const cs_app_summary *app
     if (!app->has_http)
         return;
     s->http_conns++;
+    s->http2_conns += app->has_h2;
     s->http_lost_in_gap += app->http.lost_in_gap;
     if (app->http.upgraded)
         s->http_upgraded++;
@@ -483,7 +638,8 @@ static gint cmp_http_server(gconstpointer pa, gconstpointer pb)
         return c;
     if (a->port != b->port)
         return a->port < b->port ? -1 : 1;
-    return strcmp(a->host, b->host);
+    c = strcmp(a->host, b->host);
+    return c != 0 ? c : (int)a->version - (int)b->version;
 }
 
 GPtrArray *cs_stats_http_servers_sorted(const cs_stats *s)
@@ -554,30 +710,19 @@ static void merge_counts(GHashTable *into, GHashTable *from)
 
 static void merge_server(cs_stats *into, const cs_server_stats *f)
 {
-    cs_server_stats *t = server_get(into, f->family, &f->addr, f->port, f->syn_pkts + f->conns);
+    cs_server_stats *t = server_get(into, f->family, &f->addr, f->port, f->syn_pkts + f->c.conns);
     t->syn_pkts += f->syn_pkts;
     t->syn_attempts += f->syn_attempts;
     t->syn_answered += f->syn_answered;
     t->syn_rst += f->syn_rst;
     t->syn_unanswered += f->syn_unanswered;
-    t->conns += f->conns;
-    t->established += f->established;
-    t->refused += f->refused;
-    t->reset += f->reset;
-    t->open_at_end += f->open_at_end;
-    t->midstream += f->midstream;
-    t->bytes_c2s += f->bytes_c2s;
-    t->bytes_s2c += f->bytes_s2c;
-    t->pkts_c2s += f->pkts_c2s;
-    t->pkts_s2c += f->pkts_s2c;
-    cs_hist_merge(&t->duration_us, &f->duration_us);
-    cs_hist_merge(&t->rtt_us, &f->rtt_us);
+    cs_server_conns_add(&t->c, &f->c);
 }
 
 static void merge_http_server(cs_stats *into, const cs_http_server *f)
 {
-    cs_http_server *t =
-        http_server_get(into, f->family, &f->addr, f->port, f->host, f->requests + f->orphans);
+    cs_http_server *t = http_server_get(into, f->family, &f->addr, f->port, f->host, f->version,
+                                        f->requests + f->orphans);
     t->requests += f->requests;
     t->responses += f->responses;
     t->paired += f->paired;
@@ -597,6 +742,7 @@ static void merge_tls_server(cs_stats *into, const cs_tls_server *f)
     t->established += f->established;
     t->resumed += f->resumed;
     t->http2 += f->http2;
+    t->http2_opaque += f->http2_opaque;
     t->decrypted += f->decrypted;
     merge_counts(t->versions, f->versions);
     merge_counts(t->alpn, f->alpn);
@@ -640,6 +786,9 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->http_conns += from->http_conns;
     into->http_lost_in_gap += from->http_lost_in_gap;
     into->http_upgraded += from->http_upgraded;
+    into->http2_exchanges += from->http2_exchanges;
+    into->http2_conns += from->http2_conns;
+    into->http2_pushed += from->http2_pushed;
     for (int i = 0; i < 6; i++)
         into->http_status_class[i] += from->http_status_class[i];
     cs_hist_merge(&into->http_ttfb_us, &from->http_ttfb_us);
@@ -648,6 +797,7 @@ void cs_stats_merge(cs_stats *into, const cs_stats *from)
     into->tls_established += from->tls_established;
     into->tls_decrypted += from->tls_decrypted;
     into->tls_http2 += from->tls_http2;
+    into->tls_http2_opaque += from->tls_http2_opaque;
     into->keys_capped += from->keys_capped;
     /* table by table, in sorted order: which keys fold into "(other)" at into's cap does not
      * depend on hash order */

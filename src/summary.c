@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "output.h"
 #include "summary.h"
 #include "util.h"
 
@@ -78,15 +79,18 @@ typedef struct wr {
     GString *out;
     GString *tmp; /* one element */
     FILE *f;
-    bool failed;  /* a write to f failed */
+    bool failed;  /* a write to f failed ... */
+    int err;      /* ... with this errno */
 } wr;
 
 static void wr_flush(wr *w, bool force)
 {
     if (w->f == NULL || (!force && w->out->len < FLUSH_AT))
         return;
-    if (!w->failed && fwrite(w->out->str, 1, w->out->len, w->f) != w->out->len)
+    if (!w->failed && fwrite(w->out->str, 1, w->out->len, w->f) != w->out->len) {
         w->failed = true;
+        w->err = errno;
+    }
     g_string_truncate(w->out, 0);
 }
 
@@ -114,6 +118,43 @@ static void w_addr(cs_json *j, const char *key, uint8_t family, const cs_addr *a
 {
     char buf[64];
     cs_json_str(j, key, cs_addr_str(a, family, buf, sizeof buf));
+}
+
+/* "server_conns": connections per server, one per line; null when a merged input had none. */
+static void w_conn_servers(wr *w, const cs_analytics *a)
+{
+    cs_json j;
+    if (a->conn_servers_missing) {
+        g_string_append(w->out, ",\n\"server_conns\":null");
+        return;
+    }
+    g_string_append(w->out, ",\n\"server_conns\":[");
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(a);
+    bool first = true;
+    for (guint i = 0; i < cs->len; i++) {
+        const cs_an_conn_server *s = cs->pdata[i];
+        const cs_server_conns *c = &s->c;
+        elem(&j, w);
+        cs_json_obj_begin(&j, NULL);
+        w_addr(&j, "addr", s->family, &s->addr);
+        cs_json_uint(&j, "port", s->port);
+        cs_json_uint(&j, "conns", c->conns);
+        cs_json_uint(&j, "established", c->established);
+        cs_json_uint(&j, "refused", c->refused);
+        cs_json_uint(&j, "reset", c->reset);
+        cs_json_uint(&j, "open_at_end", c->open_at_end);
+        cs_json_uint(&j, "midstream", c->midstream);
+        cs_json_uint(&j, "bytes_c2s", c->bytes_c2s);
+        cs_json_uint(&j, "bytes_s2c", c->bytes_s2c);
+        cs_json_uint(&j, "pkts_c2s", c->pkts_c2s);
+        cs_json_uint(&j, "pkts_s2c", c->pkts_s2c);
+        w_hist(&j, "duration_us", &c->duration_us);
+        w_hist(&j, "rtt_us", &c->rtt_us);
+        cs_json_obj_end(&j);
+        put_elem(w, &first);
+    }
+    g_string_append(w->out, first ? "]" : "\n  ]");
+    g_ptr_array_free(cs, TRUE);
 }
 
 static void w_top(wr *w, const char *name, const cs_topk *t, bool pairs, bool first_member)
@@ -243,6 +284,8 @@ static void w_document(wr *w, const cs_summary *s, const char *generator)
     g_ptr_array_free(ss, TRUE);
     g_string_append(w->out, first ? "]" : "\n  ]");
 
+    w_conn_servers(w, a);
+
     g_string_append(w->out, ",\n\"top\":{");
     for (int ti = 0; ti < CS_TOP_TABLES; ti++)
         w_top(w, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST, ti == 0);
@@ -258,22 +301,29 @@ void cs_summary_format(const cs_summary *s, const char *generator, GString *out)
 
 bool cs_summary_write(const cs_summary *s, const char *path, const char *generator, GError **err)
 {
+    /* as cs_output_write(), a piece at a time: "-" goes into stdout's buffer, checked by
+     * cs_output_finish() */
     bool to_stdout = strcmp(path, "-") == 0;
     FILE *f = to_stdout ? stdout : fopen(path, "w");
+    int e = errno;
     bool ok = f != NULL;
     if (ok) {
         wr w = {.out = g_string_new(NULL), .tmp = g_string_new(NULL), .f = f};
         w_document(&w, s, generator);
         wr_flush(&w, true);
         ok = !w.failed;
-        ok = (to_stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
+        e = w.err;
+        if (!to_stdout && fclose(f) != 0 && ok) {
+            ok = false;
+            e = errno;
+        }
         g_string_free(w.out, TRUE);
         g_string_free(w.tmp, TRUE);
     }
-    if (!ok)
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO, "%s: cannot write the summary: %s",
-                    path, g_strerror(errno));
-    return ok;
+    if (!ok && !to_stdout)
+        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO, "--summary-out: cannot write %s: %s",
+                    path, g_strerror(e));
+    return ok || to_stdout;
 }
 
 cs_summary *cs_summary_new(const cs_analytics_cfg *cfg)
@@ -289,6 +339,85 @@ void cs_summary_free(cs_summary *s)
         return;
     cs_analytics_free(s->an);
     g_free(s);
+}
+
+/* ---- counters that must not wrap ------------------------------------------------------------ */
+
+/* Sums of every counter of an aggregate over its buckets, servers and keys (the totals reports
+ * print, and bounds of what a later merge can add up to). */
+typedef struct tally {
+    const char *over; /* the first counter whose sum passed 2^64-1, NULL if none */
+    cs_an_bucket b;   /* bucket counters over every bucket (histograms unused) */
+    uint64_t ttfb_n, total_n, srv_ttfb_n, srv_total_n;
+    uint64_t flow_pkts[CS_AN_PKT_CLASSES], flow_bytes[CS_AN_BYTE_CLASSES];
+    uint64_t top_total[CS_TOP_TABLES], top_floor[CS_TOP_TABLES], top_evict[CS_TOP_TABLES];
+    uint64_t top_count[CS_TOP_TABLES]; /* largest count plus floor, per side */
+} tally;
+
+static void t_add(tally *t, uint64_t *acc, uint64_t v, const char *name)
+{
+    if (t->over == NULL && __builtin_add_overflow(*acc, v, acc))
+        t->over = name;
+}
+
+static void tally_bucket(tally *t, const cs_an_bucket *b)
+{
+    t_add(t, &t->b.conns, b->conns, "conns");
+    t_add(t, &t->b.syn_pkts, b->syn_pkts, "syn_pkts");
+    t_add(t, &t->b.requests, b->requests, "requests");
+    for (int i = 0; i < 6; i++)
+        t_add(t, &t->b.status_class[i], b->status_class[i], "status_class");
+    t_add(t, &t->b.unanswered, b->unanswered, "unanswered");
+    t_add(t, &t->b.orphans, b->orphans, "orphans");
+    t_add(t, &t->b.bytes_c2s, b->bytes_c2s, "bytes_c2s");
+    t_add(t, &t->b.bytes_s2c, b->bytes_s2c, "bytes_s2c");
+    t_add(t, &t->ttfb_n, b->ttfb_us.n, "ttfb_us");
+    t_add(t, &t->total_n, b->total_us.n, "total_us");
+}
+
+static void tally_of(tally *t, const cs_analytics *a)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, a->buckets);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        tally_bucket(t, v);
+    tally_bucket(t, &a->untimed);
+    g_hash_table_iter_init(&it, a->servers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const cs_an_server *sv = v;
+        t_add(t, &t->srv_ttfb_n, sv->ttfb_us.n, "servers.ttfb_us");
+        t_add(t, &t->srv_total_n, sv->total_us.n, "servers.total_us");
+    }
+    for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
+        t_add(t, &t->flow_pkts[i], a->flow_pkts[i], "flow_pkts");
+    for (int i = 0; i < CS_AN_BYTE_CLASSES; i++)
+        t_add(t, &t->flow_bytes[i], a->flow_bytes[i], "flow_bytes");
+    for (int i = 0; i < CS_TOP_TABLES; i++) {
+        const cs_topk *top = a->top[i];
+        t_add(t, &t->top_total[i], cs_topk_total(top), "top.total");
+        t_add(t, &t->top_floor[i], cs_topk_floor(top), "top.floor");
+        /* a merge evicts at most every key it holds */
+        t_add(t, &t->top_evict[i], cs_topk_evictions(top), "top.evictions");
+        t_add(t, &t->top_evict[i], cs_topk_size(top), "top.evictions");
+        /* a merged count is one side's count (or floor) plus the other side's */
+        uint64_t max = 0;
+        GPtrArray *all = cs_topk_sorted(top);
+        if (all->len > 0)
+            max = ((const cs_topk_entry *)all->pdata[0])->count;
+        g_ptr_array_free(all, TRUE);
+        t_add(t, &t->top_count[i], max, "top.keys");
+        t_add(t, &t->top_count[i], cs_topk_floor(top), "top.keys");
+    }
+}
+
+const char *cs_summary_total_overflow(const cs_analytics *a)
+{
+    tally *t = g_new0(tally, 1);
+    tally_of(t, a);
+    const char *over = t->over;
+    g_free(t);
+    return over;
 }
 
 bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part,

@@ -14,7 +14,10 @@
 #include "report.h"
 
 #define CS_SUMMARY_FORMAT "connscope-summary"
-#define CS_SUMMARY_VERSION 1
+#define CS_SUMMARY_VERSION 2 /* 2: server_conns (version 1 files are read too) */
+/* Largest microsecond value a histogram of a summary can hold: a time span that fits in int64
+ * nanoseconds (larger ones cannot come from a capture, and would overflow when printed). */
+#define CS_SUMMARY_MAX_US (INT64_MAX / CS_NS_PER_US)
 
 /* GError domain and codes of the summary reader. */
 #define CS_SUMMARY_ERROR (cs_summary_error_quark())
@@ -36,15 +39,17 @@ const char *cs_summary_layout(void);
  * bucket width, --host, max_keys). */
 typedef struct cs_summary {
     cs_analytics *an; /* owned */
+    uint32_t loads;   /* files cs_summary_load() added */
 } cs_summary;
 
 /* Empty aggregates with the given configuration. Can't fail (aborts on OOM). */
 cs_summary *cs_summary_new(const cs_analytics_cfg *cfg);
 void cs_summary_free(cs_summary *s);
 
-/* Writes the summary s to path ("-": standard output). `generator` names the program
- * ("connscope 0.1.0"). Returns false with *err set when the file cannot be written (a partial
- * file may be left). */
+/* Writes the summary s to path, a piece at a time, as cs_output_write() does ("-": standard
+ * output, checked by cs_output_finish()). `generator` names the program ("connscope 0.1.0").
+ * Returns false with *err set ("--summary-out: cannot write PATH: REASON") when the file cannot be
+ * written (a partial file may be left). */
 bool cs_summary_write(const cs_summary *s, const char *path, const char *generator, GError **err);
 
 /* Appends the summary document to out. Can't fail. */
@@ -54,6 +59,7 @@ void cs_summary_format(const cs_summary *s, const char *generator, GString *out)
 
 /* The members of a summary known before its data is read. */
 typedef struct cs_summary_header {
+    uint32_t version;           /* format version (1 has no server_conns) */
     cs_time_t bucket;           /* bucket_ns */
     cs_host_filter host;        /* host (.on false: null) */
     uint32_t max_keys;          /* UINT32_MAX for 0 (no cap) */
@@ -101,6 +107,10 @@ cs_summary *cs_summary_parse(const char *text, size_t len, const char *name, GEr
 bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part,
                            const char *name, GError **err);
 
+/* The first counter of a whose sum over its buckets, servers or keys passes 2^64-1 (the totals a
+ * report prints), or NULL. cs_summary_load() checks it after every file. */
+const char *cs_summary_total_overflow(const cs_analytics *a);
+
 /* ---- command line (merge_main.c) ------------------------------------------------------------- */
 
 /* Option values of the "analytics" group, raw and checked. */
@@ -117,6 +127,7 @@ typedef struct cs_an_cli {
     gchar *summary_out;
     gchar **metrics;
     gchar *plot;
+    gboolean by_ip; /* --by-ip: connections per server address only */
     /* filled by cs_an_cli_check */
     cs_analytics_cfg cfg;
     cs_an_report_opts rep;
@@ -145,6 +156,10 @@ bool cs_an_cli_active(const cs_an_cli *c);
 /* True when a --metrics target or --summary-out writes to standard output (the text report should
  * then go to standard error). */
 bool cs_an_cli_stdout_taken(const cs_an_cli *c);
+
+/* True when --summary-out, --metrics or --plot write a file (or send to a receiver) after the
+ * report: those must still be written when standard output closes early (cs_output_hold_sigpipe). */
+bool cs_an_cli_files_due(const cs_an_cli *c);
 
 /* The report sections to print (to give a report writer through cs_run_info), or NULL when none
  * was selected. Valid until cs_an_cli_free(). */

@@ -77,6 +77,17 @@ static uint64_t get_u64(rd *r, const cs_jv *o, const char *name, const char *fie
     return x;
 }
 
+/* *acc += v, failing the read instead of wrapping when the sum passes 2^64-1 (a bucket or server
+ * named twice, or the same one in several merged files, adds up). */
+static void add_count(rd *r, uint64_t *acc, uint64_t v, const char *field, const char *name)
+{
+    if (__builtin_add_overflow(*acc, v, acc)) {
+        gchar *f = g_strdup_printf("%s%s%s", field, *field ? "." : "", name);
+        rd_fail(r, f, "counts add up past 2^64-1");
+        g_free(f);
+    }
+}
+
 static void get_counts(rd *r, const cs_jv *o, const char *name, uint64_t *out, int n,
                        const char *field)
 {
@@ -124,8 +135,15 @@ static void get_hist(rd *r, const cs_jv *o, const char *name, cs_hist *h, const 
             bad = "a bin edge is not a bin of this histogram layout, or out of order";
             break;
         }
+        if (low > CS_SUMMARY_MAX_US) {
+            bad = "a bin edge is longer than any time span a capture can hold";
+            break;
+        }
+        if (__builtin_add_overflow(sum, count, &sum)) {
+            bad = "counts add up past 2^64-1";
+            break;
+        }
         prev = low;
-        sum += count;
     }
     if (bad == NULL && sum != n)
         bad = "n is not the sum of the bin counts";
@@ -133,12 +151,15 @@ static void get_hist(rd *r, const cs_jv *o, const char *name, cs_hist *h, const 
         const cs_jv *s = cs_jv_member(v, "sum");
         if (!num_u64(cs_jv_member(v, "min"), &mn) || !num_u64(cs_jv_member(v, "max"), &mx))
             bad = "min/max: expected non-negative integers";
-        else if (mn > mx || cs_hist_bin(mn) != cs_hist_bin(bins->kids[0]->kids[0]->u) ||
+        else if (mn > mx || mx > CS_SUMMARY_MAX_US || cs_hist_bin(mn) != cs_hist_bin(bins->kids[0]->kids[0]->u) ||
                  cs_hist_bin(mx) != cs_hist_bin(bins->kids[bins->n - 1]->kids[0]->u))
             bad = "min/max do not fall in the first/last bin";
         else if (s == NULL || s->kind != 'n' || !((dsum = g_ascii_strtod(s->text, NULL)) >= 0))
             bad = "sum: expected a non-negative number";
     }
+    uint64_t total;
+    if (bad == NULL && __builtin_add_overflow(h->n, n, &total))
+        bad = "counts add up past 2^64-1";
     if (bad != NULL) {
         gchar *f = g_strdup_printf("%s%s%s", field, *field ? "." : "", name);
         rd_fail(r, f, bad);
@@ -161,16 +182,16 @@ static void get_hist(rd *r, const cs_jv *o, const char *name, cs_hist *h, const 
 static void get_bucket(rd *r, const cs_jv *o, cs_an_bucket *b, const char *field)
 {
     uint64_t sc[6] = {0};
-    b->conns += get_u64(r, o, "conns", field);
-    b->syn_pkts += get_u64(r, o, "syn_pkts", field);
-    b->requests += get_u64(r, o, "requests", field);
+    add_count(r, &b->conns, get_u64(r, o, "conns", field), field, "conns");
+    add_count(r, &b->syn_pkts, get_u64(r, o, "syn_pkts", field), field, "syn_pkts");
+    add_count(r, &b->requests, get_u64(r, o, "requests", field), field, "requests");
     get_counts(r, o, "status_class", sc, 6, field);
     for (int i = 0; i < 6; i++)
-        b->status_class[i] += sc[i];
-    b->unanswered += get_u64(r, o, "unanswered", field);
-    b->orphans += get_u64(r, o, "orphans", field);
-    b->bytes_c2s += get_u64(r, o, "bytes_c2s", field);
-    b->bytes_s2c += get_u64(r, o, "bytes_s2c", field);
+        add_count(r, &b->status_class[i], sc[i], field, "status_class");
+    add_count(r, &b->unanswered, get_u64(r, o, "unanswered", field), field, "unanswered");
+    add_count(r, &b->orphans, get_u64(r, o, "orphans", field), field, "orphans");
+    add_count(r, &b->bytes_c2s, get_u64(r, o, "bytes_c2s", field), field, "bytes_c2s");
+    add_count(r, &b->bytes_s2c, get_u64(r, o, "bytes_s2c", field), field, "bytes_s2c");
     if (r->err == NULL)
         get_hist(r, o, "ttfb_us", &b->ttfb_us, field);
     if (r->err == NULL)
@@ -235,9 +256,9 @@ static bool check_identity(const cs_jv *fmt, const cs_jv *ver, const cs_jv *layo
                 "%s: not a connscope summary (no \"format\": \"" CS_SUMMARY_FORMAT "\")", name);
         return false;
     }
-    if (!num_u64(ver, &version) || version != CS_SUMMARY_VERSION) {
+    if (!num_u64(ver, &version) || version < 1 || version > CS_SUMMARY_VERSION) {
         set_err(err, CS_SUMMARY_ERROR_VERSION,
-                "%s: summary format version %s; this connscope reads version %d only", name,
+                "%s: summary format version %s; this connscope reads versions 1 to %d", name,
                 ver != NULL && ver->kind == 'n' ? ver->text : "(missing)", CS_SUMMARY_VERSION);
         return false;
     }
@@ -346,6 +367,7 @@ static bool read_header(cs_summary_file *sf, cs_jr *jr, GError **err)
         cs_jv lv = {.kind = layout != NULL ? 's' : 'z', .text = layout};
         ok = check_identity(fmt != NULL ? &fv : NULL, ver_text != NULL ? &vv : NULL,
                             layout != NULL ? &lv : NULL, sf->name, err);
+        h->version = (uint32_t)ver;
     }
     if (ok) {
         if (!h->have_bucket)
@@ -451,9 +473,10 @@ typedef struct loader {
     const cs_summary_header *hdr;
     cs_topk *top[CS_TOP_TABLES]; /* the file's tables, merged into `into` at the end */
     bool seen[8];                /* data members met */
+    bool conns_null;             /* "server_conns": null */
 } loader;
 
-enum { M_FLOW_PKTS, M_FLOW_BYTES, M_UNTIMED, M_BUCKETS, M_SERVERS, M_TOP, M_COUNT };
+enum { M_FLOW_PKTS, M_FLOW_BYTES, M_UNTIMED, M_BUCKETS, M_SERVERS, M_TOP, M_CONNS, M_COUNT };
 
 static void load_buckets(loader *L)
 {
@@ -478,6 +501,26 @@ static void load_buckets(loader *L)
     }
 }
 
+/* A server's "addr" and "port" (addr "(other)": the servers beyond the run's --max-keys, folded
+ * into one row of family 0). Returns false after rd_fail on anything else. */
+static bool get_server(rd *r, const cs_jv *s, const char *field, uint8_t *family, cs_addr *addr,
+                       uint16_t *port)
+{
+    uint64_t p = get_u64(r, s, "port", field);
+    const cs_jv *av = cs_jv_member(s, "addr");
+    bool other = av != NULL && av->kind == 's' && strcmp(av->text, "(other)") == 0;
+    if (other) {
+        *family = 0;
+        memset(addr, 0, sizeof *addr);
+    }
+    if ((!other && !get_addr(av, family, addr)) || p > 65535) {
+        rd_fail(r, field, "addr/port: expected an IP address (or \"(other)\") and a port");
+        return false;
+    }
+    *port = (uint16_t)p;
+    return true;
+}
+
 static void load_servers(loader *L)
 {
     char field[48];
@@ -490,27 +533,64 @@ static void load_servers(loader *L)
         snprintf(field, sizeof field, "servers[%u]", i);
         uint8_t family;
         cs_addr addr;
-        uint64_t port = get_u64(&L->r, s, "port", field);
-        const cs_jv *av = cs_jv_member(s, "addr");
-        bool other = av != NULL && av->kind == 's' && strcmp(av->text, "(other)") == 0;
-        if (other) { /* the servers beyond the run's --max-keys, folded into one row */
-            family = 0;
-            memset(&addr, 0, sizeof addr);
-        }
-        if ((!other && !get_addr(av, &family, &addr)) || port > 65535) {
-            rd_fail(&L->r, field, "addr/port: expected an IP address (or \"(other)\") and a port");
+        uint16_t port;
+        if (!get_server(&L->r, s, field, &family, &addr, &port))
             return;
-        }
-        cs_an_server *sv = cs_analytics_server(L->into->an, family, &addr, (uint16_t)port);
+        cs_an_server *sv = cs_analytics_server(L->into->an, family, &addr, port);
         get_hist(&L->r, s, "ttfb_us", &sv->ttfb_us, field);
         if (L->r.err == NULL)
             get_hist(&L->r, s, "total_us", &sv->total_us, field);
     }
 }
 
+/* "server_conns" (format version 2): an array, or null when an input of a merge had none. */
+static void load_conn_servers(loader *L)
+{
+    char field[48];
+    rd *r = &L->r;
+    if (cs_jr_peek(L->jr) == 'n') {
+        const cs_jv *v = cs_jr_value(L->jr);
+        if (v != NULL && v->kind == 'z')
+            L->conns_null = true;
+        else if (v != NULL)
+            rd_fail(r, "server_conns", "expected an array or null");
+        return;
+    }
+    if (cs_jr_peek(L->jr) != '[') {
+        rd_fail(r, "server_conns", "expected an array or null");
+        cs_jr_skip(L->jr);
+        return;
+    }
+    cs_jr_arr_begin(L->jr);
+    for (uint32_t i = 0; r->err == NULL && cs_jr_elem(L->jr) == 1; i++) {
+        const cs_jv *s = cs_jr_value(L->jr);
+        if (s == NULL)
+            return;
+        snprintf(field, sizeof field, "server_conns[%u]", i);
+        uint8_t family;
+        cs_addr addr;
+        uint16_t port;
+        if (!get_server(r, s, field, &family, &addr, &port))
+            return;
+        cs_server_conns *c = &cs_analytics_conn_server(L->into->an, family, &addr, port)->c;
+        static const char *const names[] = {"conns",     "established", "refused",  "reset",
+                                            "open_at_end", "midstream", "bytes_c2s", "bytes_s2c",
+                                            "pkts_c2s",  "pkts_s2c"};
+        uint64_t *dst[] = {&c->conns,       &c->established, &c->refused,   &c->reset,
+                           &c->open_at_end, &c->midstream,   &c->bytes_c2s, &c->bytes_s2c,
+                           &c->pkts_c2s,    &c->pkts_s2c};
+        for (size_t k = 0; k < G_N_ELEMENTS(names); k++)
+            add_count(r, dst[k], get_u64(r, s, names[k], field), field, names[k]);
+        if (r->err == NULL)
+            get_hist(r, s, "duration_us", &c->duration_us, field);
+        if (r->err == NULL)
+            get_hist(r, s, "rtt_us", &c->rtt_us, field);
+    }
+}
+
 /* One key of a top-talker table: [address, count, error] or [address, request, count, error]. */
 static void load_key(loader *L, const cs_jv *k, cs_topk *t, bool pairs, const char *f,
-                     uint64_t *sum)
+                     uint64_t *sum, uint64_t *counts)
 {
     uint32_t want = pairs ? 4 : 3;
     uint8_t family;
@@ -544,7 +624,35 @@ static void load_key(loader *L, const cs_jv *k, cs_topk *t, bool pairs, const ch
     cs_topk_load(t, key, (uint32_t)(17 + what->len), count, error);
     g_free(key);
     g_string_free(what, TRUE);
-    *sum += count - error;
+    *sum += count - error; /* <= counts, which add up below 2^64 (checked) */
+    if (__builtin_add_overflow(*counts, count, counts))
+        rd_fail(&L->r, f, "counts add up past 2^64-1");
+}
+
+/* Largest count of t plus its floor (bounds any count of t in a merge), false if it wraps. */
+static bool top_bound(const cs_topk *t, uint64_t *out)
+{
+    GPtrArray *all = cs_topk_sorted(t);
+    uint64_t max = all->len > 0 ? ((const cs_topk_entry *)all->pdata[0])->count : 0;
+    g_ptr_array_free(all, TRUE);
+    return !__builtin_add_overflow(max, cs_topk_floor(t), out);
+}
+
+/* The name of a counter that merging `from` into `into` would carry past 2^64-1, or NULL. */
+static const char *top_overflow(const cs_topk *into, const cs_topk *from)
+{
+    uint64_t x, y, z;
+    if (__builtin_add_overflow(cs_topk_total(into), cs_topk_total(from), &x))
+        return "total";
+    if (__builtin_add_overflow(cs_topk_floor(into), cs_topk_floor(from), &x))
+        return "floor";
+    /* a merge evicts at most every key it holds */
+    if (__builtin_add_overflow(cs_topk_evictions(into), cs_topk_evictions(from), &x) ||
+        __builtin_add_overflow(x, (uint64_t)cs_topk_size(into) + cs_topk_size(from), &x))
+        return "evictions";
+    if (!top_bound(into, &y) || !top_bound(from, &z) || __builtin_add_overflow(y, z, &x))
+        return "keys";
+    return NULL;
 }
 
 /* One table of "top": {"approx", "floor", "total", "evictions", "keys": [...]}, any order. */
@@ -554,7 +662,7 @@ static void load_table(loader *L, int ti)
     bool pairs = ti == CS_TOP_CLIENT_REQUEST;
     cs_topk *t = L->top[ti];
     bool have_approx = false, approx = false, have[3] = {false, false, false};
-    uint64_t vals[3] = {0, 0, 0}, sum = 0;
+    uint64_t vals[3] = {0, 0, 0}, sum = 0, counts = 0;
     static const char *const scalars[3] = {"floor", "total", "evictions"};
     bool have_keys = false;
     const char *name;
@@ -573,7 +681,7 @@ static void load_table(loader *L, int ti)
                 const cs_jv *key = cs_jr_value(L->jr);
                 if (key == NULL)
                     break;
-                load_key(L, key, t, pairs, f, &sum);
+                load_key(L, key, t, pairs, f, &sum, &counts);
             }
             continue;
         }
@@ -661,6 +769,9 @@ static void load_member(loader *L, const char *name)
     } else if (strcmp(name, "top") == 0) {
         L->seen[M_TOP] = true;
         load_top(L);
+    } else if (strcmp(name, "server_conns") == 0 && L->hdr->version >= 2) {
+        L->seen[M_CONNS] = true;
+        load_conn_servers(L);
     } else if (strcmp(name, "flow_pkts") == 0 || strcmp(name, "flow_bytes") == 0 ||
                strcmp(name, "untimed") == 0) {
         int m = name[0] == 'u' ? M_UNTIMED : name[5] == 'p' ? M_FLOW_PKTS : M_FLOW_BYTES;
@@ -682,7 +793,7 @@ static void load_member(loader *L, const char *name)
             get_counts(&L->r, &doc, key, c, n, "");
             uint64_t *dst = m == M_FLOW_PKTS ? a->flow_pkts : a->flow_bytes;
             for (int i = 0; L->r.err == NULL && i < n; i++)
-                dst[i] += c[i];
+                add_count(&L->r, &dst[i], c[i], "", key);
         }
         g_free(key);
     } else {
@@ -719,11 +830,28 @@ bool cs_summary_load(cs_summary_file *sf, cs_summary *into, GError **err)
         ok = false;
     } else {
         static const char *const names[M_COUNT] = {"flow_pkts", "flow_bytes", "untimed",
-                                                   "buckets",   "servers",    "top"};
+                                                   "buckets",   "servers",    "top",
+                                                   "server_conns"};
         for (int m = 0; m < M_COUNT && L.r.err == NULL; m++)
-            if (!L.seen[m])
-                rd_fail(&L.r, names[m], "missing");
-        if (L.r.err != NULL) {
+            if (!L.seen[m] && (m != M_CONNS || sf->hdr.version >= 2))
+                rd_fail(&L.r, names[m], m == M_CONNS ? "expected an array or null" : "missing");
+        for (int i = 0; i < CS_TOP_TABLES && L.r.err == NULL; i++) {
+            const char *over = top_overflow(into->an->top[i], L.top[i]);
+            if (over != NULL) {
+                gchar *f = g_strdup_printf("top.%s.%s", cs_an_top_names[i], over);
+                rd_fail(&L.r, f, "counts add up past 2^64-1");
+                g_free(f);
+            }
+        }
+        const char *over = L.r.err == NULL ? cs_summary_total_overflow(into->an) : NULL;
+        if (over != NULL)
+            rd_fail(&L.r, over, "counts add up past 2^64-1");
+        if (L.r.err != NULL && into->loads > 0 && strstr(L.r.err->str, "past 2^64-1") != NULL) {
+            /* the file may be fine alone: it is the merge that would wrap */
+            set_err(err, CS_SUMMARY_ERROR_MISMATCH,
+                    "%s cannot be added (the merge would wrap): %s", sf->name, L.r.err->str);
+            ok = false;
+        } else if (L.r.err != NULL) {
             set_err(err, CS_SUMMARY_ERROR_FORMAT, "%s: bad summary: %s", sf->name, L.r.err->str);
             ok = false;
         }
@@ -738,6 +866,10 @@ bool cs_summary_load(cs_summary_file *sf, cs_summary *into, GError **err)
             a->last_ts = sf->hdr.last_ts;
         for (guint i = 0; i < sf->hdr.inputs->len; i++)
             cs_analytics_add_input(a, sf->hdr.inputs->pdata[i]);
+        /* version 1 has no connections per server: the merge says so rather than print none */
+        if (sf->hdr.version < 2 || L.conns_null)
+            a->conn_servers_missing = true;
+        into->loads++;
         a->last = NULL;
     }
     if (L.r.err != NULL)

@@ -66,6 +66,7 @@ struct cs_tls_conn {
     uint8_t n_client_hellos;
     int8_t last_app_dir; /* exchange estimate: side of the last application record, -1 */
     cs_time_t last_client_app_ts;
+    cs_q50 turn_q; /* estimated turn times (us), for their median */
     const cs_tls_suite *suite;
     uint8_t *plain; /* decryption output, CS_TLS_PLAIN_BUF bytes, allocated with keys */
     cs_tls_rp alt;  /* scratch read state for trial decryption with the next keys */

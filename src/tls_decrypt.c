@@ -1,6 +1,9 @@
 /* tls_decrypt.c - NSS key log reader, TLS key schedules (PRF, HKDF-Expand-Label) and record opening
  * (AES-GCM, ChaCha20-Poly1305, AES-CBC+HMAC) with OpenSSL EVP and the one-shot HMAC. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -117,14 +120,50 @@ cs_keylog *cs_keylog_parse(const char *text, size_t len)
     return kl;
 }
 
+/* Reads the whole file at path; a file that is not a regular one (a device, a pipe) fails once
+ * more than `max` bytes came (g_file_get_contents would read /dev/zero until memory runs out).
+ * Returns the bytes (caller frees) or NULL. */
+static GByteArray *read_capped(const char *path, size_t max, GError **err)
+{
+    FILE *fp = fopen(path, "rb");
+    struct stat st;
+    if (fp == NULL) {
+        int e = errno;
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "%s: cannot open: %s", path,
+                    g_strerror(e));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+        max = SIZE_MAX - 1; /* its size is what it is */
+    GByteArray *b = g_byte_array_new();
+    uint8_t buf[1 << 16];
+    size_t n;
+    while (b->len <= max && (n = fread(buf, 1, sizeof buf, fp)) > 0)
+        g_byte_array_append(b, buf, (guint)n);
+    int e = ferror(fp) ? errno : 0;
+    fclose(fp);
+    if (e != 0 || b->len > max) {
+        if (e != 0)
+            g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "%s: read error: %s", path,
+                        g_strerror(e));
+        else
+            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                        "%s: not a regular file, and more than %u MiB came from it: not a key "
+                        "log",
+                        path, (unsigned)(max >> 20));
+        g_byte_array_free(b, TRUE);
+        return NULL;
+    }
+    return b;
+}
+
 cs_keylog *cs_keylog_load(const char *path, GError **err)
 {
-    gchar *text = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(path, &text, &len, err))
+    GByteArray *text = read_capped(path, CS_KEYLOG_MAX_STREAM_BYTES, err);
+    if (text == NULL)
         return NULL;
-    cs_keylog *kl = cs_keylog_parse(text, len);
-    g_free(text);
+    cs_keylog *kl = cs_keylog_parse((const char *)text->data, text->len);
+    g_byte_array_free(text, TRUE);
     if (cs_keylog_size(kl) == 0) {
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     "%s: no NSS key log lines (CLIENT_RANDOM, *_TRAFFIC_SECRET*) found", path);

@@ -25,10 +25,16 @@ typedef enum cs_keylog_label {
 
 typedef struct cs_keylog cs_keylog;
 
+/* Bytes read at most from a key log that is not a regular file (a pipe, a device): about 60,000
+ * TLS 1.3 sessions. A regular file is read whole. */
+#define CS_KEYLOG_MAX_STREAM_BYTES (64u << 20)
+
 /* Reads an NSS key log file (lines "LABEL <64 hex client random> <hex secret>"; '#' comments and
  * blank lines skipped; hex in either case; a later line for the same label and random wins).
  * Returns the table, owned by the caller (cs_keylog_free). Fails (NULL, *err set) when the file
- * cannot be read or holds no usable line; malformed lines are skipped and counted. */
+ * cannot be read, is not a regular file and gives more than CS_KEYLOG_MAX_STREAM_BYTES (/dev/zero,
+ * a pipe that does not end: it is read only that far), or holds no usable line; malformed lines
+ * are skipped and counted. */
 cs_keylog *cs_keylog_load(const char *path, GError **err);
 
 /* Same on text in memory (tests). Returns a table, possibly empty. Can't fail. */

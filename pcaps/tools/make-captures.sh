@@ -135,6 +135,17 @@ cap_tcp_mixed() {                 # 7 overlapping connections to two servers; 3 
     editcap -F pcapng "$OUT/tcp-mixed.pcap" "$OUT/tcp-mixed.pcapng"
 }
 
+cap_http_multiport() {            # one server IP on several ports: 127.0.0.1:18080 (2 connections,
+                                  # 3 GETs), :18082 (1 GET), :18099 closed (RST); 127.0.0.2:18081 (1 GET)
+    cap_start http-multiport.pcap 'tcp portrange 18080-18099'
+    nsx curl -sS $U/a.txt $U/b.txt >/dev/null
+    nsx curl -sS http://127.0.0.1:18082/post >/dev/null
+    nsx curl -sS http://127.0.0.1:18099/ >/dev/null 2>&1 || true
+    nsx curl -sS http://127.0.0.2:18081/c.txt >/dev/null
+    nsx curl -sS $U/index.html >/dev/null
+    cap_stop
+}
+
 cap_http_nano() {                 # nanosecond-resolution pcap (magic 0xa1b23c4d)
     cap_start http-nano.pcap 'tcp port 18080' --time-stamp-precision=nano
     nsx curl -sS $U/a.txt $U/b.txt >/dev/null
@@ -178,6 +189,12 @@ cap_http_204() {                  # nginx "return 204" then GET, one connection
 cap_http_chunked() {              # gzip => Transfer-Encoding: chunked, 2 responses
     cap_start http-chunked.pcap 'tcp port 18080'
     nsx curl -sS --compressed $U/gz/large.txt $U/gz/b.txt >/dev/null
+    cap_stop
+}
+
+cap_http_gzip_stored() {          # 4 connections, each GET /stored/s.txt answered with a stored gzip body
+    cap_start http-gzip-stored.pcap 'tcp port 18080'
+    for _ in 1 2 3 4; do nsx curl -sS -H 'Accept-Encoding: gzip' $U/stored/s.txt >/dev/null; done
     cap_stop
 }
 
@@ -291,8 +308,8 @@ cap_bad() {
 }
 
 ALL="http_keepalive http_ipv6 http_vlan http_qinq http_vlan_ipv6 http_sll http_sll2 http_relink
-     tcp_refused tcp_noanswer tcp_mixed http_nano http_dumpcap
-     http_head http_304 http_204 http_chunked http_100_continue http_early_response http_close http_10 http_python
+     tcp_refused tcp_noanswer tcp_mixed http_multiport http_nano http_dumpcap
+     http_head http_304 http_204 http_chunked http_gzip_stored http_100_continue http_early_response http_close http_10 http_python
      http_close_delimited http_pipelined http_multiseg http_midstream http_lost_segment
      http_put_multiseg http_lost_request_segment bad"
 [ $# -gt 0 ] && LIST="$*" || LIST=$ALL

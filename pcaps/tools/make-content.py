@@ -43,3 +43,15 @@ put("large.txt", bytes(out[:59999]) + b"\n")
 # body for POST tests: 2000 bytes
 put("post-2000.bin", (b"0123456789abcdef" * 125))
 put("post-5000.bin", (b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345" * 157)[:5000])
+
+# stored/s.txt (6000 bytes of numbered lines) and stored/s.txt.gz, a gzip member whose deflate
+# blocks are "stored" (level 0, no compression), served as-is by nginx's gzip_static: zlib copies
+# such a body out with memcpy, which ThreadSanitizer sees (the -j inflate buffer test needs that)
+import gzip, io
+os.makedirs(os.path.join(d, "stored"), exist_ok=True)
+s = b"".join(b"stored line %04d abcdefghijklmnopqrstuvwxyz 0123456789\n" % i for i in range(200))[:5999] + b"\n"
+put("stored/s.txt", s)
+gz = io.BytesIO()
+with gzip.GzipFile(filename="", fileobj=gz, mode="wb", compresslevel=0, mtime=0) as g:
+    g.write(s)
+put("stored/s.txt.gz", gz.getvalue())

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-# http_compare.py - compares connscope's HTTP exchanges with third-party truth: Zeek http.log
-# baselines, tshark's requests and http.time, and the hand-written truth of the committed captures.
+# http_compare.py - compares connscope's HTTP exchanges, and the per-connection summaries of the conn
+# records, with third-party truth: Zeek http.log baselines, tshark's requests and http.time, and the
+# hand-written truth of the committed captures.
 import collections, json, os, subprocess, sys
 
 CONNSCOPE = os.environ["CONNSCOPE"]
@@ -152,6 +153,130 @@ def cmd_tshark(capture, skip_times):
     return rc
 
 
+def connscope_records(capture, *opts):
+    out = subprocess.run([CONNSCOPE, "--json", *opts, capture], capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def median_low(values):
+    """Nearest-rank median: the ceil(n/2)-th smallest value (connscope's definition)."""
+    v = sorted(values)
+    return v[(len(v) + 1) // 2 - 1]
+
+
+def close_enough(got, want, n):
+    """Exact (1 us) for up to 8 values, within 1/16 beyond (the documented bound)."""
+    return abs(got - want) <= 1 or (n > 8 and abs(got - want) <= want / 16.0 + 1)
+
+
+def tshark_us(x):
+    sec, _, frac = x.partition(".")
+    return int(sec) * 1000000 + int((frac + "000000")[:6])
+
+
+def cmd_conn(capture, known):
+    """Per tcp.stream: tshark's http.request count equals the conn record's http_requests, and
+    the nearest-rank median and the max of tshark's http.time values equal http_ttlb_p50_us and
+    http_ttlb_max_us. `known`: 'STREAM:reason' entries not compared (tshark known wrong)."""
+    skip = {int(k.split(":", 1)[0]): k.split(":", 1)[1] for k in known}
+    if os.environ.get("TSHARK_FIELDS_FILE"):  # batched by tshark_fields (lib.sh)
+        cols = os.environ["TSHARK_FIELDS"].split()
+        pick = [cols.index(c) for c in ("tcp.stream", "http.request.method", "http.time")]
+        lines = [[v[i] for i in pick] for v in (l.rstrip("\n").split("\t")
+                 for l in open(os.environ["TSHARK_FIELDS_FILE"]))]
+    else:
+        out = subprocess.run(["tshark", "-r", capture, "-T", "fields", "-e", "tcp.stream", "-e",
+                              "http.request.method", "-e", "http.time"],
+                             capture_output=True, text=True).stdout
+        lines = [l.split("\t") for l in out.splitlines()]
+    reqs, times = collections.Counter(), collections.defaultdict(list)
+    for s, m, tm in lines:
+        if not s:
+            continue
+        s = int(s.split(",")[0])
+        if m:
+            reqs[s] += len(m.split(","))
+        if tm:
+            times[s] += [tshark_us(x) for x in tm.split(",")]
+    conns = {}
+    for o in connscope_records(capture):
+        if o["type"] == "conn" and "http_requests" in o:
+            c = conns.setdefault(o["stream"], dict(o))
+            if c is not o and o["resumed"]:  # a resumed record: add its requests
+                c["http_requests"] += o["http_requests"]
+    name = os.environ.get("CAPNAME", os.path.basename(capture))
+    rc, checked = 0, 0
+    for s in sorted(set(reqs) | set(times) | set(conns)):
+        if s in skip:
+            print("known: %s stream %d not compared: %s" % (name, s, skip[s]))
+            continue
+        c = conns.get(s, {})
+        if c.get("http_requests", 0) != reqs[s]:
+            print("FAIL: %s stream %d: http_requests %s, tshark %d requests" % (
+                name, s, c.get("http_requests"), reqs[s]))
+            rc = 1
+        t = times[s]
+        p50, mx = c.get("http_ttlb_p50_us"), c.get("http_ttlb_max_us")
+        if not t:
+            if p50 is not None and reqs[s]:
+                print("FAIL: %s stream %d: ttlb p50 %s, tshark has no http.time" % (name, s, p50))
+                rc = 1
+            continue
+        if p50 is None or not close_enough(p50, median_low(t), len(t)) or abs(mx - max(t)) > 1:
+            print("FAIL: %s stream %d: ttlb p50/max %s/%s us, tshark http.time p50/max %d/%d "
+                  "(%d values)" % (name, s, p50, mx, median_low(t), max(t), len(t)))
+            rc = 1
+        checked += 1
+    if rc == 0:
+        print("ok: %s: %d streams: requests and http.time p50/max per stream as tshark (%d with "
+              "times)" % (name, len(set(reqs) | set(conns)), checked))
+    return rc
+
+
+def cmd_conntruth(truth_file, pcaps):
+    """Per connection of the hand-written truth (data/http_truth.tsv): the conn record's request,
+    response and status-class counts are those of the truth rows, and its ttfb/ttlb p50 and max
+    are those of the frame times of the truth's frames (nearest-rank median, 1 us)."""
+    rows = collections.defaultdict(list)
+    for line in open(truth_file):
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.rstrip("\n").split("\t")
+        rows[(f[0], int(f[1]))].append(f)
+    fails = 0
+    for (cap, stream), want in sorted(rows.items()):
+        path = os.path.join(pcaps, cap)
+        t = frame_times(path)
+        conn = [o for o in connscope_records(path) if o["type"] == "conn" and o["stream"] == stream]
+        if len(conn) != 1:
+            print("FAIL: %s stream %d: %d conn records" % (cap, stream, len(conn)))
+            fails += 1
+            continue
+        c = conn[0]
+        reqs = sum(1 for w in want if w[3] != "-")
+        resps = sum(1 for w in want if w[5] != "-")
+        classes = collections.Counter("http_status_%sxx" % w[5][0] for w in want if w[5] != "-")
+        ttfb = [max(0, t[int(w[10])] - t[int(w[9])]) for w in want]
+        ttlb = [max(0, t[int(w[11])] - t[int(w[9])]) for w in want]
+        exp = {"http_requests": reqs, "http_responses": resps,
+               "http_ttfb_p50_us": median_low(ttfb), "http_ttfb_max_us": max(ttfb),
+               "http_ttlb_p50_us": median_low(ttlb), "http_ttlb_max_us": max(ttlb)}
+        for k in ("1", "2", "3", "4", "5"):
+            exp["http_status_%sxx" % k] = classes["http_status_%sxx" % k]
+        bad = [(k, c.get(k), v) for k, v in exp.items()
+               if c.get(k) is None or abs(c[k] - v) > (1 if k.endswith("_us") else 0)]
+        if bad:
+            print("FAIL: %s stream %d: conn record %s, truth %s" % (
+                cap, stream, {k: g for k, g, _ in bad}, {k: v for k, _, v in bad}))
+            fails += 1
+        else:
+            print("ok: %s stream %d: %d requests, ttfb p50/max %d/%d us, ttlb p50/max %d/%d us as "
+                  "the truth's frames" % (cap, stream, reqs, exp["http_ttfb_p50_us"],
+                                          exp["http_ttfb_max_us"], exp["http_ttlb_p50_us"],
+                                          exp["http_ttlb_max_us"]))
+    return 1 if fails else 0
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "zeek":
@@ -160,4 +285,8 @@ if __name__ == "__main__":
         sys.exit(cmd_truth(sys.argv[2], sys.argv[3]))
     if mode == "tshark":
         sys.exit(cmd_tshark(sys.argv[2], " ".join(sys.argv[3:])))
+    if mode == "conntruth":
+        sys.exit(cmd_conntruth(sys.argv[2], sys.argv[3]))
+    if mode == "conn":
+        sys.exit(cmd_conn(sys.argv[2], sys.argv[3:]))
     sys.exit(2)

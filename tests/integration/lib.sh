@@ -58,7 +58,7 @@ need_python() { command -v python3 >/dev/null 2>&1 || skip "python3 not installe
 # or the frame count check fails get a plain per-capture tshark run. On the 149 captures of the
 # tree and corpus this gives byte-identical output to 149 plain runs, in 8 runs instead.
 # TSHARK_BATCH=0 forces plain per-capture runs (slow; for checking the batching itself).
-TSHARK_FIELDS="frame.number tcp.stream tcp.flags.syn tcp.flags.ack ip.src ip.dst ipv6.src ipv6.dst tcp.srcport tcp.dstport icmp.type icmpv6.type ip.flags.mf ip.frag_offset ipv6.fraghdr.ident"
+TSHARK_FIELDS="frame.number tcp.stream tcp.flags.syn tcp.flags.ack ip.src ip.dst ipv6.src ipv6.dst tcp.srcport tcp.dstport icmp.type icmpv6.type ip.flags.mf ip.frag_offset ipv6.fraghdr.ident frame.protocols"
 tshark_fields() {
     need_tshark
     need_python

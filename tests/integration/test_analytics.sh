@@ -38,6 +38,11 @@ tshark_fields "$TMP/ts" "${caps[@]}"
 declare -A KNOWN=(
     [pcaps/http-lost-request-segment.pcap]="req req_client req_pair|tshark loses the PUT whose body has a hole (truth: 2 requests, test_http_truth.sh)"
     [pcaps/http-pipelined.pcap]="status|tshark swallows the 204 as the body of the HEAD response"
+    [pcaps/http2/h2c-abort.pcap]="req req_client req_pair status|HTTP/2: the tshark fields here are HTTP/1 ones (http.*); HTTP/2 exchanges are checked against tshark's http2.* in test_http2.sh"
+    [pcaps/http2/h2c-features.pcap]="req req_client req_pair status|HTTP/2: the tshark fields here are HTTP/1 ones (http.*); HTTP/2 exchanges are checked against tshark's http2.* in test_http2.sh"
+    [pcaps/http2/h2c-gap.pcap]="req req_client req_pair status|HTTP/2: the tshark fields here are HTTP/1 ones (http.*); HTTP/2 exchanges are checked against tshark's http2.* in test_http2.sh"
+    [pcaps/http2/h2c-large.pcap]="req req_client req_pair status|HTTP/2: the tshark fields here are HTTP/1 ones (http.*); HTTP/2 exchanges are checked against tshark's http2.* in test_http2.sh"
+    [pcaps/http2/h2c-nginx.pcap]="req req_client req_pair status|HTTP/2: the tshark fields here are HTTP/1 ones (http.*); HTTP/2 exchanges are checked against tshark's http2.* in test_http2.sh"
     [pcaps/ws-edge/c03_reuse_while_open.pcap]="bytes bytes_all flow_bytes|crafted sequence numbers (port reuse while open): tshark's relative sequence numbers wrap"
     [pcaps/ws-edge/c05_reverse_syn_new_seq.pcap]="bytes bytes_all flow_bytes|crafted sequence numbers (reverse SYN with a new ISN): tshark's relative sequence numbers wrap"
     [pcaps/ws-edge/c07_synack_diff_seq.pcap]="bytes bytes_all flow_bytes|crafted sequence numbers (SYN/ACK with another ISN)"
@@ -48,6 +53,7 @@ declare -A KNOWN=(
     [pcaps/ws-edge/c15_ipv4_frag.pcap]="bytes bytes_all flow_bytes|crafted fragments whose sequence numbers make tshark's relative sequence numbers wrap"
     [pcaps/ws-edge/c25_snmp_tcp_split.pcap]="conn flow_pkts flow_bytes|Wireshark's SNMP dissector splits the conversation into another stream (design.md)"
     [pcaps/ws-edge/c26_vnc_heur_split.pcap]="conn flow_pkts flow_bytes req req_client req_pair|Wireshark's VNC heuristic splits the conversation (design.md); tshark then sees no HTTP"
+    [pcaps/tunnels/edge/t13_malformed.pcap]="conn conn_client syn flow_pkts flow_bytes|a SYN under five nested IP-in-IP headers: connscope decodes four tunnel layers at most (tunnel_depth), tshark goes on"
     [pcaps/ws-edge/c27_time_gap.pcap]="conn conn_client flow_pkts flow_bytes|a silence longer than --idle-timeout ends the connection record: the later packets are a new record of the same tcp.stream"
     [corpus:arkime/http-tcp-seq-issue.pcap]="req req_client req_pair|tshark dissects no request (the sequence-number issue the capture is named after); Arkime asserts the POST (test_http_counts.sh)"
     [corpus:pcapplusplus/unidirectional_tcp_stream_with_missing_packet.pcap]="req req_client req_pair|one direction with a lost segment: tshark's reassembly stops at the hole, the second POST is not dissected"
@@ -115,8 +121,17 @@ function cls(n, ub, k,    i) { for (i = 1; i <= k; i++) if (n <= ub[i]) return i
     src = $F["ip.src"] != "" ? $F["ip.src"] : $F["ipv6.src"]
     dst = $F["ip.dst"] != "" ? $F["ip.dst"] : $F["ipv6.dst"]
     sport = $F["tcp.srcport"]; dport = $F["tcp.dstport"]; sub(/,.*/, "", sport); sub(/,.*/, "", dport)
-    sub(/,.*/, "", src); sub(/,.*/, "", dst)   # tunnels: the outer address
     icmp = $F["icmp.type"] != "" || $F["icmpv6.type"] != ""
+    if (icmp) {
+        sub(/,.*/, "", src); sub(/,.*/, "", dst)   # the ICMP error's own addresses
+    } else {
+        # tunnels: the innermost IP header's addresses (the last ip or ipv6 layer)
+        np = split($F["frame.protocols"], pr, ":"); inner = "ip"
+        for (i = np; i >= 1; i--) if (pr[i] == "ip" || pr[i] == "ipv6") { inner = pr[i]; break }
+        f4 = inner == "ipv6" ? "ipv6" : "ip"
+        n4 = split($F[f4 ".src"], as, ","); split($F[f4 ".dst"], ad, ",")
+        if (n4 > 0) { src = as[n4]; dst = ad[n4] }
+    }
     syn = isset($F["tcp.flags.syn"]); ack = isset($F["tcp.flags.ack"])
     # (a SYN in fragments counts once, in the frame that completes the datagram: tshark shows its
     # TCP header there, and connscope reassembles IP fragments as Wireshark does)

@@ -8,7 +8,8 @@
 # * conn per stream: endpoints, packets and payload bytes per side, missed bytes per side;
 # * every HTTP exchange, found by (stream, uri): method, status, body lengths, outcome, gap flags,
 #   and request_us/ttfb_us/ttlb_us/total_us equal to the truth's (computed by the generator from
-#   the timestamps it wrote; a negative span, possible with reordering, is 0 as connscope clamps it).
+#   the timestamps it wrote, with the time of a byte as doc/design.md defines it; a negative span
+#   would be 0 as connscope clamps it).
 #   With capture loss the rules of doc/design.md "Gaps" decide what connscope can know: lost body
 #   bytes of a known length -> same exchange with request_gap/response_gap; lost framing in the
 #   server's stream -> response_partial or response_lost_in_gap; a request that is entirely lost

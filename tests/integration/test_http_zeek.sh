@@ -17,7 +17,20 @@ while IFS=$'\t' read -r file _ _ _ _ baselines _; do
         adj=("-zeek|GET|/|200|12632" "+ours|GET|/|200|12630") ;;
     zeek/http__methods.pcap)
         echo "adjust $file: 'OPTIONS' alone on the request line: Zeek logs method OPTIONS with an empty URI, connscope treats the line as not a request and logs the 400 answer as a response without request"
-        adj=("-zeek|OPTIONS|-|400|925" "+ours|-|-|400|925") ;;
+        adj=("-zeek|OPTIONS|-|400|925" "+ours|-|-|400|925")
+        # 'GET /HTTP/1.1' (no space before the version) is an HTTP/0.9 request; the server answers
+        # with a status line, headers and a Content-Length body
+        echo "adjust $file: 8 version-less requests ('GET /HTTP/1.1') answered by 'HTTP/1.0 4xx' with headers: Zeek reads each answer as a raw HTTP/0.9 body (status 0, headers counted as body), connscope keeps the server's status and Content-Length framing (issue 13)"
+        adj+=(
+            "-zeek|GET|/HTTP/1.1|0|1349" "+ours|GET|/HTTP/1.1|403|1207"
+            "-zeek|CCM_POST|/HTTP/1.1|0|1068" "+ours|CCM_POST|/HTTP/1.1|400|925"
+            "-zeek|CONNECT|/HTTP/1.1|0|1068" "+ours|CONNECT|/HTTP/1.1|400|925"
+            "-zeek|TRACE|/HTTP/1.1|0|1068" "+ours|TRACE|/HTTP/1.1|400|925"
+            "-zeek|DELETE|/HTTP/1.1|0|1068" "+ours|DELETE|/HTTP/1.1|400|925"
+            "-zeek|PUT|/HTTP/1.1|0|1081" "+ours|PUT|/HTTP/1.1|411|934"
+            "-zeek|POST|/HTTP/1.1|0|1081" "+ours|POST|/HTTP/1.1|411|934"
+            "-zeek|HEAD|/HTTP/1.1|0|143" "+ours|HEAD|/HTTP/1.1|400|0"
+        ) ;;
     zeek/http__http_09.pcap)
         echo "adjust $file: Zeek adds two empty rows and drops the HTTP/0.9 request 'T /zeek.html' (1-letter method); connscope reports that request with its 11-byte answer"
         adj=("-zeek|-|-|-|0" "-zeek|-|-|-|0" "+ours|T|/zeek.html|0|11") ;;

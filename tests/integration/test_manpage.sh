@@ -106,6 +106,14 @@ json_runs=(
     "$PCAPS/http-lost-segment.pcap"
     "-j 2 $PCAPS/http-keepalive.pcap $PCAPS/tcp-refused.pcap"
     "-A --host 127.0.0.1 $PCAPS/http-keepalive.pcap"
+    "$PCAPS/tunnels/edge/t01_same_tuple_vni.pcap"
+    "$PCAPS/tunnels/edge/t04_plain_and_gre.pcap"
+    "$PCAPS/tunnels/edge/t05_vxlan_geneve.pcap"
+    "$PCAPS/tunnels/edge/t06_gre_variants.pcap"
+    "$PCAPS/tunnels/edge/t07_erspan.pcap"
+    "$PCAPS/http2/h2c-features.pcap"
+    "$PCAPS/http2/h2c-gap.pcap"
+    "$PCAPS/http2/h2-tls12-parallel.pcap"
 )
 : > "$TMP/all.json"
 for run in "${json_runs[@]}"; do
@@ -116,7 +124,7 @@ for run in "${json_runs[@]}"; do
 done
 grep -oE '"type":"[a-z_]+"' "$TMP/all.json" | cut -d'"' -f4 | sort -u > "$TMP/types"
 for t in conn http tls syn_dest server http_server tls_server interval summary analytics \
-    top_talker activity latency flow_profile; do
+    top_talker activity latency flow_profile udp udp_server tunnel; do
     grep -qxF "$t" "$TMP/types" || fail "the captures run here produced no '$t' object"
 done
 check_names "$TMP/types" "$TMP/terms" "JSON object types written on the captures"
@@ -128,15 +136,17 @@ check_names "$TMP/fields" "$TMP/terms" "JSON fields written on the captures"
 
 # the writer's source names fields the captures above cannot produce (live drops, input errors)
 SRC_JSON="$SRCDIR/src/report_json.c"
+SRC_UDP="$SRCDIR/src/report_udp.c"
 if [ -f "$SRC_JSON" ]; then
     {
-        grep -v 'json_percentiles(' "$SRC_JSON" | grep -oE '\(&?j, "[A-Za-z0-9_.]+"' | cut -d'"' -f2
+        grep -hv 'json_percentiles(' "$SRC_JSON" "$SRC_UDP" | grep -oE '\(&?j, "[A-Za-z0-9_.]+"' | cut -d'"' -f2
         grep -oE 'json_percentiles\(&?j, "[a-z_]+"' "$SRC_JSON" | cut -d'"' -f2 |
             while read -r base; do printf '%s_p50_us\n%s_p90_us\n%s_p99_us\n%s_max_us\n' \
                 "$base" "$base" "$base" "$base"; done
-        grep -oE '"type", "[a-z_]+"' "$SRC_JSON" | cut -d'"' -f4
+        grep -ohE '"type", "[a-z_]+"' "$SRC_JSON" "$SRC_UDP" | cut -d'"' -f4
+        grep -ohE 'json_begin\(r, &j, "[a-z_]+"' "$SRC_JSON" "$SRC_UDP" | cut -d'"' -f2
     } > "$TMP/srcfields"
-    check_names "$TMP/srcfields" "$TMP/terms" "JSON fields and types named in src/report_json.c"
+    check_names "$TMP/srcfields" "$TMP/terms" "JSON fields and types named in src/report_json.c and src/report_udp.c"
 else
     echo "SKIP: $SRC_JSON not found: fields of the source not checked"
 fi
@@ -144,7 +154,7 @@ fi
 # ---- 3. every anomaly counter is documented, and only those -------------------------------------
 : > "$TMP/anomalies"
 for f in bad/snaplen-100.pcap ws-edge/c15_ipv4_frag.pcap ws-edge/c19_syn_flag_combos.pcap \
-    ws-edge/c11_bad_doff.pcap bad/truncated.pcap http-lost-segment.pcap; do
+    ws-edge/c11_bad_doff.pcap bad/truncated.pcap http-lost-segment.pcap tunnels/edge/t13_malformed.pcap; do
     [ -f "$PCAPS/$f" ] || continue
     "$CONNSCOPE" --json "$PCAPS/$f" 2>/dev/null | grep '"type":"summary"' |
         grep -oE '"anomalies":\{[^}]*\}' | sed 's/^"anomalies"://' |

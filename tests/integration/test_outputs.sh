@@ -2,8 +2,10 @@
 # test_outputs.sh - the output formats, on every capture of all_captures:
 # * --json: every line is valid JSON (strict UTF-8, no NaN/Infinity, no raw control characters),
 #   a JSON object with a "type"; exactly one "summary", and it is the last line;
-# * --csv: a header, then one row per {"type":"conn"} object of --json (same streams), every row
-#   with as many fields as the header (Python's csv module, so quoted commas/newlines count right);
+# * --csv -E: a header, then one row per {"type":"conn"} and {"type":"http"} object of --json, in
+#   the same order, every row with as many fields as the header (Python's csv module, so quoted
+#   commas/newlines count right), every JSON field a column of the same name holding the same value
+#   (number as number, true/false, null as an empty cell); --csv alone: the conn rows only;
 # * the text report and --csv exit with the same status as --json (0, or 1 for a damaged file).
 # And the text report of pcaps/http-keepalive.pcap must contain the expected rows of its
 # "Connection starts" and "Connections per server" tables: hand-checked against tshark in
@@ -82,7 +84,7 @@ for path in caps:
     conns = [o for o in objs if o["type"] == "conn"]
     total_lines += len(lines)
 
-    crc, cout, cerr = run("--csv", path)
+    crc, cout, cerr = run("--csv", "-E", path)
     if crc != rc:
         fail("%s: --csv exit status %d, --json %d" % (n, crc, rc))
     try:
@@ -94,20 +96,53 @@ for path in caps:
         fail("%s: --csv printed nothing (no header)" % n)
         continue
     header, data = rows[0], rows[1:]
-    if "stream" not in header:
-        fail("%s: --csv header has no stream column: %s" % (n, header))
+    recs = [o for o in objs if o["type"] in ("conn", "http")]
+    if header[:1] != ["type"]:
+        fail("%s: --csv header does not start with type: %s" % (n, header[:3]))
         continue
     wrong = [k for k, r in enumerate(data, 2) if len(r) != len(header)]
     if wrong:
         fail("%s: --csv rows %s have a number of fields other than the header's %d"
              % (n, wrong[:5], len(header)))
-    elif len(data) != len(conns):
-        fail("%s: --csv has %d data rows, --json %d conn objects" % (n, len(data), len(conns)))
-    elif sorted(int(r[header.index("stream")]) for r in data) != sorted(o["stream"] for o in conns):
-        fail("%s: --csv rows are not the same streams as the --json conn objects" % n)
+    elif len(data) != len(recs):
+        fail("%s: --csv -E has %d data rows, --json %d conn+http objects" % (n, len(data), len(recs)))
     else:
-        print("ok: %s: %d JSON lines (%d conn), CSV header + %d rows x %d fields"
-              % (n, len(lines), len(conns), len(data), len(header)))
+        col = {h: i for i, h in enumerate(header)}
+        bad = []
+        for k, (r, o) in enumerate(zip(data, recs), 2):
+            for key, v in o.items():
+                if key not in col:
+                    bad.append("line %d: JSON field %s is not a column" % (k, key))
+                    continue
+                cell = r[col[key]]
+                if v is None:
+                    same = cell == ""
+                elif isinstance(v, bool):
+                    same = cell == ("true" if v else "false")
+                elif isinstance(v, int):
+                    same = cell.lstrip("-").isdigit() and int(cell) == v
+                elif isinstance(v, float):
+                    try:
+                        same = float(cell) == v and "e" not in cell.lower()
+                    except ValueError:
+                        same = False
+                else:
+                    same = cell == v
+                if not same:
+                    bad.append("line %d (%s, stream %s): %s is %r in CSV, %r in JSON"
+                               % (k, o["type"], o.get("stream"), key, cell, v))
+            extra = [h for h, c in zip(header, r) if c != "" and h not in o]
+            if extra:
+                bad.append("line %d: CSV cells %s set but not in the JSON object" % (k, extra))
+        if bad:
+            fail("%s: --csv -E differs from --json: %s" % (n, "; ".join(bad[:4])))
+        else:
+            print("ok: %s: %d JSON lines (%d conn+http), CSV header + %d rows x %d fields, same "
+                  "values" % (n, len(lines), len(recs), len(data), len(header)))
+    crc2, cout2, _ = run("--csv", path)
+    conn_only = [l for l in csv.reader(io.StringIO(cout2.decode("utf-8"), newline=""))]
+    if crc2 != rc or len(conn_only) - 1 != len(conns) or any(r[0] != "conn" for r in conn_only[1:]):
+        fail("%s: --csv without -E is not one conn row per JSON conn object" % n)
     total_rows += len(data)
     trc, tout, terr = run(path)
     if trc != rc:

@@ -50,6 +50,9 @@ KNOWN = {
     "pcaps/ws-edge/c26_vnc_heur_split.pcap": ("all",
         "Wireshark's VNC heuristic creates its own conversation on the 4-tuple after the RFB "
         "banner (as c25, doc section 4); connscope is checked against the TCP rules instead"),
+    "pcaps/tunnels/edge/t13_malformed.pcap": ({16},
+        "frame 16 nests five IP-in-IP headers: connscope decodes four tunnel layers at most "
+        "(counted as tunnel_depth, doc/design.md 'Tunnels and encapsulation'), tshark goes on"),
     "corpus:pcapplusplus/examples__tcp-reassembly.pcap": ({66},
         "frame 66 is an sFlow UDP datagram: tshark dissects the TCP headers sampled inside it "
         "and prints their streams (1,2,0,3,4,5,6); they are samples, not packets, and connscope "

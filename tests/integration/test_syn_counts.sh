@@ -16,8 +16,9 @@
 # * a SYN quoted inside an ICMP/ICMPv6 error: `-Y` matches the quoted TCP header, but the packet
 #   is an ICMP error sent to the SYN's *sender*, not a SYN sent to the destination (detected:
 #   the frame has icmp.type / icmpv6.type);
-# (a SYN carried in IP fragments is counted on the frame completing the reassembly by both)
-# * KNOWN below: frames listed by capture, with the reason.
+# (a SYN carried in IP fragments is counted on the frame completing the reassembly by both; a SYN
+# inside a tunnel counts for the innermost IP header, which frame.protocols names)
+# * KNOWN_ADD / KNOWN_DROP below: frames listed by capture, with the reason.
 . "$(dirname "$0")/lib.sh"
 need_tshark
 need_python
@@ -50,6 +51,11 @@ caps = [l.rstrip("\n") for l in open(capsfile) if l.strip()]
 col = {f: i for i, f in enumerate(fields.split())}
 
 # capture -> (frames tshark's -Y misses although they are SYN-without-ACK packets, reason)
+KNOWN_DROP = {
+    "pcaps/tunnels/edge/t13_malformed.pcap": ({16},
+        "a SYN under five nested IP-in-IP headers: connscope decodes four tunnel layers at most "
+        "(counted as tunnel_depth), tshark goes on"),
+}
 KNOWN_ADD = {
     "pcaps/ws-edge/c11_bad_doff.pcap": ({1, 4},
         "SYNs with a TCP data offset < 5: tshark stops before putting tcp.flags in the tree "
@@ -85,6 +91,7 @@ for i, path in enumerate(caps, 1):
     rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(tsdir, "%d.fields" % i))]
     by_ip, by_ep, notes, emulated = collections.Counter(), collections.Counter(), [], []
     add = KNOWN_ADD.get(n, (set(), ""))
+    drop = KNOWN_DROP.get(n, (set(), ""))
     for r in rows:
         frame = int(r[col["frame.number"]])
         match = "1" in vals(r, "tcp.flags.syn") and "0" in vals(r, "tcp.flags.ack")
@@ -100,17 +107,26 @@ for i, path in enumerate(caps, 1):
             match = True
         elif not match:
             continue
+        elif frame in drop[0]:
+            notes.append("frame %d taken out of tshark's tally: %s" % (frame, drop[1]))
+            continue
         elif vals(r, "icmp.type") or vals(r, "icmpv6.type"):
             notes.append("frame %d not counted: SYN quoted in an ICMP%s error (to %s), not a SYN "
                          "sent to %s:%s" % (frame, "v6" if vals(r, "icmpv6.type") else "",
                                             dsts[0], dsts[-1], ports[-1]))
             continue
-        if len(dsts) != 1 or len(ports) != 1:
-            fail("%s: frame %d: SYN with %d IP destinations and %d TCP headers (tunnel?): this "
-                 "test does not know which to count" % (n, frame, len(dsts), len(ports)))
+        dst = dsts[0] if len(dsts) == 1 else None
+        if len(dsts) > 1 and len(ports) == 1:
+            # a tunnel: the SYN is the innermost IP header's, the last "ip" or "ipv6" layer
+            layers = [x for x in vals(r, "frame.protocols")[0].split(":") if x in ("ip", "ipv6")]
+            fam = vals(r, "ipv6.dst") if layers and layers[-1] == "ipv6" else vals(r, "ip.dst")
+            dst = fam[-1] if fam else None
+        if dst is None or len(ports) != 1:
+            fail("%s: frame %d: SYN with %d IP destinations and %d TCP headers: this test does not "
+                 "know which to count" % (n, frame, len(dsts), len(ports)))
             continue
-        by_ip[dsts[0]] += 1
-        by_ep[(dsts[0], ports[0])] += 1
+        by_ip[dst] += 1
+        by_ep[(dst, ports[0])] += 1
     if i in checks:
         real = open(os.path.join(os.path.dirname(selfcheck), "selfcheck.%d" % i)).read().splitlines()
         if sorted(real) == sorted(emulated):

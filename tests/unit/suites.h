@@ -10,15 +10,21 @@
 
 void suite_decode(void);
 void suite_reasm(void);
+void suite_defrag(void);
 void suite_flow(void);
 void suite_hist(void);
 void suite_json(void);
 void suite_hashidx(void);
 void suite_http(void);
+void suite_http2(void);
 void suite_tls(void);
 void suite_analytics(void);
+void suite_endpoint(void);
 void suite_stats(void);
 void suite_util(void);
+void suite_quic(void);
+void suite_exsum(void);
+void suite_tunnel(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {

@@ -631,10 +631,10 @@ static void test_summary_refusals(void)
                  "version (missing)");
 
     gchar *t = g_strdup(s->str);
-    char *v = strstr(t, "\"version\":1");
+    char *v = strstr(t, "\"version\":2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
     v[10] = '7';
-    expect_error(t, CS_SUMMARY_ERROR_VERSION, "version 7; this connscope reads version 1");
+    expect_error(t, CS_SUMMARY_ERROR_VERSION, "version 7; this connscope reads versions 1 to 2");
     g_free(t);
 
     t = g_strdup(s->str);
@@ -673,7 +673,134 @@ static void test_summary_refusals(void)
     expect_error(t, CS_SUMMARY_ERROR_FORMAT, "bucket_ns");
     g_free(t);
     g_strfreev(parts);
+
+    /* a 2^63 us bin edge is a valid bin, but no capture spans it (and printing it as
+     * nanoseconds overflowed): refused */
+    parts = g_strsplit(s->str, "\"max\":70000,\"sum\":70153,\"bins\":[[3,1],[150,1],[69632,1]]", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(parts[1]);
+    t = g_strconcat(parts[0],
+                    "\"max\":9223372036854775808,\"sum\":70153,"
+                    "\"bins\":[[3,1],[150,1],[9223372036854775808,1]]",
+                    parts[1], NULL);
+    expect_error(t, CS_SUMMARY_ERROR_FORMAT, "longer than any time span");
+    g_free(t);
+    g_strfreev(parts);
+
+    /* counters whose sums pass 2^64-1: in one bucket named twice, and over the buckets */
+    parts = g_strsplit(s->str, "\"conns\":1,", 2);
+    t = g_strconcat(parts[0], "\"conns\":18446744073709551615,", parts[1], NULL);
+    cs_summary *big = cs_summary_parse(t, strlen(t), "big", NULL);
+    CU_ASSERT_PTR_NOT_NULL(big); /* 2^64-1 itself is fine */
+    cs_summary_free(big);
+    gchar **b = g_strsplit(t, "\"buckets\":[\n", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b[1]);
+    const char *end = strstr(b[1], "}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+    gchar *first = g_strndup(b[1], (gsize)(end + 1 - b[1]));
+    gchar *twice = g_strconcat(b[0], "\"buckets\":[\n", first, ",\n", b[1], NULL);
+    expect_error(twice, CS_SUMMARY_ERROR_FORMAT, "counts add up past 2^64-1");
+    g_free(twice);
+    gchar **sp = g_strsplit(first, "\"start_ns\":1700000040", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp[1]);
+    gchar *shifted = g_strconcat(sp[0], "\"start_ns\":1700000100", sp[1], NULL); /* next one */
+    g_strfreev(sp);
+    twice = g_strconcat(b[0], "\"buckets\":[\n", shifted, ",\n", b[1], NULL);
+    expect_error(twice, CS_SUMMARY_ERROR_FORMAT, "conns: counts add up past 2^64-1");
+    g_free(twice);
+    g_free(shifted);
+    g_free(first);
+    g_strfreev(b);
+    g_free(t);
+    g_strfreev(parts);
     g_string_free(s, TRUE);
+}
+
+/* Version 2's server_conns: a round trip keeps them; a version 1 file (without them) is read and
+ * marks them missing, which a merge keeps and a written summary says with null; a version 2 file
+ * without the member is refused. */
+static void test_summary_server_conns(void)
+{
+    cs_analytics *a = sample();
+    cs_addr lo = {{127, 0, 0, 1}};
+    cs_server_conns *c80 = &cs_analytics_conn_server(a, 4, &lo, 80)->c;
+    cs_server_conns *c443 = &cs_analytics_conn_server(a, 4, &lo, 443)->c;
+    c80->conns = 3;
+    c80->established = 2;
+    c80->refused = 1;
+    cs_hist_add(&c80->duration_us, 1500, 3);
+    c443->conns = 1;
+    c443->established = 1;
+    cs_hist_add(&c443->rtt_us, 20, 1);
+    GString *s1 = g_string_new(NULL), *s2 = g_string_new(NULL);
+    cs_summary sa = {.an = a};
+    cs_summary_format(&sa, "test", s1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s1->str,
+                                  "\"server_conns\":[\n  {\"addr\":\"127.0.0.1\",\"port\":80,"
+                                  "\"conns\":3,\"established\":2,\"refused\":1,"));
+    GError *err = NULL;
+    cs_summary *sb = cs_summary_parse(s1->str, s1->len, "s1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+    cs_analytics *b = sb->an;
+    CU_ASSERT_FALSE(b->conn_servers_missing);
+    cs_summary_format(sb, "test", s2);
+    CU_ASSERT_STRING_EQUAL(s1->str, s2->str);
+    GPtrArray *cs = cs_analytics_conn_servers_sorted(b);
+    cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
+    GPtrArray *ips = cs_server_ips(cs, &l);
+    CU_ASSERT_EQUAL_FATAL(ips->len, 1);
+    const cs_server_ip *ip = ips->pdata[0];
+    CU_ASSERT_EQUAL(ip->ports, 2);
+    CU_ASSERT_EQUAL(ip->c.conns, 4);
+    CU_ASSERT_EQUAL(ip->c.established, 3);
+    CU_ASSERT_EQUAL(ip->c.duration_us.n, 3);
+    CU_ASSERT_EQUAL(ip->c.rtt_us.max, 20);
+    g_ptr_array_free(ips, TRUE);
+    g_ptr_array_free(cs, TRUE);
+
+    /* version 1: the same text without server_conns */
+    gchar *v1 = g_strdup(s1->str);
+    char *at = strstr(v1, "\"version\":2");
+    at[10] = '1';
+    char *from = strstr(v1, ",\n\"server_conns\":"), *to = strstr(v1, ",\n\"top\":");
+    CU_ASSERT_FATAL(from != NULL && to != NULL && from < to);
+    memmove(from, to, strlen(to) + 1);
+    cs_summary *old = cs_summary_parse(v1, strlen(v1), "v1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(old);
+    CU_ASSERT_TRUE(old->an->conn_servers_missing);
+    /* a streamed merge of the version 1 file into the version 2 one */
+    cs_summary_file *f1 = cs_summary_open_mem(v1, strlen(v1), "v1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f1);
+    CU_ASSERT_TRUE(cs_summary_load(f1, sb, &err));
+    cs_summary_file_close(f1);
+    CU_ASSERT_TRUE(b->conn_servers_missing);
+    g_string_truncate(s2, 0);
+    cs_summary_format(sb, "test", s2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s2->str, "\"server_conns\":null"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s2->str, "\"version\":2"));
+    /* ... and version 2 without the member is refused */
+    at = strstr(v1, "\"version\":1");
+    at[10] = '2';
+    expect_error(v1, CS_SUMMARY_ERROR_FORMAT, "server_conns");
+    g_free(v1);
+    cs_summary_free(old);
+    cs_summary_free(sb);
+    cs_analytics_free(a);
+    g_string_free(s1, TRUE);
+    g_string_free(s2, TRUE);
+}
+
+/* Loads the summary text of `part` into a summary holding `into` (as connscope merge does). */
+static bool merge_text(cs_analytics *into, const cs_analytics *part, GError **err)
+{
+    GString *t = g_string_new(NULL);
+    cs_summary sp = {.an = (cs_analytics *)part}, si = {.an = into, .loads = 1};
+    cs_summary_format(&sp, "test", t);
+    cs_summary_file *f = cs_summary_open_mem(t->str, t->len, "part", err);
+    bool ok = f != NULL && cs_summary_compatible(&si, cs_summary_file_header(f), "part", err) &&
+              cs_summary_load(f, &si, err);
+    cs_summary_file_close(f);
+    g_string_free(t, TRUE);
+    return ok;
 }
 
 static void test_summary_compatible(void)
@@ -691,6 +818,19 @@ static void test_summary_compatible(void)
     CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "different --host") : NULL);
     g_clear_error(&err);
     cs_summary_free(m);
+
+    /* a merge whose counters would pass 2^64-1 is refused */
+    cs_analytics *x = sample(), *y = sample();
+    cs_analytics_bucket(x, 1700000040 * CS_NS_PER_S)->bytes_s2c = UINT64_MAX - 10;
+    cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 10; /* 2^64-1: fits */
+    CU_ASSERT_TRUE(merge_text(x, y, &err));
+    CU_ASSERT_PTR_NULL(err);
+    cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 11;
+    CU_ASSERT_FALSE(merge_text(x, y, &err));
+    CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "bytes_s2c") : NULL);
+    g_clear_error(&err);
+    cs_analytics_free(x);
+    cs_analytics_free(y);
 }
 
 /* ---- metrics and plot ------------------------------------------------------------------------ */
@@ -794,6 +934,50 @@ static void test_plot_svg(void)
     cs_analytics_free(a);
 }
 
+/* --plot without --bucket: a 3 ms capture keeps 100 us buckets (not one bucket of 1m) and its
+ * ticks carry fractions of a second; 10 s of events widen to 100 ms; counts survive the widening;
+ * an axis longer than a day labels dates. */
+static void test_plot_auto_bucket(void)
+{
+    const cs_time_t t0 = 1700000040 * CS_NS_PER_S;
+    cs_analytics *a = new_an(CS_PLOT_AUTO_FIRST, 100);
+    for (int k = 0; k < 6; k++) {
+        exchange(a, 1, t0 + k * 500 * CS_NS_PER_US, "GET", "/", 200, 120, 150);
+        cs_plot_auto_bucket(a);
+    }
+    CU_ASSERT_EQUAL(a->cfg.bucket, 100 * CS_NS_PER_US);
+    GString *s = g_string_new(NULL);
+    cs_plot_svg(a, NULL, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "per 100us bucket (6 in all)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">22:14:00.000500<")); /* a tick every 0.5 ms */
+    g_string_truncate(s, 0);
+
+    for (int k = 0; k < 10; k++) {
+        exchange(a, 2, t0 + (k + 1) * CS_NS_PER_S, "GET", "/", 404, 100, 200);
+        cs_plot_auto_bucket(a);
+    }
+    CU_ASSERT_EQUAL(a->cfg.bucket, 100 * CS_NS_PER_MS); /* 10 s / 300 = 33 ms: 100 ms */
+    cs_an_bucket tot;
+    cs_analytics_totals(a, &tot);
+    CU_ASSERT_EQUAL(tot.requests, 16);
+    CU_ASSERT_EQUAL(tot.status_class[2], 6);
+    CU_ASSERT_EQUAL(tot.status_class[4], 10);
+    CU_ASSERT_EQUAL(tot.ttfb_us.n, 16);
+    cs_an_bucket_clear(&tot);
+    cs_analytics_free(a);
+
+    /* three days in 1m buckets: ticks every 12 h, the date on the first and at each midnight */
+    a = new_an(60 * CS_NS_PER_S, 100);
+    for (int k = 0; k < 30; k++)
+        exchange(a, 1, t0 + k * 2 * 3600 * CS_NS_PER_S, "GET", "/", 200, 100, 200);
+    cs_plot_svg(a, NULL, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">11-15 00:00<"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">11-16 00:00<"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, ">12:00<"));
+    g_string_free(s, TRUE);
+    cs_analytics_free(a);
+}
+
 void suite_analytics(void)
 {
     static const cs_test_case cases[] = {
@@ -816,11 +1000,13 @@ void suite_analytics(void)
         {"summary round trip", test_summary_roundtrip},
         {"summary of nothing", test_summary_empty},
         {"summary refusals", test_summary_refusals},
+        {"summary server_conns, version 1", test_summary_server_conns},
         {"summary compatibility", test_summary_compatible},
         {"graphite lines", test_metrics_graphite},
         {"prometheus exposition", test_metrics_prometheus},
         {"metrics targets", test_metrics_targets},
         {"plot SVG", test_plot_svg},
+        {"plot: automatic buckets, sub-second and dated ticks", test_plot_auto_bucket},
         {NULL, NULL}};
     cs_add_suite("analytics", cases);
 }

@@ -600,7 +600,9 @@ static void test_link_supported(void)
     CU_ASSERT(cs_link_supported(229));
     CU_ASSERT(!cs_link_supported(105)); /* 802.11 */
     CU_ASSERT(!cs_link_supported(127)); /* radiotap */
-    CU_ASSERT(!cs_link_supported(9));   /* PPP */
+    CU_ASSERT(cs_link_supported(9));    /* PPP */
+    CU_ASSERT(cs_link_supported(50));   /* PPP in HDLC-like framing */
+    CU_ASSERT(!cs_link_supported(147)); /* LINKTYPE_USER0 */
 }
 
 /* ---- tests: network layer ------------------------------------------------------------------ */
@@ -919,18 +921,36 @@ static void test_non_tcp(void)
     CU_ASSERT_EQUAL(c.bytes, 60);
     CU_ASSERT_EQUAL(c.cap_bytes, 42);
     g_free(copy);
-    /* UDP */
+    /* UDP (ports 1000 -> 2000, length 8): a datagram, no tunnel */
     n = put_eth(f, 0x0800);
     n += put_ipv4(f + n, 17, 28, 0, IP_A, IP_B);
+    f[n] = 0x03, f[n + 1] = 0xe8, f[n + 2] = 0x07, f[n + 3] = 0xd0, f[n + 5] = 8;
     n += 8;
-    CU_ASSERT_EQUAL(run(DLT_EN10MB, f, n, n, &p, &c, &copy), CS_DEC_SKIP);
+    CU_ASSERT_EQUAL(run(DLT_EN10MB, f, n, n, &p, &c, &copy), CS_DEC_UDP);
     CU_ASSERT_EQUAL(c.udp, 1);
     CU_ASSERT_EQUAL(c.ipv4, 1);
     CU_ASSERT_EQUAL(c.tcp, 0);
     CU_ASSERT_EQUAL(anom_total(&c), 0);
+    CU_ASSERT_EQUAL(p.sport, 1000);
+    CU_ASSERT_EQUAL(p.dport, 2000);
+    CU_ASSERT_EQUAL(p.payload_wire, 0);
+    CU_ASSERT_EQUAL(p.tun_depth, 0);
     g_free(copy);
-    /* GRE */
+    /* UDP length below 8: no datagram (Wireshark gives it no udp.stream) */
+    f[n - 3] = 7;
+    CU_ASSERT_EQUAL(run(DLT_EN10MB, f, n, n, &p, &c, &copy), CS_DEC_BAD);
+    CU_ASSERT_EQUAL(c.anomalies[CS_ANOM_UDP_BAD_LEN], 1);
+    g_free(copy);
+    /* GRE with protocol type 0: one tunnel layer, a payload that is not IP */
     put_ipv4(f + 14, 47, 28, 0, IP_A, IP_B);
+    memset(f + 34, 0, 8);
+    CU_ASSERT_EQUAL(run(DLT_EN10MB, f, n, n, &p, &c, &copy), CS_DEC_SKIP);
+    CU_ASSERT_EQUAL(c.non_ip, 1);
+    CU_ASSERT_EQUAL(p.tun_depth, 1);
+    CU_ASSERT_EQUAL(p.tun[0].type, CS_TUN_GRE);
+    g_free(copy);
+    /* IP protocol 50 (ESP): another transport */
+    put_ipv4(f + 14, 50, 28, 0, IP_A, IP_B);
     CU_ASSERT_EQUAL(run(DLT_EN10MB, f, n, n, &p, &c, &copy), CS_DEC_SKIP);
     CU_ASSERT_EQUAL(c.other_l4, 1);
     g_free(copy);

@@ -84,7 +84,7 @@ static void run_script(const ev *evs, int n, uint32_t split, rec *r, cs_http_con
     cfg.max_pending = 8;
     cfg.decode_bodies = true;
     memset(r, 0, sizeof *r);
-    cs_http_sink sink = {r, rec_exchange, rec_anomaly};
+    cs_http_sink sink = {.ctx = r, .exchange = rec_exchange, .anomaly = rec_anomaly};
     cs_http_conn *h = cs_http_new(&cfg);
     for (int i = 0; i < n; i++) {
         const ev *e = &evs[i];
@@ -166,7 +166,6 @@ static void test_keepalive(void)
     CU_ASSERT_EQUAL(sum.requests, 3);
     CU_ASSERT_EQUAL(sum.paired, 3);
     CU_ASSERT_EQUAL(sum.unanswered, 0);
-    CU_ASSERT_EQUAL(sum.idle_total, (200 - 150) + (300 - 260));
     g_free(r);
 }
 
@@ -428,6 +427,181 @@ static void test_http09_and_cap(void)
     g_free(r);
 }
 
+/* RFC 9110 8.6: "Content-Length: 4, 4" is one length; differing values cannot frame the
+ * message, which is a framing error, and the next exchange still pairs. */
+static void test_content_length_list(void)
+{
+    const ev a[] = {
+        DATA(true, "GET /one HTTP/1.1\r\nHost: h\r\n\r\n", 10),
+        DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 4, 4\r\n\r\nbody", 20),
+        DATA(true, "POST /two HTTP/1.1\r\nContent-Length: 2,,2 \r\n\r\nhi", 30),
+        DATA(false, "HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\ntwo", 40),
+    };
+    rec *r = g_new0(rec, 1);
+    cs_http_conn_summary sum;
+    run_all_splits(a, CS_ARRAY_LEN(a), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 2);
+    CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
+    CU_ASSERT_EQUAL(r->tx[0].resp_body, 4);
+    CU_ASSERT_EQUAL(r->tx[0].resp_end, 20);
+    CU_ASSERT_STRING_EQUAL(r->tx[1].uri, "/two");
+    CU_ASSERT_EQUAL(r->tx[1].req_body, 2);
+    CU_ASSERT_EQUAL(r->tx[1].status, 201);
+    CU_ASSERT_EQUAL(r->tx[1].outcome, CS_HTTP_COMPLETE);
+    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_HTTP_BAD_CL], 0);
+
+    const ev b[] = {
+        DATA(true, "GET /one HTTP/1.1\r\nHost: h\r\n\r\n", 10),
+        DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 4, 5\r\n\r\nbody", 20),
+        DATA(true, "GET /two HTTP/1.1\r\nHost: h\r\n\r\n", 30),
+        DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo", 40),
+    };
+    run_all_splits(b, CS_ARRAY_LEN(b), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 2);
+    CU_ASSERT_EQUAL(r->tx[0].status, 200);
+    CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_FRAMING_ERROR);
+    CU_ASSERT_STRING_EQUAL(r->tx[1].uri, "/two");
+    CU_ASSERT_EQUAL(r->tx[1].outcome, CS_HTTP_COMPLETE);
+    CU_ASSERT_EQUAL(r->tx[1].resp_body, 3);
+    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_HTTP_BAD_CL], 1);
+
+    /* empty list elements are ignored in Transfer-Encoding too: ",\tchunked," ends in chunked
+     * (suricata-verify http-chunked) */
+    const ev c[] = {
+        DATA(true,
+             "POST /te HTTP/1.1\r\nTransfer-Encoding: ,\tchunked,\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+             10),
+        DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 20),
+    };
+    run_all_splits(c, CS_ARRAY_LEN(c), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 1);
+    CU_ASSERT_EQUAL(r->tx[0].req_body, 3);
+    CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
+    CU_ASSERT_EQUAL(r->anomalies[CS_ANOM_HTTP_BAD_TE], 0);
+    g_free(r);
+}
+
+/* A request that cannot be framed (chunk size past 2^64, invalid Content-Length, another
+ * Transfer-Encoding) is a framing error, not a complete exchange; its body is skipped and the
+ * next request is found at the next segment (no "helloGET" method). */
+static void test_framing_errors(void)
+{
+    static const char *const first[] = {
+        "POST /one HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nhello",
+        "POST /one HTTP/1.1\r\nContent-Length: abc\r\n\r\nhello",
+        "POST /one HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        "POST /one HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nhello",
+    };
+    static const cs_anomaly why[] = {CS_ANOM_HTTP_BAD_CHUNK, CS_ANOM_HTTP_BAD_CL,
+                                     CS_ANOM_HTTP_BAD_CL, CS_ANOM_HTTP_BAD_TE};
+    rec *r = g_new0(rec, 1);
+    cs_http_conn_summary sum;
+    for (unsigned i = 0; i < CS_ARRAY_LEN(first); i++) {
+        const ev a[] = {
+            DATA(true, first[i], 10),
+            DATA(false, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 20),
+            DATA(true, "GET /two HTTP/1.1\r\n\r\n", 30),
+            DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo", 40),
+        };
+        run_script(a, CS_ARRAY_LEN(a), 0, r, &sum);
+        CU_ASSERT_EQUAL_FATAL(r->n, 2);
+        CU_ASSERT_STRING_EQUAL(r->tx[0].uri, "/one");
+        CU_ASSERT_EQUAL(r->tx[0].status, 400);
+        CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_FRAMING_ERROR);
+        CU_ASSERT_STRING_EQUAL(r->tx[1].method, "GET");
+        CU_ASSERT_STRING_EQUAL(r->tx[1].uri, "/two");
+        CU_ASSERT_EQUAL(r->tx[1].status, 200);
+        CU_ASSERT_EQUAL(r->tx[1].outcome, CS_HTTP_COMPLETE);
+        CU_ASSERT_EQUAL(r->anomalies[why[i]], 1);
+        CU_ASSERT_EQUAL(sum.paired, 2);
+    }
+    CU_ASSERT_STRING_EQUAL(cs_http_outcome_name(CS_HTTP_FRAMING_ERROR), "framing_error");
+
+    /* a response chunk size that overflows: the response is a framing error */
+    const ev b[] = {
+        DATA(true, "GET /one HTTP/1.1\r\n\r\n", 10),
+        DATA(false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
+             20),
+        DATA(true, "GET /two HTTP/1.1\r\n\r\n", 30),
+        DATA(false, "HTTP/1.1 204 No Content\r\n\r\n", 40),
+    };
+    run_all_splits(b, CS_ARRAY_LEN(b), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 2);
+    CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_FRAMING_ERROR);
+    CU_ASSERT_EQUAL(r->tx[1].status, 204);
+    CU_ASSERT_EQUAL(r->tx[1].outcome, CS_HTTP_COMPLETE);
+    g_free(r);
+}
+
+/* An HTTP/0.9 request answered by a real status line keeps that response's status and framing;
+ * a raw answer that merely starts like one ("HTTP is...") stays a raw HTTP/0.9 response. */
+static void test_http09_status_line(void)
+{
+    const ev a[] = {
+        DATA(true, "GET /x\r\n", 10),
+        DATA(false, "HTTP/1.0 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!", 20),
+        DATA(true, "GET /y HTTP/1.1\r\n\r\n", 30),
+        DATA(false, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nq", 40),
+    };
+    rec *r = g_new0(rec, 1);
+    cs_http_conn_summary sum;
+    run_all_splits(a, CS_ARRAY_LEN(a), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 2);
+    CU_ASSERT_STRING_EQUAL(r->tx[0].version, "0.9");
+    CU_ASSERT_EQUAL(r->tx[0].status, 403);
+    CU_ASSERT_EQUAL(r->tx[0].resp_body, 5);
+    CU_ASSERT_EQUAL(r->tx[0].outcome, CS_HTTP_COMPLETE);
+    CU_ASSERT_EQUAL(r->tx[0].resp_end, 20);
+    CU_ASSERT_STRING_EQUAL(r->tx[1].uri, "/y");
+    CU_ASSERT_EQUAL(r->tx[1].status, 200);
+
+    const ev b[] = {
+        DATA(true, "GET /x\r\n", 10),
+        DATA(false, "HTTP is fun\n", 20),
+        DATA(false, "HTTP/1.1 200 OK\r\n", 25),
+        END(false, 30),
+    };
+    run_all_splits(b, CS_ARRAY_LEN(b), r, &sum);
+    CU_ASSERT_EQUAL_FATAL(r->n, 1);
+    CU_ASSERT_EQUAL(r->tx[0].status, 0);
+    CU_ASSERT_EQUAL(r->tx[0].resp_body, 29);
+    CU_ASSERT_EQUAL(r->tx[0].resp_start, 20);
+    CU_ASSERT_EQUAL(r->tx[0].resp_end, 25);
+    g_free(r);
+}
+
+static void count_anomaly(void *ctx, const cs_conn *c, cs_anomaly a)
+{
+    (void)c;
+    ((int *)ctx)[a]++;
+}
+
+/* A header line over max_line is skipped, but all its bytes count towards the header block limit
+ * (the part held before the overflow was counted as zero). */
+static void test_header_bytes_long_line(void)
+{
+    cs_http_cfg cfg;
+    cs_http_cfg_default(&cfg);
+    cfg.max_line = 16;
+    cfg.max_header_bytes = 64;
+    int anom[CS_ANOM_COUNT] = {0};
+    cs_http_sink sink = {.ctx = anom, .anomaly = count_anomaly};
+    cs_http_conn *h = cs_http_new(&cfg);
+    static const char *const parts[] = {
+        "GET / HTTP/1.1\r\n",                         /* 16 bytes */
+        "X-Long: ",                                   /* 8 bytes held as a partial line */
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", /* 40 bytes: over max_line */
+        "\r\n",                                       /* 16 + 8 + 40 + 2 = 66 > 64 */
+    };
+    for (unsigned i = 0; i < CS_ARRAY_LEN(parts); i++)
+        cs_http_data(h, &sink, NULL, true, (const uint8_t *)parts[i], (uint32_t)strlen(parts[i]),
+                     10);
+    CU_ASSERT_EQUAL(anom[CS_ANOM_HTTP_LINE_TOO_LONG], 1);
+    CU_ASSERT_EQUAL(anom[CS_ANOM_HTTP_HEADERS_TOO_LONG], 1);
+    cs_http_finish(h, &sink, NULL, NULL);
+    cs_http_free(h);
+}
+
 static void test_gzip_body(void)
 {
     char plain[3000];
@@ -486,6 +660,10 @@ void suite_http(void)
         {"gaps: in body, in chunked body, between requests", test_gaps},
         {"HTTP/0.9 and the pending cap", test_http09_and_cap},
         {"gzip body decoded length", test_gzip_body},
+        {"Content-Length lists (RFC 9110 8.6)", test_content_length_list},
+        {"framing errors resynchronise", test_framing_errors},
+        {"HTTP/0.9 request answered by a status line", test_http09_status_line},
+        {"header bytes of an over-long line", test_header_bytes_long_line},
         {"content detection", test_detect},
         {NULL, NULL}};
     cs_add_suite("http", cases);

@@ -109,8 +109,9 @@ static void test_out_of_order(void)
     CU_ASSERT_EQUAL(f.r.ooo_segs, 1);
     CU_ASSERT(f.r.ooo_bytes >= 4);
     CU_ASSERT_EQUAL(seg(&f, 1000, "abc", false, 20), CS_SEG_NEW);
-    /* each chunk keeps the time of the segment that carried it */
-    LOG_IS(&f, "D3@20 D4@10 ");
+    /* the buffered bytes became available in order when the hole was filled, at 20 (they were
+     * captured at 10, but nothing could use them before "abc") */
+    LOG_IS(&f, "D3@20 D4@20 ");
     BYTES_ARE(&f, "abcdefg");
     CU_ASSERT(f.r.ooo == NULL);
     CU_ASSERT_EQUAL(f.r.ooo_bytes, 0);
@@ -123,7 +124,7 @@ static void test_out_of_order(void)
     CU_ASSERT_EQUAL(seg(&f, 53, "def", false, 2), CS_SEG_AHEAD);
     LOG_IS(&f, "");
     CU_ASSERT_EQUAL(seg(&f, 50, "abc", false, 3), CS_SEG_NEW);
-    LOG_IS(&f, "D3@3 D3@2 D3@1 ");
+    LOG_IS(&f, "D3@3 D3@3 D3@3 ");
     BYTES_ARE(&f, "abcdefghi");
     CU_ASSERT_EQUAL(f.r.ooo_segs, 2);
     CU_ASSERT_EQUAL(f.r.delivered, 9);
@@ -172,7 +173,7 @@ static void test_buffered_overlap_first_wins(void)
     CU_ASSERT_EQUAL(f.r.conflicts, 1);
     LOG_IS(&f, "");
     CU_ASSERT_EQUAL(seg(&f, 1000, "abc", false, 4), CS_SEG_NEW);
-    LOG_IS(&f, "D3@4 D2@2 D5@1 D2@2 ");
+    LOG_IS(&f, "D3@4 D2@4 D5@4 D2@4 ");
     BYTES_ARE(&f, "abcdeFGHIJmn");
     CU_ASSERT_EQUAL(f.r.next_seq, 1012);
     CU_ASSERT(f.r.ooo == NULL);
@@ -187,7 +188,7 @@ static void test_buffered_overlap_first_wins(void)
     CU_ASSERT_EQUAL(seg(&f, 3, "34##789abcde", false, 3), CS_SEG_AHEAD);
     CU_ASSERT_EQUAL(f.r.conflicts, 1); /* [5,7) differs, [10,12) is identical */
     CU_ASSERT_EQUAL(seg(&f, 0, "012", false, 4), CS_SEG_NEW);
-    LOG_IS(&f, "D3@4 D2@3 D2@1 D3@3 D2@2 D3@3 ");
+    LOG_IS(&f, "D3@4 D2@4 D2@4 D3@4 D2@4 D3@4 ");
     BYTES_ARE(&f, "0123456789abcde");
     CU_ASSERT_EQUAL(f.r.delivered, 15);
     fx_free(&f);
@@ -235,7 +236,7 @@ static void test_sequence_wrap(void)
     CU_ASSERT_EQUAL(
         cs_reasm_segment(&f.r, &f.lim, &f.sink, 0xFFFFFFF0u, data + 240, 32, 32, false, 3),
         CS_SEG_NEW);
-    LOG_IS(&f, "D240@2 D32@3 D240@1 ");
+    LOG_IS(&f, "D240@2 D32@3 D240@3 ");
     CU_ASSERT_EQUAL(f.r.next_seq, 0x100u);
     CU_ASSERT_EQUAL_FATAL(f.rec.bytes->len, 512);
     CU_ASSERT(memcmp(f.rec.bytes->str, data, 512) == 0);
@@ -292,7 +293,7 @@ static void test_fin_before_missing_data(void)
     CU_ASSERT(!f.r.ended);
     LOG_IS(&f, "");
     CU_ASSERT_EQUAL(seg(&f, 1000, "abc", false, 20), CS_SEG_NEW);
-    LOG_IS(&f, "D3@20 D3@10 E@20 ");
+    LOG_IS(&f, "D3@20 D3@20 E@20 ");
     BYTES_ARE(&f, "abcdef");
     CU_ASSERT_EQUAL(f.rec.ends, 1);
     cs_reasm_finish(&f.r, &f.sink, 30);
@@ -509,7 +510,7 @@ static void test_snaplen_cut(void)
     CU_ASSERT_EQUAL(cs_reasm_segment(&f.r, &f.lim, &f.sink, 1010, d + 10, 2, 5, false, 1),
                     CS_SEG_AHEAD);
     CU_ASSERT_EQUAL(cs_reasm_segment(&f.r, &f.lim, &f.sink, 1000, d, 10, 10, false, 2), CS_SEG_NEW);
-    LOG_IS(&f, "D10@2 D2@1 G3@1 ");
+    LOG_IS(&f, "D10@2 D2@2 G3@2 ");
     BYTES_ARE(&f, "0123456789AB");
     CU_ASSERT_EQUAL(f.r.next_seq, 1015);
     fx_free(&f);
@@ -585,6 +586,58 @@ static uint32_t rnd(uint32_t *s)
     x ^= x >> 17;
     x ^= x << 5;
     return *s = x;
+}
+
+/* Thousands of one-byte pieces in random order, none touching another, then the bytes between
+ * them (some as 3-byte segments overlapping two pieces), then the first byte: the index must put
+ * every piece in its place, and everything is delivered once, in order, when the hole at the
+ * start is filled (so with that segment's time). */
+static void test_sparse_random(void)
+{
+    enum { N = 6001 };
+    static uint8_t data[N];
+    static uint32_t order[N];
+    uint32_t state = 0xC0FFEEu;
+    for (int i = 0; i < N; i++)
+        data[i] = (uint8_t)rnd(&state);
+    fx f;
+    const uint32_t base = 0xFFFFF000u; /* the stream wraps in the middle */
+    fx_init(&f, base);
+    f.lim.max_ooo_bytes = 1u << 30;
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t n = 0;
+        for (uint32_t k = 2 - (uint32_t)pass; k < N; k += 2)
+            order[n++] = k; /* pass 0: even offsets 2..6000, pass 1: odd offsets 1..5999 */
+        for (uint32_t i = n - 1; i > 0; i--) {
+            uint32_t j = rnd(&state) % (i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k = order[i], len = pass == 1 && i % 3 == 0 && k > 1 && k + 1 < N ? 3 : 1;
+            if (len == 3)
+                k--; /* [k-1, k+2): overlaps the pieces on both sides with the same bytes */
+            cs_reasm_segment(&f.r, &f.lim, &f.sink, base + k, data + k, len, len, false, 10 + i);
+        }
+        CU_ASSERT_EQUAL(f.rec.bytes->len, 0);
+    }
+    CU_ASSERT_EQUAL(f.r.conflicts, 0);
+    CU_ASSERT_EQUAL(cs_reasm_segment(&f.r, &f.lim, &f.sink, base, data, 1, 1, false, 99999),
+                    CS_SEG_NEW);
+    CU_ASSERT_EQUAL_FATAL(f.rec.bytes->len, N);
+    CU_ASSERT(memcmp(f.rec.bytes->str, data, N) == 0);
+    CU_ASSERT(f.r.ooo == NULL);
+    CU_ASSERT_EQUAL(f.r.ooo_bytes, 0);
+    CU_ASSERT_EQUAL(f.r.next_seq, base + N);
+    CU_ASSERT_EQUAL(f.r.gaps, 0);
+    /* every delivery carries the time the hole was filled */
+    gchar **ev = g_strsplit(g_strstrip(f.rec.log->str), " ", -1);
+    int bad = 0;
+    for (int i = 0; ev[i] != NULL; i++)
+        bad += !g_str_has_suffix(ev[i], "@99999");
+    CU_ASSERT_EQUAL(bad, 0);
+    g_strfreev(ev);
+    fx_free(&f);
 }
 
 static void test_random_overlaps(void)
@@ -692,6 +745,7 @@ void suite_reasm(void)
         {"snaplen_cut", test_snaplen_cut},
         {"every_split", test_every_split},
         {"random_overlaps", test_random_overlaps},
+        {"sparse pieces in random order", test_sparse_random},
         {"clear_and_reuse", test_clear_and_reuse},
         {NULL, NULL},
     };

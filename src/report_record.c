@@ -1,0 +1,413 @@
+/* report_record.c - the "conn" and "http" records, written once for both JSON and CSV: the field
+ * list lives here only, and a CSV cell holds exactly the value a JSON reader would decode. */
+#include <math.h>
+#include <string.h>
+
+#include "report_record.h"
+#include "util.h"
+
+/* ---- CSV rows ------------------------------------------------------------------------------ */
+
+struct cs_csv_row {
+    GPtrArray *names;  /* column names (owned) */
+    GHashTable *index; /* name -> column index + 1 (keys are the strings in names) */
+    GString *vals;     /* the values of the current record, back to back */
+    GArray *start;     /* per column: offset of its value in vals, or -1 (empty) */
+    GArray *len;       /* per column: value length */
+};
+
+cs_csv_row *cs_csv_row_new(const GPtrArray *columns)
+{
+    cs_csv_row *c = g_new0(cs_csv_row, 1);
+    c->names = g_ptr_array_new_with_free_func(g_free);
+    c->index = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < columns->len; i++) {
+        char *name = g_strdup(g_ptr_array_index(columns, i));
+        g_ptr_array_add(c->names, name);
+        g_hash_table_insert(c->index, name, GUINT_TO_POINTER(i + 1));
+    }
+    c->vals = g_string_sized_new(512);
+    c->start = g_array_sized_new(FALSE, FALSE, sizeof(gssize), columns->len);
+    c->len = g_array_sized_new(FALSE, FALSE, sizeof(gsize), columns->len);
+    g_array_set_size(c->start, columns->len);
+    g_array_set_size(c->len, columns->len);
+    cs_csv_row_reset(c);
+    return c;
+}
+
+void cs_csv_row_free(cs_csv_row *c)
+{
+    if (c == NULL)
+        return;
+    g_hash_table_destroy(c->index);
+    g_ptr_array_free(c->names, TRUE);
+    g_string_free(c->vals, TRUE);
+    g_array_free(c->start, TRUE);
+    g_array_free(c->len, TRUE);
+    g_free(c);
+}
+
+void cs_csv_row_reset(cs_csv_row *c)
+{
+    g_string_truncate(c->vals, 0);
+    for (guint i = 0; i < c->start->len; i++)
+        g_array_index(c->start, gssize, i) = -1;
+}
+
+/* Appends one CSV field (RFC 4180: quoted when it holds a comma, quote, CR or LF). */
+static void csv_field(GString *out, const char *s, size_t n)
+{
+    bool quote = false;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (!quote) {
+        g_string_append_len(out, s, (gssize)n);
+        return;
+    }
+    g_string_append_c(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            g_string_append_c(out, '"');
+        g_string_append_c(out, s[i]);
+    }
+    g_string_append_c(out, '"');
+}
+
+void cs_csv_row_header(const cs_csv_row *c, GString *out)
+{
+    for (guint i = 0; i < c->names->len; i++) {
+        const char *name = g_ptr_array_index(c->names, i);
+        if (i > 0)
+            g_string_append_c(out, ',');
+        csv_field(out, name, strlen(name));
+    }
+    g_string_append_c(out, '\n');
+}
+
+void cs_csv_row_line(const cs_csv_row *c, GString *out)
+{
+    for (guint i = 0; i < c->start->len; i++) {
+        if (i > 0)
+            g_string_append_c(out, ',');
+        gssize at = g_array_index(c->start, gssize, i);
+        if (at >= 0)
+            csv_field(out, c->vals->str + at, g_array_index(c->len, gsize, i));
+    }
+    g_string_append_c(out, '\n');
+}
+
+/* ---- one field, three ways ----------------------------------------------------------------- */
+
+enum { V_STR, V_UINT, V_INT, V_DOUBLE, V_BOOL, V_NULL, V_TIME };
+
+typedef struct val {
+    int kind;
+    const char *s;
+    uint64_t u;
+    int64_t i;
+    double d;
+    int decimals;
+} val;
+
+static void put_json(cs_json *j, const char *key, const val *v)
+{
+    switch (v->kind) {
+    case V_STR:
+        cs_json_str(j, key, v->s);
+        break;
+    case V_UINT:
+        cs_json_uint(j, key, v->u);
+        break;
+    case V_INT:
+        cs_json_int(j, key, v->i);
+        break;
+    case V_DOUBLE:
+        cs_json_double(j, key, v->d, v->decimals);
+        break;
+    case V_BOOL:
+        cs_json_bool(j, key, v->u != 0);
+        break;
+    case V_TIME:
+        cs_json_time(j, key, v->i);
+        break;
+    default:
+        cs_json_null(j, key);
+    }
+}
+
+/* Writes v as a JSON member (key: value), or as the text of a CSV cell (a string as a JSON reader
+ * decodes it, any other value as JSON writes it; null: the cell stays empty), or records the key. */
+static void put(cs_rec *r, const char *key, const val *v)
+{
+    if (r->names != NULL) {
+        g_ptr_array_add(r->names, (gpointer)key);
+        return;
+    }
+    if (r->json != NULL) {
+        put_json(r->json, key, v);
+        return;
+    }
+    cs_csv_row *c = r->csv;
+    if (c == NULL)
+        return;
+    guint col = GPOINTER_TO_UINT(g_hash_table_lookup(c->index, key));
+    if (col == 0) /* a field the header does not have: a programming error, caught by tests */
+        g_error("CSV record field '%s' is not a column", key);
+    col--;
+    if (v->kind == V_NULL || (v->kind == V_STR && v->s == NULL) ||
+        (v->kind == V_DOUBLE && !isfinite(v->d)))
+        return;
+    gsize at = c->vals->len;
+    if (v->kind == V_STR) {
+        cs_json_text(c->vals, v->s, strlen(v->s));
+    } else {
+        cs_json cell; /* the value alone, as JSON writes it */
+        cs_json_init(&cell, c->vals);
+        put_json(&cell, NULL, v);
+    }
+    g_array_index(c->start, gssize, col) = (gssize)at;
+    g_array_index(c->len, gsize, col) = c->vals->len - at;
+}
+
+void cs_rec_str(cs_rec *r, const char *key, const char *v)
+{
+    put(r, key, &(val){.kind = V_STR, .s = v});
+}
+
+void cs_rec_uint(cs_rec *r, const char *key, uint64_t v)
+{
+    put(r, key, &(val){.kind = V_UINT, .u = v});
+}
+
+void cs_rec_int(cs_rec *r, const char *key, int64_t v)
+{
+    put(r, key, &(val){.kind = V_INT, .i = v});
+}
+
+void cs_rec_double(cs_rec *r, const char *key, double v, int decimals)
+{
+    put(r, key, &(val){.kind = V_DOUBLE, .d = v, .decimals = decimals});
+}
+
+void cs_rec_bool(cs_rec *r, const char *key, bool v)
+{
+    put(r, key, &(val){.kind = V_BOOL, .u = v});
+}
+
+void cs_rec_null(cs_rec *r, const char *key)
+{
+    put(r, key, &(val){.kind = V_NULL});
+}
+
+void cs_rec_time(cs_rec *r, const char *key, cs_time_t ns)
+{
+    put(r, key, &(val){.kind = V_TIME, .i = ns});
+}
+
+/* ---- the records --------------------------------------------------------------------------- */
+
+static void rec_addr(cs_rec *r, const char *key, const cs_addr *a, uint8_t family)
+{
+    char buf[64];
+    cs_rec_str(r, key, cs_addr_str(a, family, buf, sizeof buf));
+}
+
+static void rec_us_or_null(cs_rec *r, const char *key, cs_time_t ns)
+{
+    if (ns < 0)
+        cs_rec_null(r, key);
+    else
+        cs_rec_double(r, key, (double)ns / 1e3, 3);
+}
+
+static void rec_time_or_null(cs_rec *r, const char *key, cs_time_t ns)
+{
+    if (ns < 0)
+        cs_rec_null(r, key);
+    else
+        cs_rec_time(r, key, ns);
+}
+
+static void rec_int_or_null(cs_rec *r, const char *key, int64_t v)
+{
+    if (v < 0)
+        cs_rec_null(r, key);
+    else
+        cs_rec_int(r, key, v);
+}
+
+/* The p50 and max of a timing as <prefix>_p50_us and <prefix>_max_us, null when it has no value. */
+static void rec_q50(cs_rec *r, const char *p50_key, const char *max_key, const cs_q50r *q)
+{
+    if (q->n == 0) {
+        cs_rec_null(r, p50_key);
+        cs_rec_null(r, max_key);
+        return;
+    }
+    cs_rec_uint(r, p50_key, q->p50);
+    cs_rec_uint(r, max_key, q->max);
+}
+
+/* The endpoints: uid (cs_conn_uid; "" is null), stream, id.orig_h/p, id.resp_h/p. */
+static void rec_endpoints(cs_rec *r, const char *uid, uint64_t stream, uint8_t family,
+                          const cs_addr addr[2], const uint16_t port[2])
+{
+    cs_rec_str(r, "uid", uid[0] ? uid : NULL);
+    cs_rec_uint(r, "stream", stream);
+    rec_addr(r, "id.orig_h", &addr[0], family);
+    cs_rec_uint(r, "id.orig_p", port[0]);
+    rec_addr(r, "id.resp_h", &addr[1], family);
+    cs_rec_uint(r, "id.resp_p", port[1]);
+}
+
+/* The connection's exchanges (HTTP, cleartext or decrypted): counts, timings, idle gaps. */
+static void rec_conn_http(cs_rec *r, const cs_conn_row *row)
+{
+    const cs_http_conn_summary *h = &row->http; /* parser facts (zero without an HTTP parser) */
+    const cs_exsum *x = &row->ex;
+    cs_rec_uint(r, "http_requests", x->requests);
+    cs_rec_uint(r, "http_responses", x->responses);
+    cs_rec_uint(r, "http_paired", x->paired);
+    cs_rec_uint(r, "http_unanswered", x->unanswered);
+    cs_rec_uint(r, "http_orphan_responses", x->orphans);
+    cs_rec_uint(r, "http_interim", h->interim);
+    cs_rec_uint(r, "http_lost_in_gap", h->lost_in_gap);
+    cs_rec_uint(r, "http_gaps", h->gaps);
+    cs_rec_uint(r, "http_anomalies", h->anomalies);
+    cs_rec_double(r, "http_idle_total_us", (double)x->idle_total / 1e3, 3);
+    cs_rec_double(r, "http_idle_max_us", (double)x->idle_max / 1e3, 3);
+    cs_rec_bool(r, "http_upgraded", h->upgraded);
+    /* 1xx..5xx, then other (status_class[0]) */
+    static const char *const cls[] = {"http_status_1xx", "http_status_2xx", "http_status_3xx",
+                                      "http_status_4xx", "http_status_5xx", "http_status_other"};
+    for (int i = 0; i < 6; i++)
+        cs_rec_uint(r, cls[i], x->status_class[(i + 1) % 6]);
+    rec_q50(r, "http_ttfb_p50_us", "http_ttfb_max_us", &x->ttfb);
+    rec_q50(r, "http_ttlb_p50_us", "http_ttlb_max_us", &x->ttlb);
+    rec_q50(r, "http_total_p50_us", "http_total_max_us", &x->total);
+    rec_time_or_null(r, "http_first_request_ts", x->first_req);
+    rec_time_or_null(r, "http_last_response_ts", x->last_resp);
+}
+
+/* TLS facts every TLS connection has on its conn record (the tls record has the rest). */
+static void rec_conn_tls(cs_rec *r, const cs_tls_summary *t)
+{
+    cs_rec_str(r, "tls_server_name", t->server_name[0] ? t->server_name : NULL);
+    cs_rec_uint(r, "tls_estimated_exchanges", t->estimated_exchanges);
+    cs_q50r q = {.n = t->estimated_exchanges,
+                 .p50 = t->turn_p50_us,
+                 .max = t->turn_max > 0 ? (uint64_t)(t->turn_max / CS_NS_PER_US) : 0};
+    rec_q50(r, "tls_estimated_turn_p50_us", "tls_estimated_turn_max_us", &q);
+}
+
+void cs_rec_conn(cs_rec *r, const cs_conn_row *row)
+{
+    cs_rec_str(r, "type", "conn");
+    cs_rec_time(r, "ts", row->start);
+    rec_endpoints(r, row->uid, row->stream, row->family, row->addr, row->port);
+    cs_rec_str(r, "proto", "tcp");
+    cs_rec_double(r, "duration", (double)(row->end - row->start) / 1e9, 6);
+    cs_rec_uint(r, "orig_bytes", row->bytes[0]);
+    cs_rec_uint(r, "resp_bytes", row->bytes[1]);
+    cs_rec_str(r, "conn_state", row->state);
+    cs_rec_uint(r, "missed_bytes", row->gap_bytes[0] + row->gap_bytes[1]);
+    cs_rec_str(r, "history", row->history);
+    cs_rec_uint(r, "orig_pkts", row->pkts[0]);
+    cs_rec_uint(r, "orig_ip_bytes", row->ip_bytes[0]);
+    cs_rec_uint(r, "resp_pkts", row->pkts[1]);
+    cs_rec_uint(r, "resp_ip_bytes", row->ip_bytes[1]);
+    cs_rec_uint(r, "orig_wire_bytes", row->wire_bytes[0]);
+    cs_rec_uint(r, "resp_wire_bytes", row->wire_bytes[1]);
+    cs_rec_time(r, "ts_end", row->end);
+    cs_rec_uint(r, "syn_pkts", row->syns);
+    cs_rec_uint(r, "synack_pkts", row->synacks);
+    rec_us_or_null(r, "rtt_syn_synack_us", row->rtt_syn);
+    rec_us_or_null(r, "rtt_synack_ack_us", row->rtt_ack);
+    cs_rec_bool(r, "established", row->established);
+    cs_rec_bool(r, "closed", row->closed);
+    cs_rec_str(r, "rst_by", row->rst_by);
+    cs_rec_uint(r, "orig_retrans", row->retrans[0]);
+    cs_rec_uint(r, "resp_retrans", row->retrans[1]);
+    cs_rec_uint(r, "orig_ooo", row->ooo[0]);
+    cs_rec_uint(r, "resp_ooo", row->ooo[1]);
+    cs_rec_uint(r, "orig_zero_win", row->zero_win[0]);
+    cs_rec_uint(r, "resp_zero_win", row->zero_win[1]);
+    cs_rec_uint(r, "orig_missed_bytes", row->gap_bytes[0]);
+    cs_rec_uint(r, "resp_missed_bytes", row->gap_bytes[1]);
+    cs_rec_str(r, "roles_by", row->role_how);
+    cs_rec_str(r, "end_reason", row->end_reason);
+    cs_rec_bool(r, "resumed", row->resumed);
+    cs_rec_str(r, "service", row->service);
+    if (row->has_http || row->has_ex)
+        rec_conn_http(r, row);
+    if (row->tls != NULL)
+        rec_conn_tls(r, row->tls);
+}
+
+void cs_rec_http(cs_rec *r, const cs_http_row *row)
+{
+    const cs_http_tx *tx = row->tx;
+    cs_http_times t;
+    cs_http_times_of(tx, &t);
+    cs_rec_str(r, "type", "http");
+    cs_rec_time(r, "ts", tx->has_request ? tx->req_start : tx->resp_start);
+    rec_endpoints(r, row->uid, row->stream, row->family, row->addr, row->port);
+    cs_rec_uint(r, "trans_depth", tx->depth);
+    cs_rec_str(r, "method", tx->method);
+    cs_rec_str(r, "host", tx->host);
+    cs_rec_str(r, "uri", tx->uri);
+    cs_rec_str(r, "version", tx->version[0] ? tx->version : NULL);
+    cs_rec_str(r, "user_agent", tx->user_agent);
+    cs_rec_uint(r, "request_body_len", tx->req_body_len);
+    cs_rec_uint(r, "response_body_len", tx->resp_body_len);
+    cs_rec_uint(r, "request_body_wire", tx->req_body_wire);
+    cs_rec_uint(r, "response_body_wire", tx->resp_body_wire);
+    if (tx->has_response)
+        cs_rec_uint(r, "status_code", tx->status);
+    else
+        cs_rec_null(r, "status_code");
+    cs_rec_str(r, "status_msg", tx->status_msg);
+    if (tx->info_code != 0)
+        cs_rec_uint(r, "info_code", tx->info_code);
+    else
+        cs_rec_null(r, "info_code");
+    cs_rec_str(r, "resp_version", tx->resp_version[0] ? tx->resp_version : NULL);
+    cs_rec_str(r, "outcome", cs_http_outcome_name((cs_http_outcome)tx->outcome));
+    rec_time_or_null(r, "request_start", tx->req_start);
+    rec_time_or_null(r, "request_end", tx->req_end);
+    rec_time_or_null(r, "response_start", tx->resp_start);
+    rec_time_or_null(r, "response_end", tx->resp_done ? tx->resp_end : -1);
+    rec_int_or_null(r, "request_us", t.req_us);
+    rec_int_or_null(r, "ttfb_us", t.ttfb_us);
+    rec_int_or_null(r, "ttlb_us", t.ttlb_us);
+    rec_int_or_null(r, "total_us", t.total_us);
+    rec_int_or_null(r, "info_us", t.info_us);
+    rec_int_or_null(r, "wait_us", t.wait_us);
+    cs_rec_bool(r, "pipelined", tx->pipelined);
+    cs_rec_bool(r, "request_gap", tx->req_gap);
+    cs_rec_bool(r, "response_gap", tx->resp_gap);
+}
+
+GPtrArray *cs_rec_conn_fields(void)
+{
+    static const cs_tls_summary tls; /* any: only the names are collected */
+    cs_conn_row row;
+    memset(&row, 0, sizeof row);
+    row.has_http = row.has_ex = true;
+    row.tls = &tls;
+    cs_rec r = {.names = g_ptr_array_new()};
+    cs_rec_conn(&r, &row);
+    return r.names;
+}
+
+GPtrArray *cs_rec_http_fields(void)
+{
+    cs_http_tx tx;
+    memset(&tx, 0, sizeof tx);
+    cs_http_row row;
+    memset(&row, 0, sizeof row);
+    row.tx = &tx;
+    cs_rec r = {.names = g_ptr_array_new()};
+    cs_rec_http(&r, &row);
+    return r.names;
+}
