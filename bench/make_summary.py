@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make_summary.py - writes a synthetic connscope summary (format version 1) with N one-minute
+"""make_summary.py - writes a synthetic connscope summary (format version 2) with N one-minute
 buckets, for measuring `connscope merge` (memory and time per bucket of input).
 
 Usage: bench/make_summary.py OUT.json [--buckets N] [--start NS] [--seed S]
@@ -48,7 +48,7 @@ def main():
     first = a.start
     last = a.start + (a.buckets - 1) * width
     with open(a.out, "w") as f:
-        f.write('{"format":"connscope-summary","version":1,"layout":"%s","generator":"make_summary.py",'
+        f.write('{"format":"connscope-summary","version":2,"layout":"%s","generator":"make_summary.py",'
                 '"bucket_ns":%d,"host":null,"max_keys":100000,"first_ts_ns":%d,"last_ts_ns":%d,'
                 '"flow_pkts":[0,0,0,%d,0,0],"flow_bytes":[0,0,0,%d,0,0,0,0],"inputs":["synthetic"],'
                 '"untimed":{"conns":0,"syn_pkts":0,"requests":0,"status_class":[0,0,0,0,0,0],'
@@ -60,8 +60,11 @@ def main():
                     '"unanswered":0,"orphans":0,"bytes_c2s":%d,"bytes_s2c":%d,"ttfb_us":%s,"total_us":%s}'
                     % ("," if i else "", a.start + i * width, r, r, rng.randint(100, 999),
                        rng.randint(1000, 99999), hist(rng, r), hist(rng, r)))
-        f.write('\n  ],\n"servers":[],\n"top":{\n'
-                '"client_requests":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]},\n'
+        f.write('\n  ],\n"servers":[],\n"server_conns":[\n  {"addr":"10.0.0.1","port":80,"conns":%d,'
+                '"established":%d,"refused":0,"reset":0,"open_at_end":0,"midstream":0,"bytes_c2s":0,'
+                '"bytes_s2c":0,"pkts_c2s":0,"pkts_s2c":0,"duration_us":{"n":0,"bins":[]},'
+                '"rtt_us":{"n":0,"bins":[]}}\n  ],\n"top":{\n' % (a.buckets, a.buckets))
+        f.write('"client_requests":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]},\n'
                 '"client_conns":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]},\n'
                 '"client_request":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]}}\n}\n')
 

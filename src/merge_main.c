@@ -275,16 +275,13 @@ bool cs_an_cli_help_all(GOptionContext *octx, int argc, char **argv)
 
 /* ---- connscope merge ------------------------------------------------------------------------- */
 
-/* Orders summaries by their first event time (empty ones first, then the order given). */
+/* Orders summaries by their first event time (then the order given; those without events last:
+ * g_ptr_array_sort is stable). */
 static gint cmp_first_ts(gconstpointer pa, gconstpointer pb)
 {
     const cs_summary_file *a = *(cs_summary_file *const *)pa, *b = *(cs_summary_file *const *)pb;
     cs_time_t x = cs_summary_file_header(a)->first_ts, y = cs_summary_file_header(b)->first_ts;
-    if (x == INT64_MAX)
-        x = INT64_MIN;
-    if (y == INT64_MAX)
-        y = INT64_MIN;
-    return (x > y) - (x < y);
+    return (x > y) - (x < y); /* summaries without events (INT64_MAX) last */
 }
 
 /* Warns about an input named by two summaries (its events are counted twice). */
