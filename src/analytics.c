@@ -137,6 +137,7 @@ cs_analytics *cs_analytics_new(const cs_analytics_cfg *cfg)
     a->first_ts = INT64_MAX;
     a->last_ts = INT64_MIN;
     a->inputs = g_ptr_array_new_with_free_func(g_free);
+    a->edges = g_ptr_array_new_with_free_func(g_free);
     return a;
 }
 
@@ -151,6 +152,8 @@ void cs_analytics_free(cs_analytics *a)
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_free(a->top[i]);
     g_ptr_array_free(a->inputs, TRUE);
+    if (a->edges != NULL)
+        g_ptr_array_free(a->edges, TRUE);
     g_free(a);
 }
 
@@ -278,6 +281,15 @@ void cs_analytics_conn(cs_analytics *a, const cs_conn_row *row)
     cs_topk_add(a->top[CS_TOP_CLIENT_CONNS], key, len, 1);
 }
 
+void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c, bool at_end)
+{
+    if (a->edges == NULL || (!at_end && row->syns > 0))
+        return;
+    cs_an_edge *e = g_new(cs_an_edge, 1);
+    cs_an_edge_fill(e, row, c, at_end);
+    g_ptr_array_add(a->edges, e);
+}
+
 /* "METHOD path": the URI up to its query or fragment. Returns a new string. */
 static gchar *request_what(const cs_http_tx *tx)
 {
@@ -362,6 +374,15 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from)
                             &s->c);
     }
     into->conn_servers_missing = into->conn_servers_missing || from->conn_servers_missing;
+    /* aggregates added up without stitching (-j groups): their edges are no longer known */
+    if (into->edges != NULL && (from->edges == NULL || from->edges->len > 0 || from->streams > 0)) {
+        g_ptr_array_free(into->edges, TRUE);
+        into->edges = NULL;
+    }
+    into->streams += from->streams;
+    into->stitch.stitched += from->stitch.stitched;
+    into->stitch.inexact += from->stitch.inexact;
+    into->stitch.http_cut += from->stitch.http_cut;
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_merge(into->top[i], from->top[i]);
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)

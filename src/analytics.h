@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "edge.h"
 #include "hist.h"
 #include "stats.h"
 #include "topk.h"
@@ -92,6 +93,11 @@ typedef struct cs_analytics {
     uint64_t flow_bytes[CS_AN_BYTE_CLASSES];
     cs_time_t first_ts, last_ts; /* earliest and latest event time counted (INT64_MAX/MIN: none) */
     GPtrArray *inputs;        /* names of the inputs analysed (gchar*), for the summary */
+    /* connections at the edges of the inputs (cs_an_edge*, edge.h), kept for the summary so that
+     * merges can stitch them; NULL when not known (-j groups added up, a summary without them) */
+    GPtrArray *edges;
+    uint64_t streams;         /* tcp.stream indices given out over the inputs (with the edges) */
+    cs_an_stitch stitch;      /* what merges stitched */
 } cs_analytics;
 
 /* Creates empty aggregates. Can't fail (aborts on OOM). */
@@ -107,6 +113,13 @@ void cs_analytics_add_input(cs_analytics *a, const char *name);
 void cs_analytics_syn(cs_analytics *a, cs_time_t ts);
 void cs_analytics_conn(cs_analytics *a, const cs_conn_row *row);
 void cs_analytics_http(cs_analytics *a, const cs_http_row *row);
+
+/* Keeps the record of connection c (just given to cs_analytics_conn) as an edge of the input when
+ * at_end (the input ended with it tracked) or when it began without the client's SYN (edge.h).
+ * Memory: one record per such connection. */
+struct cs_conn;
+void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c,
+                       bool at_end);
 
 /* Replaces the latency-per-server table by the roll-up of st's HTTP server table over Host: per
  * (address, port), the ttfb and total histograms of its paired exchanges. Latency per server is

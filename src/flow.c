@@ -670,6 +670,11 @@ void cs_flow_flush(cs_flow_table *t)
     t->flushing = false;
 }
 
+bool cs_flow_flushing(const cs_flow_table *t)
+{
+    return t->flushing;
+}
+
 uint32_t cs_flow_active(const cs_flow_table *t)
 {
     return t->active;

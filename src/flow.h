@@ -143,6 +143,9 @@ void cs_flow_expire(cs_flow_table *t, cs_time_t now);
  * closed (lingering), CS_END_EOF for the others. */
 void cs_flow_flush(cs_flow_table *t);
 
+/* True while cs_flow_flush() finalises (the connections still tracked at the end of the input). */
+bool cs_flow_flushing(const cs_flow_table *t);
+
 /* Tracked connections now, the peak, and the next stream index to be given out. */
 uint32_t cs_flow_active(const cs_flow_table *t);
 uint32_t cs_flow_peak(const cs_flow_table *t);

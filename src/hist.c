@@ -105,6 +105,39 @@ void cs_hist_merge(cs_hist *into, const cs_hist *from)
         add_bin(into, from->bins[i], from->counts[i]);
 }
 
+bool cs_hist_remove(cs_hist *h, uint64_t v)
+{
+    uint32_t bin = cs_hist_bin(v), pos = find_pos(h, bin);
+    if (h->n == 0 || pos >= h->len || h->bins[pos] != bin)
+        return false;
+    h->n--;
+    h->sum -= (double)v;
+    if (--h->counts[pos] == 0) {
+        memmove(h->bins + pos, h->bins + pos + 1, (h->len - pos - 1) * sizeof *h->bins);
+        memmove(h->counts + pos, h->counts + pos + 1, (h->len - pos - 1) * sizeof *h->counts);
+        h->len--;
+    }
+    if (h->n == 0) {
+        h->min = h->max = 0;
+        h->sum = 0;
+        return true;
+    }
+    bool exact = true;
+    /* an extreme that was v: the values left start (end) in the first (last) bin, which holds one
+     * value only below CS_HIST_EXACT */
+    if (v == h->min) {
+        if (h->bins[0] != bin)
+            h->min = cs_hist_bin_low(h->bins[0]);
+        exact = h->bins[0] < CS_HIST_EXACT;
+    }
+    if (v == h->max) {
+        if (h->bins[h->len - 1] != bin)
+            h->max = cs_hist_bin_high(h->bins[h->len - 1]);
+        exact = exact && h->bins[h->len - 1] < CS_HIST_EXACT;
+    }
+    return exact;
+}
+
 uint64_t cs_hist_percentile(const cs_hist *h, double q)
 {
     if (h->n == 0)

@@ -157,6 +157,90 @@ static void w_conn_servers(wr *w, const cs_analytics *a)
     g_ptr_array_free(cs, TRUE);
 }
 
+/* The edge flags as letters: S the client's SYN, A the server's SYN/ACK, E established, C closed,
+ * F ended by the end of the input, R refused (REJ), T an RST, H HTTP parsed. */
+static const char edge_letters[] = "SAECFRTH";
+
+static void w_edge(cs_json *j, const cs_an_edge *e)
+{
+    char flags[9], ip[64];
+    bool f[8] = {e->syn, e->synack, e->established, e->closed, e->eof, e->refused, e->rst, e->http};
+    int n = 0;
+    for (int i = 0; i < 8; i++)
+        if (f[i])
+            flags[n++] = edge_letters[i];
+    flags[n] = '\0';
+    cs_json_obj_begin(j, NULL);
+    cs_json_str(j, "at", (e->kind & CS_EDGE_START) && (e->kind & CS_EDGE_END) ? "both"
+                         : (e->kind & CS_EDGE_END)                             ? "end"
+                                                                               : "start");
+    cs_json_uint(j, "stream", e->stream);
+    cs_json_arr_begin(j, "addr");
+    for (int i = 0; i < 2; i++)
+        cs_json_str(j, NULL, cs_addr_str(&e->addr[i], e->family, ip, sizeof ip));
+    cs_json_arr_end(j);
+    cs_json_arr_begin(j, "port");
+    cs_json_uint(j, NULL, e->port[0]);
+    cs_json_uint(j, NULL, e->port[1]);
+    cs_json_arr_end(j);
+    cs_json_int(j, "start_ns", e->start);
+    cs_json_int(j, "end_ns", e->end);
+    cs_json_int(j, "last_ns", e->last_ts);
+    cs_json_arr_begin(j, "pkts");
+    cs_json_uint(j, NULL, e->pkts[0]);
+    cs_json_uint(j, NULL, e->pkts[1]);
+    cs_json_arr_end(j);
+    cs_json_arr_begin(j, "bytes");
+    cs_json_uint(j, NULL, e->bytes[0]);
+    cs_json_uint(j, NULL, e->bytes[1]);
+    cs_json_arr_end(j);
+    cs_json_str(j, "flags", flags);
+    if (e->rtt_us >= 0)
+        cs_json_int(j, "rtt_us", e->rtt_us);
+    else
+        cs_json_null(j, "rtt_us");
+    cs_json_arr_begin(j, "http");
+    cs_json_uint(j, NULL, e->http_unanswered);
+    cs_json_uint(j, NULL, e->http_orphans);
+    cs_json_arr_end(j);
+    cs_json_arr_begin(j, "seq");
+    for (int i = 0; i < 2; i++) {
+        if (!e->d[i].seq) {
+            cs_json_null(j, NULL);
+            continue;
+        }
+        cs_json_arr_begin(j, NULL);
+        cs_json_uint(j, NULL, e->d[i].first);
+        cs_json_uint(j, NULL, e->d[i].next_seq);
+        cs_json_arr_end(j);
+    }
+    cs_json_arr_end(j);
+    cs_json_obj_end(j);
+}
+
+/* "streams", "stitch" and "edges" (null when the edges are not known). */
+static void w_edges(wr *w, const cs_analytics *a)
+{
+    cs_json j;
+    g_string_append_printf(w->out,
+                           ",\n\"streams\":%" G_GUINT64_FORMAT ",\"stitch\":{\"stitched\":%" G_GUINT64_FORMAT
+                           ",\"inexact\":%" G_GUINT64_FORMAT ",\"http_cut\":%" G_GUINT64_FORMAT "}",
+                           (guint64)a->streams, (guint64)a->stitch.stitched,
+                           (guint64)a->stitch.inexact, (guint64)a->stitch.http_cut);
+    if (a->edges == NULL) {
+        g_string_append(w->out, ",\n\"edges\":null");
+        return;
+    }
+    g_string_append(w->out, ",\n\"edges\":[");
+    bool first = true;
+    for (guint i = 0; i < a->edges->len; i++) {
+        elem(&j, w);
+        w_edge(&j, a->edges->pdata[i]);
+        put_elem(w, &first);
+    }
+    g_string_append(w->out, first ? "]" : "\n  ]");
+}
+
 static void w_top(wr *w, const char *name, const cs_topk *t, bool pairs, bool first_member)
 {
     cs_json j;
@@ -289,7 +373,9 @@ static void w_document(wr *w, const cs_summary *s, const char *generator)
     g_string_append(w->out, ",\n\"top\":{");
     for (int ti = 0; ti < CS_TOP_TABLES; ti++)
         w_top(w, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST, ti == 0);
-    g_string_append(w->out, "}\n}\n");
+    g_string_append(w->out, "}");
+    w_edges(w, a);
+    g_string_append(w->out, "\n}\n");
 }
 
 void cs_summary_format(const cs_summary *s, const char *generator, GString *out)

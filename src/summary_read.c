@@ -474,6 +474,9 @@ typedef struct loader {
     cs_topk *top[CS_TOP_TABLES]; /* the file's tables, merged into `into` at the end */
     bool seen[8];                /* data members met */
     bool conns_null;             /* "server_conns": null */
+    GPtrArray *edges;            /* "edges" (cs_an_edge*), NULL when absent or null */
+    uint64_t streams;            /* "streams" */
+    cs_an_stitch stitch;         /* "stitch" */
 } loader;
 
 enum { M_FLOW_PKTS, M_FLOW_BYTES, M_UNTIMED, M_BUCKETS, M_SERVERS, M_TOP, M_CONNS, M_COUNT };
@@ -756,6 +759,139 @@ static void load_top(loader *L)
         }
 }
 
+/* One element of "edges" (summary.c w_edge). */
+static bool get_edge(rd *r, const cs_jv *v, cs_an_edge *e, const char *field)
+{
+    static const char letters[] = "SAECFRTH";
+    memset(e, 0, sizeof *e);
+    const cs_jv *at = cs_jv_member(v, "at"), *addr = cs_jv_member(v, "addr");
+    const cs_jv *port = cs_jv_member(v, "port"), *flags = cs_jv_member(v, "flags");
+    const cs_jv *pk = cs_jv_member(v, "pkts"), *by = cs_jv_member(v, "bytes");
+    const cs_jv *http = cs_jv_member(v, "http"), *seq = cs_jv_member(v, "seq");
+    const cs_jv *rtt = cs_jv_member(v, "rtt_us");
+    bool ok = v->kind == 'o' && at != NULL && at->kind == 's' && addr != NULL &&
+              addr->kind == 'a' && addr->n == 2 && port != NULL && port->kind == 'a' &&
+              port->n == 2 && flags != NULL && flags->kind == 's' && pk != NULL &&
+              pk->kind == 'a' && pk->n == 2 && by != NULL && by->kind == 'a' && by->n == 2 &&
+              http != NULL && http->kind == 'a' && http->n == 2 && seq != NULL &&
+              seq->kind == 'a' && seq->n == 2 && rtt != NULL;
+    if (ok) {
+        e->kind = strcmp(at->text, "end") == 0     ? CS_EDGE_END
+                  : strcmp(at->text, "start") == 0 ? CS_EDGE_START
+                  : strcmp(at->text, "both") == 0  ? CS_EDGE_END | CS_EDGE_START
+                                                   : 0;
+        uint8_t fam[2] = {0, 0};
+        uint64_t x[2], y[2], h[2], p[2];
+        ok = e->kind != 0 && get_addr(addr->kids[0], &fam[0], &e->addr[0]) &&
+             get_addr(addr->kids[1], &fam[1], &e->addr[1]) && fam[0] == fam[1];
+        e->family = fam[0];
+        for (int i = 0; ok && i < 2; i++) {
+            ok = num_u64(port->kids[i], &p[i]) && p[i] <= 65535 && num_u64(pk->kids[i], &x[i]) &&
+                 num_u64(by->kids[i], &y[i]) && num_u64(http->kids[i], &h[i]) &&
+                 h[i] <= UINT32_MAX;
+            if (!ok)
+                break;
+            e->port[i] = (uint16_t)p[i];
+            e->pkts[i] = x[i];
+            e->bytes[i] = y[i];
+            const cs_jv *q = seq->kids[i];
+            uint64_t first, next;
+            if (q->kind == 'a' && q->n == 2 && num_u64(q->kids[0], &first) &&
+                num_u64(q->kids[1], &next) && first <= UINT32_MAX && next <= UINT32_MAX) {
+                e->d[i].seq = true;
+                e->d[i].first = (uint32_t)first;
+                e->d[i].next_seq = (uint32_t)next;
+            } else {
+                ok = q->kind == 'z';
+            }
+        }
+        e->http_unanswered = (uint32_t)h[0];
+        e->http_orphans = (uint32_t)h[1];
+        ok = ok && num_u64(cs_jv_member(v, "stream"), &e->stream) &&
+             num_i64(cs_jv_member(v, "start_ns"), &e->start) &&
+             num_i64(cs_jv_member(v, "end_ns"), &e->end) &&
+             num_i64(cs_jv_member(v, "last_ns"), &e->last_ts) && e->start >= 0 &&
+             e->start <= e->end && e->end <= e->last_ts;
+        ok = ok && (rtt->kind == 'z' || (num_i64(rtt, &e->rtt_us) && e->rtt_us >= 0));
+        if (rtt->kind == 'z')
+            e->rtt_us = -1;
+        for (const char *c = flags->text; ok && *c != '\0'; c++) {
+            const char *k = strchr(letters, *c);
+            bool *f[8] = {&e->syn,  &e->synack,  &e->established, &e->closed,
+                          &e->eof,  &e->refused, &e->rst,         &e->http};
+            ok = k != NULL;
+            if (ok)
+                *f[k - letters] = true;
+        }
+    }
+    if (!ok)
+        rd_fail(r, field, "not an edge connection record (doc/summary-format.md)");
+    return ok;
+}
+
+static void load_edges(loader *L)
+{
+    char field[48];
+    if (cs_jr_peek(L->jr) == 'n') {
+        const cs_jv *v = cs_jr_value(L->jr);
+        if (v != NULL && v->kind != 'z')
+            rd_fail(&L->r, "edges", "expected an array or null");
+        return;
+    }
+    if (!cs_jr_arr_begin(L->jr)) {
+        rd_fail(&L->r, "edges", "expected an array or null");
+        return;
+    }
+    L->edges = g_ptr_array_new_with_free_func(g_free);
+    for (uint32_t i = 0; L->r.err == NULL && cs_jr_elem(L->jr) == 1; i++) {
+        const cs_jv *v = cs_jr_value(L->jr);
+        if (v == NULL)
+            return;
+        snprintf(field, sizeof field, "edges[%u]", i);
+        cs_an_edge *e = g_new(cs_an_edge, 1);
+        g_ptr_array_add(L->edges, e);
+        get_edge(&L->r, v, e, field);
+    }
+}
+
+/* "streams" and "stitch". */
+static void load_stitch(loader *L, bool streams)
+{
+    const cs_jv *v = cs_jr_value(L->jr);
+    if (v == NULL)
+        return;
+    if (streams) {
+        if (!num_u64(v, &L->streams))
+            rd_fail(&L->r, "streams", "expected a non-negative integer");
+        return;
+    }
+    if (v->kind != 'o') {
+        rd_fail(&L->r, "stitch", "expected an object");
+        return;
+    }
+    L->stitch.stitched = get_u64(&L->r, v, "stitched", "stitch");
+    L->stitch.inexact = get_u64(&L->r, v, "inexact", "stitch");
+    L->stitch.http_cut = get_u64(&L->r, v, "http_cut", "stitch");
+}
+
+/* The edges of a loaded file go into the merge: stitched to the merge's when it has them; when
+ * either side's are unknown, the merge's are unknown from then on. */
+static void add_edges(loader *L, cs_analytics *a)
+{
+    a->stitch.stitched += L->stitch.stitched;
+    a->stitch.inexact += L->stitch.inexact;
+    a->stitch.http_cut += L->stitch.http_cut;
+    if (a->edges != NULL && L->edges != NULL) {
+        cs_an_edges_add(a, L->edges, L->streams);
+        return;
+    }
+    a->streams += L->streams;
+    if (a->edges != NULL) {
+        g_ptr_array_free(a->edges, TRUE);
+        a->edges = NULL;
+    }
+}
+
 /* Member `name` of the document: header members were read by the first pass (skipped here). */
 static void load_member(loader *L, const char *name)
 {
@@ -769,6 +905,10 @@ static void load_member(loader *L, const char *name)
     } else if (strcmp(name, "top") == 0) {
         L->seen[M_TOP] = true;
         load_top(L);
+    } else if (strcmp(name, "edges") == 0 && L->edges == NULL) {
+        load_edges(L);
+    } else if (strcmp(name, "streams") == 0 || strcmp(name, "stitch") == 0) {
+        load_stitch(L, name[1] == 't' && name[2] == 'r');
     } else if (strcmp(name, "server_conns") == 0 && L->hdr->version >= 2) {
         L->seen[M_CONNS] = true;
         load_conn_servers(L);
@@ -869,6 +1009,7 @@ bool cs_summary_load(cs_summary_file *sf, cs_summary *into, GError **err)
         /* version 1 has no connections per server: the merge says so rather than print none */
         if (sf->hdr.version < 2 || L.conns_null)
             a->conn_servers_missing = true;
+        add_edges(&L, a);
         into->loads++;
         a->last = NULL;
     }
@@ -876,6 +1017,8 @@ bool cs_summary_load(cs_summary_file *sf, cs_summary *into, GError **err)
         g_string_free(L.r.err, TRUE);
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_free(L.top[i]);
+    if (L.edges != NULL)
+        g_ptr_array_free(L.edges, TRUE);
     cs_jr_free(L.jr);
     return ok;
 }
