@@ -283,10 +283,11 @@ void cs_analytics_conn(cs_analytics *a, const cs_conn_row *row)
 
 void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c, bool at_end)
 {
-    if (a->edges == NULL || (!at_end && row->syns > 0))
+    bool at_start = row->syns == 0 || row->start - a->first_ts <= CS_EDGE_SYN_WINDOW;
+    if (a->edges == NULL || (!at_end && !at_start))
         return;
     cs_an_edge *e = g_new(cs_an_edge, 1);
-    cs_an_edge_fill(e, row, c, at_end);
+    cs_an_edge_fill(e, row, c, at_end, at_start);
     g_ptr_array_add(a->edges, e);
 }
 

@@ -8,10 +8,11 @@
 #include "flow.h"
 #include "stats.h"
 
-void cs_an_edge_fill(cs_an_edge *e, const cs_conn_row *row, const cs_conn *c, bool at_end)
+void cs_an_edge_fill(cs_an_edge *e, const cs_conn_row *row, const cs_conn *c, bool at_end,
+                     bool at_start)
 {
     memset(e, 0, sizeof *e);
-    e->kind = (uint8_t)((at_end ? CS_EDGE_END : 0) | (row->syns == 0 ? CS_EDGE_START : 0));
+    e->kind = (uint8_t)((at_end ? CS_EDGE_END : 0) | (at_start ? CS_EDGE_START : 0));
     e->family = row->family;
     for (int i = 0; i < 2; i++) {
         e->addr[i] = row->addr[i];
@@ -20,8 +21,11 @@ void cs_an_edge_fill(cs_an_edge *e, const cs_conn_row *row, const cs_conn *c, bo
         e->bytes[i] = row->bytes[i];
         const cs_conn_dir *d = &c->d[i == 0 ? c->client : !c->client];
         e->d[i].seq = d->reasm.started;
-        e->d[i].next_seq = d->reasm.next_seq;
+        e->closing_ts[i] = d->closing_ts;
         e->d[i].first = d->reasm.next_seq - (uint32_t)(d->reasm.delivered + d->reasm.gap_bytes);
+        /* a FIN takes a sequence number: the continuation's next segment comes after it */
+        bool fin = d->reasm.has_fin && d->reasm.fin_seq == d->reasm.next_seq;
+        e->d[i].next_seq = d->reasm.next_seq + (fin ? 1 : 0);
     }
     e->stream = row->stream;
     e->start = row->start;
@@ -35,7 +39,9 @@ void cs_an_edge_fill(cs_an_edge *e, const cs_conn_row *row, const cs_conn *c, bo
     e->refused = strcmp(row->state, "REJ") == 0;
     e->rst = row->rst_by != NULL;
     e->rtt_us = row->rtt_syn >= 0 ? row->rtt_syn / CS_NS_PER_US : -1;
-    e->http = row->has_http;
+    e->syn_ts = c->syn_last_ts;
+    e->synack_ts = c->synack_ts;
+    e->http = row->has_http || (row->service != NULL && strcmp(row->service, "http") == 0);
     if (row->has_http) {
         e->http_unanswered = row->http.unanswered;
         e->http_orphans = row->http.orphans;
@@ -146,6 +152,10 @@ static bool continues(const cs_an_edge *a, const cs_an_edge *b)
 {
     if (!same_tuple(a, b) || b->start < a->last_ts)
         return false;
+    /* B has the client's SYN: a retransmission of A's (the same ISN), or a new connection (both
+     * orientations are the SYN's) */
+    if (b->syn)
+        return a->syn && a->d[0].seq && b->d[0].seq && a->d[0].first == b->d[0].first;
     for (int i = 0; i < 2; i++) {
         const cs_an_edge_dir *y = &b->d[same_side(a, b, i)];
         if (a->d[i].seq && y->seq) {
@@ -185,15 +195,47 @@ static void join(const cs_an_edge *a, const cs_an_edge *b, cs_an_edge *out, bool
      * sent on */
     out->established = a->established ||
                        (a->syn && out->synack && b->pkts[same_side(a, b, 0)] > 0);
-    out->closed = a->closed || b->closed;
-    out->eof = b->eof;
-    out->refused = a->refused;
+    /* REJ: the client's SYN answered by the server's RST, no SYN/ACK */
+    out->refused = a->refused || (a->syn && !a->synack && !b->synack && !b->syn &&
+                                  b->closing_ts[same_side(a, b, 1)] != 0 && b->rst &&
+                                  b->pkts[same_side(a, b, 0)] == 0);
     out->rst = a->rst || b->rst;
-    out->rtt_us = a->rtt_us >= 0 ? a->rtt_us : b->rtt_us;
-    out->http = a->http || b->http;
-    /* Zeek's end: the last packet before both sides had closed */
-    out->end = a->closed ? a->end : b->end;
+    /* Zeek's end: the packet that leaves both sides closed (FIN or RST each way); the sides A
+     * closed count for B's packets */
+    int missing = -1, n_missing = 0;
+    for (int i = 0; i < 2; i++) {
+        cs_time_t bt = b->closing_ts[same_side(a, b, i)];
+        out->closing_ts[i] = a->closing_ts[i] != 0 ? a->closing_ts[i] : bt;
+        if (a->closing_ts[i] == 0) {
+            missing = i;
+            n_missing++;
+        }
+    }
+    if (n_missing == 0)
+        out->end = a->end;
+    else if (n_missing == 1 && b->closing_ts[same_side(a, b, missing)] != 0)
+        out->end = b->closing_ts[same_side(a, b, missing)];
+    else
+        out->end = b->end;
+    /* closed: an RST, or a FIN each way (both FINs; the fin flags are not kept: an RST-free
+     * side that closed sent a FIN) */
+    out->closed = a->closed || b->closed || out->rst ||
+                  (out->closing_ts[0] != 0 && out->closing_ts[1] != 0);
+    /* the end of the input finalises a connection still tracked as closed or not */
+    out->eof = (b->kind & CS_EDGE_END) && !out->closed;
     out->last_ts = b->last_ts;
+    /* B's half counted its own end as an event time: the merge's last event time may be later
+     * than the whole run's */
+    if (b->end > out->end)
+        *inexact = true;
+    /* SYN in A, SYN/ACK in B: the RTT spans the cut */
+    out->synack_ts = a->synack_ts != 0 ? a->synack_ts : b->synack_ts;
+    out->syn_ts = a->synack_ts == 0 && b->syn_ts != 0 ? b->syn_ts : a->syn_ts;
+    out->rtt_us = a->rtt_us >= 0 ? a->rtt_us
+                  : out->syn_ts != 0 && out->synack_ts != 0
+                      ? (out->synack_ts - out->syn_ts) / CS_NS_PER_US
+                      : b->rtt_us;
+    out->http = a->http || b->http;
     uint32_t cut = MIN(a->http_unanswered, b->http_orphans);
     out->http_unanswered = a->http_unanswered - cut + b->http_unanswered;
     out->http_orphans = a->http_orphans + b->http_orphans - cut;

@@ -17,12 +17,15 @@ struct cs_conn_row;
 
 /* cs_an_edge.kind bits */
 #define CS_EDGE_END 1   /* still tracked when the input ended (open, or closed but lingering) */
-#define CS_EDGE_START 2 /* first seen without the client's SYN: may continue an earlier input */
+#define CS_EDGE_START 2 /* may continue an earlier input: first seen without the client's SYN, or
+                           with a SYN within CS_EDGE_SYN_WINDOW of the input's first event (a
+                           retransmission of a SYN sent before the input began) */
+#define CS_EDGE_SYN_WINDOW (75 * CS_NS_PER_S) /* SYN retransmissions of common stacks span ~1 min */
 
 /* One direction of an edge connection ([0]: sent by the client, [1]: by the server). */
 typedef struct cs_an_edge_dir {
     bool seq;          /* the stream of bytes started (next_seq and first are valid) */
-    uint32_t next_seq; /* next byte expected after what the input held */
+    uint32_t next_seq; /* next sequence number expected after what the input held (after its FIN) */
     uint32_t first;    /* sequence number of the first byte the input counted */
 } cs_an_edge_dir;
 
@@ -43,6 +46,9 @@ typedef struct cs_an_edge {
     bool rst;          /* an RST was seen */
     bool http;         /* HTTP was parsed on it */
     int64_t rtt_us;    /* SYN -> SYN/ACK, -1 if not seen */
+    cs_time_t closing_ts[2]; /* first FIN or RST sent by the client / the server, 0 if none */
+    cs_time_t syn_ts;    /* last SYN before the first SYN/ACK, 0 if none */
+    cs_time_t synack_ts; /* first SYN/ACK, 0 if none */
     uint32_t http_unanswered, http_orphans; /* requests without response, responses without
                                                request, reported on it */
     cs_an_edge_dir d[2];
@@ -58,9 +64,9 @@ typedef struct cs_an_stitch {
 } cs_an_stitch;
 
 /* Fills e from the record row of connection c, which ends now; at_end: the input ended with it
- * tracked. */
+ * tracked; at_start: it may continue an earlier input (CS_EDGE_START). */
 void cs_an_edge_fill(cs_an_edge *e, const struct cs_conn_row *row, const struct cs_conn *c,
-                     bool at_end);
+                     bool at_end, bool at_start);
 
 /* Adds (sign 1) or takes back (sign -1) what e adds to the aggregates of a: the bucket of its
  * start, the flow-profile classes, the client's connection count, its server's connection row.

@@ -544,6 +544,8 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
         d->seen |= CS_SENT_DATA;
         hist_add(c, dir, 'D');
     }
+    if ((fl & (CS_TH_FIN | CS_TH_RST)) && d->closing_ts == 0)
+        d->closing_ts = p->ts;
     if (fl & CS_TH_FIN) {
         d->seen |= CS_SENT_FIN;
         hist_add(c, dir, 'F');

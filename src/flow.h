@@ -50,6 +50,7 @@ typedef struct cs_conn_dir {
     uint32_t ooo;           /* segments that arrived ahead of a hole */
     uint32_t zero_windows;  /* segments advertising a zero window (not RST) */
     uint16_t seen;          /* CS_SENT_* */
+    cs_time_t closing_ts;   /* its first FIN or RST, 0 if none (summaries' edges: edge.c) */
     uint16_t mss;           /* from its SYN, 0 if none */
     int8_t wscale;          /* from its SYN, -1 if none */
     uint32_t seq_hi;        /* highest sequence number + length sent so far (Zeek's retransmission rule) */

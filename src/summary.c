@@ -199,6 +199,12 @@ static void w_edge(cs_json *j, const cs_an_edge *e)
         cs_json_int(j, "rtt_us", e->rtt_us);
     else
         cs_json_null(j, "rtt_us");
+    cs_json_arr_begin(j, "closing_ns");
+    cs_json_int(j, NULL, e->closing_ts[0]);
+    cs_json_int(j, NULL, e->closing_ts[1]);
+    cs_json_arr_end(j);
+    cs_json_int(j, "syn_ns", e->syn_ts);
+    cs_json_int(j, "synack_ns", e->synack_ts);
     cs_json_arr_begin(j, "http");
     cs_json_uint(j, NULL, e->http_unanswered);
     cs_json_uint(j, NULL, e->http_orphans);

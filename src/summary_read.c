@@ -768,13 +768,15 @@ static bool get_edge(rd *r, const cs_jv *v, cs_an_edge *e, const char *field)
     const cs_jv *port = cs_jv_member(v, "port"), *flags = cs_jv_member(v, "flags");
     const cs_jv *pk = cs_jv_member(v, "pkts"), *by = cs_jv_member(v, "bytes");
     const cs_jv *http = cs_jv_member(v, "http"), *seq = cs_jv_member(v, "seq");
-    const cs_jv *rtt = cs_jv_member(v, "rtt_us");
+    const cs_jv *rtt = cs_jv_member(v, "rtt_us"), *cl = cs_jv_member(v, "closing_ns");
     bool ok = v->kind == 'o' && at != NULL && at->kind == 's' && addr != NULL &&
               addr->kind == 'a' && addr->n == 2 && port != NULL && port->kind == 'a' &&
               port->n == 2 && flags != NULL && flags->kind == 's' && pk != NULL &&
               pk->kind == 'a' && pk->n == 2 && by != NULL && by->kind == 'a' && by->n == 2 &&
               http != NULL && http->kind == 'a' && http->n == 2 && seq != NULL &&
-              seq->kind == 'a' && seq->n == 2 && rtt != NULL;
+              seq->kind == 'a' && seq->n == 2 && rtt != NULL && cl != NULL && cl->kind == 'a' &&
+              cl->n == 2 && num_i64(cl->kids[0], &e->closing_ts[0]) &&
+              num_i64(cl->kids[1], &e->closing_ts[1]);
     if (ok) {
         e->kind = strcmp(at->text, "end") == 0     ? CS_EDGE_END
                   : strcmp(at->text, "start") == 0 ? CS_EDGE_START
@@ -810,7 +812,9 @@ static bool get_edge(rd *r, const cs_jv *v, cs_an_edge *e, const char *field)
         ok = ok && num_u64(cs_jv_member(v, "stream"), &e->stream) &&
              num_i64(cs_jv_member(v, "start_ns"), &e->start) &&
              num_i64(cs_jv_member(v, "end_ns"), &e->end) &&
-             num_i64(cs_jv_member(v, "last_ns"), &e->last_ts) && e->start >= 0 &&
+             num_i64(cs_jv_member(v, "last_ns"), &e->last_ts) &&
+             num_i64(cs_jv_member(v, "syn_ns"), &e->syn_ts) &&
+             num_i64(cs_jv_member(v, "synack_ns"), &e->synack_ts) && e->start >= 0 &&
              e->start <= e->end && e->end <= e->last_ts;
         ok = ok && (rtt->kind == 'z' || (num_i64(rtt, &e->rtt_us) && e->rtt_us >= 0));
         if (rtt->kind == 'z')
