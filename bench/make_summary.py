@@ -66,7 +66,8 @@ def main():
                 '"rtt_us":{"n":0,"bins":[]}}\n  ],\n"top":{\n' % (a.buckets, a.buckets))
         f.write('"client_requests":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]},\n'
                 '"client_conns":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]},\n'
-                '"client_request":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]}}\n}\n')
+                '"client_request":{"approx":false,"floor":0,"total":0,"evictions":0,"keys":[]}},\n'
+                '"streams":%d,"stitch":{"stitched":0,"inexact":0,"http_cut":0},\n"edges":[]\n}\n' % a.buckets)
 
 
 if __name__ == "__main__":
