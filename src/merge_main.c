@@ -368,7 +368,7 @@ int cs_merge_main(int argc, char **argv)
         "capture, or per sensor) and prints the analytics report that one run over all their\n"
         "inputs would give: every count and histogram adds up exactly. Top-talker tables stay\n"
         "exact while the union of their keys fits --max-keys; then they carry Space-Saving\n"
-        "error bounds. A connection that spans two inputs is counted in each of them.\n"
+        "error bounds. A connection cut between two inputs is stitched back into one.\n"
         "All sections are printed unless some are chosen (--top, --bucket, --latency,\n"
         "--flow-profile). Summaries must have the same format version, histogram layout,\n"
         "bucket width (or --bucket a multiple of it) and --host.");
@@ -403,6 +403,16 @@ int cs_merge_main(int argc, char **argv)
     acc = merge_files(files, &cli);
     if (acc == NULL)
         goto out;
+    const cs_an_stitch *st = &acc->an->stitch;
+    if (st->stitched > 0) /* the merged summaries carry these counts on: totals of every merge */
+        fprintf(stderr,
+                "connscope merge: %" G_GUINT64_FORMAT " connections cut between inputs stitched; "
+                "%" G_GUINT64_FORMAT " not exactly (%" G_GUINT64_FORMAT
+                " with HTTP on both sides of a cut)\n",
+                (guint64)st->stitched, (guint64)st->inexact, (guint64)st->http_cut);
+    if (acc->an->edges == NULL)
+        fprintf(stderr, "connscope merge: a summary without edge connections (older, or -j): "
+                        "connections cut between inputs are counted once per input\n");
     if (cs_an_cli_files_due(&cli))
         cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
     cs_an_cli_report(&cli, acc->an, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
