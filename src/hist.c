@@ -138,11 +138,11 @@ bool cs_hist_remove(cs_hist *h, uint64_t v)
     /* an extreme already known only to its bin (an earlier removal) whose bin emptied */
     if (cs_hist_bin(h->min) != h->bins[0]) {
         h->min = cs_hist_bin_low(h->bins[0]);
-        exact = false;
+        exact = exact && h->bins[0] < CS_HIST_EXACT;
     }
     if (cs_hist_bin(h->max) != h->bins[h->len - 1]) {
         h->max = cs_hist_bin_high(h->bins[h->len - 1]);
-        exact = false;
+        exact = exact && h->bins[h->len - 1] < CS_HIST_EXACT;
     }
     return exact;
 }

@@ -57,8 +57,16 @@ else
 fi
 
 # ---- 2. Dask LocalCluster -------------------------------------------------------------------------
-if python3 -c 'import dask.distributed' 2>/dev/null; then
-    if timeout 300 python3 "$SRCDIR/contrib/dask/connscope_dask.py" --local 2 --fan-in 3 \
+# python3-distributed is Debian's: the system python when another python3 comes first in PATH
+PY=
+for p in python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import dask.distributed' 2>/dev/null; then
+        PY=$p
+        break
+    fi
+done
+if [ -n "$PY" ]; then
+    if timeout 300 "$PY" "$SRCDIR/contrib/dask/connscope_dask.py" --local 2 --fan-in 3 \
         --connscope "$CONNSCOPE" $(printf -- '--analysis-arg=%s ' "${ANA[@]}") \
         --summary-out "$TMP/dask.json" $(ls "$d"/piece_*.pcap | shuf) >"$TMP/dask.txt" 2>"$TMP/dask.err" &&
         compare "$TMP/whole.json" "$TMP/dask.json"; then
