@@ -275,13 +275,18 @@ bool cs_an_cli_help_all(GOptionContext *octx, int argc, char **argv)
 
 /* ---- connscope merge ------------------------------------------------------------------------- */
 
-/* Orders summaries by their first event time (then the order given; those without events last:
- * g_ptr_array_sort is stable). */
+/* Orders summaries by their first event time, then their last (then the order given; those
+ * without events last: g_ptr_array_sort is stable). */
 static gint cmp_first_ts(gconstpointer pa, gconstpointer pb)
 {
     const cs_summary_file *a = *(cs_summary_file *const *)pa, *b = *(cs_summary_file *const *)pb;
     cs_time_t x = cs_summary_file_header(a)->first_ts, y = cs_summary_file_header(b)->first_ts;
-    return (x > y) - (x < y); /* summaries without events (INT64_MAX) last */
+    if (x != y)
+        return (x > y) - (x < y); /* summaries without events (INT64_MAX) last */
+    /* the same first time (pieces cut between packets of one timestamp): the one that ends first */
+    x = cs_summary_file_header(a)->last_ts;
+    y = cs_summary_file_header(b)->last_ts;
+    return (x > y) - (x < y);
 }
 
 /* Warns about an input named by two summaries (its events are counted twice). */

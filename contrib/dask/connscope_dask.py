@@ -71,14 +71,16 @@ def merge(connscope, parts, out):
 
 
 def first_event(path):
-    """first_ts_ns of a summary (its header is the first line); summaries without events last."""
+    """(first_ts_ns, last_ts_ns) of a summary (its header is the first line), as connscope merge
+    orders its inputs; summaries without events last."""
     with open(path) as f:
         head = f.readline().rstrip().rstrip(",")
     try:
-        v = json.loads(head + "}").get("first_ts_ns")
+        h = json.loads(head + "}")
     except ValueError:
-        v = json.load(open(path)).get("first_ts_ns")
-    return (v is None, v or 0)
+        h = json.load(open(path))
+    v, w = h.get("first_ts_ns"), h.get("last_ts_ns")
+    return (v is None, v or 0, w or 0)
 
 
 def expand(inputs):
