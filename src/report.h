@@ -114,6 +114,8 @@ void cs_report_udp_json(cs_report *r, const cs_udp_row *row);
 void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info);
 struct cs_json;
 void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
+/* The tunnel object alone, as a top-level value (for the CSV cell of the same field). */
+void cs_report_json_tunnel_value(struct cs_json *j, const cs_tunnel *tn);
 
 /* JSON writer (report_json.c): starts a record of `type` in r's buffer; writes it as one line;
  * an address member in its text form. */
