@@ -141,6 +141,7 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
         cs_analytics_conn(e->cfg.analytics, &row);
         if (e->cfg.auto_bucket)
             cs_plot_auto_bucket(e->cfg.analytics);
+        cs_analytics_edge(e->cfg.analytics, &row, c, cs_flow_flushing(e->flow));
     }
     e->report->conn(e->report, &row);
     cs_app_summary_clear(&app);
@@ -397,8 +398,10 @@ static void fill_info(cs_engine *e, cs_run_info *info)
 /* Latency per server is counted once, in the stats; the analytics get their copy before a report. */
 static void sync_analytics(cs_engine *e)
 {
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_servers_from(e->cfg.analytics, &e->stats);
+        e->cfg.analytics->streams = cs_flow_streams(e->flow);
+    }
 }
 
 void cs_engine_report_now(cs_engine *e, const cs_run_info *info)

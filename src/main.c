@@ -263,7 +263,7 @@ static int write_analytics_files(const cs_an_cli *acli, const cs_analytics *an, 
     if (an == NULL)
         return status;
     fflush(stdout);
-    if (!cs_an_cli_write_files(acli, an, "connscope " PACKAGE_VERSION, &err)) {
+    if (!cs_an_cli_write_files(acli, an, NULL, "connscope " PACKAGE_VERSION, &err)) {
         fprintf(stderr, "connscope: %s\n", err->message);
         g_error_free(err);
         return CS_EXIT_OUTPUT;
