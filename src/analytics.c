@@ -281,7 +281,8 @@ void cs_analytics_conn(cs_analytics *a, const cs_conn_row *row)
     cs_topk_add(a->top[CS_TOP_CLIENT_CONNS], key, len, 1);
 }
 
-void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c, bool at_end)
+void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c,
+                       bool at_end)
 {
     bool at_start = row->syns == 0 || row->start - a->first_ts <= CS_EDGE_SYN_WINDOW;
     if (a->edges == NULL || (!at_end && !at_start))

@@ -96,8 +96,8 @@ typedef struct cs_analytics {
     /* connections at the edges of the inputs (cs_an_edge*, edge.h), kept for the summary so that
      * merges can stitch them; NULL when not known (-j groups added up, a summary without them) */
     GPtrArray *edges;
-    uint64_t streams;         /* tcp.stream indices given out over the inputs (with the edges) */
-    cs_an_stitch stitch;      /* what merges stitched */
+    uint64_t streams;    /* tcp.stream indices given out over the inputs (with the edges) */
+    cs_an_stitch stitch; /* what merges stitched */
 } cs_analytics;
 
 /* Creates empty aggregates. Can't fail (aborts on OOM). */

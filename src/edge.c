@@ -193,8 +193,7 @@ static void join(const cs_an_edge *a, const cs_an_edge *b, cs_an_edge *out, bool
     out->synack = a->synack || b->synack;
     /* the handshake completes in B when A saw the SYN and B (or A) the SYN/ACK, then the client
      * sent on */
-    out->established = a->established ||
-                       (a->syn && out->synack && b->pkts[same_side(a, b, 0)] > 0);
+    out->established = a->established || (a->syn && out->synack && b->pkts[same_side(a, b, 0)] > 0);
     /* REJ: the client's SYN answered by the server's RST, no SYN/ACK */
     out->refused = a->refused || (a->syn && !a->synack && !b->synack && !b->syn &&
                                   b->closing_ts[same_side(a, b, 1)] != 0 && b->rst &&
@@ -281,7 +280,7 @@ void cs_an_edges_add(cs_analytics *a, GPtrArray *in, uint64_t in_streams)
     }
     uint64_t offset = a->streams;
     GArray *joined = g_array_new(FALSE, FALSE, sizeof(uint64_t)); /* B's stitched local indices */
-    GPtrArray *keep = g_ptr_array_new();                           /* B's edges to add as they are */
+    GPtrArray *keep = g_ptr_array_new();                          /* B's edges to add as they are */
     for (guint i = 0; i < in->len; i++) {
         cs_an_edge *b = in->pdata[i];
         cs_an_edge *e = (b->kind & CS_EDGE_START) ? g_hash_table_lookup(open, b) : NULL;

@@ -16,8 +16,9 @@ struct cs_conn;
 struct cs_conn_row;
 
 /* cs_an_edge.kind bits */
-#define CS_EDGE_END 1   /* still tracked when the input ended (open, or closed but lingering) */
-#define CS_EDGE_START 2 /* may continue an earlier input: first seen without the client's SYN, or
+#define CS_EDGE_END 1 /* still tracked when the input ended (open, or closed but lingering) */
+#define CS_EDGE_START                                                                              \
+    2 /* may continue an earlier input: first seen without the client's SYN, or
                            with a SYN within CS_EDGE_SYN_WINDOW of the input's first event (a
                            retransmission of a SYN sent before the input began) */
 #define CS_EDGE_SYN_WINDOW (75 * CS_NS_PER_S) /* SYN retransmissions of common stacks span ~1 min */
@@ -32,23 +33,23 @@ typedef struct cs_an_edge_dir {
 /* What one connection record added to the aggregates of a summary (so that a merge can take it
  * back out), and how it stood at the edges. Orientation as the record's: [0] client, [1] server. */
 typedef struct cs_an_edge {
-    uint8_t kind;      /* CS_EDGE_* bits */
+    uint8_t kind; /* CS_EDGE_* bits */
     uint8_t family;
     cs_addr addr[2];
     uint16_t port[2];
-    uint64_t stream;   /* tcp.stream in the input (or in the merged range of inputs) */
+    uint64_t stream;               /* tcp.stream in the input (or in the merged range of inputs) */
     cs_time_t start, end, last_ts; /* record start and end (Zeek's), last packet */
     uint64_t pkts[2], bytes[2];
-    bool syn, synack;  /* the client's SYN / the server's SYN/ACK were seen */
-    bool established;  /* the record's established flag (handshake seen) */
-    bool closed, eof;  /* closed (FIN both ways or RST); ended by the end of the input */
-    bool refused;      /* state REJ */
-    bool rst;          /* an RST was seen */
-    bool http;         /* HTTP was parsed on it */
-    int64_t rtt_us;    /* SYN -> SYN/ACK, -1 if not seen */
+    bool syn, synack;        /* the client's SYN / the server's SYN/ACK were seen */
+    bool established;        /* the record's established flag (handshake seen) */
+    bool closed, eof;        /* closed (FIN both ways or RST); ended by the end of the input */
+    bool refused;            /* state REJ */
+    bool rst;                /* an RST was seen */
+    bool http;               /* HTTP was parsed on it */
+    int64_t rtt_us;          /* SYN -> SYN/ACK, -1 if not seen */
     cs_time_t closing_ts[2]; /* first FIN or RST sent by the client / the server, 0 if none */
-    cs_time_t syn_ts;    /* last SYN before the first SYN/ACK, 0 if none */
-    cs_time_t synack_ts; /* first SYN/ACK, 0 if none */
+    cs_time_t syn_ts;        /* last SYN before the first SYN/ACK, 0 if none */
+    cs_time_t synack_ts;     /* first SYN/ACK, 0 if none */
     uint32_t http_unanswered, http_orphans; /* requests without response, responses without
                                                request, reported on it */
     cs_an_edge_dir d[2];
@@ -56,9 +57,9 @@ typedef struct cs_an_edge {
 
 /* Counts of a merge's stitching (summed over merges: a merge of merges keeps the totals). */
 typedef struct cs_an_stitch {
-    uint64_t stitched;  /* connections found to continue one of an earlier input, joined */
-    uint64_t inexact;   /* ... of which a count could not be made exact (see http_cut, bytes) */
-    uint64_t http_cut;  /* ... of which carry HTTP with payload on both sides of the cut: an
+    uint64_t stitched; /* connections found to continue one of an earlier input, joined */
+    uint64_t inexact;  /* ... of which a count could not be made exact (see http_cut, bytes) */
+    uint64_t http_cut; /* ... of which carry HTTP with payload on both sides of the cut: an
                            exchange may straddle it (then counted on each side as it was seen
                            there: unanswered on one, orphan on the other, a total time cut short) */
 } cs_an_stitch;

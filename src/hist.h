@@ -10,8 +10,8 @@
 
 /* Sparse: only bins with a count are stored, sorted by bin index. Zero-initialise to start. */
 typedef struct cs_hist {
-    uint32_t *bins;    /* bin indices, ascending (inside the block that `counts` starts) */
-    uint64_t *counts;  /* count per stored bin; the one allocated block */
+    uint32_t *bins;   /* bin indices, ascending (inside the block that `counts` starts) */
+    uint64_t *counts; /* count per stored bin; the one allocated block */
     uint32_t len, cap;
     uint64_t n;        /* values recorded */
     uint64_t min, max; /* exact extremes (valid when n > 0) */

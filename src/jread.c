@@ -23,14 +23,14 @@ typedef struct frame {
 } frame;
 
 struct cs_jr {
-    FILE *f;          /* NULL: memory input */
+    FILE *f; /* NULL: memory input */
     const char *name;
-    char *buf;        /* file input: owned buffer; memory input: the caller's bytes */
+    char *buf; /* file input: owned buffer; memory input: the caller's bytes */
     size_t cap;
-    size_t pos, end;  /* unread bytes are buf[pos, end) */
-    bool eof;         /* nothing more to read into buf */
-    uint64_t base;    /* stream offset of buf[0] */
-    int line;         /* line of buf[pos] (1-based) */
+    size_t pos, end; /* unread bytes are buf[pos, end) */
+    bool eof;        /* nothing more to read into buf */
+    uint64_t base;   /* stream offset of buf[0] */
+    int line;        /* line of buf[pos] (1-based) */
     frame stack[MAX_DEPTH];
     int depth;
     arena_chunk *arena;
@@ -296,14 +296,30 @@ static bool parse_string(vp *v, GString *out)
         }
         char e = *v->p++;
         switch (e) {
-        case '"': g_string_append_c(out, '"'); break;
-        case '\\': g_string_append_c(out, '\\'); break;
-        case '/': g_string_append_c(out, '/'); break;
-        case 'b': g_string_append_c(out, '\b'); break;
-        case 'f': g_string_append_c(out, '\f'); break;
-        case 'n': g_string_append_c(out, '\n'); break;
-        case 'r': g_string_append_c(out, '\r'); break;
-        case 't': g_string_append_c(out, '\t'); break;
+        case '"':
+            g_string_append_c(out, '"');
+            break;
+        case '\\':
+            g_string_append_c(out, '\\');
+            break;
+        case '/':
+            g_string_append_c(out, '/');
+            break;
+        case 'b':
+            g_string_append_c(out, '\b');
+            break;
+        case 'f':
+            g_string_append_c(out, '\f');
+            break;
+        case 'n':
+            g_string_append_c(out, '\n');
+            break;
+        case 'r':
+            g_string_append_c(out, '\r');
+            break;
+        case 't':
+            g_string_append_c(out, '\t');
+            break;
         case 'u': {
             uint32_t cp, lo;
             if (!read_u4(v, &cp))
@@ -530,8 +546,9 @@ static bool begin(cs_jr *r, char open, char kind)
 {
     char c = cs_jr_peek(r);
     if (c != open) {
-        fail(r, c == 0 ? "unexpected end of input"
-                       : kind == 'o' ? "expected an object" : "expected an array");
+        fail(r, c == 0        ? "unexpected end of input"
+                : kind == 'o' ? "expected an object"
+                              : "expected an array");
         return false;
     }
     if (r->depth >= MAX_DEPTH) {
@@ -575,8 +592,9 @@ static int next_item(cs_jr *r, char kind)
             return 0;
         }
         if (c != ',') {
-            fail(r, c == 0 ? "unexpected end of input"
-                           : kind == 'o' ? "expected ',' or '}'" : "expected ',' or ']'");
+            fail(r, c == 0        ? "unexpected end of input"
+                    : kind == 'o' ? "expected ',' or '}'"
+                                  : "expected ',' or ']'");
             return -1;
         }
         r->pos++;

@@ -11,16 +11,16 @@
 
 /* A parsed value. Strings are NUL-terminated (and may contain NUL: see len). */
 typedef struct cs_jv {
-    char kind;             /* 'z' null, 'b' bool, 'n' number, 's' string, 'a' array, 'o' object */
-    bool b;                /* bool value */
-    bool is_u64, is_i64;   /* number: an integer that fits uint64 / int64 */
-    uint64_t u;            /* number: the value when is_u64 */
-    int64_t i;             /* number: the value when is_i64 */
-    const char *text;      /* number token or string bytes; member name for an object's member */
-    uint32_t len;          /* bytes of text */
-    uint32_t n;            /* array elements / object members */
+    char kind;           /* 'z' null, 'b' bool, 'n' number, 's' string, 'a' array, 'o' object */
+    bool b;              /* bool value */
+    bool is_u64, is_i64; /* number: an integer that fits uint64 / int64 */
+    uint64_t u;          /* number: the value when is_u64 */
+    int64_t i;           /* number: the value when is_i64 */
+    const char *text;    /* number token or string bytes; member name for an object's member */
+    uint32_t len;        /* bytes of text */
+    uint32_t n;          /* array elements / object members */
     const struct cs_jv **kids; /* elements / member values, n of them */
-    const char **names;    /* object: member names, n of them */
+    const char **names;        /* object: member names, n of them */
 } cs_jv;
 
 typedef struct cs_jr cs_jr;

@@ -79,8 +79,8 @@ typedef struct wr {
     GString *out;
     GString *tmp; /* one element */
     FILE *f;
-    bool failed;  /* a write to f failed ... */
-    int err;      /* ... with this errno */
+    bool failed; /* a write to f failed ... */
+    int err;     /* ... with this errno */
 } wr;
 
 static void wr_flush(wr *w, bool force)
@@ -171,9 +171,10 @@ static void w_edge(cs_json *j, const cs_an_edge *e)
             flags[n++] = edge_letters[i];
     flags[n] = '\0';
     cs_json_obj_begin(j, NULL);
-    cs_json_str(j, "at", (e->kind & CS_EDGE_START) && (e->kind & CS_EDGE_END) ? "both"
-                         : (e->kind & CS_EDGE_END)                             ? "end"
-                                                                               : "start");
+    cs_json_str(j, "at",
+                (e->kind & CS_EDGE_START) && (e->kind & CS_EDGE_END) ? "both"
+                : (e->kind & CS_EDGE_END)                            ? "end"
+                                                                     : "start");
     cs_json_uint(j, "stream", e->stream);
     cs_json_arr_begin(j, "addr");
     for (int i = 0; i < 2; i++)
@@ -229,7 +230,8 @@ static void w_edges(wr *w, const cs_analytics *a)
 {
     cs_json j;
     g_string_append_printf(w->out,
-                           ",\n\"streams\":%" G_GUINT64_FORMAT ",\"stitch\":{\"stitched\":%" G_GUINT64_FORMAT
+                           ",\n\"streams\":%" G_GUINT64_FORMAT
+                           ",\"stitch\":{\"stitched\":%" G_GUINT64_FORMAT
                            ",\"inexact\":%" G_GUINT64_FORMAT ",\"http_cut\":%" G_GUINT64_FORMAT "}",
                            (guint64)a->streams, (guint64)a->stitch.stitched,
                            (guint64)a->stitch.inexact, (guint64)a->stitch.http_cut);
@@ -413,8 +415,8 @@ bool cs_summary_write(const cs_summary *s, const char *path, const char *generat
         g_string_free(w.tmp, TRUE);
     }
     if (!ok && !to_stdout)
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO, "--summary-out: cannot write %s: %s",
-                    path, g_strerror(e));
+        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO,
+                    "--summary-out: cannot write %s: %s", path, g_strerror(e));
     return ok || to_stdout;
 }
 
@@ -512,8 +514,8 @@ const char *cs_summary_total_overflow(const cs_analytics *a)
     return over;
 }
 
-bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part,
-                           const char *name, GError **err)
+bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part, const char *name,
+                           GError **err)
 {
     char w0[32], w1[32], h0[64], h1[64];
     const cs_analytics_cfg *cfg = &into->an->cfg;

@@ -59,12 +59,12 @@ void cs_summary_format(const cs_summary *s, const char *generator, GString *out)
 
 /* The members of a summary known before its data is read. */
 typedef struct cs_summary_header {
-    uint32_t version;           /* format version (1 has no server_conns) */
-    cs_time_t bucket;           /* bucket_ns */
-    cs_host_filter host;        /* host (.on false: null) */
-    uint32_t max_keys;          /* UINT32_MAX for 0 (no cap) */
+    uint32_t version;            /* format version (1 has no server_conns) */
+    cs_time_t bucket;            /* bucket_ns */
+    cs_host_filter host;         /* host (.on false: null) */
+    uint32_t max_keys;           /* UINT32_MAX for 0 (no cap) */
     cs_time_t first_ts, last_ts; /* first_ts_ns/last_ts_ns, INT64_MAX/INT64_MIN when null */
-    GPtrArray *inputs;          /* gchar* */
+    GPtrArray *inputs;           /* gchar* */
     bool have_bucket, have_host, have_max_keys;
 } cs_summary_header;
 
@@ -78,8 +78,7 @@ typedef struct cs_summary_file cs_summary_file;
 cs_summary_file *cs_summary_open(const char *path, GError **err);
 
 /* The same over len bytes at text (not copied: they must outlive the handle). */
-cs_summary_file *cs_summary_open_mem(const char *text, size_t len, const char *name,
-                                     GError **err);
+cs_summary_file *cs_summary_open_mem(const char *text, size_t len, const char *name, GError **err);
 
 const cs_summary_header *cs_summary_file_header(const cs_summary_file *f);
 const char *cs_summary_file_name(const cs_summary_file *f);
@@ -104,8 +103,8 @@ cs_summary *cs_summary_parse(const char *text, size_t len, const char *name, GEr
 /* Can a summary with header `part` (read from `name`) be merged into `into`: into's bucket width
  * is a multiple of part's and both are narrowed to the same host (or neither). Returns false with
  * a CS_SUMMARY_ERROR_MISMATCH message otherwise. */
-bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part,
-                           const char *name, GError **err);
+bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part, const char *name,
+                           GError **err);
 
 /* The first counter of a whose sum over its buckets, servers or keys passes 2^64-1 (the totals a
  * report prints), or NULL. cs_summary_load() checks it after every file. */

@@ -11,8 +11,8 @@
 
 struct cs_summary_file {
     char *name;
-    FILE *f;             /* NULL for a memory input */
-    const char *text;    /* memory input */
+    FILE *f;          /* NULL for a memory input */
+    const char *text; /* memory input */
     size_t len;
     cs_summary_header hdr;
 };
@@ -38,11 +38,11 @@ static const cs_jv *need(rd *r, const cs_jv *o, const char *name, char kind, con
     if (v == NULL || v->kind != kind) {
         gchar *f = g_strdup_printf("%s%s%s", field, *field ? "." : "", name);
         rd_fail(r, f,
-                v == NULL ? "missing"
-                          : kind == 'a' ? "expected an array"
-                          : kind == 'o' ? "expected an object"
-                          : kind == 's' ? "expected a string"
-                                        : "expected a number");
+                v == NULL     ? "missing"
+                : kind == 'a' ? "expected an array"
+                : kind == 'o' ? "expected an object"
+                : kind == 's' ? "expected a string"
+                              : "expected a number");
         g_free(f);
         return NULL;
     }
@@ -117,7 +117,9 @@ static void get_hist(rd *r, const cs_jv *o, const char *name, cs_hist *h, const 
     const cs_jv *bins = cs_jv_member(v, "bins");
     const char *bad = NULL;
     if (v == NULL || v->kind != 'o' || bins == NULL || bins->kind != 'a') {
-        bad = v == NULL ? "missing" : v->kind != 'o' ? "expected an object" : "bins: expected an array";
+        bad = v == NULL        ? "missing"
+              : v->kind != 'o' ? "expected an object"
+                               : "bins: expected an array";
     }
     uint64_t n = 0, sum = 0, prev = 0, mn = 0, mx = 0;
     double dsum = 0;
@@ -151,7 +153,8 @@ static void get_hist(rd *r, const cs_jv *o, const char *name, cs_hist *h, const 
         const cs_jv *s = cs_jv_member(v, "sum");
         if (!num_u64(cs_jv_member(v, "min"), &mn) || !num_u64(cs_jv_member(v, "max"), &mx))
             bad = "min/max: expected non-negative integers";
-        else if (mn > mx || mx > CS_SUMMARY_MAX_US || cs_hist_bin(mn) != cs_hist_bin(bins->kids[0]->kids[0]->u) ||
+        else if (mn > mx || mx > CS_SUMMARY_MAX_US ||
+                 cs_hist_bin(mn) != cs_hist_bin(bins->kids[0]->kids[0]->u) ||
                  cs_hist_bin(mx) != cs_hist_bin(bins->kids[bins->n - 1]->kids[0]->u))
             bad = "min/max do not fall in the first/last bin";
         else if (s == NULL || s->kind != 'n' || !((dsum = g_ascii_strtod(s->text, NULL)) >= 0))
@@ -227,8 +230,9 @@ static void jr_err(cs_jr *jr, const char *name, GError **err)
     if (cs_jr_io_error(jr))
         set_err(err, CS_SUMMARY_ERROR_IO, "%s: cannot read: %s", name, cs_jr_error(jr));
     else if (cs_jr_error(jr) == NULL)
-        set_err(err, CS_SUMMARY_ERROR_SYNTAX, "%s: not valid JSON (line %d: unexpected end of input)",
-                name, cs_jr_error_line(jr) > 0 ? cs_jr_error_line(jr) : 1);
+        set_err(err, CS_SUMMARY_ERROR_SYNTAX,
+                "%s: not valid JSON (line %d: unexpected end of input)", name,
+                cs_jr_error_line(jr) > 0 ? cs_jr_error_line(jr) : 1);
     else
         set_err(err, CS_SUMMARY_ERROR_SYNTAX, "%s: not valid JSON (line %d: %s)", name,
                 cs_jr_error_line(jr), cs_jr_error(jr));
@@ -237,9 +241,9 @@ static void jr_err(cs_jr *jr, const char *name, GError **err)
 /* Header members: values the merge needs before any data (checks, order, bucket widths). */
 static bool header_member(const char *name)
 {
-    static const char *const names[] = {"format",   "version",     "layout",     "generator",
-                                        "bucket_ns", "host",       "max_keys",   "first_ts_ns",
-                                        "last_ts_ns", "inputs",     NULL};
+    static const char *const names[] = {"format",     "version", "layout",   "generator",
+                                        "bucket_ns",  "host",    "max_keys", "first_ts_ns",
+                                        "last_ts_ns", "inputs",  NULL};
     for (int i = 0; names[i] != NULL; i++)
         if (strcmp(name, names[i]) == 0)
             return true;
@@ -333,8 +337,8 @@ static bool read_header(cs_summary_file *sf, cs_jr *jr, GError **err)
         } else if (strcmp(key, "bucket_ns") == 0) {
             h->have_bucket = num_i64(v, &h->bucket) && h->bucket > 0;
         } else if (strcmp(key, "host") == 0) {
-            h->have_host = v->kind == 'z' || (v->kind == 's' && cs_host_filter_parse(&h->host,
-                                                                                   v->text));
+            h->have_host = v->kind == 'z' ||
+                           (v->kind == 's' && cs_host_filter_parse(&h->host, v->text));
             if (v->kind == 'z')
                 memset(&h->host, 0, sizeof h->host);
         } else if (strcmp(key, "max_keys") == 0) {
@@ -362,8 +366,8 @@ static bool read_header(cs_summary_file *sf, cs_jr *jr, GError **err)
     if (ok) {
         /* identity first: a file of another version may lack the rest */
         cs_jv fv = {.kind = fmt != NULL ? 's' : 'z', .text = fmt};
-        cs_jv vv = {.kind = ver_text != NULL ? 'n' : 'z', .text = ver_text, .is_u64 = have_ver,
-                    .u = ver};
+        cs_jv vv = {
+            .kind = ver_text != NULL ? 'n' : 'z', .text = ver_text, .is_u64 = have_ver, .u = ver};
         cs_jv lv = {.kind = layout != NULL ? 's' : 'z', .text = layout};
         ok = check_identity(fmt != NULL ? &fv : NULL, ver_text != NULL ? &vv : NULL,
                             layout != NULL ? &lv : NULL, sf->name, err);
@@ -576,9 +580,9 @@ static void load_conn_servers(loader *L)
         if (!get_server(r, s, field, &family, &addr, &port))
             return;
         cs_server_conns *c = &cs_analytics_conn_server(L->into->an, family, &addr, port)->c;
-        static const char *const names[] = {"conns",     "established", "refused",  "reset",
-                                            "open_at_end", "midstream", "bytes_c2s", "bytes_s2c",
-                                            "pkts_c2s",  "pkts_s2c"};
+        static const char *const names[] = {"conns",       "established", "refused",   "reset",
+                                            "open_at_end", "midstream",   "bytes_c2s", "bytes_s2c",
+                                            "pkts_c2s",    "pkts_s2c"};
         uint64_t *dst[] = {&c->conns,       &c->established, &c->refused,   &c->reset,
                            &c->open_at_end, &c->midstream,   &c->bytes_c2s, &c->bytes_s2c,
                            &c->pkts_c2s,    &c->pkts_s2c};
@@ -602,8 +606,9 @@ static void load_key(loader *L, const cs_jv *k, cs_topk *t, bool pairs, const ch
     if (k->kind != 'a' || k->n != want || !get_addr(k->kids[0], &family, &addr) ||
         !num_u64(k->kids[want - 2], &count) || !num_u64(k->kids[want - 1], &error) ||
         error > count) {
-        rd_fail(&L->r, f, pairs ? "a key is not [address, request, count, error <= count]"
-                                : "a key is not [address, count, error <= count]");
+        rd_fail(&L->r, f,
+                pairs ? "a key is not [address, request, count, error <= count]"
+                      : "a key is not [address, count, error <= count]");
         return;
     }
     GString *what = g_string_new(NULL);
@@ -789,8 +794,7 @@ static bool get_edge(rd *r, const cs_jv *v, cs_an_edge *e, const char *field)
         e->family = fam[0];
         for (int i = 0; ok && i < 2; i++) {
             ok = num_u64(port->kids[i], &p[i]) && p[i] <= 65535 && num_u64(pk->kids[i], &x[i]) &&
-                 num_u64(by->kids[i], &y[i]) && num_u64(http->kids[i], &h[i]) &&
-                 h[i] <= UINT32_MAX;
+                 num_u64(by->kids[i], &y[i]) && num_u64(http->kids[i], &h[i]) && h[i] <= UINT32_MAX;
             if (!ok)
                 break;
             e->port[i] = (uint16_t)p[i];
@@ -821,8 +825,8 @@ static bool get_edge(rd *r, const cs_jv *v, cs_an_edge *e, const char *field)
             e->rtt_us = -1;
         for (const char *c = flags->text; ok && *c != '\0'; c++) {
             const char *k = strchr(letters, *c);
-            bool *f[8] = {&e->syn,  &e->synack,  &e->established, &e->closed,
-                          &e->eof,  &e->refused, &e->rst,         &e->http};
+            bool *f[8] = {&e->syn, &e->synack,  &e->established, &e->closed,
+                          &e->eof, &e->refused, &e->rst,         &e->http};
             ok = k != NULL;
             if (ok)
                 *f[k - letters] = true;
@@ -925,8 +929,8 @@ static void load_member(loader *L, const char *name)
             g_free(key);
             return;
         }
-        cs_jv doc = {.kind = 'o', .n = 1, .kids = (const cs_jv *[]){v},
-                     .names = (const char *[]){key}};
+        cs_jv doc = {
+            .kind = 'o', .n = 1, .kids = (const cs_jv *[]){v}, .names = (const char *[]){key}};
         L->seen[m] = true;
         if (m == M_UNTIMED) {
             if (need(&L->r, &doc, "untimed", 'o', "") != NULL)
@@ -973,9 +977,8 @@ bool cs_summary_load(cs_summary_file *sf, cs_summary *into, GError **err)
         jr_err(L.jr, sf->name, err);
         ok = false;
     } else {
-        static const char *const names[M_COUNT] = {"flow_pkts", "flow_bytes", "untimed",
-                                                   "buckets",   "servers",    "top",
-                                                   "server_conns"};
+        static const char *const names[M_COUNT] = {
+            "flow_pkts", "flow_bytes", "untimed", "buckets", "servers", "top", "server_conns"};
         for (int m = 0; m < M_COUNT && L.r.err == NULL; m++)
             if (!L.seen[m] && (m != M_CONNS || sf->hdr.version >= 2))
                 rd_fail(&L.r, names[m], m == M_CONNS ? "expected an array or null" : "missing");
@@ -992,8 +995,8 @@ bool cs_summary_load(cs_summary_file *sf, cs_summary *into, GError **err)
             rd_fail(&L.r, over, "counts add up past 2^64-1");
         if (L.r.err != NULL && into->loads > 0 && strstr(L.r.err->str, "past 2^64-1") != NULL) {
             /* the file may be fine alone: it is the merge that would wrap */
-            set_err(err, CS_SUMMARY_ERROR_MISMATCH,
-                    "%s cannot be added (the merge would wrap): %s", sf->name, L.r.err->str);
+            set_err(err, CS_SUMMARY_ERROR_MISMATCH, "%s cannot be added (the merge would wrap): %s",
+                    sf->name, L.r.err->str);
             ok = false;
         } else if (L.r.err != NULL) {
             set_err(err, CS_SUMMARY_ERROR_FORMAT, "%s: bad summary: %s", sf->name, L.r.err->str);

@@ -805,7 +805,8 @@ static bool merge_text(cs_analytics *into, const cs_analytics *part, GError **er
 
 static void test_summary_compatible(void)
 {
-    cs_summary *m = cs_summary_new(&(cs_analytics_cfg){.bucket = 300 * CS_NS_PER_S, .max_keys = 100});
+    cs_summary *m =
+        cs_summary_new(&(cs_analytics_cfg){.bucket = 300 * CS_NS_PER_S, .max_keys = 100});
     cs_summary_header p1 = {.bucket = 60 * CS_NS_PER_S}, p7 = {.bucket = 7 * 60 * CS_NS_PER_S};
     GError *err = NULL;
     CU_ASSERT_TRUE(cs_summary_compatible(m, &p1, "p1", &err));
