@@ -103,8 +103,8 @@ void cs_quic_agg_add(cs_quic_agg *s, const cs_quic_row *row)
     sv->initials += row->initials[0];
     if (row->state == CS_QS_NO_ANSWER)
         sv->initials_unanswered += row->initials[0];
-    sv->pkts_c2s += row->packets[0];
-    sv->pkts_s2c += row->packets[1];
+    sv->pkts_c2s += row->dgrams[0];
+    sv->pkts_s2c += row->dgrams[1];
     sv->bytes_c2s += row->bytes[0];
     sv->bytes_s2c += row->bytes[1];
     if (row->handshake >= 0)
@@ -135,8 +135,7 @@ void cs_quic_agg_merge(cs_quic_agg *into, const cs_quic_agg *from)
     into->with_sni += from->with_sni;
     into->datagrams += from->datagrams;
     into->orphans += from->orphans;
-    if (from->peak > into->peak)
-        into->peak = from->peak;
+    into->peak += from->peak; /* as peak_tracked_connections: the groups ran side by side */
     into->keys_capped += from->keys_capped;
     GHashTableIter it;
     gpointer k, v;

@@ -40,7 +40,7 @@ typedef struct cs_quic_agg {
     uint64_t with_sni;   /* connections whose ClientHello was read */
     uint64_t datagrams;  /* UDP datagrams taken as QUIC (set from the table: cs_quic_agg_sync) */
     uint64_t orphans;    /* QUIC packets that matched no connection (likewise) */
-    uint32_t peak;       /* most connections tracked at once (-j: the largest of the groups) */
+    uint32_t peak;       /* most connections tracked at once (-j: the sum over the groups) */
     uint32_t max_keys;   /* servers kept; beyond, an '(other)' row (0: no cap) */
     uint64_t keys_capped;
 } cs_quic_agg;
