@@ -153,12 +153,12 @@ def zeek(cs, pcap, quic_log, ssl_log=None):
 
 
 def sv(cs, pcap, yaml_path):
-    import yaml
     recs, _ = records(cs, pcap)
-    t = yaml.safe_load(open(yaml_path))
+    # test.yaml's checks are "- filter:" blocks of "key: value" match lines (read without a YAML
+    # library: only quoted scalar values of quic events are used)
     want = []
-    for c in t.get("checks", []):
-        m = c.get("filter", {}).get("match", {})
+    for block in open(yaml_path).read().split("- filter:")[1:]:
+        m = dict(re.findall(r'^[ \t]+([\w.\[\]]+):[ \t]*"?([^"\n]*?)"?[ \t]*$', block, re.M))
         if m.get("event_type") != "quic":
             continue
         for k, v in m.items():

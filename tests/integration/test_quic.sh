@@ -14,7 +14,6 @@
 . "$(dirname "$0")/lib.sh"
 need_tshark
 need_python
-python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed"
 Q="$PCAPS/quic"
 CORPUS2=${CORPUS2:-$SRCDIR/../shared/corpus2}
 ZQ="$CORPUS2/zeek-quic"
