@@ -1,5 +1,6 @@
 /* stats_quic.c - per-server QUIC aggregates over ended connections (states, unanswered Initials,
  * handshake times, SNI and ALPN counts); the server table is capped like the others ('(other)' row). */
+#include <stddef.h>
 #include <string.h>
 
 #include "stats.h"
@@ -68,28 +69,12 @@ void cs_quic_agg_free(cs_quic_agg *s)
     s->servers = NULL;
 }
 
+CS_EP_ROW_CHECK(cs_quic_server);
+
 /* The row of a server; at the cap a new one goes to the '(other)' row (family 0), counted. */
 static cs_quic_server *server_get(cs_quic_agg *s, uint8_t family, const cs_addr *a, uint16_t port)
 {
-    cs_ep_key k;
-    memset(&k, 0, sizeof k);
-    k.addr = *a;
-    k.port = port;
-    k.family = family;
-    cs_quic_server *v = g_hash_table_lookup(s->servers, &k);
-    if (v == NULL && s->max_keys > 0 && g_hash_table_size(s->servers) >= s->max_keys) {
-        memset(&k, 0, sizeof k);
-        v = g_hash_table_lookup(s->servers, &k);
-        s->keys_capped++;
-    }
-    if (v == NULL) {
-        v = g_new0(cs_quic_server, 1);
-        v->addr = k.addr;
-        v->family = k.family;
-        v->port = k.port;
-        g_hash_table_insert(s->servers, g_memdup2(&k, sizeof k), v);
-    }
-    return v;
+    return cs_ep_row_get(s->servers, s->max_keys, &s->keys_capped, family, a, port, sizeof(cs_quic_server));
 }
 
 void cs_quic_agg_add(cs_quic_agg *s, const cs_quic_row *row)
@@ -158,17 +143,7 @@ void cs_quic_agg_merge(cs_quic_agg *into, const cs_quic_agg *from)
     }
 }
 
-static gint cmp_server(gconstpointer pa, gconstpointer pb)
-{
-    const cs_quic_server *a = *(cs_quic_server *const *)pa;
-    const cs_quic_server *b = *(cs_quic_server *const *)pb;
-    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
-    if (c != 0)
-        return c;
-    return (a->port > b->port) - (a->port < b->port);
-}
-
 GPtrArray *cs_quic_agg_sorted(const cs_quic_agg *s)
 {
-    return cs_table_sorted(s->servers, cmp_server);
+    return cs_table_sorted(s->servers, cs_ep_row_cmp);
 }
