@@ -88,8 +88,7 @@ static void on_handshake(void *ctx, cs_quic_conn *c, int dir, int level, const u
         server_hello(ctx, f, msg + 4, len - 4);
 }
 
-static void row_fill(cs_quic_row *row, const cs_quic_conn *c, const quic_facts *f,
-                     cs_quic_end why)
+static void row_fill(cs_quic_row *row, const cs_quic_conn *c, const quic_facts *f, cs_quic_end why)
 {
     memset(row, 0, sizeof *row);
     row->number = c->number;
@@ -160,10 +159,8 @@ cs_app_quic *cs_app_quic_new(const cs_app_quic_cfg *cfg, const cs_app_quic_sink 
         cs_quic_cfg_default(&a->cfg.quic);
     a->sink = sink;
     a->ctr = counters;
-    a->hooks = (cs_quic_hooks){.ctx = a,
-                               .conn_new = on_conn_new,
-                               .handshake = on_handshake,
-                               .conn_end = on_conn_end};
+    a->hooks = (cs_quic_hooks){
+        .ctx = a, .conn_new = on_conn_new, .handshake = on_handshake, .conn_end = on_conn_end};
     a->q = cs_quic_new(&a->cfg.quic, &a->hooks, counters);
     if (a->q == NULL) {
         g_free(a);
@@ -181,8 +178,8 @@ static bool forced(const cs_app_quic *a, uint16_t sport, uint16_t dport)
     return false;
 }
 
-void cs_app_quic_datagram(cs_app_quic *a, cs_udp_flow *f, int dir, const uint8_t *p,
-                          uint32_t len, uint32_t wire_len, cs_time_t ts, uint64_t frame)
+void cs_app_quic_datagram(cs_app_quic *a, cs_udp_flow *f, int dir, const uint8_t *p, uint32_t len,
+                          uint32_t wire_len, cs_time_t ts, uint64_t frame)
 {
     cs_quic_dgram d = {.family = f->family,
                        .src = &f->addr[dir],

@@ -22,7 +22,7 @@ struct cs_engine {
     cs_udp_stats udp_stats; /* cumulative, final report only */
     cs_app_quic *quic;      /* QUIC over the UDP flows (NULL: OpenSSL cannot open Initials) */
     cs_app_quic_sink quic_sink;
-    cs_quic_agg quic_agg;   /* cumulative, final report only */
+    cs_quic_agg quic_agg; /* cumulative, final report only */
     cs_tunnels *tunnels;
     cs_defrag *defrag;
     cs_app *app;

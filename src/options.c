@@ -255,7 +255,8 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
               CS_AN_MAX_KEYS_DEFAULT),
          "N"},
         {"http-max-pending", 0, 0, G_OPTION_ARG_INT64, &s->http_max_pending,
-         text(s, "Outstanding HTTP requests (HTTP/2: open streams) kept per connection (default %u)",
+         text(s,
+              "Outstanding HTTP requests (HTTP/2: open streams) kept per connection (default %u)",
               http->max_pending),
          "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -444,9 +445,8 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->rotate_mb < 0, "--rotate-mb takes a size >= 0"},
         {s->rotate_secs < 0, "--rotate-seconds takes seconds >= 0"},
         {s->buffer_kib < 0 || s->buffer_kib > 4 * 1024 * 1024, "-B takes 0 to 4194304 KiB"},
-        {s->jobs > 1 &&
-             (live || s->stream_list || s->udp_stream_list || s->interval > 0 ||
-              s->write_file != NULL || s->count > 0),
+        {s->jobs > 1 && (live || s->stream_list || s->udp_stream_list || s->interval > 0 ||
+                         s->write_file != NULL || s->count > 0),
          "-j goes with capture files, not with -i, -c, --stream-list, --udp-stream-list, "
          "--interval or -w"},
         {s->stream_list && s->udp_stream_list,

@@ -70,10 +70,9 @@ static void text_servers(cs_report *r, const cs_quic_agg *st, const GPtrArray *s
             hs ? cs_fmt_duration((cs_time_t)sv->handshake_us.max * CS_NS_PER_US, hmax, sizeof hmax)
                : "-");
     }
-    cs_report_title(r,
-                    "QUIC per server (%" G_GUINT64_FORMAT " connection%s, %" G_GUINT64_FORMAT
-                    " datagrams)",
-                    st->conns, st->conns == 1 ? "" : "s", st->datagrams);
+    cs_report_title(
+        r, "QUIC per server (%" G_GUINT64_FORMAT " connection%s, %" G_GUINT64_FORMAT " datagrams)",
+        st->conns, st->conns == 1 ? "" : "s", st->datagrams);
     cs_table_print(&t, r->out);
     if (st->keys_capped > 0)
         fprintf(r->out,

@@ -74,7 +74,8 @@ CS_EP_ROW_CHECK(cs_quic_server);
 /* The row of a server; at the cap a new one goes to the '(other)' row (family 0), counted. */
 static cs_quic_server *server_get(cs_quic_agg *s, uint8_t family, const cs_addr *a, uint16_t port)
 {
-    return cs_ep_row_get(s->servers, s->max_keys, &s->keys_capped, family, a, port, sizeof(cs_quic_server));
+    return cs_ep_row_get(s->servers, s->max_keys, &s->keys_capped, family, a, port,
+                         sizeof(cs_quic_server));
 }
 
 void cs_quic_agg_add(cs_quic_agg *s, const cs_quic_row *row)

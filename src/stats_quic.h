@@ -26,10 +26,10 @@ typedef struct cs_quic_server {
     uint16_t port;
     uint64_t conns;
     uint64_t by_state[CS_QS_CLOSED + 1]; /* connections per cs_quic_state */
-    uint64_t initials;     /* client Initial packets sent to it */
-    uint64_t initials_unanswered; /* ... in connections that got no answer */
+    uint64_t initials;                   /* client Initial packets sent to it */
+    uint64_t initials_unanswered;        /* ... in connections that got no answer */
     uint64_t pkts_c2s, pkts_s2c, bytes_c2s, bytes_s2c;
-    cs_hist handshake_us;  /* client's first Initial -> server's first Handshake packet */
+    cs_hist handshake_us; /* client's first Initial -> server's first Handshake packet */
     cs_quic_names sni, alpn;
 } cs_quic_server;
 
@@ -37,11 +37,11 @@ typedef struct cs_quic_agg {
     GHashTable *servers; /* endpoint key -> cs_quic_server* */
     uint64_t conns;
     uint64_t by_state[CS_QS_CLOSED + 1];
-    uint64_t with_sni;   /* connections whose ClientHello was read */
-    uint64_t datagrams;  /* UDP datagrams taken as QUIC (set from the table: cs_quic_agg_sync) */
-    uint64_t orphans;    /* QUIC packets that matched no connection (likewise) */
-    uint32_t peak;       /* most connections tracked at once (-j: the sum over the groups) */
-    uint32_t max_keys;   /* servers kept; beyond, an '(other)' row (0: no cap) */
+    uint64_t with_sni;  /* connections whose ClientHello was read */
+    uint64_t datagrams; /* UDP datagrams taken as QUIC (set from the table: cs_quic_agg_sync) */
+    uint64_t orphans;   /* QUIC packets that matched no connection (likewise) */
+    uint32_t peak;      /* most connections tracked at once (-j: the sum over the groups) */
+    uint32_t max_keys;  /* servers kept; beyond, an '(other)' row (0: no cap) */
     uint64_t keys_capped;
 } cs_quic_agg;
 

@@ -57,7 +57,8 @@ CS_EP_ROW_CHECK(cs_udp_server);
 /* The row of a server; at the cap a new one goes to the '(other)' row (family 0), counted. */
 static cs_udp_server *server_get(cs_udp_stats *s, uint8_t family, const cs_addr *a, uint16_t port)
 {
-    return cs_ep_row_get(s->servers, s->max_keys, &s->keys_capped, family, a, port, sizeof(cs_udp_server));
+    return cs_ep_row_get(s->servers, s->max_keys, &s->keys_capped, family, a, port,
+                         sizeof(cs_udp_server));
 }
 
 void cs_udp_stats_add(cs_udp_stats *s, const cs_udp_row *row)
