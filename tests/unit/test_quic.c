@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <openssl/evp.h>
 
+#include "../quic_protect.h"
 #include "app_quic.h"
 #include "quic.h"
 #include "quic_conn.h"
@@ -15,7 +16,6 @@
 #include "quic_cstream.h"
 #include "stats_quic.h"
 #include "suites.h"
-#include "../quic_protect.h"
 
 /* ---- vectors: RFC 9001 appendix A (V1_*) and RFC 9369 appendix A (V2_*), hex as printed ---- */
 
@@ -1155,11 +1155,13 @@ void suite_quic(void)
         {"the test's packet protector equals RFC 9001 A.2", test_protector},
         {"connection: RFC handshake, padding, short headers", test_conn_rfc_handshake},
         {"connection: Retry", test_conn_retry},
-        {"connection: multiple Initials, two connections on a 4-tuple", test_conn_multiple_initials},
+        {"connection: multiple Initials, two connections on a 4-tuple",
+         test_conn_multiple_initials},
         {"connection: NAT rebinding", test_conn_migration},
         {"connection: Initial flood against the cap", test_conn_flood},
         {"connection: Version Negotiation, CONNECTION_CLOSE, snaplen", test_conn_vn_close},
-        {"app_quic: a run's row from RFC 9001's Initials; per-server aggregates", test_app_quic_rows},
+        {"app_quic: a run's row from RFC 9001's Initials; per-server aggregates",
+         test_app_quic_rows},
         {NULL, NULL},
     };
     qc = cs_quic_crypto_new();
