@@ -45,7 +45,7 @@ static void app_exchange(void *ctx, const cs_conn *c, const cs_http_tx *tx)
 {
     cs_app *a = ctx;
     app_conn *s = c->app;
-    if (s != NULL) {
+    if (s != NULL && !tx->h2_pushed) { /* a push is no client request (as in the stats) */
         if (s->ex == NULL) {
             s->ex = g_new(cs_exacc, 1);
             cs_exacc_init(s->ex);

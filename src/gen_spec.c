@@ -256,7 +256,8 @@ static char *trim(char *s)
     return s;
 }
 
-/* Reads one field value into r. Returns an error message (static) or NULL. */
+/* Reads one field value into r. Returns an error message (static) or NULL. Longer than the usual
+ * 120 lines: one flat switch case per column of the spec, each a few lines, read top to bottom. */
 static const char *set_field(gen_row *r, int col, const char *v, const gen_cfg *cfg,
                              uint64_t *pkts, uint64_t *bytes)
 {

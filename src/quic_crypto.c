@@ -10,6 +10,7 @@
 #include <openssl/kdf.h>
 
 #include "quic_crypto.h"
+#include "tls_decrypt.h"
 
 /* ---- versions ------------------------------------------------------------------------------ */
 
@@ -204,17 +205,8 @@ bool cs_quic_expand_label(cs_quic_crypto *qc, bool sha384, const uint8_t *secret
     size_t label_len = strlen(label);
     if (label_len + 6 > 255 || out_len > 255 || out_len == 0)
         return false;
-    /* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255> */
-    uint8_t info[2 + 1 + 255 + 1];
-    uint32_t n = 0;
-    info[n++] = (uint8_t)(out_len >> 8);
-    info[n++] = (uint8_t)out_len;
-    info[n++] = (uint8_t)(label_len + 6);
-    memcpy(info + n, "tls13 ", 6);
-    n += 6;
-    memcpy(info + n, label, label_len);
-    n += (uint32_t)label_len;
-    info[n++] = 0;
+    uint8_t info[CS_HKDF_LABEL_MAX];
+    uint32_t n = cs_tls13_hkdf_label(info, out_len, label, NULL, 0);
     return hkdf(qc, sha384 ? KDF_EXPAND384 : KDF_EXPAND256, secret, secret_len, NULL, 0, info, n,
                 out, out_len);
 }

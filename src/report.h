@@ -118,6 +118,8 @@ void cs_report_udp_json(cs_report *r, const cs_udp_row *row);
 void cs_report_udp_json_finish(cs_report *r, const cs_run_info *info);
 struct cs_json;
 void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
+/* The tunnel object alone, as a top-level value (for the CSV cell of the same field). */
+void cs_report_json_tunnel_value(struct cs_json *j, const cs_tunnel *tn);
 
 /* report_quic.c: the QUIC parts of the writers. Text: the "QUIC connection attempts per
  * destination" and "QUIC per server" tables (nothing without QUIC). JSON: one "quic" object per

@@ -120,31 +120,6 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     fputs(r->buf->str, r->out);
 }
 
-/* The HTTP/2 fields of a "conn" object (only on connections that carried HTTP/2). */
-static void json_conn_h2(cs_json *j, const cs_h2_conn_summary *h)
-{
-    char buf[16];
-    cs_json_bool(j, "http2", true);
-    cs_json_uint(j, "h2_streams", h->streams);
-    cs_json_uint(j, "h2_pushed", h->pushed);
-    cs_json_uint(j, "h2_resets", h->resets);
-    cs_json_uint(j, "h2_refused", h->refused);
-    cs_json_uint(j, "h2_max_open_streams", h->max_open);
-    cs_json_double(j, "h2_mean_open_streams", cs_h2_mean_open(h), 3);
-    cs_json_uint(j, "orig_h2_frames", h->frames[0]);
-    cs_json_uint(j, "resp_h2_frames", h->frames[1]);
-    cs_json_uint(j, "orig_h2_data_bytes", h->data_bytes[0]);
-    cs_json_uint(j, "resp_h2_data_bytes", h->data_bytes[1]);
-    cs_json_uint(j, "h2_headers_undecodable", h->undecodable);
-    cs_json_bool(j, "h2_hpack_lost", h->hpack_lost[0] || h->hpack_lost[1]);
-    cs_json_bool(j, "h2_midstream", h->midstream);
-    cs_json_str(j, "orig_h2_goaway",
-                h->goaway[0] ? cs_h2_error_name(h->goaway_error[0], buf) : NULL);
-    cs_json_str(j, "resp_h2_goaway",
-                h->goaway[1] ? cs_h2_error_name(h->goaway_error[1], buf) : NULL);
-    cs_json_uint(j, "h2_anomalies", h->anomalies);
-}
-
 static void json_conn(cs_report *r, const cs_conn_row *row)
 {
     cs_json j;
@@ -153,10 +128,6 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     cs_json_obj_begin(&j, NULL);
     cs_rec rec = {.json = &j};
     cs_rec_conn(&rec, row);
-    if (row->tunnel != NULL || row->tunnel_changed)
-        cs_report_json_tunnel(&j, row->tunnel, row->tunnel_changed);
-    if (row->has_h2)
-        json_conn_h2(&j, &row->h2);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
     if (row->tls != NULL)
@@ -199,25 +170,6 @@ static void json_percentiles(cs_json *j, const char *name, const cs_hist *h)
     cs_json_uint(j, key, h->max);
 }
 
-/* The HTTP/2 fields of an "http" object. */
-static void json_http_h2(cs_json *j, const cs_http_tx *tx)
-{
-    char buf[16];
-    cs_json_uint(j, "h2_stream_id", tx->h2_stream_id);
-    cs_json_str(j, "scheme", tx->scheme);
-    if (tx->h2_reset) {
-        cs_json_str(j, "h2_error", cs_h2_error_name(tx->h2_error, buf));
-        cs_json_str(j, "h2_reset_by", tx->h2_reset_by_client ? "orig" : "resp");
-    } else {
-        cs_json_null(j, "h2_error");
-    }
-    cs_json_bool(j, "h2_pushed", tx->h2_pushed);
-    cs_json_bool(j, "h2_upgrade", tx->h2_upgrade);
-    cs_json_bool(j, "headers_undecodable", tx->headers_undecodable);
-    cs_json_bool(j, "request_trailers", tx->req_trailers);
-    cs_json_bool(j, "response_trailers", tx->resp_trailers);
-}
-
 static void json_http(cs_report *r, const cs_http_row *row)
 {
     cs_json j;
@@ -226,8 +178,6 @@ static void json_http(cs_report *r, const cs_http_row *row)
     cs_json_obj_begin(&j, NULL);
     cs_rec rec = {.json = &j};
     cs_rec_http(&rec, row);
-    if (row->tx->h2_stream_id > 0)
-        json_http_h2(&j, row->tx);
     cs_json_obj_end(&j);
     fputs(r->buf->str, r->out);
 }
@@ -259,13 +209,7 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
 static void json_counts(cs_json *j, const char *key, GHashTable *t, const char *empty_as)
 {
     cs_json_obj_begin(j, key);
-    GPtrArray *keys = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(keys, k);
-    g_ptr_array_sort(keys, (GCompareFunc)(void (*)(void))g_strcmp0);
+    GPtrArray *keys = cs_str_keys_sorted(t);
     for (guint i = 0; i < keys->len; i++) {
         const char *name = g_ptr_array_index(keys, i);
         cs_json_uint(j, name[0] ? name : empty_as, GPOINTER_TO_UINT(g_hash_table_lookup(t, name)));

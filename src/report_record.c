@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "app_http2.h"
+#include "report.h"
 #include "report_record.h"
 #include "util.h"
 
@@ -300,6 +302,58 @@ static void rec_conn_tls(cs_rec *r, const cs_tls_summary *t)
     rec_q50(r, "tls_estimated_turn_p50_us", "tls_estimated_turn_max_us", &q);
 }
 
+/* The HTTP/2 fields of a conn record (only on connections that carried HTTP/2). */
+static void rec_conn_h2(cs_rec *r, const cs_h2_conn_summary *h)
+{
+    char buf[16];
+    cs_rec_bool(r, "http2", true);
+    cs_rec_uint(r, "h2_streams", h->streams);
+    cs_rec_uint(r, "h2_pushed", h->pushed);
+    cs_rec_uint(r, "h2_resets", h->resets);
+    cs_rec_uint(r, "h2_refused", h->refused);
+    cs_rec_uint(r, "h2_max_open_streams", h->max_open);
+    cs_rec_double(r, "h2_mean_open_streams", cs_h2_mean_open(h), 3);
+    cs_rec_uint(r, "orig_h2_frames", h->frames[0]);
+    cs_rec_uint(r, "resp_h2_frames", h->frames[1]);
+    cs_rec_uint(r, "orig_h2_data_bytes", h->data_bytes[0]);
+    cs_rec_uint(r, "resp_h2_data_bytes", h->data_bytes[1]);
+    cs_rec_uint(r, "h2_headers_undecodable", h->undecodable);
+    cs_rec_bool(r, "h2_hpack_lost", h->hpack_lost[0] || h->hpack_lost[1]);
+    cs_rec_bool(r, "h2_midstream", h->midstream);
+    cs_rec_str(r, "orig_h2_goaway",
+               h->goaway[0] ? cs_h2_error_name(h->goaway_error[0], buf) : NULL);
+    cs_rec_str(r, "resp_h2_goaway",
+               h->goaway[1] ? cs_h2_error_name(h->goaway_error[1], buf) : NULL);
+    cs_rec_uint(r, "h2_anomalies", h->anomalies);
+}
+
+/* The tunnel of a connection's first packet: a JSON object member ("tunnel": {...}, null when a
+ * later packet came through one), in CSV the object's JSON text in one cell; tunnel_changed only
+ * when true. */
+static void rec_tunnel(cs_rec *r, const cs_tunnel *tn, bool changed)
+{
+    if (r->names != NULL) {
+        g_ptr_array_add(r->names, (gpointer) "tunnel");
+        g_ptr_array_add(r->names, (gpointer) "tunnel_changed");
+        return;
+    }
+    if (r->json != NULL) {
+        cs_report_json_tunnel(r->json, tn, changed);
+        return;
+    }
+    if (tn != NULL) {
+        GString *text = g_string_new(NULL);
+        cs_json j;
+        cs_json_init(&j, text);
+        cs_report_json_tunnel_value(&j, tn);
+        g_strchomp(text->str); /* a top-level object ends with a newline */
+        cs_rec_str(r, "tunnel", text->str);
+        g_string_free(text, TRUE);
+    }
+    if (changed)
+        cs_rec_bool(r, "tunnel_changed", true);
+}
+
 void cs_rec_conn(cs_rec *r, const cs_conn_row *row)
 {
     cs_rec_str(r, "type", "conn");
@@ -340,8 +394,31 @@ void cs_rec_conn(cs_rec *r, const cs_conn_row *row)
     cs_rec_str(r, "service", row->service);
     if (row->has_http || row->has_ex)
         rec_conn_http(r, row);
+    if (row->has_h2)
+        rec_conn_h2(r, &row->h2);
     if (row->tls != NULL)
         rec_conn_tls(r, row->tls);
+    if (row->tunnel != NULL || row->tunnel_changed || r->names != NULL)
+        rec_tunnel(r, row->tunnel, row->tunnel_changed);
+}
+
+/* The HTTP/2 fields of an http record (exchanges on an HTTP/2 stream only). */
+static void rec_http_h2(cs_rec *r, const cs_http_tx *tx)
+{
+    char buf[16];
+    cs_rec_uint(r, "h2_stream_id", tx->h2_stream_id);
+    cs_rec_str(r, "scheme", tx->scheme);
+    if (tx->h2_reset || r->names != NULL) {
+        cs_rec_str(r, "h2_error", cs_h2_error_name(tx->h2_error, buf));
+        cs_rec_str(r, "h2_reset_by", tx->h2_reset_by_client ? "orig" : "resp");
+    } else {
+        cs_rec_null(r, "h2_error");
+    }
+    cs_rec_bool(r, "h2_pushed", tx->h2_pushed);
+    cs_rec_bool(r, "h2_upgrade", tx->h2_upgrade);
+    cs_rec_bool(r, "headers_undecodable", tx->headers_undecodable);
+    cs_rec_bool(r, "request_trailers", tx->req_trailers);
+    cs_rec_bool(r, "response_trailers", tx->resp_trailers);
 }
 
 void cs_rec_http(cs_rec *r, const cs_http_row *row)
@@ -386,6 +463,8 @@ void cs_rec_http(cs_rec *r, const cs_http_row *row)
     cs_rec_bool(r, "pipelined", tx->pipelined);
     cs_rec_bool(r, "request_gap", tx->req_gap);
     cs_rec_bool(r, "response_gap", tx->resp_gap);
+    if (tx->h2_stream_id > 0 || r->names != NULL)
+        rec_http_h2(r, tx);
 }
 
 GPtrArray *cs_rec_conn_fields(void)
@@ -393,7 +472,7 @@ GPtrArray *cs_rec_conn_fields(void)
     static const cs_tls_summary tls; /* any: only the names are collected */
     cs_conn_row row;
     memset(&row, 0, sizeof row);
-    row.has_http = row.has_ex = true;
+    row.has_http = row.has_ex = row.has_h2 = true;
     row.tls = &tls;
     cs_rec r = {.names = g_ptr_array_new()};
     cs_rec_conn(&r, &row);

@@ -595,16 +595,10 @@ static void print_http_servers(cs_report *r, const cs_stats *st)
     g_ptr_array_free(hs, TRUE);
 }
 
-/* "TLSv13 3, TLSv12 1" from a name -> count table, largest first. */
+/* "TLSv13 3, TLSv12 1" from a name -> count table, names in reverse order (newest version first). */
 static gchar *format_counts(GHashTable *t, const char *empty_as)
 {
-    GPtrArray *keys = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        g_ptr_array_add(keys, k);
-    g_ptr_array_sort(keys, (GCompareFunc)(void (*)(void))g_strcmp0);
+    GPtrArray *keys = cs_str_keys_sorted(t);
     GString *out = g_string_new(NULL);
     for (guint i = keys->len; i-- > 0;) {
         const char *name = g_ptr_array_index(keys, i);

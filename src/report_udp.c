@@ -98,6 +98,13 @@ static void json_tunnel_key(cs_json *j, const char *type_key, const cs_tunnel *t
         cs_json_uint(j, "gre_version", tn->version);
 }
 
+void cs_report_json_tunnel_value(cs_json *j, const cs_tunnel *tn)
+{
+    cs_json_obj_begin(j, NULL);
+    json_tunnel_key(j, "type", tn);
+    cs_json_obj_end(j);
+}
+
 void cs_report_json_tunnel(cs_json *j, const cs_tunnel *tn, bool changed)
 {
     if (tn == NULL) {

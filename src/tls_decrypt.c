@@ -322,17 +322,11 @@ static bool hmac(const EVP_MD *md, const uint8_t *key, uint32_t key_len, const u
     return HMAC(md, key, (int)key_len, data, len, out, &n) != NULL;
 }
 
-bool cs_tls13_expand_label(cs_tls_hash h, const uint8_t *secret, uint32_t secret_len,
-                           const char *label, const uint8_t *context, uint32_t context_len,
-                           uint8_t *out, uint32_t out_len)
+uint32_t cs_tls13_hkdf_label(uint8_t info[CS_HKDF_LABEL_MAX], uint32_t out_len, const char *label,
+                             const uint8_t *context, uint32_t context_len)
 {
-    const EVP_MD *md = md_of(h);
-    size_t label_len = strlen(label);
-    uint32_t hl = hash_len(h);
-    if (md == NULL || out_len > 255 * hl || label_len + 6 > 255 || context_len > 255)
-        return false;
     /* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255> */
-    uint8_t info[2 + 1 + 255 + 1 + 255];
+    size_t label_len = strlen(label);
     uint32_t n = 0;
     info[n++] = (uint8_t)(out_len >> 8);
     info[n++] = (uint8_t)out_len;
@@ -344,7 +338,20 @@ bool cs_tls13_expand_label(cs_tls_hash h, const uint8_t *secret, uint32_t secret
     info[n++] = (uint8_t)context_len;
     if (context_len > 0)
         memcpy(info + n, context, context_len);
-    n += context_len;
+    return n + context_len;
+}
+
+bool cs_tls13_expand_label(cs_tls_hash h, const uint8_t *secret, uint32_t secret_len,
+                           const char *label, const uint8_t *context, uint32_t context_len,
+                           uint8_t *out, uint32_t out_len)
+{
+    const EVP_MD *md = md_of(h);
+    size_t label_len = strlen(label);
+    uint32_t hl = hash_len(h);
+    if (md == NULL || out_len > 255 * hl || label_len + 6 > 255 || context_len > 255)
+        return false;
+    uint8_t info[CS_HKDF_LABEL_MAX];
+    uint32_t n = cs_tls13_hkdf_label(info, out_len, label, context, context_len);
     /* HKDF-Expand (RFC 5869 2.3): T(i) = HMAC(PRK, T(i-1) | info | i) */
     uint8_t buf[64 + sizeof info + 1];
     uint8_t t[64];

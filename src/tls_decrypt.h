@@ -80,6 +80,13 @@ const cs_tls_suite *cs_tls_suite_find(uint16_t id);
 
 /* ---- key schedule primitives (exposed for the unit tests) ---------------------------------- */
 
+/* Writes TLS 1.3's HkdfLabel (RFC 8446 7.1: length, "tls13 " + label, context) for an output of
+ * out_len bytes into info and returns its length. label must be at most 249 bytes and context_len
+ * at most 255 (callers check). Can't fail. */
+#define CS_HKDF_LABEL_MAX (2 + 1 + 255 + 1 + 255)
+uint32_t cs_tls13_hkdf_label(uint8_t info[CS_HKDF_LABEL_MAX], uint32_t out_len, const char *label,
+                             const uint8_t *context, uint32_t context_len);
+
 /* TLS 1.3 HKDF-Expand-Label(secret, "tls13 " + label, context, out_len) (RFC 8446 7.1) with hash
  * `h` (SHA-256 or SHA-384). Returns false on a bad argument (out_len > 255, label too long) or an
  * OpenSSL failure; out is then undefined. */

@@ -318,3 +318,15 @@ char *cs_fmt_duration_exact(cs_time_t ns, char *buf, size_t len)
     snprintf(buf, len, "%" G_GINT64_FORMAT "ns", (gint64)ns);
     return buf;
 }
+
+GPtrArray *cs_str_keys_sorted(GHashTable *t)
+{
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(keys, k);
+    g_ptr_array_sort(keys, (GCompareFunc)(void (*)(void))g_strcmp0);
+    return keys;
+}

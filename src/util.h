@@ -82,4 +82,8 @@ bool cs_parse_durations_us(const char *s, int max, uint64_t *us, int *n);
  * "250ms", "3us", else "1500ns" (what cs_parse_duration reads back). */
 char *cs_fmt_duration_exact(cs_time_t ns, char *buf, size_t len);
 
+/* The keys of a table keyed by strings, sorted by strcmp (the array does not own them; free it
+ * with g_ptr_array_free(a, TRUE)). */
+GPtrArray *cs_str_keys_sorted(GHashTable *t);
+
 #endif

@@ -121,6 +121,11 @@ for path in caps:
                     same = cell == ("true" if v else "false")
                 elif isinstance(v, int):
                     same = cell.lstrip("-").isdigit() and int(cell) == v
+                elif isinstance(v, dict):  # an object (the tunnel): its JSON text in the cell
+                    try:
+                        same = json.loads(cell) == v
+                    except ValueError:
+                        same = False
                 elif isinstance(v, float):
                     try:
                         same = float(cell) == v and "e" not in cell.lower()
