@@ -113,8 +113,9 @@ int main(int argc, char **argv)
             g_hash_table_insert(flows, g_memdup2(&k, sizeof k), slot);
         }
         cs_time_t ts = (cs_time_t)h->ts.tv_sec * CS_NS_PER_S + h->ts.tv_usec * CS_NS_PER_US;
-        cs_quic_dgram d = {fam, &src, &dst, sp, dp, p + u + 8, len - u - 8,
-                           h->len > u + 8 ? h->len - u - 8 : 0, ts, slot, false};
+        cs_quic_dgram d = {fam, &src,      &dst,        sp,
+                           dp,  p + u + 8, len - u - 8, h->len > u + 8 ? h->len - u - 8 : 0,
+                           ts,  slot,      false};
         dgrams++;
         quic += cs_quic_datagram(q, &d, NULL, NULL);
         cs_quic_expire(q, ts);

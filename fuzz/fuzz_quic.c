@@ -36,13 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quic_conn.h"
 #include "../tests/quic_protect.h"
+#include "quic_conn.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_quic: invariant failed: %s (line %d)\n", #cond, __LINE__);      \
+            fprintf(stderr, "fuzz_quic: invariant failed: %s (line %d)\n", #cond, __LINE__);       \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -53,8 +53,8 @@ static const uint32_t versions[] = {CS_QUIC_V1, CS_QUIC_V2, 0xff00001du, CS_QUIC
 static const uint8_t pool[4][20] = {
     {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08},
     {0xf0, 0x67, 0xa5, 0x50, 0x2a, 0x42, 0x62, 0xb5},
-    {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
-     0x01, 0x02, 0x03, 0x04, 0x05},
+    {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+     0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05},
     {0},
 };
 static const uint8_t pool_len[4] = {8, 8, 20, 0};
@@ -132,9 +132,17 @@ static void send(run *r, int from_server, int port, const uint8_t *p, uint32_t l
     uint16_t cport = (uint16_t)(50000 + port);
     uint8_t *copy = malloc(len ? len : 1); /* exact size: ASan catches a read past it */
     memcpy(copy, p, len);
-    cs_quic_dgram d = {4, from_server ? &sa : &ca, from_server ? &ca : &sa,
-                       from_server ? 443 : cport, from_server ? cport : 443, copy, len,
-                       wire > len ? wire : len, r->now, &r->slots[port], force};
+    cs_quic_dgram d = {4,
+                       from_server ? &sa : &ca,
+                       from_server ? &ca : &sa,
+                       from_server ? 443 : cport,
+                       from_server ? cport : 443,
+                       copy,
+                       len,
+                       wire > len ? wire : len,
+                       r->now,
+                       &r->slots[port],
+                       force};
     cs_quic_conn *c = NULL;
     int dir = -1;
     bool quic = cs_quic_datagram(r->q, &d, &c, &dir);
@@ -228,14 +236,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (in.n > 0) {
         uint8_t op = rd8(&in);
         switch (op & 7) {
-        case 0: case 1: {
+        case 0:
+        case 1: {
             size_t len = rd16(&in);
             const uint8_t *p = take(&in, &len);
             send(&r, (op >> 3) & 1, (op >> 4) & 3, p, (uint32_t)len,
                  (op & 0x40) ? (uint32_t)len + 100 : 0, (op & 0x80) != 0);
             break;
         }
-        case 2: case 3:
+        case 2:
+        case 3:
             protected_initial(&r, &in, op);
             break;
         case 4:

@@ -137,6 +137,7 @@ cs_analytics *cs_analytics_new(const cs_analytics_cfg *cfg)
     a->first_ts = INT64_MAX;
     a->last_ts = INT64_MIN;
     a->inputs = g_ptr_array_new_with_free_func(g_free);
+    a->edges = g_ptr_array_new_with_free_func(g_free);
     return a;
 }
 
@@ -151,6 +152,8 @@ void cs_analytics_free(cs_analytics *a)
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_free(a->top[i]);
     g_ptr_array_free(a->inputs, TRUE);
+    if (a->edges != NULL)
+        g_ptr_array_free(a->edges, TRUE);
     g_free(a);
 }
 
@@ -159,8 +162,7 @@ void cs_analytics_add_input(cs_analytics *a, const char *name)
     g_ptr_array_add(a->inputs, g_strdup(name));
 }
 
-/* floor(x / w) * w, also for negative x */
-static cs_time_t align(cs_time_t x, cs_time_t w)
+cs_time_t cs_an_align(cs_time_t x, cs_time_t w)
 {
     cs_time_t q = x / w;
     if (x % w != 0 && x < 0)
@@ -181,7 +183,7 @@ cs_an_bucket *cs_analytics_bucket(cs_analytics *a, cs_time_t start)
 
 static cs_an_bucket *bucket_of(cs_analytics *a, cs_time_t ts)
 {
-    cs_time_t start = align(ts, a->cfg.bucket);
+    cs_time_t start = cs_an_align(ts, a->cfg.bucket);
     if (a->last != NULL && a->last->start == start)
         return a->last;
     a->last = cs_analytics_bucket(a, start);
@@ -279,6 +281,16 @@ void cs_analytics_conn(cs_analytics *a, const cs_conn_row *row)
     cs_topk_add(a->top[CS_TOP_CLIENT_CONNS], key, len, 1);
 }
 
+void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c, bool at_end)
+{
+    bool at_start = row->syns == 0 || row->start - a->first_ts <= CS_EDGE_SYN_WINDOW;
+    if (a->edges == NULL || (!at_end && !at_start))
+        return;
+    cs_an_edge *e = g_new(cs_an_edge, 1);
+    cs_an_edge_fill(e, row, c, at_end, at_start);
+    g_ptr_array_add(a->edges, e);
+}
+
 /* "METHOD path": the URI up to its query or fragment. Returns a new string. */
 static gchar *request_what(const cs_http_tx *tx)
 {
@@ -323,7 +335,7 @@ void cs_analytics_http(cs_analytics *a, const cs_http_row *row)
     }
 }
 
-static void bucket_add(cs_an_bucket *into, const cs_an_bucket *from)
+void cs_an_bucket_add(cs_an_bucket *into, const cs_an_bucket *from)
 {
     into->conns += from->conns;
     into->syn_pkts += from->syn_pkts;
@@ -345,10 +357,10 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from)
     g_hash_table_iter_init(&it, from->buckets);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const cs_an_bucket *b = v;
-        bucket_add(cs_analytics_bucket(into, align(b->start, into->cfg.bucket)), b);
+        cs_an_bucket_add(cs_analytics_bucket(into, cs_an_align(b->start, into->cfg.bucket)), b);
     }
     into->last = NULL;
-    bucket_add(&into->untimed, &from->untimed);
+    cs_an_bucket_add(&into->untimed, &from->untimed);
     g_hash_table_iter_init(&it, from->servers);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const cs_an_server *s = v;
@@ -363,6 +375,15 @@ void cs_analytics_merge(cs_analytics *into, const cs_analytics *from)
                             &s->c);
     }
     into->conn_servers_missing = into->conn_servers_missing || from->conn_servers_missing;
+    /* aggregates added up without stitching (-j groups): their edges are no longer known */
+    if (into->edges != NULL && (from->edges == NULL || from->edges->len > 0 || from->streams > 0)) {
+        g_ptr_array_free(into->edges, TRUE);
+        into->edges = NULL;
+    }
+    into->streams += from->streams;
+    into->stitch.stitched += from->stitch.stitched;
+    into->stitch.inexact += from->stitch.inexact;
+    into->stitch.http_cut += from->stitch.http_cut;
     for (int i = 0; i < CS_TOP_TABLES; i++)
         cs_topk_merge(into->top[i], from->top[i]);
     for (int i = 0; i < CS_AN_PKT_CLASSES; i++)
@@ -437,8 +458,8 @@ void cs_analytics_totals(const cs_analytics *a, cs_an_bucket *out)
     gpointer k, v;
     g_hash_table_iter_init(&it, a->buckets);
     while (g_hash_table_iter_next(&it, &k, &v))
-        bucket_add(out, v);
-    bucket_add(out, &a->untimed);
+        cs_an_bucket_add(out, v);
+    cs_an_bucket_add(out, &a->untimed);
 }
 
 void cs_an_slow_bounds(const cs_hist *h, uint64_t us, uint64_t *lo, uint64_t *hi)

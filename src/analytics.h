@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "edge.h"
 #include "hist.h"
 #include "stats.h"
 #include "topk.h"
@@ -92,6 +93,11 @@ typedef struct cs_analytics {
     uint64_t flow_bytes[CS_AN_BYTE_CLASSES];
     cs_time_t first_ts, last_ts; /* earliest and latest event time counted (INT64_MAX/MIN: none) */
     GPtrArray *inputs;        /* names of the inputs analysed (gchar*), for the summary */
+    /* connections at the edges of the inputs (cs_an_edge*, edge.h), kept for the summary so that
+     * merges can stitch them; NULL when not known (-j groups added up, a summary without them) */
+    GPtrArray *edges;
+    uint64_t streams;         /* tcp.stream indices given out over the inputs (with the edges) */
+    cs_an_stitch stitch;      /* what merges stitched */
 } cs_analytics;
 
 /* Creates empty aggregates. Can't fail (aborts on OOM). */
@@ -108,6 +114,13 @@ void cs_analytics_syn(cs_analytics *a, cs_time_t ts);
 void cs_analytics_conn(cs_analytics *a, const cs_conn_row *row);
 void cs_analytics_http(cs_analytics *a, const cs_http_row *row);
 
+/* Keeps the record of connection c (just given to cs_analytics_conn) as an edge of the input when
+ * at_end (the input ended with it tracked) or when it began without the client's SYN (edge.h).
+ * Memory: one record per such connection. */
+struct cs_conn;
+void cs_analytics_edge(cs_analytics *a, const cs_conn_row *row, const struct cs_conn *c,
+                       bool at_end);
+
 /* Replaces the latency-per-server table by the roll-up of st's HTTP server table over Host: per
  * (address, port), the ttfb and total histograms of its paired exchanges. Latency per server is
  * counted in one place, stats.c, and copied here when a run ends (and before a report during it),
@@ -115,6 +128,12 @@ void cs_analytics_http(cs_analytics *a, const cs_http_row *row);
  * '(other)' row becomes a server of family 0). Replaces the connections-per-server table the same
  * way, by st's server table (the servers with connections). Can't fail. */
 void cs_analytics_servers_from(cs_analytics *a, const cs_stats *st);
+
+/* floor(x / w) * w, also for negative x: the start of the bucket of width w holding time x. */
+cs_time_t cs_an_align(cs_time_t x, cs_time_t w);
+
+/* Adds every count and histogram of `from` into `into` (their starts are not looked at). */
+void cs_an_bucket_add(cs_an_bucket *into, const cs_an_bucket *from);
 
 /* The bucket starting at `start` (a multiple of the width), created empty if missing. */
 cs_an_bucket *cs_analytics_bucket(cs_analytics *a, cs_time_t start);

@@ -5,7 +5,9 @@
 
 #include "common.h"
 
-/* X(id, json_name, description) */
+/* X(id, json_name, description). One line per anomaly, however long: kept out of clang-format,
+ * which would rewrap the descriptions (tools/check-format). */
+// clang-format off
 #define CS_ANOMALIES(X)                                                                        \
     X(LINK_TRUNCATED, "link_truncated", "packet shorter than its link-layer header")         \
     X(VLAN_TRUNCATED, "vlan_truncated", "VLAN tag cut short")                                \
@@ -89,6 +91,7 @@
     X(H2_HEADERS_TOO_LONG, "http2_headers_too_long", "HTTP/2 header block over the limit (header context lost)") \
     X(H2_STREAM_CAP, "http2_stream_cap", "open HTTP/2 streams over --http-max-pending (oldest dropped)") \
     X(H2_GAP_DESYNC, "http2_gap_desync", "capture gap broke HTTP/2 framing (resynchronised on a frame header)")
+// clang-format on
 
 #define CS_ANOM_ENUM(id, name, desc) CS_ANOM_##id,
 typedef enum cs_anomaly { CS_ANOMALIES(CS_ANOM_ENUM) CS_ANOM_COUNT } cs_anomaly;

@@ -294,7 +294,8 @@ static void start_h2(cs_app *a, cs_conn *c, app_conn *s, int dir, uint32_t take,
     int other = !dir;
     if (s->pre_len[other] > 0) {
         if (s->verdict[other] == V_NOT)
-            cs_h2_gap(s->h2, &a->ex_sink, c, other == c->client, s->pre_len[other], s->pre_ts[other]);
+            cs_h2_gap(s->h2, &a->ex_sink, c, other == c->client, s->pre_len[other],
+                      s->pre_ts[other]);
         else
             cs_h2_data(s->h2, &a->ex_sink, c, other == c->client, s->pre[other], s->pre_len[other],
                        s->pre_ts[other]);
@@ -435,7 +436,8 @@ void cs_app_conn_end(cs_app *a, cs_conn *c, cs_app_summary *sum)
         cs_http_summary_add(&sum->http, &in);
         sum->has_http = true;
     }
-    if (s->h2 != NULL) { /* HTTP/2 exchanges count with the HTTP/1.x ones (an h2c upgrade has both) */
+    if (s->h2 !=
+        NULL) { /* HTTP/2 exchanges count with the HTTP/1.x ones (an h2c upgrade has both) */
         cs_http_conn_summary in;
         cs_h2_finish(s->h2, &a->ex_sink, c, &in, &sum->h2);
         cs_h2_free(s->h2);

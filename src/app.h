@@ -51,9 +51,9 @@ typedef struct cs_app_summary {
     cs_h2_conn_summary h2;
     bool has_tls;               /* tls holds the TLS facts (strings owned: see cs_app_summary_clear) */
     cs_tls_summary tls;
-    bool http2; /* speaks HTTP/2: parsed (has_h2), or TLS with ALPN h2 and no keys */
-    bool has_ex;                /* exchanges were reported on the connection (ex counts them) */
-    cs_exsum ex;                /* the connection's exchanges (every parser feeds it through the
+    bool http2;  /* speaks HTTP/2: parsed (has_h2), or TLS with ALPN h2 and no keys */
+    bool has_ex; /* exchanges were reported on the connection (ex counts them) */
+    cs_exsum ex; /* the connection's exchanges (every parser feeds it through the
                                    sink, once per exchange); empty but valid when !has_ex */
 } cs_app_summary;
 

@@ -88,9 +88,10 @@ void cs_http_cfg_default(cs_http_cfg *cfg)
 const char *cs_http_outcome_name(cs_http_outcome o)
 {
     static const char *const names[] = {
-        "complete",        "no_response",          "no_request",  "response_partial",
-        "request_partial", "response_lost_in_gap", "dropped_cap", "framing_error",
-        "reset",           "refused",              "pushed"};
+        "complete",         "no_response",     "no_request",
+        "response_partial", "request_partial", "response_lost_in_gap",
+        "dropped_cap",      "framing_error",   "reset",
+        "refused",          "pushed"};
     return (unsigned)o < CS_ARRAY_LEN(names) ? names[o] : "unknown";
 }
 

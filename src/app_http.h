@@ -19,20 +19,20 @@ void cs_http_cfg_default(cs_http_cfg *cfg);
 
 /* Why an exchange was reported without a complete request and response. */
 typedef enum cs_http_outcome {
-    CS_HTTP_COMPLETE,       /* request and final response both complete */
-    CS_HTTP_NO_RESPONSE,    /* the connection ended before any response (RST, FIN, end of input) */
-    CS_HTTP_NO_REQUEST,     /* response with no request seen (capture started mid-connection) */
-    CS_HTTP_RESP_PARTIAL,   /* response started but did not complete */
-    CS_HTTP_REQ_PARTIAL,    /* request started but did not complete (no response either) */
-    CS_HTTP_LOST_IN_GAP,    /* response presumably lost in a capture gap: not paired (see design) */
-    CS_HTTP_DROPPED_CAP,    /* dropped because too many requests were outstanding (HTTP/2: open
+    CS_HTTP_COMPLETE,      /* request and final response both complete */
+    CS_HTTP_NO_RESPONSE,   /* the connection ended before any response (RST, FIN, end of input) */
+    CS_HTTP_NO_REQUEST,    /* response with no request seen (capture started mid-connection) */
+    CS_HTTP_RESP_PARTIAL,  /* response started but did not complete */
+    CS_HTTP_REQ_PARTIAL,   /* request started but did not complete (no response either) */
+    CS_HTTP_LOST_IN_GAP,   /* response presumably lost in a capture gap: not paired (see design) */
+    CS_HTTP_DROPPED_CAP,   /* dropped because too many requests were outstanding (HTTP/2: open
                                streams over the same cap) */
-    CS_HTTP_FRAMING_ERROR,  /* the request or the response could not be framed (invalid
+    CS_HTTP_FRAMING_ERROR, /* the request or the response could not be framed (invalid
                                Content-Length, chunk size or request Transfer-Encoding): the
                                parser resynchronised on the next start line */
-    CS_HTTP_RESET,          /* HTTP/2: RST_STREAM ended the stream before the response completed */
-    CS_HTTP_REFUSED,        /* HTTP/2: the server's GOAWAY says it did not process the stream */
-    CS_HTTP_PUSHED          /* HTTP/2: a server push (PUSH_PROMISE) whose response completed */
+    CS_HTTP_RESET,         /* HTTP/2: RST_STREAM ended the stream before the response completed */
+    CS_HTTP_REFUSED,       /* HTTP/2: the server's GOAWAY says it did not process the stream */
+    CS_HTTP_PUSHED         /* HTTP/2: a server push (PUSH_PROMISE) whose response completed */
 } cs_http_outcome;
 
 /* One request/response exchange. Strings are NUL-terminated, NULL when absent. Times are capture

@@ -97,9 +97,9 @@ struct cs_h2_conn {
     bool finished;
     uint32_t recent[RECENT]; /* ids of streams closed lately (lenient mode) */
     uint32_t recent_pos;
-    cs_time_t area_ts;    /* last open/close event (concurrency accounting), -1: none */
-    cs_time_t last_ts;    /* latest capture time seen */
-    GString *line;        /* head_line text */
+    cs_time_t area_ts; /* last open/close event (concurrency accounting), -1: none */
+    cs_time_t last_ts; /* latest capture time seen */
+    GString *line;     /* head_line text */
     cs_http_conn_summary sum;
     cs_h2_conn_summary h2;
 };

@@ -15,7 +15,7 @@ typedef struct piece {
     struct piece *next;         /* the datagram's pieces in offset order */
     struct piece *left, *right; /* the same pieces as a splay tree by start */
     uint32_t start, end, first, origin;
-    uint32_t size;              /* bytes allocated */
+    uint32_t size; /* bytes allocated */
     uint8_t data[];
 } piece;
 
@@ -36,13 +36,13 @@ typedef struct datagram {
     piece *root;                    /* the splay index of `pieces` */
     uint32_t total;                 /* payload length, known once the last fragment arrived */
     bool has_total;
-    uint32_t covered;               /* bytes held (all below total once it is known) */
-    uint32_t held;                  /* bytes allocated for this datagram */
+    uint32_t covered; /* bytes held (all below total once it is known) */
+    uint32_t held;    /* bytes allocated for this datagram */
     cs_time_t first_ts;
 } datagram;
 
 struct cs_defrag {
-    GHashTable *dgs;                /* dg_key -> datagram */
+    GHashTable *dgs; /* dg_key -> datagram */
     datagram *oldest, *newest;
     uint32_t count, max_datagrams;
     uint32_t max_bytes, held;

@@ -31,7 +31,7 @@ struct cs_engine {
     cs_time_t ivl_start;      /* start of the current interval, INT64_MIN before the first packet */
     cs_time_t last_ts;
     uint64_t frame;
-    uint64_t uid_key;         /* cs_uid_run_key of the first packet */
+    uint64_t uid_key; /* cs_uid_run_key of the first packet */
     uint64_t drops[3], drops_mark[3];
     bool have_drops;
 };
@@ -145,6 +145,7 @@ static void on_conn_end(void *ctx, cs_conn *c, cs_end_reason why)
         cs_analytics_conn(e->cfg.analytics, &row);
         if (e->cfg.auto_bucket)
             cs_plot_auto_bucket(e->cfg.analytics);
+        cs_analytics_edge(e->cfg.analytics, &row, c, cs_flow_flushing(e->flow));
     }
     e->report->conn(e->report, &row);
     cs_app_summary_clear(&app);
@@ -287,6 +288,8 @@ static void close_interval(cs_engine *e, cs_time_t end)
     }
     if (e->report->interval != NULL)
         e->report->interval(e->report, &e->cur, &iv);
+    if (e->cfg.interval_hook != NULL)
+        e->cfg.interval_hook(e->cfg.interval_ctx, &e->cur, &iv);
     e->ctr_mark = e->ctr;
     cs_stats_free(&e->cur);
     cs_stats_init(&e->cur);
@@ -435,8 +438,10 @@ static void sync_analytics(cs_engine *e)
 {
     if (e->quic != NULL)
         cs_quic_agg_sync(&e->quic_agg, cs_app_quic_stats(e->quic), cs_app_quic_peak(e->quic));
-    if (e->cfg.analytics != NULL)
+    if (e->cfg.analytics != NULL) {
         cs_analytics_servers_from(e->cfg.analytics, &e->stats);
+        e->cfg.analytics->streams = cs_flow_streams(e->flow);
+    }
 }
 
 void cs_engine_report_now(cs_engine *e, const cs_run_info *info)
@@ -534,6 +539,11 @@ const cs_tunnels *cs_engine_tunnels(const cs_engine *e)
 uint64_t cs_engine_udp_streams(const cs_engine *e)
 {
     return cs_udp_streams(e->udp);
+}
+
+uint32_t cs_engine_udp_active(const cs_engine *e)
+{
+    return cs_udp_active(e->udp);
 }
 
 cs_counters *cs_engine_counters(cs_engine *e)

@@ -65,13 +65,17 @@ typedef struct cs_engine_cfg {
     cs_time_t interval;  /* > 0: report every interval of capture time, for that interval alone */
     uint32_t max_keys;   /* entries per aggregate table (servers, hosts, SNIs); 0: no cap */
     uint32_t max_frag_datagrams; /* incomplete IP datagrams held for reassembly */
-    uint32_t uid_group;  /* -j: index of this group of files, mixed into the uids (0 otherwise) */
-    cs_edge_sink edges;  /* -j: connections at the edges of the input; conn NULL: off */
+    uint32_t uid_group; /* -j: index of this group of files, mixed into the uids (0 otherwise) */
+    cs_edge_sink edges; /* -j: connections at the edges of the input; conn NULL: off */
     cs_analytics *analytics; /* non-NULL: fed every wanted SYN, connection record and exchange;
                                 its latency per server is set from the stats by
                                 cs_engine_flush/report_now (owned by the caller) */
     bool auto_bucket;        /* --plot without --bucket: widen the analytics buckets as events
                                 come (cs_plot_auto_bucket) */
+    /* Optional (NULL: none): called with every closed interval after the report's interval
+     * callback (Graphite pushed per interval); st is the interval's own statistics. */
+    void (*interval_hook)(void *ctx, const cs_stats *st, const cs_interval_info *iv);
+    void *interval_ctx;
 } cs_engine_cfg;
 
 typedef struct cs_engine cs_engine;
@@ -112,6 +116,8 @@ uint64_t cs_engine_streams(const cs_engine *e);
 const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e);
 const cs_tunnels *cs_engine_tunnels(const cs_engine *e);
 uint64_t cs_engine_udp_streams(const cs_engine *e);
+/* UDP flows tracked now (a live gauge). */
+uint32_t cs_engine_udp_active(const cs_engine *e);
 
 /* The run's QUIC per-server table (owned by the engine). */
 const cs_quic_agg *cs_engine_quic(const cs_engine *e);

@@ -544,6 +544,8 @@ static void conn_update(cs_flow_table *t, cs_conn *c, int dir, const cs_pkt *p)
         d->seen |= CS_SENT_DATA;
         hist_add(c, dir, 'D');
     }
+    if ((fl & (CS_TH_FIN | CS_TH_RST)) && d->closing_ts == 0)
+        d->closing_ts = p->ts;
     if (fl & CS_TH_FIN) {
         d->seen |= CS_SENT_FIN;
         hist_add(c, dir, 'F');
@@ -668,6 +670,11 @@ void cs_flow_flush(cs_flow_table *t)
     }
     g_ptr_array_free(all, TRUE);
     t->flushing = false;
+}
+
+bool cs_flow_flushing(const cs_flow_table *t)
+{
+    return t->flushing;
 }
 
 uint32_t cs_flow_active(const cs_flow_table *t)

@@ -50,6 +50,7 @@ typedef struct cs_conn_dir {
     uint32_t ooo;           /* segments that arrived ahead of a hole */
     uint32_t zero_windows;  /* segments advertising a zero window (not RST) */
     uint16_t seen;          /* CS_SENT_* */
+    cs_time_t closing_ts;   /* its first FIN or RST, 0 if none (summaries' edges: edge.c) */
     uint16_t mss;           /* from its SYN, 0 if none */
     int8_t wscale;          /* from its SYN, -1 if none */
     uint32_t seq_hi;        /* highest sequence number + length sent so far (Zeek's retransmission rule) */
@@ -142,6 +143,9 @@ void cs_flow_expire(cs_flow_table *t, cs_time_t now);
 /* Finalises every connection still tracked, in stream order: CS_END_CLOSED for those already
  * closed (lingering), CS_END_EOF for the others. */
 void cs_flow_flush(cs_flow_table *t);
+
+/* True while cs_flow_flush() finalises (the connections still tracked at the end of the input). */
+bool cs_flow_flushing(const cs_flow_table *t);
 
 /* Tracked connections now, the peak, and the next stream index to be given out. */
 uint32_t cs_flow_active(const cs_flow_table *t);

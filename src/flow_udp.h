@@ -52,10 +52,10 @@ typedef struct cs_udp_dgram {
     uint32_t wirelen;       /* frame length */
     cs_time_t ts;
     uint64_t frame;
-    bool quote;          /* a header quoted by an ICMP error: stream lookup only */
-    uint8_t tunnel_type; /* the tunnel it carries (cs_tun_type), else 0 */
+    bool quote;           /* a header quoted by an ICMP error: stream lookup only */
+    uint8_t tunnel_type;  /* the tunnel it carries (cs_tun_type), else 0 */
     uint16_t tunnel_port; /* ... and which of its ports is the tunnel's (the server's) */
-    uint32_t tunnel_id;  /* the tunnel it came through (0: none) */
+    uint32_t tunnel_id;   /* the tunnel it came through (0: none) */
 } cs_udp_dgram;
 
 /* The consumer interface (each may be NULL). `datagram` gets the payload of every datagram of a

@@ -57,9 +57,19 @@ static void add_bin(cs_hist *h, uint32_t bin, uint64_t count)
         return;
     }
     if (h->len == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 8;
-        h->bins = g_renew(uint32_t, h->bins, h->cap);
-        h->counts = g_renew(uint64_t, h->counts, h->cap);
+        /* one block, counts then bins: most histograms (per time bucket) hold a few bins */
+        uint32_t cap = h->cap ? h->cap * 2 : 2;
+        uint8_t *blk = g_malloc((size_t)cap * (sizeof(uint64_t) + sizeof(uint32_t)));
+        uint64_t *counts = (uint64_t *)(void *)blk;
+        uint32_t *bins = (uint32_t *)(void *)(blk + (size_t)cap * sizeof(uint64_t));
+        if (h->len > 0) {
+            memcpy(counts, h->counts, h->len * sizeof *counts);
+            memcpy(bins, h->bins, h->len * sizeof *bins);
+        }
+        g_free(h->counts);
+        h->counts = counts;
+        h->bins = bins;
+        h->cap = cap;
     }
     memmove(h->bins + pos + 1, h->bins + pos, (h->len - pos) * sizeof *h->bins);
     memmove(h->counts + pos + 1, h->counts + pos, (h->len - pos) * sizeof *h->counts);
@@ -93,6 +103,48 @@ void cs_hist_merge(cs_hist *into, const cs_hist *from)
     into->sum += from->sum;
     for (uint32_t i = 0; i < from->len; i++)
         add_bin(into, from->bins[i], from->counts[i]);
+}
+
+bool cs_hist_remove(cs_hist *h, uint64_t v)
+{
+    uint32_t bin = cs_hist_bin(v), pos = find_pos(h, bin);
+    if (h->n == 0 || pos >= h->len || h->bins[pos] != bin)
+        return false;
+    h->n--;
+    h->sum -= (double)v;
+    if (--h->counts[pos] == 0) {
+        memmove(h->bins + pos, h->bins + pos + 1, (h->len - pos - 1) * sizeof *h->bins);
+        memmove(h->counts + pos, h->counts + pos + 1, (h->len - pos - 1) * sizeof *h->counts);
+        h->len--;
+    }
+    if (h->n == 0) {
+        h->min = h->max = 0;
+        h->sum = 0;
+        return true;
+    }
+    bool exact = true;
+    /* an extreme that was v: the values left start (end) in the first (last) bin, which holds one
+     * value only below CS_HIST_EXACT */
+    if (v == h->min) {
+        if (h->bins[0] != bin)
+            h->min = cs_hist_bin_low(h->bins[0]);
+        exact = h->bins[0] < CS_HIST_EXACT;
+    }
+    if (v == h->max) {
+        if (h->bins[h->len - 1] != bin)
+            h->max = cs_hist_bin_high(h->bins[h->len - 1]);
+        exact = exact && h->bins[h->len - 1] < CS_HIST_EXACT;
+    }
+    /* an extreme already known only to its bin (an earlier removal) whose bin emptied */
+    if (cs_hist_bin(h->min) != h->bins[0]) {
+        h->min = cs_hist_bin_low(h->bins[0]);
+        exact = exact && h->bins[0] < CS_HIST_EXACT;
+    }
+    if (cs_hist_bin(h->max) != h->bins[h->len - 1]) {
+        h->max = cs_hist_bin_high(h->bins[h->len - 1]);
+        exact = exact && h->bins[h->len - 1] < CS_HIST_EXACT;
+    }
+    return exact;
 }
 
 uint64_t cs_hist_percentile(const cs_hist *h, double q)
@@ -138,7 +190,6 @@ uint64_t cs_hist_count_above(const cs_hist *h, uint64_t v)
 
 void cs_hist_clear(cs_hist *h)
 {
-    g_free(h->bins);
-    g_free(h->counts);
+    g_free(h->counts); /* the block holding the bins too */
     memset(h, 0, sizeof *h);
 }

@@ -10,8 +10,8 @@
 
 /* Sparse: only bins with a count are stored, sorted by bin index. Zero-initialise to start. */
 typedef struct cs_hist {
-    uint32_t *bins;    /* bin indices, ascending */
-    uint64_t *counts;  /* count per stored bin */
+    uint32_t *bins;    /* bin indices, ascending (inside the block that `counts` starts) */
+    uint64_t *counts;  /* count per stored bin; the one allocated block */
     uint32_t len, cap;
     uint64_t n;        /* values recorded */
     uint64_t min, max; /* exact extremes (valid when n > 0) */
@@ -28,6 +28,12 @@ void cs_hist_add(cs_hist *h, uint64_t v, uint64_t count);
 
 /* Adds every count of `from` into `into`. */
 void cs_hist_merge(cs_hist *into, const cs_hist *from);
+
+/* Takes one value v, added before, back out of h (a merge that joins the two halves of a
+ * connection). Returns false when v was not in h, or when v was its min or max and the new extreme
+ * is only known to its bin (it is then set to the bin's edge: min/max stay within the values'
+ * bins, not exact). */
+bool cs_hist_remove(cs_hist *h, uint64_t v);
 
 /* Nearest-rank percentile q in [0,100]: the middle of the bin holding the ceil(q/100*n)-th value,
  * clamped to [min, max]. Exact for values below 128 and for q = 0 / 100. Returns 0 when empty. */

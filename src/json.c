@@ -5,6 +5,28 @@
 #include <string.h>
 
 #include "json.h"
+#include "json_impl.h"
+
+const uint8_t cs_json_needs_care[256] = {
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x7f ... 0xff] = 1,
+};
+
+const char cs_json_digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                      "25262728293031323334353637383940414243444546474849"
+                                      "50515253545556575859606162636465666768697071727374"
+                                      "75767778798081828384858687888990919293949596979899";
+
+void cs_json_grow(GString *out, size_t n)
+{
+    size_t len = out->len;
+    g_string_set_size(out, len + n); /* allocated_len > len + n afterwards */
+    out->len = len;
+    out->str[len] = '\0';
+}
+
 #include "util.h"
 
 void cs_json_init(cs_json *j, GString *out)
@@ -12,6 +34,9 @@ void cs_json_init(cs_json *j, GString *out)
     j->out = out;
     j->depth = 0;
     j->first[0] = true;
+    j->sec_len = 0;
+    j->t_len = 0;
+    memset(j->sec_text, '0', sizeof j->sec_text); /* cs_json_time copies all of it */
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
@@ -50,6 +75,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 void cs_json_text(GString *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
+    unsigned high = 0;
+    for (size_t i = 0; i < len; i++)
+        high |= s[i];
+    if (high < 0x80) { /* ASCII: nothing to check */
+        g_string_append_len(out, str, (gssize)len);
+        return;
+    }
     for (size_t i = 0; i < len;) {
         size_t n = s[i] < 0x80 ? 1 : utf8_len(s + i, len - i);
         if (n == 0) {
@@ -62,7 +94,8 @@ void cs_json_text(GString *out, const char *str, size_t len)
     }
 }
 
-void cs_json_escape(GString *out, const char *str, size_t len)
+/* cs_json_escape for strings with a byte of needs_care. */
+static void escape_slow(GString *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     g_string_append_c(out, '"');
@@ -109,43 +142,39 @@ void cs_json_escape(GString *out, const char *str, size_t len)
     g_string_append_c(out, '"');
 }
 
-/* Writes the separator and key (if any) before a value. */
-static void member(cs_json *j, const char *key)
+void cs_json_escape(GString *out, const char *str, size_t len)
 {
-    if (!j->first[j->depth])
-        g_string_append_c(j->out, ',');
-    j->first[j->depth] = false;
-    if (key != NULL) {
-        size_t n = 0;
-        bool plain = true;
-        for (; key[n] != '\0'; n++)
-            if ((unsigned char)key[n] < 0x20 || (unsigned char)key[n] >= 0x7f || key[n] == '"' ||
-                key[n] == '\\')
-                plain = false;
-        if (plain) { /* the usual case: our own literal keys */
-            g_string_append_c(j->out, '"');
-            g_string_append_len(j->out, key, (gssize)n);
-            g_string_append_len(j->out, "\":", 2);
-        } else {
-            cs_json_escape(j->out, key, n);
-            g_string_append_c(j->out, ':');
-        }
+    if (json_any_care((const unsigned char *)str, len)) {
+        escape_slow(out, str, len);
+        return;
     }
+    char *p = json_room(out, len + 2);
+    *p++ = '"';
+    memcpy(p, str, len);
+    p += len;
+    *p++ = '"';
+    json_commit(out, p);
 }
 
-static void open_level(cs_json *j, const char *key, char ch)
+/* json_member() for a value written by another function (a string, an object, an array). */
+static void member_only(cs_json *j, const char *key, size_t klen)
 {
-    if (j->depth > 0)
-        member(j, key);
-    g_string_append_c(j->out, ch);
+    json_commit(j->out, json_member(j, key, klen, 0));
+}
+
+static void open_level(cs_json *j, const char *key, size_t klen, char ch)
+{
+    char *p = j->depth > 0 ? json_member(j, key, klen, 1) : json_room(j->out, 1);
+    *p++ = ch;
+    json_commit(j->out, p);
     if (j->depth < (int)CS_ARRAY_LEN(j->first) - 1)
         j->depth++;
     j->first[j->depth] = true;
 }
 
-void cs_json_obj_begin(cs_json *j, const char *key)
+void cs_json_obj_begin_k(cs_json *j, const char *key, size_t klen)
 {
-    open_level(j, key, '{');
+    open_level(j, key, klen, '{');
 }
 
 void cs_json_obj_end(cs_json *j)
@@ -159,9 +188,9 @@ void cs_json_obj_end(cs_json *j)
     }
 }
 
-void cs_json_arr_begin(cs_json *j, const char *key)
+void cs_json_arr_begin_k(cs_json *j, const char *key, size_t klen)
 {
-    open_level(j, key, '[');
+    open_level(j, key, klen, '[');
 }
 
 void cs_json_arr_end(cs_json *j)
@@ -171,53 +200,29 @@ void cs_json_arr_end(cs_json *j)
         j->depth--;
 }
 
-void cs_json_str(cs_json *j, const char *key, const char *s)
+void cs_json_str_k(cs_json *j, const char *key, size_t klen, const char *s)
 {
-    if (s == NULL) {
-        cs_json_null(j, key);
-        return;
-    }
-    cs_json_strn(j, key, s, strlen(s));
+    json_str_k_i(j, key, klen, s);
 }
 
-void cs_json_strn(cs_json *j, const char *key, const char *s, size_t len)
+void cs_json_strn_k(cs_json *j, const char *key, size_t klen, const char *s, size_t len)
 {
-    member(j, key);
-    cs_json_escape(j->out, s, len);
+    json_strn_k_i(j, key, klen, s, len);
 }
 
-/* Appends the decimal digits of v (no printf: this runs for every field of every record). */
-static void append_u64(GString *out, uint64_t v)
+void cs_json_int_k(cs_json *j, const char *key, size_t klen, int64_t v)
 {
-    char buf[24];
-    int i = (int)sizeof buf;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    g_string_append_len(out, buf + i, (gssize)sizeof buf - i);
+    json_int_k_i(j, key, klen, v);
 }
 
-void cs_json_int(cs_json *j, const char *key, int64_t v)
+void cs_json_uint_k(cs_json *j, const char *key, size_t klen, uint64_t v)
 {
-    member(j, key);
-    if (v < 0) {
-        g_string_append_c(j->out, '-');
-        append_u64(j->out, (uint64_t)0 - (uint64_t)v);
-    } else {
-        append_u64(j->out, (uint64_t)v);
-    }
+    json_uint_k_i(j, key, klen, v);
 }
 
-void cs_json_uint(cs_json *j, const char *key, uint64_t v)
+void cs_json_double_k(cs_json *j, const char *key, size_t klen, double v, int decimals)
 {
-    member(j, key);
-    append_u64(j->out, v);
-}
-
-void cs_json_double(cs_json *j, const char *key, double v, int decimals)
-{
-    member(j, key);
+    member_only(j, key, klen);
     if (!isfinite(v)) {
         g_string_append(j->out, "null");
         return;
@@ -233,32 +238,17 @@ void cs_json_double(cs_json *j, const char *key, double v, int decimals)
     g_string_append(j->out, g_ascii_formatd(buf, sizeof buf, fmt, v));
 }
 
-void cs_json_bool(cs_json *j, const char *key, bool v)
+void cs_json_bool_k(cs_json *j, const char *key, size_t klen, bool v)
 {
-    member(j, key);
-    g_string_append(j->out, v ? "true" : "false");
+    json_bool_k_i(j, key, klen, v);
 }
 
-void cs_json_null(cs_json *j, const char *key)
+void cs_json_null_k(cs_json *j, const char *key, size_t klen)
 {
-    member(j, key);
-    g_string_append(j->out, "null");
+    json_null_k_i(j, key, klen);
 }
 
-void cs_json_time(cs_json *j, const char *key, cs_time_t ns)
+void cs_json_time_k(cs_json *j, const char *key, size_t klen, cs_time_t ns)
 {
-    member(j, key);
-    if (ns < 0) {
-        ns = -ns;
-        g_string_append_c(j->out, '-');
-    }
-    append_u64(j->out, (uint64_t)(ns / CS_NS_PER_S));
-    char frac[8];
-    uint64_t us = (uint64_t)((ns % CS_NS_PER_S) / CS_NS_PER_US);
-    frac[0] = '.';
-    for (int k = 6; k >= 1; k--) {
-        frac[k] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    g_string_append_len(j->out, frac, 7);
+    json_time_k_i(j, key, klen, ns);
 }

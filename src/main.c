@@ -16,13 +16,16 @@
 
 #include "config.h"
 #include "follow.h"
+#include "graphite.h"
+#include "metrics_http.h"
 #include "options.h"
-#include "plot.h"
 #include "output.h"
+#include "plot.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t report_requested;
+static volatile sig_atomic_t rotate_requested;
 static cs_source *live_source;
 
 static void on_stop_signal(int sig)
@@ -39,7 +42,15 @@ static void on_report_signal(int sig)
     report_requested = 1;
 }
 
-static void install_signals(void)
+static void on_rotate_signal(int sig)
+{
+    (void)sig;
+    rotate_requested = 1;
+}
+
+/* SIGINT/SIGTERM stop, SIGUSR1 reports; SIGHUP rotates a -w file (only when there is one: else
+ * it keeps its default meaning). */
+static void install_signals(bool rotate_on_hup)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -50,6 +61,10 @@ static void install_signals(void)
     sa.sa_handler = on_report_signal;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
+    if (rotate_on_hup) {
+        sa.sa_handler = on_rotate_signal;
+        sigaction(SIGHUP, &sa, NULL);
+    }
 }
 
 static void print_version(void)
@@ -133,9 +148,40 @@ typedef struct reader {
     cs_engine *engine;
     const cs_run_info *info;
     bool live;
+    bool out_gone; /* live: the reader of standard output went away (EPIPE): capture stopped */
     cs_time_t start, last_stats, duration;
     progress pg;
+    cs_metrics_http *mh; /* --metrics-listen, or NULL */
 } reader;
+
+/* --metrics-listen: a scrape waits; renders the cumulative counters for it (this thread owns
+ * them, so nothing is copied or locked but the finished text). */
+static void publish_metrics(reader *r)
+{
+    cs_live_view v = {.stats = cs_engine_stats(r->engine),
+                      .ctr = cs_engine_counters(r->engine),
+                      .tcp_tracked = cs_engine_active_conns(r->engine),
+                      .udp_tracked = cs_engine_udp_active(r->engine),
+                      .start_s = (double)r->start / 1e9};
+    v.have_drops = cs_source_stats(r->src, &v.received, &v.dropped, &v.if_dropped);
+    cs_metrics_http_publish(r->mh, &v);
+}
+
+/* Live capture: has the reader of standard output (the report, or -w -) gone away? Then the
+ * capture stops: nobody reads what it writes. SIGPIPE is held for live runs (run()). */
+static bool output_gone(reader *r)
+{
+    GError *err = NULL;
+    if (!cs_output_check(stdout, "standard output", &err)) { /* flushes; stdio's error flag */
+        r->out_gone = err->code == EPIPE;
+        g_error_free(err);
+    }
+    if (cs_source_write_errno(r->src) == EPIPE)
+        r->out_gone = true;
+    if (r->out_gone)
+        fprintf(stderr, "connscope: standard output closed: capture stopped\n");
+    return r->out_gone;
+}
 
 static void read_packet(void *ctx, const cs_raw *raw)
 {
@@ -159,12 +205,20 @@ static bool between_reads(void *ctx, bool timed_out)
             if (cs_source_stats(r->src, &rx, &drop, &ifdrop))
                 cs_engine_set_drops(r->engine, rx, drop, ifdrop);
             r->last_stats = now;
-            fflush(stdout); /* records reach a pipe within a second, without a write per line */
+            /* records reach a pipe within a second, without a write per line */
+            if (output_gone(r))
+                return false;
         }
         if (timed_out)
             cs_engine_idle(r->engine, now);
         if (r->duration > 0 && now - r->start >= r->duration)
             return false;
+    }
+    if (r->mh != NULL && cs_metrics_http_wanted(r->mh))
+        publish_metrics(r);
+    if (rotate_requested) {
+        rotate_requested = 0;
+        cs_source_write_rotate(r->src); /* a failure stops -w: reported by check_outputs */
     }
     if (report_requested) {
         report_requested = 0;
@@ -175,8 +229,10 @@ static bool between_reads(void *ctx, bool timed_out)
     return true;
 }
 
-/* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration. */
-static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info)
+/* Reads every packet of src into e until the input ends, a signal stops it, or -c/--duration.
+ * Returns false when a live capture stopped because standard output's reader went away. */
+static bool read_input(cs_source *src, cs_engine *e, const cs_options *o, const cs_run_info *info,
+                       cs_metrics_http *mh)
 {
     uint64_t done, total;
     reader r = {.src = src,
@@ -184,7 +240,8 @@ static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const 
                 .info = info,
                 .live = o->live.iface != NULL,
                 .start = wall_now(),
-                .duration = o->duration};
+                .duration = o->duration,
+                .mh = mh};
     r.pg.start = r.start;
     r.pg.on = !o->quiet && isatty(STDERR_FILENO) && !o->stream_list && !o->udp_stream_list &&
               (r.live || (cs_source_progress(src, &done, &total) && total > 4u * 1024 * 1024));
@@ -196,6 +253,7 @@ static void read_input(cs_source *src, cs_engine *e, const cs_options *o, const 
             cs_engine_set_drops(e, rx, drop, ifdrop);
     }
     progress_clear(&r.pg);
+    return !r.out_gone;
 }
 
 /* Writes --summary-out, --metrics and --plot after the report; a failure is exit status 2. */
@@ -205,7 +263,7 @@ static int write_analytics_files(const cs_an_cli *acli, const cs_analytics *an, 
     if (an == NULL)
         return status;
     fflush(stdout);
-    if (!cs_an_cli_write_files(acli, an, "connscope " PACKAGE_VERSION, &err)) {
+    if (!cs_an_cli_write_files(acli, an, NULL, "connscope " PACKAGE_VERSION, &err)) {
         fprintf(stderr, "connscope: %s\n", err->message);
         g_error_free(err);
         return CS_EXIT_OUTPUT;
@@ -233,25 +291,36 @@ static int check_outputs(const cs_options *o, cs_source *src, int status)
     return cs_output_finish("connscope", status);
 }
 
-/* Opens the files or the interface (and -w, then -Z). Returns NULL after printing why. */
-static cs_source *open_input(const cs_options *o)
+/* Opens the files or the interface and the --metrics-listen socket (*mh), then -Z, then -w (as
+ * tcpdump does: every output file, the rotated ones too, is created by the user -Z names).
+ * Returns NULL after printing why. */
+static cs_source *open_input(const cs_options *o, cs_metrics_http **mh)
 {
     GError *err = NULL;
     cs_source *src = o->live.iface != NULL
                          ? cs_source_open_live(&o->live, &err)
                          : cs_source_open_files(o->files, o->n_files, o->bpf, &err);
+    if (src != NULL && o->metrics_listen != NULL &&
+        (*mh = cs_metrics_http_start(o->metrics_listen, &err)) == NULL) {
+        cs_source_free(src);
+        src = NULL;
+    }
+    if (src != NULL && o->user != NULL && !drop_privileges(o->user)) {
+        cs_metrics_http_stop(*mh);
+        *mh = NULL;
+        cs_source_free(src);
+        return NULL;
+    }
     if (src != NULL && o->write_file != NULL &&
         !cs_source_write_to(src, o->write_file, o->rotate_bytes, o->rotate_secs, &err)) {
+        cs_metrics_http_stop(*mh);
+        *mh = NULL;
         cs_source_free(src);
         src = NULL;
     }
     if (src == NULL) {
         fprintf(stderr, "connscope: %s\n", err->message);
         g_error_free(err);
-        return NULL;
-    }
-    if (o->user != NULL && !drop_privileges(o->user)) {
-        cs_source_free(src);
         return NULL;
     }
     return src;
@@ -296,6 +365,56 @@ static cs_analytics *new_analytics(cs_options *o)
     return an;
 }
 
+/* --metrics graphite=HOST:PORT with --interval: the carbon receivers pushed to at the end of
+ * every interval (their end-of-run write is skipped). */
+typedef struct pushers {
+    cs_graphite **g;
+    int n;
+} pushers;
+
+static void push_interval(void *ctx, const cs_stats *st, const cs_interval_info *iv)
+{
+    pushers *p = ctx;
+    for (int i = 0; i < p->n; i++)
+        cs_graphite_interval(p->g[i], st, iv);
+}
+
+/* Starts a sender per carbon target when intervals are on, and hooks them into ecfg. An
+ * unreachable receiver is reported now and retried later (never fatal). */
+static void start_pushers(cs_options *o, cs_engine_cfg *ecfg, pushers *p)
+{
+    memset(p, 0, sizeof *p);
+    if (o->engine.interval <= 0)
+        return;
+    GString *prefix = g_string_new(NULL);
+    cs_metrics_graphite_prefix(&o->an.cfg.host, prefix);
+    for (int i = 0; i < o->an.n_targets; i++) {
+        cs_metrics_target *t = &o->an.targets[i];
+        if (t->format != CS_METRICS_GRAPHITE || t->host == NULL)
+            continue;
+        GError *warn = NULL;
+        t->streamed = true;
+        p->g = g_renew(cs_graphite *, p->g, p->n + 1);
+        p->g[p->n++] = cs_graphite_start(t, prefix->str, &warn);
+        if (warn != NULL) {
+            fprintf(stderr, "connscope: %s (retrying with every interval)\n", warn->message);
+            g_error_free(warn);
+        }
+    }
+    g_string_free(prefix, TRUE);
+    if (p->n > 0) {
+        ecfg->interval_hook = push_interval;
+        ecfg->interval_ctx = p;
+    }
+}
+
+static void stop_pushers(pushers *p)
+{
+    for (int i = 0; i < p->n; i++)
+        cs_graphite_stop(p->g[i]); /* undelivered batches are told on stderr, never fatal */
+    g_free(p->g);
+}
+
 /* One analysis run with the checked options o. Returns the exit status. */
 static int run(cs_options *o)
 {
@@ -312,7 +431,8 @@ static int run(cs_options *o)
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf); /* live: flushed every second by between_reads;
                                                       before -w - writes its header there */
-    cs_source *src = open_input(o);
+    cs_metrics_http *mh = NULL;
+    cs_source *src = open_input(o, &mh);
     if (src == NULL) {
         cs_keylog_free(keylog);
         return CS_EXIT_USAGE;
@@ -325,28 +445,36 @@ static int run(cs_options *o)
     ecfg.udp_stream_list = o->udp_stream_list ? stdout : NULL;
     cs_decode_set_vxlan_ports(o->vxlan_ports, o->n_vxlan_ports);
     ecfg.analytics = an;
+    pushers push;
+    start_pushers(o, &ecfg, &push);
     cs_run_info info = {.src = src, .filter = o->bpf, .version = PACKAGE_VERSION};
     if (an != NULL) {
         info.analytics = an;
         info.analytics_opts = o->kind == CS_REPORT_CSV ? NULL : cs_an_cli_sections(&o->an);
     }
     int status;
-    install_signals();
-    if (cs_an_cli_files_due(&o->an))
-        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
+    install_signals(o->write_file != NULL && strcmp(o->write_file, "-") != 0);
+    if (cs_an_cli_files_due(&o->an) || o->live.iface != NULL)
+        cs_output_hold_sigpipe(); /* the files are written even when stdout closes early; a live
+                                     capture stops cleanly (read_input) */
     if (o->jobs > 1 && o->n_files > 1) {
         status = cs_run_parallel(o->files, o->n_files, o->jobs, o->bpf, &ecfg, report, o->kind, src,
                                  &info, &stop_requested);
     } else {
         cs_engine *e = cs_engine_new(&ecfg, report);
+        if (o->jobs > 1) /* one file: the second thread reads it (source.h) */
+            cs_source_start_reader(src);
         if (o->live.iface != NULL)
             live_source = src;
-        read_input(src, e, o, &info);
+        if (!read_input(src, e, o, &info, mh) && report->out == stdout)
+            report->out = stderr; /* the final report still reaches someone */
         live_source = NULL;
+        cs_metrics_http_stop(mh); /* the capture ended: nothing new to serve */
         status = cs_source_account(src, cs_engine_counters(e)) ? CS_EXIT_INPUT_ERRORS : 0;
         cs_engine_finish(e, &info);
         cs_engine_free(e);
     }
+    stop_pushers(&push);
     if (status != CS_EXIT_USAGE && o->engine.filter.stream_set &&
         o->engine.filter.stream >= info.streams_max) {
         fprintf(stderr, "connscope: no TCP stream %" G_GUINT64_FORMAT " in the input\n",

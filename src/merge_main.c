@@ -199,18 +199,21 @@ void cs_an_cli_report(const cs_an_cli *c, const cs_analytics *a, FILE *out, bool
     cs_analytics_report_text(a, o, out);
 }
 
-bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const char *generator,
-                           GError **err)
+bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const cs_summary *sum,
+                           const char *generator, GError **err)
 {
     bool ok = true;
     GError *e = NULL;
-    if (c->summary_out != NULL && !cs_summary_write(a, c->summary_out, generator, &e)) {
+    cs_summary own = {.an = (cs_analytics *)a};
+    if (sum == NULL)
+        sum = &own;
+    if (c->summary_out != NULL && !cs_summary_write(sum, c->summary_out, generator, &e)) {
         ok = false;
         g_propagate_error(err, e);
         e = NULL;
     }
     for (int i = 0; i < c->n_targets; i++)
-        if (!cs_metrics_write(a, &c->targets[i], &e)) {
+        if (!c->targets[i].streamed && !cs_metrics_write(a, &c->targets[i], &e)) {
             if (ok)
                 g_propagate_error(err, e);
             else {
@@ -272,6 +275,86 @@ bool cs_an_cli_help_all(GOptionContext *octx, int argc, char **argv)
 
 /* ---- connscope merge ------------------------------------------------------------------------- */
 
+/* Orders summaries by their first event time, then their last (then the order given; those
+ * without events last: g_ptr_array_sort is stable). */
+static gint cmp_first_ts(gconstpointer pa, gconstpointer pb)
+{
+    const cs_summary_file *a = *(cs_summary_file *const *)pa, *b = *(cs_summary_file *const *)pb;
+    cs_time_t x = cs_summary_file_header(a)->first_ts, y = cs_summary_file_header(b)->first_ts;
+    if (x != y)
+        return (x > y) - (x < y); /* summaries without events (INT64_MAX) last */
+    /* the same first time (pieces cut between packets of one timestamp): the one that ends first */
+    x = cs_summary_file_header(a)->last_ts;
+    y = cs_summary_file_header(b)->last_ts;
+    return (x > y) - (x < y);
+}
+
+/* Warns about an input named by two summaries (its events are counted twice). */
+static void warn_shared_inputs(GPtrArray *opened)
+{
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal); /* input -> summary name */
+    for (guint i = 0; i < opened->len; i++) {
+        const cs_summary_file *f = opened->pdata[i];
+        const GPtrArray *ins = cs_summary_file_header(f)->inputs;
+        for (guint k = 0; k < ins->len; k++) {
+            const char *in = ins->pdata[k];
+            const char *other = g_hash_table_lookup(seen, in);
+            if (other != NULL && other != cs_summary_file_name(f))
+                fprintf(stderr,
+                        "connscope merge: warning: %s and %s both count input %s: its events are "
+                        "added twice\n",
+                        other, cs_summary_file_name(f), in);
+            else
+                g_hash_table_insert(seen, (gpointer)in, (gpointer)cs_summary_file_name(f));
+        }
+    }
+    g_hash_table_destroy(seen);
+}
+
+/* Opens every summary (headers only), orders them in time, then streams each into one
+ * accumulator: memory is the result's. Without --bucket the widest bucket width is used, so the
+ * order of the arguments does not matter. Returns NULL after printing the error. */
+static cs_summary *merge_files(char **files, const cs_an_cli *cli)
+{
+    GPtrArray *opened = g_ptr_array_new_with_free_func((GDestroyNotify)cs_summary_file_close);
+    GError *err = NULL;
+    cs_time_t widest = 0;
+    cs_summary *acc = NULL;
+    bool ok = true;
+    for (int i = 0; ok && files[i] != NULL; i++) {
+        cs_summary_file *f = cs_summary_open(files[i], &err);
+        if (f == NULL) {
+            ok = false;
+            break;
+        }
+        g_ptr_array_add(opened, f);
+        widest = MAX(widest, cs_summary_file_header(f)->bucket);
+    }
+    if (ok) {
+        warn_shared_inputs(opened);
+        g_ptr_array_sort(opened, cmp_first_ts);
+        cs_analytics_cfg cfg = cli->cfg;
+        if (!cli->bucket_given)
+            cfg.bucket = widest;
+        if (cli->host == NULL)
+            cfg.host = cs_summary_file_header(opened->pdata[0])->host;
+        acc = cs_summary_new(&cfg);
+        for (guint i = 0; ok && i < opened->len; i++) /* every check before any data is read */
+            ok = cs_summary_compatible(acc, cs_summary_file_header(opened->pdata[i]),
+                                       cs_summary_file_name(opened->pdata[i]), &err);
+        for (guint i = 0; ok && i < opened->len; i++)
+            ok = cs_summary_load(opened->pdata[i], acc, &err);
+    }
+    if (!ok) {
+        fprintf(stderr, "connscope merge: %s\n", err->message);
+        g_error_free(err);
+        cs_summary_free(acc);
+        acc = NULL;
+    }
+    g_ptr_array_free(opened, TRUE);
+    return acc;
+}
+
 int cs_merge_main(int argc, char **argv)
 {
     cs_an_cli cli;
@@ -290,7 +373,7 @@ int cs_merge_main(int argc, char **argv)
         "capture, or per sensor) and prints the analytics report that one run over all their\n"
         "inputs would give: every count and histogram adds up exactly. Top-talker tables stay\n"
         "exact while the union of their keys fits --max-keys; then they carry Space-Saving\n"
-        "error bounds. A connection that spans two inputs is counted in each of them.\n"
+        "error bounds. A connection cut between two inputs is stitched back into one.\n"
         "All sections are printed unless some are chosen (--top, --bucket, --latency,\n"
         "--flow-profile). Summaries must have the same format version, histogram layout,\n"
         "bucket width (or --bucket a multiple of it) and --host.");
@@ -306,7 +389,7 @@ int cs_merge_main(int argc, char **argv)
     g_option_context_add_group(octx, cs_an_cli_group(&cli, true));
     GError *err = NULL;
     int rc = 2;
-    cs_analytics *acc = NULL;
+    cs_summary *acc = NULL;
     if (cs_an_cli_help_all(octx, argc, argv)) {
         rc = 0;
         goto out;
@@ -322,61 +405,24 @@ int cs_merge_main(int argc, char **argv)
                         "SUMMARY.json...)\n");
         goto out;
     }
-    /* read them all first: without --bucket the merge takes the widest bucket (so the order of
-     * the files does not matter); an input named by two summaries is counted twice: say so */
-    GPtrArray *parts = g_ptr_array_new_with_free_func((GDestroyNotify)cs_analytics_free);
-    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal); /* input -> argument + 1 */
-    cs_time_t widest = 0;
-    bool ok = true;
-    for (int i = 0; ok && files[i] != NULL; i++) {
-        cs_analytics *part = cs_summary_read(files[i], &err);
-        if (part == NULL) {
-            fprintf(stderr, "connscope merge: %s\n", err->message);
-            g_error_free(err);
-            ok = false;
-            break;
-        }
-        g_ptr_array_add(parts, part);
-        widest = MAX(widest, part->cfg.bucket);
-        for (guint k = 0; k < part->inputs->len; k++) {
-            const char *in = part->inputs->pdata[k];
-            int other = GPOINTER_TO_INT(g_hash_table_lookup(seen, in)); /* argument + 1 */
-            if (other != 0 && other != i + 1)
-                fprintf(stderr,
-                        "connscope merge: warning: %s and %s both count input %s: its events are "
-                        "added twice\n",
-                        files[other - 1], files[i], in);
-            else
-                g_hash_table_insert(seen, (gpointer)in, GINT_TO_POINTER(i + 1));
-        }
-    }
-    for (guint i = 0; ok && i < parts->len; i++) {
-        cs_analytics *part = parts->pdata[i];
-        if (acc == NULL) {
-            cs_analytics_cfg cfg = cli.cfg;
-            if (!cli.bucket_given)
-                cfg.bucket = widest;
-            if (cli.host == NULL)
-                cfg.host = part->cfg.host;
-            acc = cs_analytics_new(&cfg);
-        }
-        ok = cs_summary_compatible(acc, part, files[i], &err);
-        if (ok)
-            cs_analytics_merge(acc, part);
-        else {
-            fprintf(stderr, "connscope merge: %s\n", err->message);
-            g_error_free(err);
-        }
-    }
-    g_hash_table_destroy(seen);
-    g_ptr_array_free(parts, TRUE);
-    if (!ok)
+    acc = merge_files(files, &cli);
+    if (acc == NULL)
         goto out;
+    const cs_an_stitch *st = &acc->an->stitch;
+    if (st->stitched > 0) /* the merged summaries carry these counts on: totals of every merge */
+        fprintf(stderr,
+                "connscope merge: %" G_GUINT64_FORMAT " connections cut between inputs stitched; "
+                "%" G_GUINT64_FORMAT " not exactly (%" G_GUINT64_FORMAT
+                " with HTTP on both sides of a cut)\n",
+                (guint64)st->stitched, (guint64)st->inexact, (guint64)st->http_cut);
+    if (acc->an->edges == NULL)
+        fprintf(stderr, "connscope merge: a summary without edge connections (older, or -j): "
+                        "connections cut between inputs are counted once per input\n");
     if (cs_an_cli_files_due(&cli))
         cs_output_hold_sigpipe(); /* the files are written even when stdout closes early */
-    cs_an_cli_report(&cli, acc, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
+    cs_an_cli_report(&cli, acc->an, cs_an_cli_stdout_taken(&cli) ? stderr : stdout, json);
     rc = 0;
-    if (!cs_an_cli_write_files(&cli, acc, "connscope " PACKAGE_VERSION, &err)) {
+    if (!cs_an_cli_write_files(&cli, acc->an, acc, "connscope " PACKAGE_VERSION, &err)) {
         fprintf(stderr, "connscope merge: %s\n", err->message);
         g_error_free(err);
         rc = 2;
@@ -384,7 +430,7 @@ int cs_merge_main(int argc, char **argv)
     rc = cs_output_finish("connscope merge", rc);
 out:
     fflush(stdout);
-    cs_analytics_free(acc);
+    cs_summary_free(acc);
     g_option_context_free(octx);
     g_strfreev(files);
     cs_an_cli_free(&cli);

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
+#include "metrics_expo.h"
 #include "output.h"
 #include "util.h"
 
@@ -161,17 +163,53 @@ static int64_t span_end_s(const cs_analytics *a)
     return t / CS_NS_PER_S;
 }
 
-void cs_metrics_graphite(const cs_analytics *a, GString *out)
+void cs_metrics_graphite_prefix(const cs_host_filter *host, GString *prefix)
 {
-    GString *prefix = g_string_new("connscope");
-    if (a->cfg.host.on) {
+    g_string_assign(prefix, "connscope");
+    if (host->on) {
         char ip[64];
-        cs_addr_str(&a->cfg.host.addr, a->cfg.host.family, ip, sizeof ip);
+        cs_addr_str(&host->addr, host->family, ip, sizeof ip);
         for (char *q = ip; *q; q++)
             if (*q == '.' || *q == ':')
                 *q = '_';
         g_string_append_printf(prefix, ".host.%s", ip);
     }
+}
+
+void cs_metrics_graphite_interval(const cs_stats *st, const cs_interval_info *iv,
+                                  const char *prefix, GString *out)
+{
+    static const char *const cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    gctx c = {.out = out, .prefix = prefix};
+    int64_t ts = iv->end / CS_NS_PER_S; /* capture time of the interval's end */
+    char path[64];
+    g_line(&c, "packets", iv->ctr->packets, ts);
+    g_line(&c, "bytes", iv->ctr->bytes, ts);
+    g_line(&c, "conns", st->conns_started, ts);
+    g_line(&c, "conns_ended", st->conns, ts);
+    g_line(&c, "established", st->established, ts);
+    g_line(&c, "syn_pkts", st->syn_pkts, ts);
+    g_line(&c, "syn_attempts", st->syn_attempts, ts);
+    g_line(&c, "http.requests", st->http_requests, ts);
+    for (int i = 1; i <= 6; i++) {
+        snprintf(path, sizeof path, "http.status.%s", cls[i % 6]);
+        g_line(&c, path, st->http_status_class[i % 6], ts);
+    }
+    g_line(&c, "http.unanswered", st->http_unanswered, ts);
+    g_line(&c, "http.orphans", st->http_orphans, ts);
+    g_line(&c, "tls.conns", st->tls_conns, ts);
+    g_hist(&c, "ttfb_us", &st->http_ttfb_us, ts);
+    g_hist(&c, "total_us", &st->http_total_us, ts);
+    if (iv->have_drops) {
+        g_line(&c, "capture.received", iv->drops[0], ts);
+        g_line(&c, "capture.dropped", iv->drops[1] + iv->drops[2], ts);
+    }
+}
+
+void cs_metrics_graphite(const cs_analytics *a, GString *out)
+{
+    GString *prefix = g_string_new(NULL);
+    cs_metrics_graphite_prefix(&a->cfg.host, prefix);
     gctx c = {.out = out, .prefix = prefix->str};
     cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, g_bucket, &c);
     GPtrArray *ips = server_ips(a);
@@ -198,7 +236,7 @@ void cs_metrics_graphite(const cs_analytics *a, GString *out)
     g_string_free(prefix, TRUE);
 }
 
-/* ---- Prometheus ------------------------------------------------------------------------------ */
+/* ---- Prometheus (OpenMetrics) ---------------------------------------------------------------- */
 
 typedef enum pm_field {
     PM_CONNS,
@@ -215,154 +253,165 @@ typedef enum pm_field {
 
 static const struct {
     const char *name, *type, *help;
+    int series; /* label values per family: status classes, directions */
 } pm_meta[PM_FIELDS] = {
-    {"connscope_connections_total", "counter",
-     "Connection records whose first packet falls in the bucket."},
-    {"connscope_syn_packets_total", "counter", "TCP SYN-without-ACK packets in the bucket."},
-    {"connscope_http_requests_total", "counter",
-     "HTTP requests whose first byte falls in the bucket."},
-    {"connscope_http_responses_total", "counter",
-     "Final HTTP responses by status class, counted in the bucket of their request."},
-    {"connscope_http_unanswered_total", "counter",
-     "HTTP requests reported without a response, in the bucket of the request."},
-    {"connscope_http_orphan_responses_total", "counter",
-     "HTTP responses without a request, in the bucket of the response."},
-    {"connscope_payload_bytes_total", "counter",
-     "TCP payload bytes of the connections that started in the bucket, by direction."},
-    {"connscope_http_ttfb_seconds", "summary",
-     "Request end to first response byte of paired exchanges (quantiles: middle of a fixed "
-     "histogram bin, within 0.8%)."},
-    {"connscope_http_total_seconds", "summary",
-     "Request start to last response byte of paired exchanges (quantiles within 0.8%)."},
+    {"connscope_connections", "counter",
+     "Connection records whose first packet came before the timestamp.", 1},
+    {"connscope_syn_packets", "counter", "TCP SYN-without-ACK packets before the timestamp.", 1},
+    {"connscope_http_requests", "counter",
+     "HTTP requests whose first byte came before the timestamp.", 1},
+    {"connscope_http_responses", "counter",
+     "Final HTTP responses by status class, counted at the time of their request.", 6},
+    {"connscope_http_unanswered", "counter",
+     "HTTP requests reported without a response, counted at the time of the request.", 1},
+    {"connscope_http_orphan_responses", "counter",
+     "HTTP responses without a request, counted at the time of the response.", 1},
+    {"connscope_payload_bytes", "counter",
+     "TCP payload bytes of the connections that started before the timestamp, by direction.", 2},
+    {"connscope_http_ttfb_seconds", "histogram",
+     "Request end to first response byte of paired exchanges.", 1},
+    {"connscope_http_total_seconds", "histogram",
+     "Request start to last response byte of paired exchanges.", 1},
 };
 
+/* One series of a family over every bucket: its cumulative value so far. */
 typedef struct pctx {
-    GString *out;
+    cs_expo x;
     pm_field field;
-    const char *host; /* extra label text or "" */
+    int series;       /* which label value (status class, direction) */
+    const char *host; /* host="..." label text, or "" */
+    cs_time_t width;  /* bucket length */
+    bool started;     /* the zero point at the first bucket's start is written */
+    uint64_t total;   /* counters: events so far */
+    cs_hist hist;     /* histograms: values so far */
 } pctx;
 
-static void p_sample(pctx *c, const char *suffix, const char *labels, const char *value)
+/* Events of c's series in bucket b. */
+static uint64_t p_events(const pctx *c, const cs_an_bucket *b)
 {
-    g_string_append_printf(c->out, "%s%s{%s%s} %s\n", pm_meta[c->field].name, suffix, c->host,
-                           labels, value);
+    switch (c->field) {
+    case PM_CONNS:
+        return b->conns;
+    case PM_SYN:
+        return b->syn_pkts;
+    case PM_REQ:
+        return b->requests;
+    case PM_RESP:
+        return b->status_class[(c->series + 1) % 6]; /* 1xx..5xx, then other */
+    case PM_UNANSWERED:
+        return b->unanswered;
+    case PM_ORPHANS:
+        return b->orphans;
+    case PM_BYTES:
+        return c->series == 0 ? b->bytes_c2s : b->bytes_s2c;
+    default:
+        return 0;
+    }
 }
 
-static void p_u64(pctx *c, const char *suffix, const char *labels, uint64_t v)
+/* Writes c's cumulative point stamped at time t (ns). */
+static void p_point(pctx *c, cs_time_t t)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64)v);
-    p_sample(c, suffix, labels, buf);
-}
-
-static void p_seconds(pctx *c, const char *suffix, const char *labels, double us)
-{
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    p_sample(c, suffix, labels, g_ascii_formatd(buf, sizeof buf, "%.6f", us / 1e6));
+    static const char *const cls[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+    static const char *const dir[2] = {"c2s", "s2c"};
+    char ts[48], num[G_ASCII_DTOSTR_BUF_SIZE];
+    GString *l = g_string_new(c->host);
+    snprintf(ts, sizeof ts, " %s", g_ascii_formatd(num, sizeof num, "%.3f", (double)t / 1e9));
+    c->x.ts = ts;
+    if (c->field == PM_RESP)
+        cs_expo_label(l, "code", cls[c->series]);
+    else if (c->field == PM_BYTES)
+        cs_expo_label(l, "direction", dir[c->series]);
+    if (c->field == PM_TTFB || c->field == PM_TOTAL)
+        cs_expo_hist(&c->x, pm_meta[c->field].name, l->str, &c->hist);
+    else
+        cs_expo_counter(&c->x, pm_meta[c->field].name, l->str, c->total);
+    g_string_free(l, TRUE);
 }
 
 static void p_bucket(const cs_an_bucket *b, void *ctx)
 {
     pctx *c = ctx;
-    static const char *const cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    char bl[64], l[128];
-    time_t sec = (time_t)(b->start / CS_NS_PER_S);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    strftime(bl, sizeof bl, "bucket=\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
-    switch (c->field) {
-    case PM_CONNS:
-        p_u64(c, "", bl, b->conns);
-        break;
-    case PM_SYN:
-        p_u64(c, "", bl, b->syn_pkts);
-        break;
-    case PM_REQ:
-        p_u64(c, "", bl, b->requests);
-        break;
-    case PM_RESP:
-        for (int i = 1; i <= 6; i++) {
-            snprintf(l, sizeof l, "%s,class=\"%s\"", bl, cls[i % 6]);
-            p_u64(c, "", l, b->status_class[i % 6]);
-        }
-        break;
-    case PM_UNANSWERED:
-        p_u64(c, "", bl, b->unanswered);
-        break;
-    case PM_ORPHANS:
-        p_u64(c, "", bl, b->orphans);
-        break;
-    case PM_BYTES:
-        snprintf(l, sizeof l, "%s,direction=\"c2s\"", bl);
-        p_u64(c, "", l, b->bytes_c2s);
-        snprintf(l, sizeof l, "%s,direction=\"s2c\"", bl);
-        p_u64(c, "", l, b->bytes_s2c);
-        break;
-    case PM_TTFB:
-    case PM_TOTAL: {
-        const cs_hist *h = c->field == PM_TTFB ? &b->ttfb_us : &b->total_us;
-        static const char *const qn[3] = {"0.5", "0.9", "0.99"};
-        static const double qv[3] = {50, 90, 99};
-        for (int i = 0; h->n > 0 && i < 3; i++) {
-            snprintf(l, sizeof l, "%s,quantile=\"%s\"", bl, qn[i]);
-            p_seconds(c, "", l, (double)cs_hist_percentile(h, qv[i]));
-        }
-        p_seconds(c, "_sum", bl, h->sum);
-        p_u64(c, "_count", bl, h->n);
-        break;
+    if (!c->started) { /* the counter starts from zero, so increase() sees the first bucket */
+        p_point(c, b->start);
+        c->started = true;
     }
-    default:
-        break;
-    }
+    if (c->field == PM_TTFB || c->field == PM_TOTAL)
+        cs_hist_merge(&c->hist, c->field == PM_TTFB ? &b->ttfb_us : &b->total_us);
+    else
+        c->total += p_events(c, b);
+    p_point(c, b->start + c->width);
 }
 
-void cs_metrics_prometheus(const cs_analytics *a, GString *out)
+/* Per server address over the whole span: one point at the end of the last bucket. */
+static void p_server_ips(const cs_analytics *a, GString *out, const char *host)
 {
-    char host[96] = "";
-    if (a->cfg.host.on) {
-        char ip[64];
-        snprintf(host, sizeof host, "host=\"%s\",",
-                 cs_addr_str(&a->cfg.host.addr, a->cfg.host.family, ip, sizeof ip));
-    }
-    for (int f = 0; f < PM_FIELDS; f++) {
-        pctx c = {.out = out, .field = (pm_field)f, .host = host};
-        g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", pm_meta[f].name,
-                               pm_meta[f].help, pm_meta[f].name, pm_meta[f].type);
-        cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, p_bucket, &c);
-    }
     GPtrArray *ips = server_ips(a);
     if (ips == NULL)
         return;
     static const struct {
         const char *name, *help;
     } ipm[] = {
-        {"connscope_server_ip_connections_total",
+        {"connscope_server_ip_connections",
          "Connection records per server address (all its ports), over the whole span."},
-        {"connscope_server_ip_established_total",
+        {"connscope_server_ip_established",
          "Established connections per server address, over the whole span."},
-        {"connscope_server_ip_refused_total",
+        {"connscope_server_ip_refused",
          "Refused connections (REJ) per server address, over the whole span."},
-        {"connscope_server_ip_reset_total",
+        {"connscope_server_ip_reset",
          "Other connections with a RST per server address, over the whole span."},
     };
+    char ts[48], num[G_ASCII_DTOSTR_BUF_SIZE], ip[64], ports[16];
+    snprintf(ts, sizeof ts, " %s",
+             g_ascii_formatd(num, sizeof num, "%.3f",
+                             (double)(span_end_s(a) * CS_NS_PER_S + a->cfg.bucket) / 1e9));
+    cs_expo x = {.out = out, .om = true, .ts = ts};
+    GString *l = g_string_new(NULL);
     for (size_t k = 0; k < CS_ARRAY_LEN(ipm); k++) {
-        g_string_append_printf(out, "# HELP %s %s\n# TYPE %s counter\n", ipm[k].name, ipm[k].help,
-                               ipm[k].name);
+        cs_expo_family(&x, ipm[k].name, "counter", ipm[k].help);
         for (guint i = 0; i < ips->len; i++) {
             const cs_server_ip *v = g_ptr_array_index(ips, i);
             const uint64_t val[] = {v->c.conns, v->c.established, v->c.refused, v->c.reset};
-            char ip[64];
-            g_string_append_printf(
-                out, "%s{%sserver_ip=\"%s\",ports=\"%u\"} %" G_GUINT64_FORMAT "\n", ipm[k].name,
-                host, cs_addr_str(&v->addr, v->family, ip, sizeof ip), v->ports, (guint64)val[k]);
+            g_string_assign(l, host);
+            cs_expo_label(l, "server_ip", cs_addr_str(&v->addr, v->family, ip, sizeof ip));
+            snprintf(ports, sizeof ports, "%u", v->ports);
+            cs_expo_label(l, "ports", ports);
+            cs_expo_counter(&x, ipm[k].name, l->str, val[k]);
         }
     }
+    g_string_free(l, TRUE);
     g_ptr_array_free(ips, TRUE);
+}
+
+void cs_metrics_prometheus(const cs_analytics *a, GString *out)
+{
+    GString *host = g_string_new(NULL);
+    if (a->cfg.host.on) {
+        char ip[64];
+        cs_expo_label(host, "host",
+                      cs_addr_str(&a->cfg.host.addr, a->cfg.host.family, ip, sizeof ip));
+    }
+    for (int f = 0; f < PM_FIELDS; f++) {
+        cs_expo fx = {.out = out, .om = true, .ts = ""};
+        cs_expo_family(&fx, pm_meta[f].name, pm_meta[f].type, pm_meta[f].help);
+        for (int i = 0; i < pm_meta[f].series; i++) {
+            pctx c = {.x = fx,
+                      .field = (pm_field)f,
+                      .series = i,
+                      .host = host->str,
+                      .width = a->cfg.bucket};
+            cs_analytics_each_bucket(a, CS_AN_MAX_ZERO_FILL, p_bucket, &c);
+            cs_hist_clear(&c.hist);
+        }
+    }
+    p_server_ips(a, out, host->str);
+    cs_expo_end(&(cs_expo){.out = out, .om = true});
+    g_string_free(host, TRUE);
 }
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-static bool send_all(const char *host, const char *port, const GString *s, GError **err)
+int cs_carbon_connect(const char *host, const char *port, GError **err)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -372,11 +421,14 @@ static bool send_all(const char *host, const char *port, const GString *s, GErro
     if (rc != 0) {
         g_set_error(err, METRICS_ERROR, 0, "--metrics graphite=%s:%s: %s", host, port,
                     gai_strerror(rc));
-        return false;
+        return -1;
     }
     int fd = -1, saved = 0;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        struct timeval tmo = {.tv_sec = 3}; /* Linux: bounds connect() and each send() */
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof tmo);
         if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             saved = errno;
             close(fd);
@@ -384,11 +436,14 @@ static bool send_all(const char *host, const char *port, const GString *s, GErro
         }
     }
     freeaddrinfo(res);
-    if (fd < 0) {
+    if (fd < 0)
         g_set_error(err, METRICS_ERROR, 0, "--metrics graphite=%s:%s: cannot connect: %s", host,
                     port, g_strerror(saved ? saved : errno));
-        return false;
-    }
+    return fd;
+}
+
+bool cs_carbon_send(int fd, const GString *s, const char *host, const char *port, GError **err)
+{
     size_t off = 0;
     while (off < s->len) {
         ssize_t n = send(fd, s->str + off, s->len - off, MSG_NOSIGNAL);
@@ -397,13 +452,21 @@ static bool send_all(const char *host, const char *port, const GString *s, GErro
         if (n <= 0) {
             g_set_error(err, METRICS_ERROR, 0, "--metrics graphite=%s:%s: send failed: %s", host,
                         port, g_strerror(errno));
-            close(fd);
             return false;
         }
         off += (size_t)n;
     }
-    close(fd);
     return true;
+}
+
+static bool send_all(const char *host, const char *port, const GString *s, GError **err)
+{
+    int fd = cs_carbon_connect(host, port, err);
+    if (fd < 0)
+        return false;
+    bool ok = cs_carbon_send(fd, s, host, port, err);
+    close(fd);
+    return ok;
 }
 
 bool cs_metrics_write(const cs_analytics *a, const cs_metrics_target *t, GError **err)

@@ -1,13 +1,14 @@
 /* metrics.h - per-bucket counters for monitoring systems: Graphite plaintext (`path value
- * timestamp`, to a file, standard output or a carbon host:port over TCP) and Prometheus text
- * exposition (with a `bucket` label per bucket). Counters are the events of their bucket alone,
- * so summing a counter over its buckets gives the run's total: no event lost or counted twice. */
+ * timestamp`, to a file, standard output or a carbon host:port over TCP; the events of each bucket
+ * alone, so summing over buckets gives the run's total) and OpenMetrics for backfilling Prometheus
+ * (cumulative counters with a timestamp per bucket boundary). */
 #ifndef CS_METRICS_H
 #define CS_METRICS_H
 
 #include <glib.h>
 
 #include "analytics.h"
+#include "report.h"
 
 typedef enum cs_metrics_format { CS_METRICS_GRAPHITE, CS_METRICS_PROMETHEUS } cs_metrics_format;
 
@@ -18,6 +19,8 @@ typedef struct cs_metrics_target {
     char *file;
     char *host;
     char *port;
+    bool
+        streamed; /* a carbon target pushed every --interval (graphite.c): not written at the end */
 } cs_metrics_target;
 
 /* Parses "graphite", "graphite=FILE", "graphite=HOST:PORT" ("[v6addr]:PORT" too), "prometheus",
@@ -36,12 +39,32 @@ void cs_metrics_target_clear(cs_metrics_target *t);
  * refused_total, reset_total), stamped with the last bucket's start. */
 void cs_metrics_graphite(const cs_analytics *a, GString *out);
 
-/* Appends the Prometheus text exposition (format 0.0.4) of every bucket to out: counters named
- * connscope_*_total with a bucket="YYYY-MM-DDTHH:MM:SSZ" label (the bucket start, UTC) holding the
- * events of that bucket, and latency summaries (quantiles 0.5/0.9/0.99, _sum, _count) per
- * bucket; then connscope_server_ip_*_total{server_ip,ports}: totals over the whole span per server
- * address. */
+/* Appends OpenMetrics 1.0 text to out, for `promtool tsdb create-blocks-from openmetrics`: each
+ * family's series with a point per bucket boundary (0 at the first bucket's start, then the
+ * cumulative count at every bucket's end, timestamps in seconds with milliseconds), counters
+ * connscope_*_total and the ttfb/total latency as cumulative histograms (le buckets, _sum,
+ * _count); then connscope_server_ip_*_total{server_ip,ports}: totals over the whole span per server
+ * address, one point at the end of the last bucket; then "# EOF". */
 void cs_metrics_prometheus(const cs_analytics *a, GString *out);
+
+/* The Graphite path prefix: "connscope", or "connscope.host.ADDR" with a host filter (dots and
+ * colons of ADDR as '_'). */
+void cs_metrics_graphite_prefix(const cs_host_filter *host, GString *prefix);
+
+/* Appends the Graphite lines of one closed --interval (st: its own statistics) to out, stamped
+ * with the capture time of its end in seconds: packets, bytes, conns (created), conns_ended,
+ * established, syn_pkts, syn_attempts, http.requests, http.status.{1xx..5xx,other},
+ * http.unanswered, http.orphans, tls.conns, http.{ttfb,total}_us.{p50,p90,p99,max,count} (when
+ * the interval had paired exchanges), capture.received and capture.dropped (live). */
+void cs_metrics_graphite_interval(const cs_stats *st, const cs_interval_info *iv,
+                                  const char *prefix, GString *out);
+
+/* A TCP connection to a carbon receiver: returns the socket, or -1 with *err set ("--metrics
+ * graphite=HOST:PORT: REASON"). */
+int cs_carbon_connect(const char *host, const char *port, GError **err);
+
+/* Sends all of s on fd (MSG_NOSIGNAL). Returns false with *err set on a failure. */
+bool cs_carbon_send(int fd, const GString *s, const char *host, const char *port, GError **err);
 
 /* Writes the metrics of a to t (a file through cs_output_write(); standard output is checked by
  * cs_output_finish()). Returns false with *err set when the file cannot be written or the

@@ -12,6 +12,7 @@
  * the layer's *_default()), so that --help shows it and an option not given keeps it. */
 typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
+    gchar *metrics_listen;
     gchar *tls_keylog;
     gchar **http_ports, **http2_ports, **vxlan_ports, **quic_ports;
     gchar **rest;       /* the words after the options: files, or with -r/-i the BPF filter */
@@ -21,7 +22,8 @@ typedef struct cs_options_store {
     gboolean udp_stream_list;
     gboolean version, list_ifaces, no_promisc, quiet, numeric;
     gdouble idle_timeout, close_linger, duration, interval, udp_idle_timeout;
-    gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count, rotate_mb, stream;
+    gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count,
+        rotate_mb, stream;
     gint64 tunnel_id, vni, max_udp_flows, quic_max_conns;
     gint jobs, snaplen, buffer_kib, rotate_secs;
     GArray *ports;      /* --http-port values, parsed */
@@ -96,7 +98,8 @@ static void add_input_group(GOptionContext *ctx, store *s, const cs_live_opts *l
          "SEC"},
         {"jobs", 'j', 0, G_OPTION_ARG_INT, &s->jobs,
          "Analyse the files on N threads (contiguous groups of files; stream indices restart in each "
-         "group; connections spanning groups are detected and reported)",
+         "group; connections spanning groups are detected and reported); one file: read it on a "
+         "second thread",
          "N"},
         {"write", 'w', 0, G_OPTION_ARG_FILENAME, &s->write_file,
          "Also write the packets read to a pcap file ('-': standard output; the report then goes "
@@ -107,7 +110,11 @@ static void add_input_group(GOptionContext *ctx, store *s, const cs_live_opts *l
         {"rotate-seconds", 0, 0, G_OPTION_ARG_INT, &s->rotate_secs,
          "With -w: start a new file every SEC seconds", "SEC"},
         {"user", 'Z', 0, G_OPTION_ARG_STRING, &s->user,
-         "Live: switch to USER after opening the interface (and the -w file)", "USER"},
+         "Live: switch to USER after opening the interface, before any output file", "USER"},
+        {"metrics-listen", 0, 0, G_OPTION_ARG_STRING, &s->metrics_listen,
+         "Live: serve cumulative counters at http://[ADDR:]PORT/metrics (Prometheus text; "
+         "OpenMetrics when asked; ADDR defaults to all)",
+         "[ADDR:]PORT"},
         {"numeric", 'n', 0, G_OPTION_ARG_NONE, &s->numeric,
          "Accepted for tcpdump's -n/-nn: connscope never resolves addresses or ports to names",
          NULL},
@@ -459,6 +466,7 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
          "the analytics sections (-A, --top, --latency, --slow, --flow-profile) are text or JSON: "
          "use --summary-out or --metrics with --csv"},
         {s->user != NULL && !live, "-Z USER goes with a live capture (-i)"},
+        {s->metrics_listen != NULL && !live, "--metrics-listen goes with a live capture (-i)"},
         {s->jobs < 0 || s->jobs > 256, "-j takes 1 to 256 threads"},
         {(s->rotate_mb > 0 || s->rotate_secs > 0) && s->write_file == NULL,
          "--rotate-mb and --rotate-seconds go with -w FILE"},
@@ -527,6 +535,7 @@ static void map_values(const store *s, cs_options *o)
     o->rotate_bytes = (uint64_t)s->rotate_mb * 1000000;
     o->rotate_secs = (uint32_t)s->rotate_secs;
     o->user = s->user;
+    o->metrics_listen = s->metrics_listen;
     o->count = (uint64_t)s->count;
     o->duration = (cs_time_t)(s->duration * 1e9);
     o->jobs = s->jobs;
@@ -678,6 +687,7 @@ void cs_options_free(cs_options *o)
     g_free(s->iface);
     g_free(s->write_file);
     g_free(s->user);
+    g_free(s->metrics_listen);
     g_free(s->server);
     g_free(s->client);
     g_free(s->since);

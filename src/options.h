@@ -29,15 +29,17 @@ typedef struct cs_options {
     const char *write_file; /* -w (may be "-": standard output), or NULL */
     uint64_t rotate_bytes;  /* --rotate-mb in bytes (0: never) */
     uint32_t rotate_secs;
-    const char *user;   /* -Z */
+    const char *user; /* -Z */
+    /* --metrics-listen [ADDR:]PORT (live only), or NULL */
+    const char *metrics_listen;
     uint64_t count;     /* -c (0: no limit) */
     cs_time_t duration; /* --duration (0: no limit) */
     int jobs;           /* -j (0 or 1: one thread) */
     bool quiet;
     cs_report_kind kind; /* text, --json or --csv */
     bool list_conns, list_http;
-    bool stream_list;       /* --stream-list: frame/stream lines on stdout, the report on stderr */
-    bool udp_stream_list;   /* --udp-stream-list: the same for UDP frames (udp.stream) */
+    bool stream_list;     /* --stream-list: frame/stream lines on stdout, the report on stderr */
+    bool udp_stream_list; /* --udp-stream-list: the same for UDP frames (udp.stream) */
     const uint16_t *vxlan_ports; /* --vxlan-port values (the caller hands them to the decoder) */
     int n_vxlan_ports;
     bool report_to_stderr;  /* standard output carries something else (the pcap of -w -,

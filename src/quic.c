@@ -283,15 +283,19 @@ static bool frame_body(cs_wire *w, uint32_t *off, uint64_t type, const cs_quic_f
         while (*off < w->len && cs_wire_u8(w, *off) == 0)
             (*off)++;
         return true;
-    case 0x01: case 0x1e: /* PING, HANDSHAKE_DONE */
+    case 0x01:
+    case 0x1e: /* PING, HANDSHAKE_DONE */
         return true;
-    case 0x02: case 0x03:
+    case 0x02:
+    case 0x03:
         ack_frame(w, off, type);
         return true;
     case 0x04: /* RESET_STREAM: id, error, final size */
         skip_varints(w, off, 3);
         return true;
-    case 0x05: case 0x11: case 0x15: /* STOP_SENDING, MAX_STREAM_DATA, STREAM_DATA_BLOCKED */
+    case 0x05:
+    case 0x11:
+    case 0x15: /* STOP_SENDING, MAX_STREAM_DATA, STREAM_DATA_BLOCKED */
         skip_varints(w, off, 2);
         return true;
     case 0x06:
@@ -300,16 +304,24 @@ static bool frame_body(cs_wire *w, uint32_t *off, uint64_t type, const cs_quic_f
     case 0x07: /* NEW_TOKEN */
         (void)bytes_at(w, off, cs_quic_varint(w, off), &d, &dl);
         return true;
-    case 0x10: case 0x12: case 0x13: case 0x14: case 0x16: case 0x17: case 0x19:
+    case 0x10:
+    case 0x12:
+    case 0x13:
+    case 0x14:
+    case 0x16:
+    case 0x17:
+    case 0x19:
         skip_varints(w, off, 1); /* MAX_DATA, MAX_STREAMS, (STREAMS_)BLOCKED, RETIRE_CID */
         return true;
     case 0x18:
         new_cid_frame(w, off, s);
         return true;
-    case 0x1a: case 0x1b: /* PATH_CHALLENGE, PATH_RESPONSE: 8 bytes */
+    case 0x1a:
+    case 0x1b: /* PATH_CHALLENGE, PATH_RESPONSE: 8 bytes */
         (void)bytes_at(w, off, 8, &d, &dl);
         return true;
-    case 0x1c: case 0x1d:
+    case 0x1c:
+    case 0x1d:
         close_frame(w, off, type, s);
         return true;
     case 0x30: /* DATAGRAM without length (RFC 9221): to the end */

@@ -22,17 +22,17 @@ typedef enum cs_quic_ptype {
 
 /* What the header of one packet says. Pointers point into the datagram. */
 typedef struct cs_quic_hdr {
-    uint8_t type;                /* cs_quic_ptype */
-    uint8_t first;               /* first byte as sent (protected bits still masked) */
-    bool fixed_bit;              /* 0x40 of the first byte */
-    uint8_t dcid_len, scid_len;  /* short header: dcid_len is what the caller said */
-    uint32_t version;            /* long headers */
-    const cs_quic_version *ver;  /* NULL when unknown (and for short headers) */
+    uint8_t type;               /* cs_quic_ptype */
+    uint8_t first;              /* first byte as sent (protected bits still masked) */
+    bool fixed_bit;             /* 0x40 of the first byte */
+    uint8_t dcid_len, scid_len; /* short header: dcid_len is what the caller said */
+    uint32_t version;           /* long headers */
+    const cs_quic_version *ver; /* NULL when unknown (and for short headers) */
     const uint8_t *dcid, *scid;
-    const uint8_t *token;        /* Initial: its token; Retry: the retry token */
+    const uint8_t *token; /* Initial: its token; Retry: the retry token */
     uint32_t token_len;
-    uint32_t pn_offset;          /* Initial, 0-RTT, Handshake, short: offset of the packet number */
-    uint32_t len;                /* bytes of this packet; coalesced packets follow it */
+    uint32_t pn_offset; /* Initial, 0-RTT, Handshake, short: offset of the packet number */
+    uint32_t len;       /* bytes of this packet; coalesced packets follow it */
 } cs_quic_hdr;
 
 typedef enum cs_quic_hresult {
@@ -65,7 +65,7 @@ typedef struct cs_quic_plain {
     const uint8_t *payload; /* the frames (inside the caller's `out` buffer) */
     uint32_t len;
     uint64_t pn;
-    uint8_t first;          /* the first byte with header protection removed */
+    uint8_t first; /* the first byte with header protection removed */
 } cs_quic_plain;
 
 /* Removes header protection and opens the payload of the packet `pkt` whose header is h (h->len

@@ -30,11 +30,11 @@ struct cs_quic_table {
     uint32_t nchunks;
     uint32_t free_head;
     uint32_t next_unused;
-    uint8_t *in_list;       /* per slot: LIST_OPEN, LIST_CLOSED, or LIST_COUNT when free */
+    uint8_t *in_list; /* per slot: LIST_OPEN, LIST_CLOSED, or LIST_COUNT when free */
     uint32_t in_list_cap;
     lru lists[LIST_COUNT];
     cs_hidx idx[MAP_COUNT];
-    uint32_t cid_lengths;   /* bit n: a CID of length n was ever put in a map */
+    uint32_t cid_lengths; /* bit n: a CID of length n was ever put in a map */
     uint32_t active, peak;
     uint32_t next_number;
     cs_time_t last_expire;
@@ -651,8 +651,8 @@ static void handle_packet(cs_quic_table *q, cs_quic_conn *c, int dir, const uint
         hist_add(c, dir, 'R');
         /* the tag covers the DCID of the Initial it answers: the current one or the first */
         if (whole && h->ver->retry_tag &&
-            !(retry_odcid != NULL && cs_quic_retry_valid(q->qc, h->ver, retry_odcid->b,
-                                                         retry_odcid->len, pkt, h->len)) &&
+            !(retry_odcid != NULL &&
+              cs_quic_retry_valid(q->qc, h->ver, retry_odcid->b, retry_odcid->len, pkt, h->len)) &&
             !cs_quic_retry_valid(q->qc, h->ver, c->odcid.b, c->odcid.len, pkt, h->len))
             anomaly(q, CS_ANOM_QUIC_RETRY_BAD_TAG);
         /* the client starts its handshake over under new keys (Zeek resets its TLS state too) */
@@ -737,8 +737,7 @@ static bool opens_as(cs_quic_table *q, cs_quic_conn *c, const uint8_t *pkt, cons
  * (a new connection on the same 4-tuple). *odcid gets the Initial DCID a Retry answers (before
  * the Retry erases it). */
 static cs_quic_conn *long_conn(cs_quic_table *q, const cs_quic_dgram *d, const cs_quic_hdr *h,
-                               bool whole, bool *from_server, cs_quic_cid *odcid,
-                               bool *have_odcid)
+                               bool whole, bool *from_server, cs_quic_cid *odcid, bool *have_odcid)
 {
     cs_quic_conn *c = NULL;
     if (h->dcid_len <= CS_QUIC_MAX_CID)
@@ -762,8 +761,7 @@ static cs_quic_conn *long_conn(cs_quic_table *q, const cs_quic_dgram *d, const c
     return create_or_update(q, c, d, h, *from_server);
 }
 
-bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d, cs_quic_conn **conn,
-                      int *dir_out)
+bool cs_quic_datagram(cs_quic_table *q, const cs_quic_dgram *d, cs_quic_conn **conn, int *dir_out)
 {
     cs_quic_conn *none = NULL;
     cs_quic_conn **out = conn != NULL ? conn : &none;
@@ -879,8 +877,8 @@ cs_quic_state cs_quic_conn_state(const cs_quic_conn *c)
 
 const char *cs_quic_state_name(cs_quic_state s)
 {
-    static const char *const names[] = {"no_answer", "version_negotiation", "retry_only",
-                                        "incomplete", "established", "closed"};
+    static const char *const names[] = {"no_answer",  "version_negotiation", "retry_only",
+                                        "incomplete", "established",         "closed"};
     return (unsigned)s < CS_ARRAY_LEN(names) ? names[s] : "unknown";
 }
 

@@ -37,51 +37,51 @@ typedef enum cs_quic_end {
 /* One QUIC connection. Owned by the table: valid from the datagram that created it until the
  * conn_end hook returns. Direction 0 is the client (sender of the first Initial), 1 the server. */
 typedef struct cs_quic_conn {
-    uint32_t id;                /* pool slot */
+    uint32_t id; /* pool slot */
     uint32_t lru_prev, lru_next;
-    uint32_t number;            /* Wireshark's quic.connection.number (0-based, creation order) */
-    uint32_t version;           /* of the client's first Initial */
-    uint32_t last_version;      /* of the latest long header packet (changes after negotiation) */
+    uint32_t number;       /* Wireshark's quic.connection.number (0-based, creation order) */
+    uint32_t version;      /* of the client's first Initial */
+    uint32_t last_version; /* of the latest long header packet (changes after negotiation) */
     uint8_t family;
-    uint16_t port[2];           /* client, server */
+    uint16_t port[2]; /* client, server */
     cs_addr addr[2];
-    cs_quic_cid odcid;          /* the client's first Initial DCID (Zeek client_initial_dcid) */
-    cs_quic_cid key_dcid;       /* DCID the Initial keys come from (a Retry replaces it) */
+    cs_quic_cid odcid;    /* the client's first Initial DCID (Zeek client_initial_dcid) */
+    cs_quic_cid key_dcid; /* DCID the Initial keys come from (a Retry replaces it) */
     bool key_dcid_set;
-    bool retry_taken;           /* a Retry was processed (the client takes one at most) */
-    bool retry_ignored;         /* the latest Retry came too late and changed nothing */
-    cs_quic_cid cids[2];        /* Wireshark's first CID of client and server (len 0: none) */
-    bool scid_set[2];           /* ... non-empty and in the maps */
-    cs_quic_cid rep_scid[2];    /* SCID of each side's first long header packet (Zeek's fields) */
+    bool retry_taken;        /* a Retry was processed (the client takes one at most) */
+    bool retry_ignored;      /* the latest Retry came too late and changed nothing */
+    cs_quic_cid cids[2];     /* Wireshark's first CID of client and server (len 0: none) */
+    bool scid_set[2];        /* ... non-empty and in the maps */
+    cs_quic_cid rep_scid[2]; /* SCID of each side's first long header packet (Zeek's fields) */
     bool rep_scid_seen[2];
     uint8_t nextra[2];
     cs_quic_cid extra[2][CS_QUIC_EXTRA_CIDS]; /* NEW_CONNECTION_ID values (decrypted packets) */
     bool keys_ready;
-    uint32_t keys_version;      /* the version the Initial keys were derived for */
-    cs_quic_keys initial[2];    /* Initial keys per direction */
-    uint64_t largest_pn[2][3];  /* per direction and packet number space (UINT64_MAX: none) */
+    uint32_t keys_version;         /* the version the Initial keys were derived for */
+    cs_quic_keys initial[2];       /* Initial keys per direction */
+    uint64_t largest_pn[2][3];     /* per direction and packet number space (UINT64_MAX: none) */
     cs_quic_cstream *crypto[2][2]; /* CRYPTO streams [dir][Initial, Handshake], while in use */
-    bool crypto_done[2][2];     /* a message was delivered; later data in that space is ignored */
+    bool crypto_done[2][2]; /* a message was delivered; later data in that space is ignored */
     cs_time_t first_ts, last_ts;
-    cs_time_t hs_ts;            /* first Handshake packet of the server (0: none) */
-    uint64_t dgrams[2], bytes[2];   /* datagrams and their UDP payload bytes (wire) */
-    uint64_t packets[2];            /* QUIC packets (coalesced ones counted apart) */
+    cs_time_t hs_ts;              /* first Handshake packet of the server (0: none) */
+    uint64_t dgrams[2], bytes[2]; /* datagrams and their UDP payload bytes (wire) */
+    uint64_t packets[2];          /* QUIC packets (coalesced ones counted apart) */
     uint32_t initials[2], handshakes[2], zero_rtt, retries, vns, unknown_version[2];
     uint64_t shorts[2], short_next[2]; /* 1-RTT packets; Zeek's next 'O' threshold */
-    uint32_t decrypted;         /* Initial packets opened */
+    uint32_t decrypted;                /* Initial packets opened */
     uint32_t decrypt_failed;
-    uint32_t discarded;         /* packets with the fixed bit clear (greased, or padding) */
-    uint32_t hellos[2];         /* ClientHello / ServerHello messages delivered */
-    uint32_t by_flow;           /* datagrams placed by their UDP flow, their IDs being unknown */
-    bool closed;                /* CONNECTION_CLOSE seen */
-    bool close_app;             /* ... of type 0x1d */
+    uint32_t discarded; /* packets with the fixed bit clear (greased, or padding) */
+    uint32_t hellos[2]; /* ClientHello / ServerHello messages delivered */
+    uint32_t by_flow;   /* datagrams placed by their UDP flow, their IDs being unknown */
+    bool closed;        /* CONNECTION_CLOSE seen */
+    bool close_app;     /* ... of type 0x1d */
     uint8_t close_dir;
     uint64_t close_error;
     uint8_t hist_len;
-    bool hist_mute;             /* while handling a packet Zeek would not have seen */
+    bool hist_mute;                        /* while handling a packet Zeek would not have seen */
     char history[CS_QUIC_HISTORY_MAX + 1]; /* Zeek quic.log letters, NUL-terminated */
-    void **slot;                /* the UDP flow's consumer pointer that names this conn, or NULL */
-    void *app;                  /* consumer state (TLS facts), owned by the hooks */
+    void **slot; /* the UDP flow's consumer pointer that names this conn, or NULL */
+    void *app;   /* consumer state (TLS facts), owned by the hooks */
 } cs_quic_conn;
 
 /* One UDP datagram handed over by the UDP flow table. Addresses point into the caller's view. */
@@ -89,12 +89,12 @@ typedef struct cs_quic_dgram {
     uint8_t family;
     const cs_addr *src, *dst;
     uint16_t sport, dport;
-    const uint8_t *p;           /* UDP payload */
-    uint32_t len;               /* captured */
-    uint32_t wire_len;          /* on the wire */
+    const uint8_t *p;  /* UDP payload */
+    uint32_t len;      /* captured */
+    uint32_t wire_len; /* on the wire */
     cs_time_t ts;
-    void **slot;                /* the flow's consumer pointer (NULL: none) */
-    bool force;                 /* the port was given with --quic-port: QUIC even if unknown */
+    void **slot; /* the flow's consumer pointer (NULL: none) */
+    bool force;  /* the port was given with --quic-port: QUIC even if unknown */
 } cs_quic_dgram;
 
 /* The consumer interface (each may be NULL). `handshake` gets each complete TLS handshake message
@@ -109,19 +109,19 @@ typedef struct cs_quic_hooks {
 } cs_quic_hooks;
 
 typedef struct cs_quic_cfg {
-    cs_time_t idle_timeout;     /* end a connection after this long without a packet */
-    cs_time_t close_linger;     /* ... after a CONNECTION_CLOSE */
-    uint32_t max_conns;         /* cap (the idlest is evicted, counted) */
-    uint32_t max_crypto_bytes;  /* per CRYPTO stream buffer */
+    cs_time_t idle_timeout;    /* end a connection after this long without a packet */
+    cs_time_t close_linger;    /* ... after a CONNECTION_CLOSE */
+    uint32_t max_conns;        /* cap (the idlest is evicted, counted) */
+    uint32_t max_crypto_bytes; /* per CRYPTO stream buffer */
 } cs_quic_cfg;
 
 /* Counts of what the table saw, beyond the named anomalies. */
 typedef struct cs_quic_stats {
-    uint64_t datagrams;         /* taken as QUIC */
-    uint64_t packets[7];        /* by cs_quic_ptype */
-    uint64_t orphans;           /* QUIC packets that matched no connection */
-    uint64_t conns;             /* connections created */
-    uint64_t initial_keys;      /* Initial key derivations */
+    uint64_t datagrams;    /* taken as QUIC */
+    uint64_t packets[7];   /* by cs_quic_ptype */
+    uint64_t orphans;      /* QUIC packets that matched no connection */
+    uint64_t conns;        /* connections created */
+    uint64_t initial_keys; /* Initial key derivations */
 } cs_quic_stats;
 
 typedef struct cs_quic_table cs_quic_table;

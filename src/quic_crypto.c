@@ -41,12 +41,15 @@ static const uint8_t rkey_d25[16] = {0x4d, 0x32, 0xec, 0xdb, 0x2a, 0x21, 0x33, 0
 static const uint8_t rnonce_d25[12] = {0x4d, 0x16, 0x11, 0xd0, 0x55, 0x13,
                                        0xa5, 0x52, 0xc5, 0x87, 0xd5, 0x75};
 
-#define V1LIKE(num, salt, tag, key, nonce) {num, CS_QVK_V1, tag, salt, key, nonce, "quic "}
+#define V1LIKE(num, salt, tag, key, nonce)                                                         \
+    {                                                                                              \
+        num, CS_QVK_V1, tag, salt, key, nonce, "quic "                                             \
+    }
 static const cs_quic_version versions[] = {
     V1LIKE(CS_QUIC_V1, salt_v1, true, rkey_v1, rnonce_v1),
     {CS_QUIC_V2, CS_QVK_V2, true, salt_v2, rkey_v2, rnonce_v2, "quicv2 "},
-    V1LIKE(0xff000022u, salt_v1, true, rkey_v1, rnonce_v1),   /* draft-34 */
-    V1LIKE(0xff000021u, salt_v1, true, rkey_v1, rnonce_v1),   /* draft-33 */
+    V1LIKE(0xff000022u, salt_v1, true, rkey_v1, rnonce_v1),    /* draft-34 */
+    V1LIKE(0xff000021u, salt_v1, true, rkey_v1, rnonce_v1),    /* draft-33 */
     V1LIKE(0xff000020u, salt_d29, true, rkey_d29, rnonce_d29), /* draft-32 */
     V1LIKE(0xff00001fu, salt_d29, true, rkey_d29, rnonce_d29), /* draft-31 */
     V1LIKE(0xff00001eu, salt_d29, true, rkey_d29, rnonce_d29), /* draft-30 */
@@ -140,11 +143,12 @@ cs_quic_crypto *cs_quic_crypto_new(void)
     bool ok = qc->kdf != NULL;
     for (int i = 0; ok && i < KDF_COUNT; i++) {
         char digest[8];
-        int mode = i == KDF_EXTRACT ? EVP_KDF_HKDF_MODE_EXTRACT_ONLY : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+        int mode = i == KDF_EXTRACT ? EVP_KDF_HKDF_MODE_EXTRACT_ONLY
+                                    : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
         memcpy(digest, i == KDF_EXPAND384 ? "SHA384" : "SHA256", 7);
-        OSSL_PARAM params[3] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-            OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode), OSSL_PARAM_construct_end()};
+        OSSL_PARAM params[3] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+                                OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+                                OSSL_PARAM_construct_end()};
         qc->kctx[i] = EVP_KDF_CTX_new(qc->kdf);
         ok = qc->kctx[i] != NULL && EVP_KDF_CTX_set_params(qc->kctx[i], params) == 1;
     }

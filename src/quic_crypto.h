@@ -12,10 +12,10 @@
 
 /* What a version number means to connscope. */
 typedef enum cs_quic_vkind {
-    CS_QVK_UNKNOWN,    /* not a version we can read beyond the invariant header (RFC 8999) */
+    CS_QVK_UNKNOWN, /* not a version we can read beyond the invariant header (RFC 8999) */
     CS_QVK_NEGOTIATION /* 0: Version Negotiation */,
-    CS_QVK_V1,         /* v1 and the drafts/variants that share its packet types */
-    CS_QVK_V2          /* RFC 9369: other long packet type numbers and labels */
+    CS_QVK_V1, /* v1 and the drafts/variants that share its packet types */
+    CS_QVK_V2  /* RFC 9369: other long packet type numbers and labels */
 } cs_quic_vkind;
 
 /* A known version: its Initial salt, labels and Retry integrity key. */
@@ -54,7 +54,7 @@ typedef struct cs_quic_keys {
     uint8_t key[32];
     uint8_t iv[12];
     uint8_t hp[32];
-    uint8_t aead;  /* cs_quic_aead */
+    uint8_t aead; /* cs_quic_aead */
     bool ready;
 } cs_quic_keys;
 

@@ -13,22 +13,22 @@ typedef struct cs_quic_crange {
 
 /* Zero-initialised it is an empty stream at offset 0. */
 typedef struct cs_quic_cstream {
-    uint8_t *buf;           /* bytes from `base` on; allocated while something is buffered */
+    uint8_t *buf; /* bytes from `base` on; allocated while something is buffered */
     uint32_t buf_cap;
-    uint64_t base;          /* stream offset of buf[0]: every earlier byte was delivered */
+    uint64_t base; /* stream offset of buf[0]: every earlier byte was delivered */
     uint8_t nranges;
-    bool dead;              /* a message over the cap: the rest of the stream is ignored */
+    bool dead; /* a message over the cap: the rest of the stream is ignored */
     cs_quic_crange ranges[CS_QUIC_CRANGES]; /* received bytes beyond base, sorted, disjoint */
-    uint32_t messages;      /* handshake messages delivered */
-    uint64_t bytes;         /* new bytes taken in */
-    uint64_t dup_bytes;     /* bytes received again (retransmissions) */
+    uint32_t messages;                      /* handshake messages delivered */
+    uint64_t bytes;                         /* new bytes taken in */
+    uint64_t dup_bytes;                     /* bytes received again (retransmissions) */
 } cs_quic_cstream;
 
 /* What one call ran into (a bit set; the caller counts them as anomalies). */
 enum {
-    CS_QCS_CAP = 1,       /* bytes beyond the per-stream cap, or too many ranges: dropped */
-    CS_QCS_CONFLICT = 2,  /* bytes received again with other values (the first copy is kept) */
-    CS_QCS_TOO_LONG = 4   /* a handshake message longer than the cap: the stream is given up */
+    CS_QCS_CAP = 1,      /* bytes beyond the per-stream cap, or too many ranges: dropped */
+    CS_QCS_CONFLICT = 2, /* bytes received again with other values (the first copy is kept) */
+    CS_QCS_TOO_LONG = 4  /* a handshake message longer than the cap: the stream is given up */
 };
 
 /* Receives a complete handshake message (4-byte header included). `msg` is valid during the call. */

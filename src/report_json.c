@@ -23,7 +23,7 @@ void cs_report_json_begin(cs_report *r, cs_json *j, const char *type)
 void cs_report_json_end(cs_report *r, cs_json *j)
 {
     cs_json_obj_end(j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 void cs_report_json_addr(cs_json *j, const char *key, const cs_addr *a, uint8_t family)
@@ -117,7 +117,7 @@ static void json_tls(cs_report *r, const cs_conn_row *row)
     cs_json_bool(&j, "http2", row->http2);
     cs_json_uint(&j, "tls_anomalies", t->anomalies);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_conn(cs_report *r, const cs_conn_row *row)
@@ -129,7 +129,7 @@ static void json_conn(cs_report *r, const cs_conn_row *row)
     cs_rec rec = {.json = &j};
     cs_rec_conn(&rec, row);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
     if (row->tls != NULL)
         json_tls(r, row);
 }
@@ -179,7 +179,7 @@ static void json_http(cs_report *r, const cs_http_row *row)
     cs_rec rec = {.json = &j};
     cs_rec_http(&rec, row);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_http_server(cs_report *r, const cs_http_server *v)
@@ -203,7 +203,7 @@ static void json_http_server(cs_report *r, const cs_http_server *v)
     json_percentiles(&j, "ttlb", &v->ttlb_us);
     json_percentiles(&j, "total", &v->total_us);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_counts(cs_json *j, const char *key, GHashTable *t, const char *empty_as)
@@ -244,7 +244,7 @@ static void json_tls_server(cs_report *r, const cs_tls_server *v)
     json_percentiles(&j, "handshake", &v->handshake_us);
     json_percentiles(&j, "estimated_turn", &v->turn_us);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 static void json_server(cs_report *r, const cs_server_stats *sv)
@@ -264,7 +264,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
         cs_json_uint(&j, "answered_rst", sv->syn_rst);
         cs_json_uint(&j, "unanswered", sv->syn_unanswered);
         cs_json_obj_end(&j);
-        fputs(r->buf->str, r->out);
+        fwrite(r->buf->str, 1, r->buf->len, r->out);
     }
     if (sv->c.conns == 0 || r->by_ip)
         return;
@@ -276,7 +276,7 @@ static void json_server(cs_report *r, const cs_server_stats *sv)
     cs_json_uint(&j, "resp_p", sv->port);
     cs_report_json_server_conns(&j, &sv->c);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 void cs_report_json_server_conns(cs_json *j, const cs_server_conns *c)
@@ -373,7 +373,7 @@ static void json_interval(cs_report *r, const cs_stats *st, const cs_interval_in
     json_percentiles(&j, "total", &st->http_total_us);
     cs_json_obj_end(&j);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
     fflush(r->out);
 }
 
@@ -473,7 +473,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     }
     cs_json_arr_end(&j);
     cs_json_obj_end(&j);
-    fputs(r->buf->str, r->out);
+    fwrite(r->buf->str, 1, r->buf->len, r->out);
 }
 
 cs_report *cs_report_json_new(FILE *out)

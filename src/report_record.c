@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "app_http2.h"
+#include "json_impl.h"
 #include "report.h"
 #include "report_record.h"
 #include "util.h"
@@ -98,6 +99,20 @@ void cs_csv_row_line(const cs_csv_row *c, GString *out)
     g_string_append_c(out, '\n');
 }
 
+/* One field; key is a string literal (the header mode keeps the pointer) that needs no escaping
+ * in JSON (test_json.c checks every field name). The macros of the same names pass its length
+ * (see json.h). */
+
+#define CS_REC_KLEN(key) (cs_json_klen(key) | CS_JSON_KEY_PLAIN)
+#define cs_rec_str(r, key, v) cs_rec_str_k((r), (key), CS_REC_KLEN(key), (v))
+#define cs_rec_uint(r, key, v) cs_rec_uint_k((r), (key), CS_REC_KLEN(key), (v))
+#define cs_rec_int(r, key, v) cs_rec_int_k((r), (key), CS_REC_KLEN(key), (v))
+#define cs_rec_double(r, key, v, decimals)                                                         \
+    cs_rec_double_k((r), (key), CS_REC_KLEN(key), (v), (decimals))
+#define cs_rec_bool(r, key, v) cs_rec_bool_k((r), (key), CS_REC_KLEN(key), (v))
+#define cs_rec_null(r, key) cs_rec_null_k((r), (key), CS_REC_KLEN(key))
+#define cs_rec_time(r, key, ns) cs_rec_time_k((r), (key), CS_REC_KLEN(key), (ns))
+
 /* ---- one field, three ways ----------------------------------------------------------------- */
 
 enum { V_STR, V_UINT, V_INT, V_DOUBLE, V_BOOL, V_NULL, V_TIME };
@@ -111,47 +126,35 @@ typedef struct val {
     int decimals;
 } val;
 
-static void put_json(cs_json *j, const char *key, const val *v)
+G_ALWAYS_INLINE static inline void put_json(cs_json *j, const char *key, size_t klen, const val *v)
 {
     switch (v->kind) {
     case V_STR:
-        cs_json_str(j, key, v->s);
+        json_str_k_i(j, key, klen, v->s);
         break;
     case V_UINT:
-        cs_json_uint(j, key, v->u);
+        json_uint_k_i(j, key, klen, v->u);
         break;
     case V_INT:
-        cs_json_int(j, key, v->i);
+        json_int_k_i(j, key, klen, v->i);
         break;
     case V_DOUBLE:
-        cs_json_double(j, key, v->d, v->decimals);
+        cs_json_double_k(j, key, klen, v->d, v->decimals);
         break;
     case V_BOOL:
-        cs_json_bool(j, key, v->u != 0);
+        json_bool_k_i(j, key, klen, v->u != 0);
         break;
     case V_TIME:
-        cs_json_time(j, key, v->i);
+        json_time_k_i(j, key, klen, v->i);
         break;
     default:
-        cs_json_null(j, key);
+        json_null_k_i(j, key, klen);
     }
 }
 
-/* Writes v as a JSON member (key: value), or as the text of a CSV cell (a string as a JSON reader
- * decodes it, any other value as JSON writes it; null: the cell stays empty), or records the key. */
-static void put(cs_rec *r, const char *key, const val *v)
+/* The CSV cell of put(). */
+static void put_csv(cs_csv_row *c, const char *key, const val *v)
 {
-    if (r->names != NULL) {
-        g_ptr_array_add(r->names, (gpointer)key);
-        return;
-    }
-    if (r->json != NULL) {
-        put_json(r->json, key, v);
-        return;
-    }
-    cs_csv_row *c = r->csv;
-    if (c == NULL)
-        return;
     guint col = GPOINTER_TO_UINT(g_hash_table_lookup(c->index, key));
     if (col == 0) /* a field the header does not have: a programming error, caught by tests */
         g_error("CSV record field '%s' is not a column", key);
@@ -165,45 +168,62 @@ static void put(cs_rec *r, const char *key, const val *v)
     } else {
         cs_json cell; /* the value alone, as JSON writes it */
         cs_json_init(&cell, c->vals);
-        put_json(&cell, NULL, v);
+        put_json(&cell, NULL, 0, v);
     }
     g_array_index(c->start, gssize, col) = (gssize)at;
     g_array_index(c->len, gsize, col) = c->vals->len - at;
 }
 
-void cs_rec_str(cs_rec *r, const char *key, const char *v)
+/* Writes v as a JSON member (key: value), or as the text of a CSV cell (a string as a JSON reader
+ * decodes it, any other value as JSON writes it; null: the cell stays empty), or records the key.
+ * Inlined into each cs_rec_*_k, where v->kind is a constant. */
+G_ALWAYS_INLINE static inline void put(cs_rec *r, const char *key, size_t klen, const val *v)
 {
-    put(r, key, &(val){.kind = V_STR, .s = v});
+    if (r->json != NULL)
+        put_json(r->json, key, klen, v);
+    else if (r->names != NULL)
+        g_ptr_array_add(r->names, (gpointer)key);
+    else if (r->csv != NULL)
+        put_csv(r->csv, key, v);
 }
 
-void cs_rec_uint(cs_rec *r, const char *key, uint64_t v)
+G_ALWAYS_INLINE static inline void cs_rec_str_k(cs_rec *r, const char *key, size_t klen,
+                                                const char *v)
 {
-    put(r, key, &(val){.kind = V_UINT, .u = v});
+    put(r, key, klen, &(val){.kind = V_STR, .s = v});
 }
 
-void cs_rec_int(cs_rec *r, const char *key, int64_t v)
+G_ALWAYS_INLINE static inline void cs_rec_uint_k(cs_rec *r, const char *key, size_t klen,
+                                                 uint64_t v)
 {
-    put(r, key, &(val){.kind = V_INT, .i = v});
+    put(r, key, klen, &(val){.kind = V_UINT, .u = v});
 }
 
-void cs_rec_double(cs_rec *r, const char *key, double v, int decimals)
+G_ALWAYS_INLINE static inline void cs_rec_int_k(cs_rec *r, const char *key, size_t klen, int64_t v)
 {
-    put(r, key, &(val){.kind = V_DOUBLE, .d = v, .decimals = decimals});
+    put(r, key, klen, &(val){.kind = V_INT, .i = v});
 }
 
-void cs_rec_bool(cs_rec *r, const char *key, bool v)
+G_ALWAYS_INLINE static inline void cs_rec_double_k(cs_rec *r, const char *key, size_t klen,
+                                                   double v, int decimals)
 {
-    put(r, key, &(val){.kind = V_BOOL, .u = v});
+    put(r, key, klen, &(val){.kind = V_DOUBLE, .d = v, .decimals = decimals});
 }
 
-void cs_rec_null(cs_rec *r, const char *key)
+G_ALWAYS_INLINE static inline void cs_rec_bool_k(cs_rec *r, const char *key, size_t klen, bool v)
 {
-    put(r, key, &(val){.kind = V_NULL});
+    put(r, key, klen, &(val){.kind = V_BOOL, .u = v});
 }
 
-void cs_rec_time(cs_rec *r, const char *key, cs_time_t ns)
+G_ALWAYS_INLINE static inline void cs_rec_null_k(cs_rec *r, const char *key, size_t klen)
 {
-    put(r, key, &(val){.kind = V_TIME, .i = ns});
+    put(r, key, klen, &(val){.kind = V_NULL});
+}
+
+G_ALWAYS_INLINE static inline void cs_rec_time_k(cs_rec *r, const char *key, size_t klen,
+                                                 cs_time_t ns)
+{
+    put(r, key, klen, &(val){.kind = V_TIME, .i = ns});
 }
 
 /* ---- the records --------------------------------------------------------------------------- */

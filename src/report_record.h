@@ -17,14 +17,6 @@ typedef struct cs_rec {
     GPtrArray *names;
 } cs_rec;
 
-void cs_rec_str(cs_rec *r, const char *key, const char *v); /* v NULL: null (CSV: empty) */
-void cs_rec_uint(cs_rec *r, const char *key, uint64_t v);
-void cs_rec_int(cs_rec *r, const char *key, int64_t v);
-void cs_rec_double(cs_rec *r, const char *key, double v, int decimals);
-void cs_rec_bool(cs_rec *r, const char *key, bool v);
-void cs_rec_null(cs_rec *r, const char *key);
-void cs_rec_time(cs_rec *r, const char *key, cs_time_t ns); /* epoch seconds, 6 decimals */
-
 /* The fields of the "conn" record of one finalised connection (type first). */
 void cs_rec_conn(cs_rec *r, const cs_conn_row *row);
 

@@ -59,6 +59,18 @@ cs_source *cs_source_open_live(const cs_live_opts *opts, GError **err);
  * marked in its cs_input and dropped; the others go on. */
 int cs_source_next(cs_source *s, cs_raw *raw);
 
+/* -j on one offline input: from now on a second thread reads the inputs (and decompresses,
+ * filters) ahead of the caller, through a lock-free ring (source_pipe.h); cs_source_next() hands
+ * out the same packets in the same order. cs_source_input() shows the packets handed out so far,
+ * cs_source_progress() the reader's progress. Returns false (and changes nothing) for a live
+ * source or one with -w, where reading ahead would change what is written. */
+bool cs_source_start_reader(cs_source *s);
+
+/* Stops and waits for the reader thread of cs_source_start_reader (no-op without one): read-ahead
+ * packets are dropped, each input counts the packets handed out. cs_source_read() calls it when it
+ * returns, cs_source_free() too. */
+void cs_source_stop_reader(cs_source *s);
+
 /* What cs_source_read() does with the packets, and between reads. */
 typedef struct cs_read_sink {
     void *ctx;
@@ -107,6 +119,14 @@ bool cs_source_write_to(cs_source *s, const char *path, uint64_t rotate_bytes, u
  * pipe, ...): returns false with *errnum the reason's errno and *err "FILE: cannot write: REASON
  * (the file is incomplete: ...)". */
 bool cs_source_write_check(cs_source *s, int *errnum, GError **err);
+
+/* -w: closes the current output file now and goes on in the next one (path.1, path.2, ...; for
+ * SIGHUP). Returns false when there is no output file (none, standard output, writing already
+ * stopped) or the next one cannot be opened (then writing stops, as on any write failure). */
+bool cs_source_write_rotate(cs_source *s);
+
+/* -w: the errno of the failure that stopped writing, 0 while every write succeeds. */
+int cs_source_write_errno(const cs_source *s);
 
 /* Prints the capture interfaces, one per line ("1.eth0 (description) [Up, Running]"), like
  * tcpdump -D. Returns false with *err set if they cannot be listed. */

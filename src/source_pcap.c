@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,6 +12,7 @@
 
 #include "source.h"
 #include "source_pcapng.h"
+#include "source_pipe.h"
 #include "source_stream.h"
 
 #define HEAD_PEEK (64u << 10) /* first bytes looked at: a pcapng's interface blocks come first */
@@ -57,6 +59,8 @@ struct cs_source {
     volatile sig_atomic_t stop;
     int timeout_ms;         /* live: longest wait in cs_source_next() */
     char *bpf;              /* the filter, for the own pcapng reader's per-link-type programs */
+    cs_pipe *pipe;          /* cs_source_start_reader: a reader thread fills it, or NULL */
+    cs_input *shadow;       /* ... and what cs_source_input() shows while it runs */
 };
 
 const char *cs_dlt_describe(int dlt, char *buf, size_t len)
@@ -106,7 +110,7 @@ static void heap_push(cs_source *s, int idx)
     }
 }
 
-static int heap_pop(cs_source *s)
+G_ALWAYS_INLINE static inline int heap_pop(cs_source *s)
 {
     int top = s->heap[0];
     s->heap[0] = s->heap[--s->heap_len];
@@ -562,6 +566,34 @@ static bool dump_flush_ok(cs_source *s)
     return false;
 }
 
+/* Closes the current output file and opens the next (path.N+1). Returns false when writing
+ * stopped (the failure is kept for cs_source_write_check()). */
+static bool dump_next_file(cs_source *s)
+{
+    if (!dump_flush_ok(s))
+        return false;
+    dump_close(s);
+    s->dump_index++;
+    if (!dump_open(s, NULL)) {
+        s->dump_errno = errno != 0 ? errno : EIO;
+        s->dump_failed = dump_name(s);
+        return false;
+    }
+    return true;
+}
+
+bool cs_source_write_rotate(cs_source *s)
+{
+    if (s->dump == NULL || pcap_dump_file(s->dump) == stdout)
+        return false;
+    return dump_next_file(s);
+}
+
+int cs_source_write_errno(const cs_source *s)
+{
+    return s->dump_errno;
+}
+
 static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
 {
     if (s->dump_opened < 0)
@@ -571,15 +603,8 @@ static void dump_packet(cs_source *s, const input_rt *rt, cs_time_t ts)
                   (s->dump_rotate_secs > 0 &&
                    ts - s->dump_opened >= (cs_time_t)s->dump_rotate_secs * CS_NS_PER_S);
     if (rotate) {
-        if (!dump_flush_ok(s))
+        if (!dump_next_file(s))
             return;
-        dump_close(s);
-        s->dump_index++;
-        if (!dump_open(s, NULL)) {
-            s->dump_errno = errno != 0 ? errno : EIO;
-            s->dump_failed = dump_name(s);
-            return;
-        }
         s->dump_opened = ts;
     }
     pcap_dump((u_char *)s->dump, rt->hdr, rt->data);
@@ -638,7 +663,21 @@ static void fill_raw(cs_source *s, int i, cs_raw *raw)
     raw->src_idx = (uint32_t)i;
 }
 
-int cs_source_next(cs_source *s, cs_raw *raw)
+void cs_source_stop_reader(cs_source *s)
+{
+    if (s->pipe == NULL)
+        return;
+    uint64_t *handed = g_new(uint64_t, (gsize)s->n);
+    for (int i = 0; i < s->n; i++)
+        handed[i] = cs_pipe_handed(s->pipe, (uint32_t)i);
+    cs_pipe_stop(s->pipe);
+    s->pipe = NULL;
+    for (int i = 0; i < s->n; i++)
+        s->inputs[i].packets = handed[i];
+    g_free(handed);
+}
+
+G_ALWAYS_INLINE static inline int next_direct(cs_source *s, cs_raw *raw)
 {
     if (s->stop)
         return 0;
@@ -674,6 +713,50 @@ int cs_source_next(cs_source *s, cs_raw *raw)
     return 1;
 }
 
+static int pipe_next(void *ctx, cs_raw *raw)
+{
+    return next_direct(ctx, raw);
+}
+
+static bool progress_direct(cs_source *s, uint64_t *done, uint64_t *total);
+
+static bool pipe_progress(void *ctx, uint64_t *done, uint64_t *total)
+{
+    return progress_direct(ctx, done, total);
+}
+
+bool cs_source_start_reader(cs_source *s)
+{
+    if (s->live || s->dump != NULL || s->pipe != NULL)
+        return false;
+    g_free(s->shadow);
+    s->shadow = g_new0(cs_input, (gsize)s->n);
+    for (int i = 0; i < s->n; i++) {
+        s->shadow[i] = s->inputs[i]; /* path, link type: fixed once open */
+        s->shadow[i].message = NULL;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (s->rt[i].open)
+            cs_stream_one_thread(&s->rt[i].st); /* from now on the reader thread's alone */
+    cs_pipe_src src = {.ctx = s, .next = pipe_next, .progress = pipe_progress};
+    /* the ring's size: 16 MiB; the tests make it small to exercise wrapping and big packets */
+    const char *ring = getenv("CONNSCOPE_PIPE_RING");
+    s->pipe = cs_pipe_start(&src, (uint32_t)s->n,
+                            ring != NULL ? (size_t)g_ascii_strtoull(ring, NULL, 10) : 0);
+    return true;
+}
+
+int cs_source_next(cs_source *s, cs_raw *raw)
+{
+    if (s->pipe != NULL) {
+        int rc = cs_pipe_next(s->pipe, raw);
+        if (rc == 0)
+            cs_source_stop_reader(s);
+        return rc;
+    }
+    return next_direct(s, raw);
+}
+
 int cs_source_count(const cs_source *s)
 {
     return s->n;
@@ -681,10 +764,21 @@ int cs_source_count(const cs_source *s)
 
 const cs_input *cs_source_input(const cs_source *s, int i)
 {
+    if (s->pipe != NULL) { /* the reader thread owns inputs[] now: what was handed out so far */
+        s->shadow[i].packets = cs_pipe_handed(s->pipe, (uint32_t)i);
+        return &s->shadow[i];
+    }
     return &s->inputs[i];
 }
 
 bool cs_source_progress(cs_source *s, uint64_t *done, uint64_t *total)
+{
+    if (s->pipe != NULL)
+        return cs_pipe_progress(s->pipe, done, total);
+    return progress_direct(s, done, total);
+}
+
+static bool progress_direct(cs_source *s, uint64_t *done, uint64_t *total)
 {
     if (s->live)
         return false;
@@ -714,6 +808,8 @@ void cs_source_free(cs_source *s)
 {
     if (s == NULL)
         return;
+    cs_source_stop_reader(s);
+    g_free(s->shadow);
     if (s->dump != NULL)
         dump_close(s);
     if (s->dump_tmpl != NULL)

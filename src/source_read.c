@@ -21,6 +21,7 @@ uint64_t cs_source_read(cs_source *s, const cs_read_sink *sink, const volatile s
         if (sink->after != NULL && !sink->after(sink->ctx, rc < 0))
             break;
     }
+    cs_source_stop_reader(s);
     return n;
 }
 

@@ -1,6 +1,8 @@
 /* source_stream.c - opens a capture file or standard input as a stdio stream of its (decompressed) bytes:
  * gzip through zlib, zstd through libzstd, picked by the magic bytes; a cookie FILE replays what was peeked. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -279,6 +281,15 @@ uint64_t cs_stream_consumed(const cs_stream *s)
         return 0;
     long pos = ftell(u);
     return pos > 0 ? (uint64_t)pos : 0;
+}
+
+void cs_stream_one_thread(cs_stream *s)
+{
+    FILE *u = s->direct ? NULL : s->z != NULL ? s->z->under : NULL;
+    if (s->fp != NULL)
+        __fsetlocking(s->fp, FSETLOCKING_BYCALLER);
+    if (u != NULL)
+        __fsetlocking(u, FSETLOCKING_BYCALLER);
 }
 
 const char *cs_stream_error(const cs_stream *s)

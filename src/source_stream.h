@@ -39,6 +39,10 @@ bool cs_stream_open(cs_stream *s, const char *path, size_t peek, GError **err);
  * standard input. Only while fp is open. */
 uint64_t cs_stream_consumed(const cs_stream *s);
 
+/* fp (and the file under a decoder) will be used by one thread only, the one reading: stdio
+ * stops locking them on every call (glibc locks once a process has a second thread). */
+void cs_stream_one_thread(cs_stream *s);
+
 /* The decoder's complaint when fp reported an error or ended early ("gzip: invalid block type",
  * "zstd: truncated frame"), or NULL. Valid until cs_stream_close. */
 const char *cs_stream_error(const cs_stream *s);

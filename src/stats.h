@@ -16,7 +16,7 @@
 #define CS_UID_LEN 24 /* "C", 6 characters of the run, up to 11 of the frame, NUL */
 
 typedef struct cs_conn_row {
-    char uid[CS_UID_LEN];   /* unique id of this record (cs_conn_uid), "" when not set */
+    char uid[CS_UID_LEN]; /* unique id of this record (cs_conn_uid), "" when not set */
     uint64_t stream;
     bool resumed;
     uint8_t family;
@@ -166,7 +166,7 @@ typedef struct cs_http_row {
     const cs_http_tx *tx;
     char uid[CS_UID_LEN]; /* the uid of its connection record */
     uint64_t stream;
-    bool resumed;    /* the connection record continues a finalised one */
+    bool resumed; /* the connection record continues a finalised one */
     uint8_t family;
     cs_addr addr[2]; /* client, server */
     uint16_t port[2];

@@ -1,5 +1,5 @@
-/* summary.c - the summary file: writing every analytics aggregate as raw counts, and reading it
- * back with a small JSON reader (integers exact to 64 bits) that checks format, version, layout. */
+/* summary.c - the summary file: writing every aggregate as raw counts (reading it back is
+ * summary_read.c), and the checks that decide whether two summaries can be merged. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -71,22 +71,47 @@ static void w_bucket_fields(cs_json *j, const cs_an_bucket *b)
     w_hist(j, "total_us", &b->total_us);
 }
 
-/* Starts a fresh one-element writer on `tmp` (the element goes on its own line). */
-static cs_json *elem(cs_json *j, GString *tmp)
+/* The document goes to `out`, and from there to `f` (when not NULL) whenever it holds more than
+ * FLUSH_AT bytes: a summary of any size is written with a bounded buffer. */
+#define FLUSH_AT (256u << 10)
+
+typedef struct wr {
+    GString *out;
+    GString *tmp; /* one element */
+    FILE *f;
+    bool failed;  /* a write to f failed ... */
+    int err;      /* ... with this errno */
+} wr;
+
+static void wr_flush(wr *w, bool force)
 {
-    g_string_truncate(tmp, 0);
-    cs_json_init(j, tmp);
+    if (w->f == NULL || (!force && w->out->len < FLUSH_AT))
+        return;
+    if (!w->failed && fwrite(w->out->str, 1, w->out->len, w->f) != w->out->len) {
+        w->failed = true;
+        w->err = errno;
+    }
+    g_string_truncate(w->out, 0);
+}
+
+/* Starts a fresh one-element writer on w->tmp (the element goes on its own line). */
+static cs_json *elem(cs_json *j, wr *w)
+{
+    g_string_truncate(w->tmp, 0);
+    cs_json_init(j, w->tmp);
     return j;
 }
 
-/* Appends tmp (a complete top-level value, maybe with a trailing newline) as an array element. */
-static void put_elem(GString *out, GString *tmp, bool *first)
+/* Appends w->tmp (a complete top-level value, maybe with a trailing newline) as an element. */
+static void put_elem(wr *w, bool *first)
 {
+    GString *tmp = w->tmp;
     if (tmp->len > 0 && tmp->str[tmp->len - 1] == '\n')
         g_string_truncate(tmp, tmp->len - 1);
-    g_string_append(out, *first ? "\n  " : ",\n  ");
-    g_string_append_len(out, tmp->str, (gssize)tmp->len);
+    g_string_append(w->out, *first ? "\n  " : ",\n  ");
+    g_string_append_len(w->out, tmp->str, (gssize)tmp->len);
     *first = false;
+    wr_flush(w, false);
 }
 
 static void w_addr(cs_json *j, const char *key, uint8_t family, const cs_addr *a)
@@ -96,20 +121,20 @@ static void w_addr(cs_json *j, const char *key, uint8_t family, const cs_addr *a
 }
 
 /* "server_conns": connections per server, one per line; null when a merged input had none. */
-static void w_conn_servers(GString *out, GString *tmp, const cs_analytics *a)
+static void w_conn_servers(wr *w, const cs_analytics *a)
 {
     cs_json j;
     if (a->conn_servers_missing) {
-        g_string_append(out, ",\n\"server_conns\":null");
+        g_string_append(w->out, ",\n\"server_conns\":null");
         return;
     }
-    g_string_append(out, ",\n\"server_conns\":[");
+    g_string_append(w->out, ",\n\"server_conns\":[");
     GPtrArray *cs = cs_analytics_conn_servers_sorted(a);
     bool first = true;
     for (guint i = 0; i < cs->len; i++) {
         const cs_an_conn_server *s = cs->pdata[i];
         const cs_server_conns *c = &s->c;
-        elem(&j, tmp);
+        elem(&j, w);
         cs_json_obj_begin(&j, NULL);
         w_addr(&j, "addr", s->family, &s->addr);
         cs_json_uint(&j, "port", s->port);
@@ -126,18 +151,107 @@ static void w_conn_servers(GString *out, GString *tmp, const cs_analytics *a)
         w_hist(&j, "duration_us", &c->duration_us);
         w_hist(&j, "rtt_us", &c->rtt_us);
         cs_json_obj_end(&j);
-        put_elem(out, tmp, &first);
+        put_elem(w, &first);
     }
-    g_string_append(out, first ? "]" : "\n  ]");
+    g_string_append(w->out, first ? "]" : "\n  ]");
     g_ptr_array_free(cs, TRUE);
 }
 
-static void w_top(GString *out, GString *tmp, const char *name, const cs_topk *t, bool pairs,
-                  bool first_member)
+/* The edge flags as letters: S the client's SYN, A the server's SYN/ACK, E established, C closed,
+ * F ended by the end of the input, R refused (REJ), T an RST, H HTTP parsed. */
+static const char edge_letters[] = "SAECFRTH";
+
+static void w_edge(cs_json *j, const cs_an_edge *e)
+{
+    char flags[9], ip[64];
+    bool f[8] = {e->syn, e->synack, e->established, e->closed, e->eof, e->refused, e->rst, e->http};
+    int n = 0;
+    for (int i = 0; i < 8; i++)
+        if (f[i])
+            flags[n++] = edge_letters[i];
+    flags[n] = '\0';
+    cs_json_obj_begin(j, NULL);
+    cs_json_str(j, "at", (e->kind & CS_EDGE_START) && (e->kind & CS_EDGE_END) ? "both"
+                         : (e->kind & CS_EDGE_END)                             ? "end"
+                                                                               : "start");
+    cs_json_uint(j, "stream", e->stream);
+    cs_json_arr_begin(j, "addr");
+    for (int i = 0; i < 2; i++)
+        cs_json_str(j, NULL, cs_addr_str(&e->addr[i], e->family, ip, sizeof ip));
+    cs_json_arr_end(j);
+    cs_json_arr_begin(j, "port");
+    cs_json_uint(j, NULL, e->port[0]);
+    cs_json_uint(j, NULL, e->port[1]);
+    cs_json_arr_end(j);
+    cs_json_int(j, "start_ns", e->start);
+    cs_json_int(j, "end_ns", e->end);
+    cs_json_int(j, "last_ns", e->last_ts);
+    cs_json_arr_begin(j, "pkts");
+    cs_json_uint(j, NULL, e->pkts[0]);
+    cs_json_uint(j, NULL, e->pkts[1]);
+    cs_json_arr_end(j);
+    cs_json_arr_begin(j, "bytes");
+    cs_json_uint(j, NULL, e->bytes[0]);
+    cs_json_uint(j, NULL, e->bytes[1]);
+    cs_json_arr_end(j);
+    cs_json_str(j, "flags", flags);
+    if (e->rtt_us >= 0)
+        cs_json_int(j, "rtt_us", e->rtt_us);
+    else
+        cs_json_null(j, "rtt_us");
+    cs_json_arr_begin(j, "closing_ns");
+    cs_json_int(j, NULL, e->closing_ts[0]);
+    cs_json_int(j, NULL, e->closing_ts[1]);
+    cs_json_arr_end(j);
+    cs_json_int(j, "syn_ns", e->syn_ts);
+    cs_json_int(j, "synack_ns", e->synack_ts);
+    cs_json_arr_begin(j, "http");
+    cs_json_uint(j, NULL, e->http_unanswered);
+    cs_json_uint(j, NULL, e->http_orphans);
+    cs_json_arr_end(j);
+    cs_json_arr_begin(j, "seq");
+    for (int i = 0; i < 2; i++) {
+        if (!e->d[i].seq) {
+            cs_json_null(j, NULL);
+            continue;
+        }
+        cs_json_arr_begin(j, NULL);
+        cs_json_uint(j, NULL, e->d[i].first);
+        cs_json_uint(j, NULL, e->d[i].next_seq);
+        cs_json_arr_end(j);
+    }
+    cs_json_arr_end(j);
+    cs_json_obj_end(j);
+}
+
+/* "streams", "stitch" and "edges" (null when the edges are not known). */
+static void w_edges(wr *w, const cs_analytics *a)
+{
+    cs_json j;
+    g_string_append_printf(w->out,
+                           ",\n\"streams\":%" G_GUINT64_FORMAT ",\"stitch\":{\"stitched\":%" G_GUINT64_FORMAT
+                           ",\"inexact\":%" G_GUINT64_FORMAT ",\"http_cut\":%" G_GUINT64_FORMAT "}",
+                           (guint64)a->streams, (guint64)a->stitch.stitched,
+                           (guint64)a->stitch.inexact, (guint64)a->stitch.http_cut);
+    if (a->edges == NULL) {
+        g_string_append(w->out, ",\n\"edges\":null");
+        return;
+    }
+    g_string_append(w->out, ",\n\"edges\":[");
+    bool first = true;
+    for (guint i = 0; i < a->edges->len; i++) {
+        elem(&j, w);
+        w_edge(&j, a->edges->pdata[i]);
+        put_elem(w, &first);
+    }
+    g_string_append(w->out, first ? "]" : "\n  ]");
+}
+
+static void w_top(wr *w, const char *name, const cs_topk *t, bool pairs, bool first_member)
 {
     cs_json j;
     g_string_append_printf(
-        out,
+        w->out,
         "%s\n\"%s\":{\"approx\":%s,\"floor\":%" G_GUINT64_FORMAT ",\"total\":%" G_GUINT64_FORMAT
         ",\"evictions\":%" G_GUINT64_FORMAT ",\"keys\":[",
         first_member ? "" : ",", name, cs_topk_approx(t) ? "true" : "false",
@@ -150,7 +264,7 @@ static void w_top(GString *out, GString *tmp, const char *name, const cs_topk *t
         cs_addr addr;
         if (!cs_an_key_decode(e->key, e->len, &family, &addr, NULL, 0))
             continue;
-        elem(&j, tmp);
+        elem(&j, w);
         cs_json_arr_begin(&j, NULL);
         w_addr(&j, NULL, family, &addr);
         if (pairs) {
@@ -170,20 +284,18 @@ static void w_top(GString *out, GString *tmp, const char *name, const cs_topk *t
         cs_json_uint(&j, NULL, e->count);
         cs_json_uint(&j, NULL, e->error);
         cs_json_arr_end(&j);
-        put_elem(out, tmp, &first);
+        put_elem(w, &first);
     }
     g_ptr_array_free(all, TRUE);
-    g_string_append(out, first ? "]}" : "\n  ]}");
+    g_string_append(w->out, first ? "]}" : "\n  ]}");
 }
 
-void cs_summary_format(const cs_analytics *a, const char *generator, GString *out)
+/* The scalar members, on the first line. */
+static void w_header(wr *w, const cs_analytics *a, const char *generator)
 {
-    GString *tmp = g_string_new(NULL);
     cs_json j;
-    bool first;
     char ip[64];
-
-    elem(&j, tmp);
+    elem(&j, w);
     cs_json_obj_begin(&j, NULL);
     cs_json_str(&j, "format", CS_SUMMARY_FORMAT);
     cs_json_uint(&j, "version", CS_SUMMARY_VERSION);
@@ -219,640 +331,112 @@ void cs_summary_format(const cs_analytics *a, const char *generator, GString *ou
     cs_json_obj_end(&j);
     cs_json_obj_end(&j);
     /* the scalar members on the first line; the long lists below, one element per line */
-    g_string_truncate(tmp, tmp->len - 2); /* "}\n" */
-    g_string_append_len(out, tmp->str, (gssize)tmp->len);
+    g_string_truncate(w->tmp, w->tmp->len - 2); /* "}\n" */
+    g_string_append_len(w->out, w->tmp->str, (gssize)w->tmp->len);
+}
 
-    g_string_append(out, ",\n\"buckets\":[");
+static void w_document(wr *w, const cs_summary *s, const char *generator)
+{
+    const cs_analytics *a = s->an;
+    cs_json j;
+    bool first;
+    w_header(w, a, generator);
+
+    g_string_append(w->out, ",\n\"buckets\":[");
     GPtrArray *bs = cs_analytics_buckets_sorted(a);
     first = true;
     for (guint i = 0; i < bs->len; i++) {
         const cs_an_bucket *b = bs->pdata[i];
-        elem(&j, tmp);
+        elem(&j, w);
         cs_json_obj_begin(&j, NULL);
         cs_json_int(&j, "start_ns", b->start);
         w_bucket_fields(&j, b);
         cs_json_obj_end(&j);
-        put_elem(out, tmp, &first);
+        put_elem(w, &first);
     }
     g_ptr_array_free(bs, TRUE);
-    g_string_append(out, first ? "]" : "\n  ]");
+    g_string_append(w->out, first ? "]" : "\n  ]");
 
-    g_string_append(out, ",\n\"servers\":[");
+    g_string_append(w->out, ",\n\"servers\":[");
     GPtrArray *ss = cs_analytics_servers_sorted(a);
     first = true;
     for (guint i = 0; i < ss->len; i++) {
-        const cs_an_server *s = ss->pdata[i];
-        elem(&j, tmp);
+        const cs_an_server *sv = ss->pdata[i];
+        elem(&j, w);
         cs_json_obj_begin(&j, NULL);
-        w_addr(&j, "addr", s->family, &s->addr);
-        cs_json_uint(&j, "port", s->port);
-        w_hist(&j, "ttfb_us", &s->ttfb_us);
-        w_hist(&j, "total_us", &s->total_us);
+        w_addr(&j, "addr", sv->family, &sv->addr);
+        cs_json_uint(&j, "port", sv->port);
+        w_hist(&j, "ttfb_us", &sv->ttfb_us);
+        w_hist(&j, "total_us", &sv->total_us);
         cs_json_obj_end(&j);
-        put_elem(out, tmp, &first);
+        put_elem(w, &first);
     }
     g_ptr_array_free(ss, TRUE);
-    g_string_append(out, first ? "]" : "\n  ]");
+    g_string_append(w->out, first ? "]" : "\n  ]");
 
-    w_conn_servers(out, tmp, a);
+    w_conn_servers(w, a);
 
-    g_string_append(out, ",\n\"top\":{");
+    g_string_append(w->out, ",\n\"top\":{");
     for (int ti = 0; ti < CS_TOP_TABLES; ti++)
-        w_top(out, tmp, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST, ti == 0);
-    g_string_append(out, "}\n}\n");
-    g_string_free(tmp, TRUE);
+        w_top(w, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST, ti == 0);
+    g_string_append(w->out, "}");
+    w_edges(w, a);
+    g_string_append(w->out, "\n}\n");
 }
 
-bool cs_summary_write(const cs_analytics *a, const char *path, const char *generator, GError **err)
+void cs_summary_format(const cs_summary *s, const char *generator, GString *out)
 {
-    GString *s = g_string_new(NULL);
-    cs_summary_format(a, generator, s);
-    bool ok = cs_output_write("--summary-out", path, s->str, s->len, err);
-    g_string_free(s, TRUE);
-    return ok;
+    wr w = {.out = out, .tmp = g_string_new(NULL)};
+    w_document(&w, s, generator);
+    g_string_free(w.tmp, TRUE);
 }
 
-/* ---- a small JSON reader --------------------------------------------------------------------- */
-
-/* A parsed value. Numbers keep their text so that 64-bit integers convert exactly. */
-typedef struct jv {
-    char kind; /* 'z' null, 'b' bool, 'n' number, 's' string, 'a' array, 'o' object */
-    bool b;
-    char *text;       /* number token or string bytes (NUL-terminated, may contain NUL) */
-    size_t len;
-    GPtrArray *items; /* array elements / object values (jv*) */
-    GPtrArray *names; /* object member names (gchar*) */
-} jv;
-
-static void jv_free(gpointer p)
+bool cs_summary_write(const cs_summary *s, const char *path, const char *generator, GError **err)
 {
-    jv *v = p;
-    if (v == NULL)
-        return;
-    g_free(v->text);
-    if (v->items != NULL)
-        g_ptr_array_free(v->items, TRUE);
-    if (v->names != NULL)
-        g_ptr_array_free(v->names, TRUE);
-    g_free(v);
-}
-
-typedef struct jparser {
-    const char *p, *end, *start;
-    const char *err; /* first error */
-    const char *err_at;
-    int depth;
-} jparser;
-
-static void jfail(jparser *jp, const char *msg)
-{
-    if (jp->err == NULL) {
-        jp->err = msg;
-        jp->err_at = jp->p;
+    /* as cs_output_write(), a piece at a time: "-" goes into stdout's buffer, checked by
+     * cs_output_finish() */
+    bool to_stdout = strcmp(path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(path, "w");
+    int e = errno;
+    bool ok = f != NULL;
+    if (ok) {
+        wr w = {.out = g_string_new(NULL), .tmp = g_string_new(NULL), .f = f};
+        w_document(&w, s, generator);
+        wr_flush(&w, true);
+        ok = !w.failed;
+        e = w.err;
+        if (!to_stdout && fclose(f) != 0 && ok) {
+            ok = false;
+            e = errno;
+        }
+        g_string_free(w.out, TRUE);
+        g_string_free(w.tmp, TRUE);
     }
+    if (!ok && !to_stdout)
+        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO, "--summary-out: cannot write %s: %s",
+                    path, g_strerror(e));
+    return ok || to_stdout;
 }
 
-static void skip_ws(jparser *jp)
+cs_summary *cs_summary_new(const cs_analytics_cfg *cfg)
 {
-    while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' || *jp->p == '\r'))
-        jp->p++;
-}
-
-static jv *parse_value(jparser *jp);
-
-static bool read_u4(jparser *jp, uint32_t *cp)
-{
-    if (jp->end - jp->p < 4) {
-        jfail(jp, "bad \\u escape");
-        return false;
-    }
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = g_ascii_xdigit_value(jp->p[i]);
-        if (h < 0) {
-            jfail(jp, "bad \\u escape");
-            return false;
-        }
-        v = v * 16 + (uint32_t)h;
-    }
-    jp->p += 4;
-    *cp = v;
-    return true;
-}
-
-/* Parses a string at jp->p (on the quote) into a new GString. */
-static GString *parse_string(jparser *jp)
-{
-    GString *s = g_string_new(NULL);
-    jp->p++;
-    while (jp->p < jp->end && *jp->p != '"') {
-        unsigned char c = (unsigned char)*jp->p;
-        if (c < 0x20) {
-            jfail(jp, "control character in a string");
-            break;
-        }
-        if (c != '\\') {
-            g_string_append_c(s, (char)c);
-            jp->p++;
-            continue;
-        }
-        jp->p++;
-        if (jp->p >= jp->end)
-            break;
-        char e = *jp->p++;
-        switch (e) {
-        case '"': g_string_append_c(s, '"'); break;
-        case '\\': g_string_append_c(s, '\\'); break;
-        case '/': g_string_append_c(s, '/'); break;
-        case 'b': g_string_append_c(s, '\b'); break;
-        case 'f': g_string_append_c(s, '\f'); break;
-        case 'n': g_string_append_c(s, '\n'); break;
-        case 'r': g_string_append_c(s, '\r'); break;
-        case 't': g_string_append_c(s, '\t'); break;
-        case 'u': {
-            uint32_t cp, lo;
-            if (!read_u4(jp, &cp))
-                break;
-            if (cp >= 0xd800 && cp < 0xdc00 && jp->end - jp->p >= 6 && jp->p[0] == '\\' &&
-                jp->p[1] == 'u') {
-                jp->p += 2;
-                if (!read_u4(jp, &lo))
-                    break;
-                if (lo >= 0xdc00 && lo < 0xe000)
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            }
-            if (cp >= 0xd800 && cp < 0xe000) {
-                jfail(jp, "bad \\u escape (lone surrogate)");
-                break;
-            }
-            g_string_append_unichar(s, (gunichar)cp);
-            break;
-        }
-        default:
-            jfail(jp, "bad escape in a string");
-        }
-        if (jp->err != NULL)
-            break;
-    }
-    if (jp->err == NULL && jp->p >= jp->end)
-        jfail(jp, "unterminated string");
-    else if (jp->err == NULL)
-        jp->p++; /* closing quote */
+    cs_summary *s = g_new0(cs_summary, 1);
+    s->an = cs_analytics_new(cfg);
     return s;
 }
 
-static jv *parse_number(jparser *jp)
+void cs_summary_free(cs_summary *s)
 {
-    const char *q = jp->p;
-    if (q < jp->end && *q == '-')
-        q++;
-    const char *digits = q;
-    while (q < jp->end && g_ascii_isdigit(*q))
-        q++;
-    if (q == digits) {
-        jfail(jp, "unexpected character");
-        return NULL;
-    }
-    if (q < jp->end && *q == '.') {
-        q++;
-        while (q < jp->end && g_ascii_isdigit(*q))
-            q++;
-    }
-    if (q < jp->end && (*q == 'e' || *q == 'E')) {
-        q++;
-        if (q < jp->end && (*q == '+' || *q == '-'))
-            q++;
-        while (q < jp->end && g_ascii_isdigit(*q))
-            q++;
-    }
-    jv *v = g_new0(jv, 1);
-    v->kind = 'n';
-    v->text = g_strndup(jp->p, (gsize)(q - jp->p));
-    v->len = (size_t)(q - jp->p);
-    jp->p = q;
-    return v;
-}
-
-static bool literal(jparser *jp, const char *word)
-{
-    size_t n = strlen(word);
-    if ((size_t)(jp->end - jp->p) >= n && memcmp(jp->p, word, n) == 0) {
-        jp->p += n;
-        return true;
-    }
-    return false;
-}
-
-static jv *parse_container(jparser *jp, bool object)
-{
-    jv *v = g_new0(jv, 1);
-    v->kind = object ? 'o' : 'a';
-    v->items = g_ptr_array_new_with_free_func(jv_free);
-    if (object)
-        v->names = g_ptr_array_new_with_free_func(g_free);
-    if (++jp->depth > 64) {
-        jfail(jp, "nested too deeply");
-        return v;
-    }
-    jp->p++;
-    skip_ws(jp);
-    char close = object ? '}' : ']';
-    if (jp->p < jp->end && *jp->p == close) {
-        jp->p++;
-        jp->depth--;
-        return v;
-    }
-    while (jp->err == NULL) {
-        skip_ws(jp);
-        if (object) {
-            if (jp->p >= jp->end || *jp->p != '"') {
-                jfail(jp, "expected a member name");
-                break;
-            }
-            GString *name = parse_string(jp);
-            g_ptr_array_add(v->names, g_string_free(name, FALSE));
-            skip_ws(jp);
-            if (jp->p >= jp->end || *jp->p != ':') {
-                jfail(jp, "expected ':'");
-                break;
-            }
-            jp->p++;
-        }
-        jv *item = parse_value(jp);
-        if (item == NULL)
-            break;
-        g_ptr_array_add(v->items, item);
-        skip_ws(jp);
-        if (jp->p < jp->end && *jp->p == ',') {
-            jp->p++;
-            continue;
-        }
-        if (jp->p < jp->end && *jp->p == close) {
-            jp->p++;
-            break;
-        }
-        jfail(jp, object ? "expected ',' or '}'" : "expected ',' or ']'");
-    }
-    jp->depth--;
-    return v;
-}
-
-static jv *parse_value(jparser *jp)
-{
-    skip_ws(jp);
-    if (jp->p >= jp->end) {
-        jfail(jp, "unexpected end of input");
-        return NULL;
-    }
-    char c = *jp->p;
-    if (c == '{' || c == '[')
-        return parse_container(jp, c == '{');
-    if (c == '"') {
-        GString *s = parse_string(jp);
-        jv *v = g_new0(jv, 1);
-        v->kind = 's';
-        v->len = s->len;
-        v->text = g_string_free(s, FALSE);
-        return v;
-    }
-    jv *v;
-    if (literal(jp, "true") || literal(jp, "false")) {
-        v = g_new0(jv, 1);
-        v->kind = 'b';
-        v->b = jp->p[-1] == 'e' && jp->p[-2] == 'u';
-        return v;
-    }
-    if (literal(jp, "null")) {
-        v = g_new0(jv, 1);
-        v->kind = 'z';
-        return v;
-    }
-    return parse_number(jp);
-}
-
-/* ---- reading a summary ----------------------------------------------------------------------- */
-
-typedef struct rd {
-    const char *name; /* file name for messages */
-    GString *err;     /* first field error, NULL if none */
-} rd;
-
-static void rd_fail(rd *r, const char *field, const char *what)
-{
-    if (r->err == NULL)
-        r->err = g_string_new(NULL);
-    if (r->err->len == 0)
-        g_string_printf(r->err, "field %s: %s", field, what);
-}
-
-static const jv *member(const jv *o, const char *name)
-{
-    if (o == NULL || o->kind != 'o')
-        return NULL;
-    for (guint i = 0; i < o->names->len; i++)
-        if (strcmp(o->names->pdata[i], name) == 0)
-            return o->items->pdata[i];
-    return NULL;
-}
-
-static const jv *need(rd *r, const jv *o, const char *name, char kind, const char *field)
-{
-    const jv *v = member(o, name);
-    if (v == NULL || v->kind != kind) {
-        gchar *f = g_strdup_printf("%s%s%s", field, *field ? "." : "", name);
-        rd_fail(r, f,
-                v == NULL ? "missing"
-                          : kind == 'a' ? "expected an array"
-                          : kind == 'o' ? "expected an object"
-                          : kind == 's' ? "expected a string"
-                                        : "expected a number");
-        g_free(f);
-        return NULL;
-    }
-    return v;
-}
-
-/* Converts a number token to uint64 (non-negative integer) or int64. */
-static bool num_u64(const jv *v, uint64_t *out)
-{
-    if (v == NULL || v->kind != 'n' || v->text[0] == '-' || strpbrk(v->text, ".eE") != NULL)
-        return false;
-    errno = 0;
-    char *end;
-    guint64 x = g_ascii_strtoull(v->text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = x;
-    return true;
-}
-
-static bool num_i64(const jv *v, int64_t *out)
-{
-    if (v == NULL || v->kind != 'n' || strpbrk(v->text, ".eE") != NULL)
-        return false;
-    errno = 0;
-    char *end;
-    gint64 x = g_ascii_strtoll(v->text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = x;
-    return true;
-}
-
-static uint64_t get_u64(rd *r, const jv *o, const char *name, const char *field)
-{
-    uint64_t x = 0;
-    const jv *v = member(o, name);
-    if (!num_u64(v, &x)) {
-        gchar *f = g_strdup_printf("%s.%s", field, name);
-        rd_fail(r, f, v == NULL ? "missing" : "expected a non-negative integer");
-        g_free(f);
-    }
-    return x;
-}
-
-/* *acc += v, failing the read instead of wrapping when the sum passes 2^64-1 (a bucket or server
- * named twice in one file adds up). */
-static void add_count(rd *r, uint64_t *acc, uint64_t v, const char *field, const char *name)
-{
-    if (__builtin_add_overflow(*acc, v, acc)) {
-        gchar *f = g_strdup_printf("%s.%s", field, name);
-        rd_fail(r, f, "counts add up past 2^64-1");
-        g_free(f);
-    }
-}
-
-static void get_counts(rd *r, const jv *o, const char *name, uint64_t *out, int n,
-                       const char *field)
-{
-    const jv *a = need(r, o, name, 'a', field);
-    if (a == NULL)
+    if (s == NULL)
         return;
-    if ((int)a->items->len != n) {
-        gchar *f = g_strdup_printf("%s.%s", field, name);
-        rd_fail(r, f, "wrong number of counts");
-        g_free(f);
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        if (!num_u64(a->items->pdata[i], &out[i])) {
-            gchar *f = g_strdup_printf("%s.%s[%d]", field, name, i);
-            rd_fail(r, f, "expected a non-negative integer");
-            g_free(f);
-        }
-}
-
-static void read_hist(rd *r, const jv *o, const char *name, cs_hist *h, const char *field)
-{
-    gchar *f = g_strdup_printf("%s.%s", field, name);
-    const jv *v = need(r, o, name, 'o', field);
-    const jv *bins = v != NULL ? need(r, v, "bins", 'a', f) : NULL;
-    if (bins == NULL) {
-        g_free(f);
-        return;
-    }
-    uint64_t n = get_u64(r, v, "n", f), sum = 0, prev = 0;
-    for (guint i = 0; i < bins->items->len && r->err == NULL; i++) {
-        const jv *p = bins->items->pdata[i];
-        uint64_t low, count;
-        if (p->kind != 'a' || p->items->len != 2 || !num_u64(p->items->pdata[0], &low) ||
-            !num_u64(p->items->pdata[1], &count) || count == 0) {
-            rd_fail(r, f, "a bin is not [low edge, count > 0]");
-            break;
-        }
-        uint32_t bin = cs_hist_bin(low);
-        if (cs_hist_bin_low(bin) != low || (i > 0 && low <= prev)) {
-            rd_fail(r, f, "a bin edge is not a bin of this histogram layout, or out of order");
-            break;
-        }
-        if (low > CS_SUMMARY_MAX_US) {
-            rd_fail(r, f, "a bin edge is longer than any time span a capture can hold");
-            break;
-        }
-        if (__builtin_add_overflow(sum, count, &sum)) {
-            rd_fail(r, f, "counts add up past 2^64-1");
-            break;
-        }
-        prev = low;
-        cs_hist_add(h, low, count);
-    }
-    if (r->err == NULL && sum != n)
-        rd_fail(r, f, "n is not the sum of the bin counts");
-    if (r->err == NULL && n > 0) {
-        uint64_t mn = get_u64(r, v, "min", f), mx = get_u64(r, v, "max", f);
-        const jv *s = member(v, "sum");
-        double dsum = s != NULL && s->kind == 'n' ? g_ascii_strtod(s->text, NULL) : -1;
-        if (r->err == NULL && (mn > mx || mx > CS_SUMMARY_MAX_US || cs_hist_bin(mn) != h->bins[0] ||
-                               cs_hist_bin(mx) != h->bins[h->len - 1]))
-            rd_fail(r, f, "min/max do not fall in the first/last bin");
-        if (r->err == NULL && dsum < 0)
-            rd_fail(r, f, "sum: expected a non-negative number");
-        h->min = mn;
-        h->max = mx;
-        h->sum = dsum;
-    }
-    g_free(f);
-}
-
-/* Reads histogram `name` of object o and adds it to *into (which holds what earlier entries of
- * the same bucket or server added), refusing counts that would pass 2^64-1. */
-static void get_hist(rd *r, const jv *o, const char *name, cs_hist *into, const char *field)
-{
-    cs_hist h;
-    memset(&h, 0, sizeof h);
-    read_hist(r, o, name, &h, field);
-    uint64_t n;
-    if (r->err == NULL && __builtin_add_overflow(into->n, h.n, &n)) {
-        gchar *f = g_strdup_printf("%s.%s", field, name);
-        rd_fail(r, f, "counts add up past 2^64-1");
-        g_free(f);
-    }
-    if (r->err == NULL)
-        cs_hist_merge(into, &h);
-    cs_hist_clear(&h);
-}
-
-static void get_bucket(rd *r, const jv *o, cs_an_bucket *b, const char *field)
-{
-    add_count(r, &b->conns, get_u64(r, o, "conns", field), field, "conns");
-    add_count(r, &b->syn_pkts, get_u64(r, o, "syn_pkts", field), field, "syn_pkts");
-    add_count(r, &b->requests, get_u64(r, o, "requests", field), field, "requests");
-    uint64_t sc[6] = {0};
-    get_counts(r, o, "status_class", sc, 6, field);
-    for (int i = 0; i < 6; i++)
-        add_count(r, &b->status_class[i], sc[i], field, "status_class");
-    add_count(r, &b->unanswered, get_u64(r, o, "unanswered", field), field, "unanswered");
-    add_count(r, &b->orphans, get_u64(r, o, "orphans", field), field, "orphans");
-    add_count(r, &b->bytes_c2s, get_u64(r, o, "bytes_c2s", field), field, "bytes_c2s");
-    add_count(r, &b->bytes_s2c, get_u64(r, o, "bytes_s2c", field), field, "bytes_s2c");
-    get_hist(r, o, "ttfb_us", &b->ttfb_us, field);
-    get_hist(r, o, "total_us", &b->total_us, field);
-}
-
-static bool get_addr(const jv *v, uint8_t *family, cs_addr *a)
-{
-    cs_host_filter f;
-    if (v == NULL || v->kind != 's' || !cs_host_filter_parse(&f, v->text))
-        return false;
-    *family = f.family;
-    *a = f.addr;
-    return true;
-}
-
-/* A server's "addr" and "port" (addr "(other)": the servers beyond the run's --max-keys, folded
- * into one row of family 0). Returns false after rd_fail on anything else. */
-static bool get_server(rd *r, const jv *s, const char *field, uint8_t *family, cs_addr *addr,
-                       uint16_t *port)
-{
-    uint64_t p = get_u64(r, s, "port", field);
-    const jv *av = member(s, "addr");
-    bool other = av != NULL && av->kind == 's' && strcmp(av->text, "(other)") == 0;
-    if (other) {
-        *family = 0;
-        memset(addr, 0, sizeof *addr);
-    }
-    if ((!other && !get_addr(av, family, addr)) || p > 65535) {
-        rd_fail(r, field, "addr/port: expected an IP address (or \"(other)\") and a port");
-        return false;
-    }
-    *port = (uint16_t)p;
-    return true;
-}
-
-/* The "server_conns" array (format version 2). */
-static void get_conn_servers(rd *r, const jv *arr, cs_analytics *a)
-{
-    for (guint i = 0; i < arr->items->len && r->err == NULL; i++) {
-        const jv *s = arr->items->pdata[i];
-        char field[48];
-        snprintf(field, sizeof field, "server_conns[%u]", i);
-        uint8_t family;
-        cs_addr addr;
-        uint16_t port;
-        if (!get_server(r, s, field, &family, &addr, &port))
-            return;
-        cs_server_conns *c = &cs_analytics_conn_server(a, family, &addr, port)->c;
-        c->conns += get_u64(r, s, "conns", field);
-        c->established += get_u64(r, s, "established", field);
-        c->refused += get_u64(r, s, "refused", field);
-        c->reset += get_u64(r, s, "reset", field);
-        c->open_at_end += get_u64(r, s, "open_at_end", field);
-        c->midstream += get_u64(r, s, "midstream", field);
-        c->bytes_c2s += get_u64(r, s, "bytes_c2s", field);
-        c->bytes_s2c += get_u64(r, s, "bytes_s2c", field);
-        c->pkts_c2s += get_u64(r, s, "pkts_c2s", field);
-        c->pkts_s2c += get_u64(r, s, "pkts_s2c", field);
-        get_hist(r, s, "duration_us", &c->duration_us, field);
-        get_hist(r, s, "rtt_us", &c->rtt_us, field);
-    }
-}
-
-static void get_top(rd *r, const jv *top, const char *name, cs_topk *t, bool pairs)
-{
-    gchar *f = g_strdup_printf("top.%s", name);
-    const jv *o = need(r, top, name, 'o', "top");
-    const jv *keys = o != NULL ? need(r, o, "keys", 'a', f) : NULL;
-    const jv *approx = member(o, "approx");
-    if (keys == NULL || approx == NULL || approx->kind != 'b') {
-        if (keys != NULL)
-            rd_fail(r, f, "approx: expected true or false");
-        g_free(f);
-        return;
-    }
-    uint64_t floor = get_u64(r, o, "floor", f), total = get_u64(r, o, "total", f);
-    uint64_t evictions = get_u64(r, o, "evictions", f);
-    guint want = pairs ? 4 : 3;
-    uint64_t sum = 0, counts = 0;
-    for (guint i = 0; i < keys->items->len && r->err == NULL; i++) {
-        const jv *k = keys->items->pdata[i];
-        uint8_t family;
-        cs_addr addr;
-        uint64_t count, error;
-        if (k->kind != 'a' || k->items->len != want ||
-            !get_addr(k->items->pdata[0], &family, &addr) ||
-            !num_u64(k->items->pdata[want - 2], &count) ||
-            !num_u64(k->items->pdata[want - 1], &error) || error > count) {
-            rd_fail(r, f, pairs ? "a key is not [address, request, count, error <= count]"
-                                : "a key is not [address, count, error <= count]");
-            break;
-        }
-        GString *what = g_string_new(NULL);
-        if (pairs) {
-            const jv *w = k->items->pdata[1];
-            const jv *hex = member(w, "hex");
-            if (w->kind == 's') {
-                g_string_append_len(what, w->text, (gssize)w->len);
-            } else if (hex != NULL && hex->kind == 's' && hex->len % 2 == 0) {
-                g_string_set_size(what, hex->len / 2);
-                if (!cs_unhex(hex->text, hex->len / 2, (uint8_t *)what->str))
-                    rd_fail(r, f, "bad hex request");
-            } else {
-                rd_fail(r, f, "a request is not a string or {\"hex\": ...}");
-            }
-        }
-        uint8_t *key = g_malloc(17 + what->len);
-        key[0] = family;
-        memcpy(key + 1, addr.b, 16);
-        memcpy(key + 17, what->str, what->len);
-        cs_topk_load(t, key, (uint32_t)(17 + what->len), count, error);
-        g_free(key);
-        g_string_free(what, TRUE);
-        sum += count - error; /* <= counts, which add up below 2^64 (checked) */
-        if (__builtin_add_overflow(counts, count, &counts)) {
-            rd_fail(r, f, "counts add up past 2^64-1");
-            break;
-        }
-    }
-    if (r->err == NULL && !approx->b && sum != total)
-        rd_fail(r, f, "exact table whose counts do not add up to total");
-    cs_topk_load_bounds(t, approx->b, floor, total, evictions);
-    g_free(f);
+    cs_analytics_free(s->an);
+    g_free(s);
 }
 
 /* ---- counters that must not wrap ------------------------------------------------------------ */
 
-/* Sums of every counter of one or more aggregates: a merged counter is at most its sum over
- * both sides, so when no sum passes 2^64-1 no counter of the merge wraps. */
+/* Sums of every counter of an aggregate over its buckets, servers and keys (the totals reports
+ * print, and bounds of what a later merge can add up to). */
 typedef struct tally {
     const char *over; /* the first counter whose sum passed 2^64-1, NULL if none */
     cs_an_bucket b;   /* bucket counters over every bucket (histograms unused) */
@@ -919,171 +503,29 @@ static void tally_of(tally *t, const cs_analytics *a)
     }
 }
 
-static cs_analytics *from_doc(const jv *doc, const char *name, GError **err)
+const char *cs_summary_total_overflow(const cs_analytics *a)
 {
-    const jv *fmt = member(doc, "format"), *ver = member(doc, "version");
-    const jv *layout = member(doc, "layout");
-    uint64_t version = 0;
-    if (doc->kind != 'o' || fmt == NULL || fmt->kind != 's' ||
-        strcmp(fmt->text, CS_SUMMARY_FORMAT) != 0) {
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_FORMAT,
-                    "%s: not a connscope summary (no \"format\": \"" CS_SUMMARY_FORMAT "\")", name);
-        return NULL;
-    }
-    if (!num_u64(ver, &version) || version < 1 || version > CS_SUMMARY_VERSION) {
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_VERSION,
-                    "%s: summary format version %s; this connscope reads versions 1 to %d", name,
-                    ver != NULL && ver->kind == 'n' ? ver->text : "(missing)", CS_SUMMARY_VERSION);
-        return NULL;
-    }
-    if (layout == NULL || layout->kind != 's' || strcmp(layout->text, cs_summary_layout()) != 0) {
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_LAYOUT,
-                    "%s: histogram/flow-class layout \"%s\" differs from this connscope's \"%s\": "
-                    "its bins cannot be added exactly",
-                    name, layout != NULL && layout->kind == 's' ? layout->text : "(missing)",
-                    cs_summary_layout());
-        return NULL;
-    }
-    rd r = {.name = name};
-    cs_analytics_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    int64_t width = 0;
-    if (!num_i64(member(doc, "bucket_ns"), &width) || width <= 0)
-        rd_fail(&r, "bucket_ns", "expected a positive integer");
-    cfg.bucket = width;
-    uint64_t mk = get_u64(&r, doc, "max_keys", "");
-    cfg.max_keys = mk == 0 || mk > UINT32_MAX ? UINT32_MAX : (uint32_t)mk;
-    const jv *host = member(doc, "host");
-    if (host == NULL || (host->kind != 'z' && (host->kind != 's' ||
-                                               !cs_host_filter_parse(&cfg.host, host->text))))
-        rd_fail(&r, "host", "expected null or an IP address");
-    cs_analytics_cfg load = cfg;
-    load.max_keys = UINT32_MAX; /* hold every stored key; merging trims to the merge's cap */
-    cs_analytics *a = cs_analytics_new(&load);
-    a->cfg.max_keys = cfg.max_keys;
-    const jv *t0 = member(doc, "first_ts_ns"), *t1 = member(doc, "last_ts_ns");
-    if (t0 != NULL && t0->kind != 'z') {
-        if (!num_i64(t0, &a->first_ts) || !num_i64(t1, &a->last_ts) || a->first_ts > a->last_ts)
-            rd_fail(&r, "first_ts_ns/last_ts_ns", "expected null, or integers first <= last");
-    }
-    get_counts(&r, doc, "flow_pkts", a->flow_pkts, CS_AN_PKT_CLASSES, "");
-    get_counts(&r, doc, "flow_bytes", a->flow_bytes, CS_AN_BYTE_CLASSES, "");
-    const jv *inputs = member(doc, "inputs");
-    for (guint i = 0; inputs != NULL && inputs->kind == 'a' && i < inputs->items->len; i++) {
-        const jv *s = inputs->items->pdata[i];
-        if (s->kind == 's')
-            cs_analytics_add_input(a, s->text);
-    }
-    const jv *untimed = need(&r, doc, "untimed", 'o', "");
-    if (untimed != NULL)
-        get_bucket(&r, untimed, &a->untimed, "untimed");
-    const jv *buckets = need(&r, doc, "buckets", 'a', "");
-    for (guint i = 0; buckets != NULL && i < buckets->items->len && r.err == NULL; i++) {
-        const jv *b = buckets->items->pdata[i];
-        char field[48];
-        snprintf(field, sizeof field, "buckets[%u]", i);
-        int64_t start;
-        /* never negative (capture times are not): aligning a negative start to a coarser
-         * --bucket in merge, and the span between buckets, would overflow int64 */
-        if (!num_i64(member(b, "start_ns"), &start) || width <= 0 || start < 0 ||
-            start % width != 0) {
-            rd_fail(&r, field, "start_ns: expected a non-negative multiple of bucket_ns");
-            break;
-        }
-        get_bucket(&r, b, cs_analytics_bucket(a, start), field);
-    }
-    const jv *servers = need(&r, doc, "servers", 'a', "");
-    for (guint i = 0; servers != NULL && i < servers->items->len && r.err == NULL; i++) {
-        const jv *s = servers->items->pdata[i];
-        char field[48];
-        snprintf(field, sizeof field, "servers[%u]", i);
-        uint8_t family;
-        cs_addr addr;
-        uint16_t port;
-        if (!get_server(&r, s, field, &family, &addr, &port))
-            break;
-        cs_an_server *sv = cs_analytics_server(a, family, &addr, port);
-        get_hist(&r, s, "ttfb_us", &sv->ttfb_us, field);
-        get_hist(&r, s, "total_us", &sv->total_us, field);
-    }
-    /* version 1 has no connections per server: the merge says so rather than print none */
-    const jv *conns = version >= 2 ? member(doc, "server_conns") : NULL;
-    a->conn_servers_missing = conns == NULL || conns->kind == 'z';
-    if (version >= 2 && (conns == NULL || (conns->kind != 'z' && conns->kind != 'a')))
-        rd_fail(&r, "server_conns", "expected an array or null");
-    else if (!a->conn_servers_missing)
-        get_conn_servers(&r, conns, a);
-    const jv *top = need(&r, doc, "top", 'o', "");
-    if (top != NULL) {
-        for (int ti = 0; ti < CS_TOP_TABLES; ti++)
-            get_top(&r, top, cs_an_top_names[ti], a->top[ti], ti == CS_TOP_CLIENT_REQUEST);
-    }
-    if (r.err == NULL) { /* the totals of the reports must not wrap either */
-        tally *t = g_new0(tally, 1);
-        tally_of(t, a);
-        if (t->over != NULL)
-            rd_fail(&r, t->over, "counts add up past 2^64-1");
-        g_free(t);
-    }
-    if (r.err != NULL) {
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_FORMAT, "%s: bad summary: %s", name,
-                    r.err->str);
-        g_string_free(r.err, TRUE);
-        cs_analytics_free(a);
-        return NULL;
-    }
-    return a;
+    tally *t = g_new0(tally, 1);
+    tally_of(t, a);
+    const char *over = t->over;
+    g_free(t);
+    return over;
 }
 
-cs_analytics *cs_summary_parse(const char *text, size_t len, const char *name, GError **err)
-{
-    jparser jp = {.p = text, .end = text + len, .start = text};
-    jv *doc = parse_value(&jp);
-    skip_ws(&jp);
-    if (jp.err == NULL && jp.p != jp.end)
-        jfail(&jp, "text after the JSON value");
-    if (jp.err != NULL) {
-        int line = 1;
-        for (const char *q = jp.start; q < jp.err_at && q < jp.end; q++)
-            line += *q == '\n';
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_SYNTAX,
-                    "%s: not valid JSON (line %d: %s)", name, line, jp.err);
-        jv_free(doc);
-        return NULL;
-    }
-    cs_analytics *a = from_doc(doc, name, err);
-    jv_free(doc);
-    return a;
-}
-
-cs_analytics *cs_summary_read(const char *path, GError **err)
-{
-    gchar *text = NULL;
-    gsize len = 0;
-    GError *e = NULL;
-    if (!g_file_get_contents(path, &text, &len, &e)) {
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_IO, "%s", e->message);
-        g_error_free(e);
-        return NULL;
-    }
-    cs_analytics *a = cs_summary_parse(text, len, path, err);
-    g_free(text);
-    return a;
-}
-
-bool cs_summary_compatible(const cs_analytics *into, const cs_analytics *part, const char *name,
-                           GError **err)
+bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part,
+                           const char *name, GError **err)
 {
     char w0[32], w1[32], h0[64], h1[64];
-    if (into->cfg.bucket % part->cfg.bucket != 0) {
+    const cs_analytics_cfg *cfg = &into->an->cfg;
+    if (cfg->bucket % part->bucket != 0) {
         g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_MISMATCH,
                     "%s has buckets of %s, which do not divide buckets of %s (give --bucket with a "
                     "common multiple)",
-                    name, cs_fmt_duration_exact(part->cfg.bucket, w1, sizeof w1),
-                    cs_fmt_duration_exact(into->cfg.bucket, w0, sizeof w0));
+                    name, cs_fmt_duration_exact(part->bucket, w1, sizeof w1),
+                    cs_fmt_duration_exact(cfg->bucket, w0, sizeof w0));
         return false;
     }
-    const cs_host_filter *a = &into->cfg.host, *b = &part->cfg.host;
+    const cs_host_filter *a = &cfg->host, *b = &part->host;
     if (a->on != b->on ||
         (a->on && (a->family != b->family || memcmp(&a->addr, &b->addr, 16) != 0))) {
         g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_MISMATCH,
@@ -1091,16 +533,6 @@ bool cs_summary_compatible(const cs_analytics *into, const cs_analytics *part, c
                     "be merged",
                     name, b->on ? cs_addr_str(&b->addr, b->family, h1, sizeof h1) : "no host",
                     a->on ? cs_addr_str(&a->addr, a->family, h0, sizeof h0) : "no host");
-        return false;
-    }
-    tally *t = g_new0(tally, 1);
-    tally_of(t, into);
-    tally_of(t, part);
-    const char *over = t->over;
-    g_free(t);
-    if (over != NULL) {
-        g_set_error(err, CS_SUMMARY_ERROR, CS_SUMMARY_ERROR_MISMATCH,
-                    "%s cannot be added: counter %s of the merge would pass 2^64-1", name, over);
         return false;
     }
     return true;

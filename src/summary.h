@@ -35,29 +35,81 @@ typedef enum cs_summary_error {
  * class bounds, e.g. "hist=loglin/exact128/sub64;pkts=1,3,10,100,1000;bytes=0,100,...". Static. */
 const char *cs_summary_layout(void);
 
-/* Writes the summary of a to path through cs_output_write() ("-": standard output, checked by
- * cs_output_finish()). `generator` names the program ("connscope 0.1.0"). Returns false with
- * *err set ("--summary-out: cannot write PATH: REASON") when the file cannot be written (a partial
- * file may be left). */
-bool cs_summary_write(const cs_analytics *a, const char *path, const char *generator, GError **err);
+/* What a summary file holds, in memory: the analytics aggregates (with their configuration:
+ * bucket width, --host, max_keys). */
+typedef struct cs_summary {
+    cs_analytics *an; /* owned */
+    uint32_t loads;   /* files cs_summary_load() added */
+} cs_summary;
+
+/* Empty aggregates with the given configuration. Can't fail (aborts on OOM). */
+cs_summary *cs_summary_new(const cs_analytics_cfg *cfg);
+void cs_summary_free(cs_summary *s);
+
+/* Writes the summary s to path, a piece at a time, as cs_output_write() does ("-": standard
+ * output, checked by cs_output_finish()). `generator` names the program ("connscope 0.1.0").
+ * Returns false with *err set ("--summary-out: cannot write PATH: REASON") when the file cannot be
+ * written (a partial file may be left). */
+bool cs_summary_write(const cs_summary *s, const char *path, const char *generator, GError **err);
 
 /* Appends the summary document to out. Can't fail. */
-void cs_summary_format(const cs_analytics *a, const char *generator, GString *out);
+void cs_summary_format(const cs_summary *s, const char *generator, GString *out);
 
-/* Reads a summary into new aggregates (bucket width, host filter and max_keys as written; the
- * top-talker tables hold every stored key). Returns NULL with *err set (messages start with the
- * path) on an I/O error, invalid JSON, another format, version or layout, or a bad field. */
-cs_analytics *cs_summary_read(const char *path, GError **err);
+/* ---- reading --------------------------------------------------------------------------------- */
 
-/* Parses a summary document held in memory (`name` is used in messages). Same results. */
-cs_analytics *cs_summary_parse(const char *text, size_t len, const char *name, GError **err);
+/* The members of a summary known before its data is read. */
+typedef struct cs_summary_header {
+    uint32_t version;           /* format version (1 has no server_conns) */
+    cs_time_t bucket;           /* bucket_ns */
+    cs_host_filter host;        /* host (.on false: null) */
+    uint32_t max_keys;          /* UINT32_MAX for 0 (no cap) */
+    cs_time_t first_ts, last_ts; /* first_ts_ns/last_ts_ns, INT64_MAX/INT64_MIN when null */
+    GPtrArray *inputs;          /* gchar* */
+    bool have_bucket, have_host, have_max_keys;
+} cs_summary_header;
 
-/* Can `part` (read from `name`) be merged into `into`: into's bucket width is a multiple of part's,
- * both are narrowed to the same host (or neither), and no counter of the merge would pass 2^64-1
- * (checked on the sums over all buckets, servers and keys, which bound every merged counter).
- * Returns false with a CS_SUMMARY_ERROR_MISMATCH message otherwise; nothing is changed. */
-bool cs_summary_compatible(const cs_analytics *into, const cs_analytics *part, const char *name,
-                           GError **err);
+/* A summary file opened for merging. */
+typedef struct cs_summary_file cs_summary_file;
+
+/* Opens a summary and reads its header (normally its first line): checks that it is JSON of
+ * this format, version and layout and that the header members are valid. Returns NULL with *err
+ * set (messages start with the path) otherwise. The file stays open until
+ * cs_summary_file_close(). */
+cs_summary_file *cs_summary_open(const char *path, GError **err);
+
+/* The same over len bytes at text (not copied: they must outlive the handle). */
+cs_summary_file *cs_summary_open_mem(const char *text, size_t len, const char *name,
+                                     GError **err);
+
+const cs_summary_header *cs_summary_file_header(const cs_summary_file *f);
+const char *cs_summary_file_name(const cs_summary_file *f);
+
+/* Reads the data of f and adds it into `into`, member by member and element by element (memory:
+ * one element at a time besides `into`). into's bucket width must be a multiple of the file's
+ * (cs_summary_compatible): buckets are re-bucketed exactly. Returns false with *err set on an I/O
+ * error, invalid JSON or a bad field; `into` is then partly updated (discard it). */
+bool cs_summary_load(cs_summary_file *f, cs_summary *into, GError **err);
+
+/* Closes f. NULL is a no-op. */
+void cs_summary_file_close(cs_summary_file *f);
+
+/* Reads a whole summary into new aggregates (bucket width, host filter and max_keys as written;
+ * the top-talker tables hold every stored key). Returns NULL with *err set (messages start with
+ * the path) on an I/O error, invalid JSON, another format, version or layout, or a bad field. */
+cs_summary *cs_summary_read(const char *path, GError **err);
+
+/* The same for a document held in memory (`name` is used in messages). */
+cs_summary *cs_summary_parse(const char *text, size_t len, const char *name, GError **err);
+
+/* Can a summary with header `part` (read from `name`) be merged into `into`: into's bucket width
+ * is a multiple of part's and both are narrowed to the same host (or neither). Returns false with
+ * a CS_SUMMARY_ERROR_MISMATCH message otherwise. */
+bool cs_summary_compatible(const cs_summary *into, const cs_summary_header *part,
+                           const char *name, GError **err);
+
+/* The first counter of a whose sum over its buckets, servers or keys passes 2^64-1 (the totals a
+ * report prints), or NULL. cs_summary_load() checks it after every file. */
+const char *cs_summary_total_overflow(const cs_analytics *a);
 
 /* ---- command line (merge_main.c) ------------------------------------------------------------- */
 
@@ -117,10 +169,11 @@ const cs_an_report_opts *cs_an_cli_sections(const cs_an_cli *c);
  * an analysis run starts with a blank line (it follows the main report). */
 void cs_an_cli_report(const cs_an_cli *c, const cs_analytics *a, FILE *out, bool json);
 
-/* Writes --summary-out, every --metrics target and --plot. Returns false with *err set at the
- * first that fails (the others are still attempted; their messages go to stderr). */
-bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const char *generator,
-                           GError **err);
+/* Writes --summary-out (the summary sum; NULL: one made of a alone), every --metrics target and
+ * --plot (from a). Returns false with *err set at the first that fails (the others are still
+ * attempted; their messages go to stderr). */
+bool cs_an_cli_write_files(const cs_an_cli *c, const cs_analytics *a, const cs_summary *sum,
+                           const char *generator, GError **err);
 
 /* -h, --help or -? among argv (before "--"): prints the help of every option group (GLib's
  * own --help shows only the main group) and returns true. */

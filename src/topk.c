@@ -147,6 +147,20 @@ static cs_topk_entry *insert(cs_topk *t, const void *key, uint32_t len, uint64_t
     return e;
 }
 
+bool cs_topk_sub(cs_topk *t, const void *key, uint32_t len)
+{
+    cs_topk_entry *e = lookup(t, key, len);
+    if (t->approx || e == NULL || e->count == 0 || t->total == 0)
+        return false;
+    t->total--;
+    if (--e->count == 0) {
+        g_ptr_array_set_size(t->heap, 0); /* may point at e: rebuilt when needed */
+        t->heap_ok = false;
+        g_hash_table_remove(t->index, e); /* frees e */
+    }
+    return true;
+}
+
 void cs_topk_add(cs_topk *t, const void *key, uint32_t len, uint64_t n)
 {
     if (n == 0)

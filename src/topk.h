@@ -36,6 +36,11 @@ void cs_topk_free(cs_topk *t);
  * O(log max_keys) once approximate. Can't fail. */
 void cs_topk_add(cs_topk *t, const void *key, uint32_t len, uint64_t n);
 
+/* Takes one occurrence of key, counted before, back out of an exact table (a merge that joins the
+ * two halves of a connection); a key whose count drops to 0 is removed. Returns false, changing
+ * nothing, when the table is approximate or the key is not there. */
+bool cs_topk_sub(cs_topk *t, const void *key, uint32_t len);
+
 /* Rebuilds a table as read from a summary: cs_topk_load_bounds() sets the table's mode, floor,
  * total and evictions; each cs_topk_load() then stores one counter (count with its error), summed
  * onto an existing entry of the same key. The table may then hold more than max_keys keys:

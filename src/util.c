@@ -14,6 +14,19 @@ char *cs_addr_str(const cs_addr *addr, int family, char *buf, size_t len)
         snprintf(buf, len, "(other)");
         return buf;
     }
+    if (family == 4 && len >= 16) { /* by hand: glibc's inet_ntop formats IPv4 with sprintf */
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = addr->b[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = i < 3 ? '.' : '\0';
+        }
+        return buf;
+    }
     if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr->b, buf, (socklen_t)len) == NULL)
         snprintf(buf, len, "?");
     return buf;

@@ -10,7 +10,8 @@
 #include "quic.h"
 
 /* Bytes qp_protect_long writes at most for these lengths. */
-#define QP_MAX_LEN(dl, sl, flen, pad) (1u + 4 + 1 + (dl) + 1 + (sl) + 1 + 2 + 4 + (flen) + (pad) + 16)
+#define QP_MAX_LEN(dl, sl, flen, pad)                                                              \
+    (1u + 4 + 1 + (dl) + 1 + (sl) + 1 + 2 + 4 + (flen) + (pad) + 16)
 
 /* Protects a long header packet of `type` (CS_QPT_INITIAL, CS_QPT_0RTT or CS_QPT_HANDSHAKE) of
  * version v under AES-128-GCM keys k (RFC 9001 5.3, 5.4): an empty token for Initial packets, a

@@ -507,33 +507,50 @@ for path, key in (("connscope.conns", "conns"), ("connscope.syn_pkts", "syn_pkts
 if sum(sum(g["connscope.http.status." + c].values()) for c in ("1xx", "2xx", "3xx", "4xx", "5xx", "other")) != \
         sum(sum(b["status_class"]) for b in s["buckets"]):
     bad.append("graphite status classes do not sum to the responses")
-# prometheus: HELP and TYPE before each family's samples, unique series, sums = totals
-fam, seen, sums, helped = None, set(), collections.Counter(), set()
-for line in open(d + "/p.txt"):
-    line = line.rstrip("\n")
+# prometheus (OpenMetrics): HELP and TYPE before each family's samples; each series in one run of
+# lines, a point at every bucket boundary (the first start with 0, then every bucket's end), values
+# cumulative (never down), the last one the summary's total; # EOF at the end
+fam, helped, series, done = None, set(), collections.OrderedDict(), set()
+lines = open(d + "/p.txt").read().split("\n")
+if lines[-2:] != ["# EOF", ""]:
+    bad.append("prometheus: no # EOF at the end")
+for line in lines[:-2]:
     m = re.fullmatch(r"# (HELP|TYPE) (\w+) (.+)", line)
     if m:
         fam = m.group(2)
         helped.add((m.group(1), fam))
         continue
-    m = re.fullmatch(r'(\w+)\{((?:\w+="[^"]*",?)+)\} ([0-9.]+)', line)
+    m = re.fullmatch(r'(\w+)(\{(?:\w+="[^"]*",?)+\})? ([0-9.e+-]+) ([0-9]+\.[0-9]{3})', line)
     if not m:
         bad.append("prometheus line %r" % line)
         continue
-    name, labels, v = m.groups()
+    name, labels, v, ts = m.group(1), m.group(2) or "", float(m.group(3)), float(m.group(4))
     if not name.startswith(fam) or ("TYPE", fam) not in helped or ("HELP", fam) not in helped:
         bad.append("prometheus %s without HELP/TYPE" % name)
-    if (name, labels) in seen:
-        bad.append("prometheus series twice: %s{%s}" % (name, labels))
-    seen.add((name, labels))
-    if "quantile" not in labels:
-        sums[name] += float(v)
+    key = (name, labels)
+    if key in done:
+        bad.append("prometheus series %s%s not in one run of lines" % key)
+    for k in list(series):
+        if k != key and not k[0].startswith(fam.split("_bucket")[0]):
+            done.add(k)
+    series.setdefault(key, []).append((ts, v))
+for (name, labels), pts in series.items():
+    ts = [t for t, _ in pts]
+    vals = [v for _, v in pts]
+    if ts != sorted(set(ts)) or vals != sorted(vals):
+        bad.append("prometheus %s%s: timestamps or values not increasing" % (name, labels))
+    if name.startswith("connscope_server_ip"):
+        continue
+    if [int(t) for t in ts] != want_ts + [max(starts) + w] or vals[0] != 0:
+        bad.append("prometheus %s%s: points at %s, first %s" % (name, labels, ts[:3], vals[0]))
+last = lambda name, labels="": series[(name, labels)][-1][1]
 for name, key in (("connscope_connections_total", "conns"), ("connscope_syn_packets_total", "syn_pkts"),
                   ("connscope_http_requests_total", "requests")):
-    if sums[name] != tot(key):
-        bad.append("prometheus %s sums to %s, summary %d" % (name, sums[name], tot(key)))
-if sums["connscope_http_ttfb_seconds_count"] != sum(b["ttfb_us"]["n"] for b in s["buckets"]):
-    bad.append("prometheus ttfb _count does not sum to the exchanges")
+    if last(name) != tot(key):
+        bad.append("prometheus %s ends at %s, summary %d" % (name, last(name), tot(key)))
+if last("connscope_http_ttfb_seconds_count") != sum(b["ttfb_us"]["n"] for b in s["buckets"]) or \
+        last("connscope_http_ttfb_seconds_bucket", '{le="+Inf"}') != last("connscope_http_ttfb_seconds_count"):
+    bad.append("prometheus ttfb _count does not end at the exchanges")
 # plot: well-formed SVG, one bar segment per non-zero (bucket, class), 4 points per bucket with latency
 svg = ET.parse(d + "/plot.svg").getroot()
 ns = "{http://www.w3.org/2000/svg}"
@@ -552,10 +569,41 @@ for want_text in ("exchanges", "latency (log scale)", "ttfb p50", "total p99", "
 for b in bad:
     print("FAIL: " + b)
 if not bad:
-    print("ok: %d buckets (%d empty): graphite and prometheus counters sum to the summary's totals; "
+    print("ok: %d buckets (%d empty): graphite counters sum to the summary's totals, prometheus ones "
+          "are cumulative and end there; "
           "plot with %d bar segments and %d points" % (len(want_ts), len(want_ts) - len(starts), segs, pts))
 sys.exit(1 if bad else 0)
 PY
+# the OpenMetrics file backfills into Prometheus's TSDB; read back, the last SYN-packet and
+# connection counts are tshark's over the same captures
+if command -v promtool >/dev/null 2>&1; then
+    if promtool tsdb create-blocks-from openmetrics "$M/p.txt" "$M/tsdb" >"$M/bf.out" 2>&1; then
+        mkdir -p "$M/tsdb/wal" # promtool tsdb dump opens a WAL; the backfilled blocks have none
+        promtool tsdb dump --match='{__name__=~"connscope_(syn_packets|connections)_total"}' "$M/tsdb" \
+            >"$M/dump.txt" 2>&1
+        got=$(python3 - "$M/dump.txt" <<'PY'
+import re, sys
+last = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'\{__name__="(\w+)"\} (\S+) (\d+)', line)
+    if m and int(m.group(3)) >= last.get(m.group(1), (0, -1))[1]:
+        last[m.group(1)] = (float(m.group(2)), int(m.group(3)))
+print("%d %d" % (last["connscope_syn_packets_total"][0], last["connscope_connections_total"][0]))
+PY
+)
+        want=$(for f in "${mfiles[@]}"; do
+            tshark -r "$f" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' -T fields -e frame.number | wc -l
+            tshark -r "$f" -T fields -e tcp.stream | sort -un | grep -c .
+        done | paste -sd' ' | awk '{print $1 + $3 + $5 + $7 + $9, $2 + $4 + $6 + $8 + $10}')
+        [ "$got" = "$want" ] &&
+            pass "promtool backfills the OpenMetrics file; read back: $got SYN packets and connections, as tshark" ||
+            fail "backfilled SYN packets and connections: $got, tshark: $want"
+    else
+        fail "promtool tsdb create-blocks-from openmetrics: $(tail -3 "$M/bf.out")"
+    fi
+else
+    echo "note: promtool not installed: OpenMetrics backfill not tried"
+fi
 if command -v rsvg-convert >/dev/null 2>&1; then
     if rsvg-convert -o "$M/plot.png" "$M/plot.svg" 2>"$M/err" && [ -s "$M/plot.png" ]; then
         pass "the plot renders with rsvg-convert ($(wc -c <"$M/plot.png") bytes of PNG)"

@@ -121,7 +121,7 @@ bad = []
 if pick(run) != pick(merged):
     bad.append("merge --json server/server_ip %s != run %s" % (pick(merged)[:2], pick(run)[:2]))
 ips = {o["resp_h"]: o for o in run if o["type"] == "server_ip"}
-prom = dict(re.findall(r'^connscope_server_ip_connections_total\{server_ip="([^"]+)",ports="\d+"\} (\d+)$',
+prom = dict(re.findall(r'^connscope_server_ip_connections_total\{server_ip="([^"]+)",ports="\d+"\} (\d+) [0-9.]+$',
                        open(sys.argv[3]).read(), re.M))
 if {k: int(v) for k, v in prom.items()} != {k: o["conns"] for k, o in ips.items()}:
     bad.append("prometheus %s" % prom)

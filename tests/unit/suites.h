@@ -25,6 +25,7 @@ void suite_util(void);
 void suite_quic(void);
 void suite_exsum(void);
 void suite_tunnel(void);
+void suite_metrics_expo(void);
 
 /* Adds a suite named `name` with the NULL-terminated list of (name, function) pairs. */
 typedef struct cs_test_case {

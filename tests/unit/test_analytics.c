@@ -550,12 +550,14 @@ static cs_analytics *sample(void)
 static void test_summary_roundtrip(void)
 {
     cs_analytics *a = sample();
+    cs_summary sa = {.an = a};
     GString *s1 = g_string_new(NULL), *s2 = g_string_new(NULL);
-    cs_summary_format(a, "test", s1);
+    cs_summary_format(&sa, "test", s1);
     GError *err = NULL;
-    cs_analytics *b = cs_summary_parse(s1->str, s1->len, "s1", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    cs_summary_format(b, "test", s2);
+    cs_summary *sb = cs_summary_parse(s1->str, s1->len, "s1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+    cs_analytics *b = sb->an;
+    cs_summary_format(sb, "test", s2);
     CU_ASSERT_STRING_EQUAL(s1->str, s2->str);
     /* invalid UTF-8 in a path is kept byte for byte (written as hex) */
     CU_ASSERT_PTR_NOT_NULL(strstr(s1->str, "{\"hex\":"));
@@ -573,7 +575,7 @@ static void test_summary_roundtrip(void)
     CU_ASSERT_EQUAL(b->cfg.max_keys, 100);
     CU_ASSERT_EQUAL(b->first_ts, a->first_ts);
     CU_ASSERT_STRING_EQUAL(b->inputs->pdata[0], "a.pcap");
-    cs_analytics_free(b);
+    cs_summary_free(sb);
     g_string_free(s1, TRUE);
     g_string_free(s2, TRUE);
     cs_analytics_free(a);
@@ -582,14 +584,15 @@ static void test_summary_roundtrip(void)
 static void test_summary_empty(void)
 {
     cs_analytics *a = new_an(60 * CS_NS_PER_S, 100);
+    cs_summary sa = {.an = a};
     GString *s = g_string_new(NULL);
-    cs_summary_format(a, "test", s);
+    cs_summary_format(&sa, "test", s);
     GError *err = NULL;
-    cs_analytics *b = cs_summary_parse(s->str, s->len, "empty", &err);
+    cs_summary *b = cs_summary_parse(s->str, s->len, "empty", &err);
     CU_ASSERT_PTR_NOT_NULL(b);
     if (b != NULL)
-        CU_ASSERT_TRUE(b->first_ts > b->last_ts);
-    cs_analytics_free(b);
+        CU_ASSERT_TRUE(b->an->first_ts > b->an->last_ts);
+    cs_summary_free(b);
     g_string_free(s, TRUE);
     cs_analytics_free(a);
 }
@@ -598,7 +601,7 @@ static void test_summary_empty(void)
 static void expect_error(const char *text, int code, const char *needle)
 {
     GError *err = NULL;
-    cs_analytics *a = cs_summary_parse(text, strlen(text), "x.json", &err);
+    cs_summary *a = cs_summary_parse(text, strlen(text), "x.json", &err);
     CU_ASSERT_PTR_NULL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_EQUAL(err->code, code);
@@ -607,14 +610,15 @@ static void expect_error(const char *text, int code, const char *needle)
     CU_ASSERT_PTR_NOT_NULL(strstr(err->message, needle));
     CU_ASSERT(g_str_has_prefix(err->message, "x.json: "));
     g_error_free(err);
-    cs_analytics_free(a);
+    cs_summary_free(a);
 }
 
 static void test_summary_refusals(void)
 {
     cs_analytics *a = sample();
+    cs_summary sa = {.an = a};
     GString *s = g_string_new(NULL);
-    cs_summary_format(a, "test", s);
+    cs_summary_format(&sa, "test", s);
     cs_analytics_free(a);
 
     expect_error("", CS_SUMMARY_ERROR_SYNTAX, "not valid JSON");
@@ -685,9 +689,9 @@ static void test_summary_refusals(void)
     /* counters whose sums pass 2^64-1: in one bucket named twice, and over the buckets */
     parts = g_strsplit(s->str, "\"conns\":1,", 2);
     t = g_strconcat(parts[0], "\"conns\":18446744073709551615,", parts[1], NULL);
-    cs_analytics *big = cs_summary_parse(t, strlen(t), "big", NULL);
+    cs_summary *big = cs_summary_parse(t, strlen(t), "big", NULL);
     CU_ASSERT_PTR_NOT_NULL(big); /* 2^64-1 itself is fine */
-    cs_analytics_free(big);
+    cs_summary_free(big);
     gchar **b = g_strsplit(t, "\"buckets\":[\n", 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b[1]);
     const char *end = strstr(b[1], "}\n");
@@ -728,15 +732,17 @@ static void test_summary_server_conns(void)
     c443->established = 1;
     cs_hist_add(&c443->rtt_us, 20, 1);
     GString *s1 = g_string_new(NULL), *s2 = g_string_new(NULL);
-    cs_summary_format(a, "test", s1);
+    cs_summary sa = {.an = a};
+    cs_summary_format(&sa, "test", s1);
     CU_ASSERT_PTR_NOT_NULL(strstr(s1->str,
                                   "\"server_conns\":[\n  {\"addr\":\"127.0.0.1\",\"port\":80,"
                                   "\"conns\":3,\"established\":2,\"refused\":1,"));
     GError *err = NULL;
-    cs_analytics *b = cs_summary_parse(s1->str, s1->len, "s1", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    cs_summary *sb = cs_summary_parse(s1->str, s1->len, "s1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+    cs_analytics *b = sb->an;
     CU_ASSERT_FALSE(b->conn_servers_missing);
-    cs_summary_format(b, "test", s2);
+    cs_summary_format(sb, "test", s2);
     CU_ASSERT_STRING_EQUAL(s1->str, s2->str);
     GPtrArray *cs = cs_analytics_conn_servers_sorted(b);
     cs_server_layout l = CS_SERVER_LAYOUT(cs_an_conn_server);
@@ -758,13 +764,17 @@ static void test_summary_server_conns(void)
     char *from = strstr(v1, ",\n\"server_conns\":"), *to = strstr(v1, ",\n\"top\":");
     CU_ASSERT_FATAL(from != NULL && to != NULL && from < to);
     memmove(from, to, strlen(to) + 1);
-    cs_analytics *old = cs_summary_parse(v1, strlen(v1), "v1", &err);
+    cs_summary *old = cs_summary_parse(v1, strlen(v1), "v1", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(old);
-    CU_ASSERT_TRUE(old->conn_servers_missing);
-    cs_analytics_merge(b, old);
+    CU_ASSERT_TRUE(old->an->conn_servers_missing);
+    /* a streamed merge of the version 1 file into the version 2 one */
+    cs_summary_file *f1 = cs_summary_open_mem(v1, strlen(v1), "v1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f1);
+    CU_ASSERT_TRUE(cs_summary_load(f1, sb, &err));
+    cs_summary_file_close(f1);
     CU_ASSERT_TRUE(b->conn_servers_missing);
     g_string_truncate(s2, 0);
-    cs_summary_format(b, "test", s2);
+    cs_summary_format(sb, "test", s2);
     CU_ASSERT_PTR_NOT_NULL(strstr(s2->str, "\"server_conns\":null"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s2->str, "\"version\":2"));
     /* ... and version 2 without the member is refused */
@@ -772,39 +782,51 @@ static void test_summary_server_conns(void)
     at[10] = '2';
     expect_error(v1, CS_SUMMARY_ERROR_FORMAT, "server_conns");
     g_free(v1);
-    cs_analytics_free(old);
-    cs_analytics_free(b);
+    cs_summary_free(old);
+    cs_summary_free(sb);
     cs_analytics_free(a);
     g_string_free(s1, TRUE);
     g_string_free(s2, TRUE);
 }
 
+/* Loads the summary text of `part` into a summary holding `into` (as connscope merge does). */
+static bool merge_text(cs_analytics *into, const cs_analytics *part, GError **err)
+{
+    GString *t = g_string_new(NULL);
+    cs_summary sp = {.an = (cs_analytics *)part}, si = {.an = into, .loads = 1};
+    cs_summary_format(&sp, "test", t);
+    cs_summary_file *f = cs_summary_open_mem(t->str, t->len, "part", err);
+    bool ok = f != NULL && cs_summary_compatible(&si, cs_summary_file_header(f), "part", err) &&
+              cs_summary_load(f, &si, err);
+    cs_summary_file_close(f);
+    g_string_free(t, TRUE);
+    return ok;
+}
+
 static void test_summary_compatible(void)
 {
-    cs_analytics *m = new_an(300 * CS_NS_PER_S, 100), *p1 = new_an(60 * CS_NS_PER_S, 100),
-                 *p7 = new_an(7 * 60 * CS_NS_PER_S, 100);
+    cs_summary *m = cs_summary_new(&(cs_analytics_cfg){.bucket = 300 * CS_NS_PER_S, .max_keys = 100});
+    cs_summary_header p1 = {.bucket = 60 * CS_NS_PER_S}, p7 = {.bucket = 7 * 60 * CS_NS_PER_S};
     GError *err = NULL;
-    CU_ASSERT_TRUE(cs_summary_compatible(m, p1, "p1", &err));
-    CU_ASSERT_FALSE(cs_summary_compatible(m, p7, "p7", &err));
+    CU_ASSERT_TRUE(cs_summary_compatible(m, &p1, "p1", &err));
+    CU_ASSERT_FALSE(cs_summary_compatible(m, &p7, "p7", &err));
     CU_ASSERT_PTR_NOT_NULL(err);
     CU_ASSERT_EQUAL(err->code, CS_SUMMARY_ERROR_MISMATCH);
     g_clear_error(&err);
-    cs_host_filter_parse(&p1->cfg.host, "10.0.0.1");
-    CU_ASSERT_FALSE(cs_summary_compatible(m, p1, "p1", &err));
+    cs_host_filter_parse(&p1.host, "10.0.0.1");
+    CU_ASSERT_FALSE(cs_summary_compatible(m, &p1, "p1", &err));
     CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "different --host") : NULL);
     g_clear_error(&err);
-    cs_analytics_free(m);
-    cs_analytics_free(p1);
-    cs_analytics_free(p7);
+    cs_summary_free(m);
 
-    /* a merge whose counters would pass 2^64-1 is refused, and nothing is added */
+    /* a merge whose counters would pass 2^64-1 is refused */
     cs_analytics *x = sample(), *y = sample();
     cs_analytics_bucket(x, 1700000040 * CS_NS_PER_S)->bytes_s2c = UINT64_MAX - 10;
     cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 10; /* 2^64-1: fits */
-    CU_ASSERT_TRUE(cs_summary_compatible(x, y, "y", &err));
-    g_clear_error(&err);
+    CU_ASSERT_TRUE(merge_text(x, y, &err));
+    CU_ASSERT_PTR_NULL(err);
     cs_analytics_bucket(y, 1700000040 * CS_NS_PER_S)->bytes_s2c = 11;
-    CU_ASSERT_FALSE(cs_summary_compatible(x, y, "y", &err));
+    CU_ASSERT_FALSE(merge_text(x, y, &err));
     CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err->message, "bytes_s2c") : NULL);
     g_clear_error(&err);
     cs_analytics_free(x);
@@ -849,14 +871,25 @@ static void test_metrics_prometheus(void)
     exchange(a, 1, 1700000040 * CS_NS_PER_S, "GET", "/", 404, 1500, 2500);
     GString *p = g_string_new(NULL);
     cs_metrics_prometheus(a, p);
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_requests_total counter\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "connscope_http_requests_total{host=\"10.0.0.100\","
-                                          "bucket=\"2023-11-14T22:14:00Z\"} 1\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "bucket=\"2023-11-14T22:14:00Z\",class=\"4xx\"} 1\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_ttfb_seconds summary\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "quantile=\"0.5\"} 0.001500\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "connscope_http_ttfb_seconds_count{host=\"10.0.0.100\","
-                                          "bucket=\"2023-11-14T22:14:00Z\"} 1\n"));
+    /* OpenMetrics: cumulative, 0 at the bucket's start (22:14:00Z), the count at its end */
+    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_requests counter\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(p->str, "connscope_http_requests_total{host=\"10.0.0.100\"} 0 1700000040.000\n"
+                       "connscope_http_requests_total{host=\"10.0.0.100\"} 1 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str,
+        "connscope_http_responses_total{host=\"10.0.0.100\",code=\"4xx\"} 1 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p->str, "# TYPE connscope_http_ttfb_seconds histogram\n"));
+    /* ttfb 1.5 ms: above the 1 ms bound, under 2.5 ms */
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str,
+        "connscope_http_ttfb_seconds_bucket{host=\"10.0.0.100\",le=\"0.001\"} 0 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str,
+        "connscope_http_ttfb_seconds_bucket{host=\"10.0.0.100\",le=\"0.0025\"} 1 1700000100.000\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        p->str, "connscope_http_ttfb_seconds_count{host=\"10.0.0.100\"} 1 1700000100.000\n"));
+    CU_ASSERT_TRUE(g_str_has_suffix(p->str, "\n# EOF\n"));
     g_string_free(p, TRUE);
     cs_analytics_free(a);
 }

@@ -220,6 +220,37 @@ static void test_merge(void)
     cs_hist_clear(&b);
 }
 
+/* Taking values back out (a merge joining the two halves of a connection): counts, n and sum by
+ * hand; an extreme that leaves with the value falls back to the next bin's edge, exact only for
+ * the single-value bins below 128. */
+static void test_remove(void)
+{
+    cs_hist h;
+    memset(&h, 0, sizeof h);
+    cs_hist_add(&h, 5, 1);
+    cs_hist_add(&h, 7, 2);
+    cs_hist_add(&h, 1000, 1); /* bin [992, 1007] (width 16 above 512) */
+    cs_hist_add(&h, 5000, 1);
+    CU_ASSERT_TRUE(cs_hist_remove(&h, 7)); /* one of two 7s: min/max untouched */
+    CU_ASSERT_EQUAL(h.n, 4);
+    CU_ASSERT_EQUAL(h.len, 4);
+    CU_ASSERT_DOUBLE_EQUAL(h.sum, 5 + 7 + 1000 + 5000, 1e-9);
+    CU_ASSERT_TRUE(cs_hist_remove(&h, 5)); /* the min: the next value, 7, is exact */
+    CU_ASSERT_EQUAL(h.min, 7);
+    CU_ASSERT_EQUAL(h.len, 3);
+    CU_ASSERT_FALSE(cs_hist_remove(&h, 5000)); /* the max: known to its bin only */
+    CU_ASSERT_EQUAL(h.max, cs_hist_bin_high(cs_hist_bin(1000)));
+    CU_ASSERT_EQUAL(h.max, 1007);
+    CU_ASSERT_FALSE(cs_hist_remove(&h, 4)); /* not there: nothing changes */
+    CU_ASSERT_EQUAL(h.n, 2);
+    CU_ASSERT_TRUE(cs_hist_remove(&h, 1000));
+    CU_ASSERT_TRUE(cs_hist_remove(&h, 7));
+    CU_ASSERT_EQUAL(h.n, 0);
+    CU_ASSERT_EQUAL(h.len, 0);
+    CU_ASSERT_DOUBLE_EQUAL(h.sum, 0, 1e-9);
+    cs_hist_clear(&h);
+}
+
 static void test_count_above(void)
 {
     cs_hist h;
@@ -259,6 +290,7 @@ void suite_hist(void)
         {"percentile_clamped", test_percentile_clamped},
         {"merge", test_merge},
         {"count_above", test_count_above},
+        {"remove", test_remove},
         {NULL, NULL},
     };
     cs_add_suite("hist", cases);

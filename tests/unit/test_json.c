@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "report_record.h"
 #include "suites.h"
 
 /* Escapes s[0..n) and compares the literal written with `want`. */
@@ -221,6 +222,82 @@ static void test_time(void)
     }
 }
 
+/* Integers written by hand against printf, at every digit-count boundary and for a run of small
+ * values, each appended to one growing string (the writer reserves room before every value). */
+static void test_integers_printf(void)
+{
+    GString *out = g_string_new(NULL);
+    GString *want = g_string_new(NULL);
+    cs_json j;
+    cs_json_init(&j, out);
+    cs_json_arr_begin(&j, NULL);
+    g_string_append_c(want, '[');
+    bool first = true;
+    for (uint64_t v = 0; v < 20000; v += 1 + v / 97) {
+        uint64_t vs[] = {v, v * 1000003u};
+        for (size_t k = 0; k < 2; k++) {
+            cs_json_uint(&j, NULL, vs[k]);
+            cs_json_int(&j, NULL, -(int64_t)vs[k]);
+            g_string_append_printf(want, "%s%" G_GUINT64_FORMAT ",%" G_GINT64_FORMAT,
+                                   first ? "" : ",", vs[k], -(int64_t)vs[k]);
+            first = false;
+        }
+    }
+    for (uint64_t p = 1; p != 0 && p <= UINT64_MAX / 10; p *= 10) {
+        uint64_t vs[] = {p - 1, p, p + 1, p * 10 - 1};
+        for (size_t k = 0; k < 4; k++) {
+            cs_json_uint(&j, NULL, vs[k]);
+            g_string_append_printf(want, ",%" G_GUINT64_FORMAT, vs[k]);
+        }
+    }
+    cs_json_arr_end(&j);
+    g_string_append_c(want, ']');
+    CU_ASSERT_EQUAL(out->len, want->len);
+    CU_ASSERT_STRING_EQUAL(out->str, want->str);
+    CU_ASSERT_EQUAL(strlen(out->str), out->len); /* terminated where its length says */
+    g_string_free(out, TRUE);
+    g_string_free(want, TRUE);
+}
+
+/* Keys and strings: the plain ones copied as they are, any that needs escaping escaped. */
+static void test_keys_and_strings(void)
+{
+    GString *out = g_string_new(NULL);
+    cs_json j;
+    cs_json_init(&j, out);
+    cs_json_obj_begin(&j, NULL);
+    cs_json_str(&j, "plain", "v");
+    cs_json_str(&j, "t\tab", "caf\xc3\xa9");
+    cs_json_uint(&j, "\xff", 1);
+    cs_json_bool(&j, "q\"", true);
+    cs_json_arr_begin(&j, "a\\b");
+    cs_json_str(&j, NULL, "\xc3");
+    cs_json_arr_end(&j);
+    cs_json_time(&j, "\x7f", 1000);
+    cs_json_obj_end(&j);
+    CU_ASSERT_STRING_EQUAL(out->str, "{\"plain\":\"v\",\"t\\tab\":\"caf\xc3\xa9\",\"\\\\xff\":1,"
+                                     "\"q\\\"\":true,\"a\\\\b\":[\"\\\\xc3\"],"
+                                     "\"\\u007f\":0.000001}\n");
+    g_string_free(out, TRUE);
+}
+
+/* The conn and http records pass their field names as keys that need no escaping
+ * (CS_JSON_KEY_PLAIN): every name is printable ASCII without '"' or '\\'. */
+static void test_record_keys_plain(void)
+{
+    GPtrArray *lists[] = {cs_rec_conn_fields(), cs_rec_http_fields()};
+    for (size_t l = 0; l < CS_ARRAY_LEN(lists); l++) {
+        CU_ASSERT(lists[l]->len > 20);
+        for (guint i = 0; i < lists[l]->len; i++) {
+            const unsigned char *k = g_ptr_array_index(lists[l], i);
+            CU_ASSERT(k[0] != '\0');
+            for (size_t c = 0; k[c] != '\0'; c++)
+                CU_ASSERT(k[c] >= 0x20 && k[c] < 0x7f && k[c] != '"' && k[c] != '\\');
+        }
+        g_ptr_array_free(lists[l], TRUE);
+    }
+}
+
 void suite_json(void)
 {
     static const cs_test_case cases[] = {
@@ -231,6 +308,9 @@ void suite_json(void)
         {"doubles", test_doubles},
         {"doubles_locale", test_doubles_locale},
         {"time", test_time},
+        {"integers_printf", test_integers_printf},
+        {"keys_and_strings", test_keys_and_strings},
+        {"record_keys_plain", test_record_keys_plain},
         {NULL, NULL},
     };
     cs_add_suite("json", cases);

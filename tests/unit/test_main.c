@@ -26,6 +26,7 @@ int main(void)
     suite_quic();
     suite_exsum();
     suite_tunnel();
+    suite_metrics_expo();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -78,9 +78,8 @@ static const char V1_SERVER_INITIAL[] =
     "dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84"
     "022f8ef4cdd93795d77d06edbb7aaf2f58891850abbdca3d20398c276456cbc4"
     "2158407dd074ee";
-static const char V1_RETRY[] =
-    "ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f"
-    "0f2496ba";
+static const char V1_RETRY[] = "ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f"
+                               "0f2496ba";
 static const char V2_CLIENT_INITIAL[] =
     "d76b3343cf088394c8f03e5157080000449ea0c95e82ffe67b6abcdb4298b485"
     "dd04de806071bf03dceebfa162e75d6c96058bdbfb127cdfcbf903388e99ad04"
@@ -140,9 +139,8 @@ static const char V2_SERVER_INITIAL[] =
     "f9af6e16886c61bfc703106fbaf3cb4cfa52382dd16a393e42757507698075b2"
     "c984c707f0a0812d8cd5a6881eaf21ceda98f4bd23f6fe1a3e2c43edd9ce7ca8"
     "4bed8521e2e140";
-static const char V2_RETRY[] =
-    "cf6b3343cf0008f067a5502a4262b5746f6b656ec8646ce8bfe33952d9555436"
-    "65dcc7b6";
+static const char V2_RETRY[] = "cf6b3343cf0008f067a5502a4262b5746f6b656ec8646ce8bfe33952d9555436"
+                               "65dcc7b6";
 
 static const char DCID_HEX[] = "8394c8f03e515708";
 
@@ -234,11 +232,14 @@ static void test_keys_v1(void)
     static const uint8_t salt[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
                                      0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
     CU_ASSERT_FATAL(cs_quic_hkdf_extract(qc, salt, 20, dcid, 8, initial));
-    CU_ASSERT(eq_hex(initial, 32, "7db5df06e7a69e432496adedb00851923595221596ae2ae9fb8115c1e9ed0a44"));
+    CU_ASSERT(
+        eq_hex(initial, 32, "7db5df06e7a69e432496adedb00851923595221596ae2ae9fb8115c1e9ed0a44"));
     CU_ASSERT(cs_quic_expand_label(qc, false, initial, 32, "client in", secret, 32));
-    CU_ASSERT(eq_hex(secret, 32, "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea"));
+    CU_ASSERT(
+        eq_hex(secret, 32, "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea"));
     CU_ASSERT(cs_quic_expand_label(qc, false, initial, 32, "server in", secret, 32));
-    CU_ASSERT(eq_hex(secret, 32, "3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b"));
+    CU_ASSERT(
+        eq_hex(secret, 32, "3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b"));
     cs_quic_keys c, s;
     initial_keys_for(CS_QUIC_V1, DCID_HEX, &c, &s);
     CU_ASSERT(eq_hex(c.key, 16, "1f369613dd76d5467730efcbe3b1a22d"));
@@ -506,8 +507,9 @@ static void test_frames(void)
 {
     frec r;
     /* ACK with ECN counts (type 3: suricata-verify quic-ack3), then CRYPTO 3 bytes at 5, PADDING */
-    CU_ASSERT_EQUAL(frames_of("03 05 00 01 00 01 02 03 04 05  06 05 03 aabbcc 000000",
-                              CS_QL_INITIAL, &r), CS_QF_OK);
+    CU_ASSERT_EQUAL(
+        frames_of("03 05 00 01 00 01 02 03 04 05  06 05 03 aabbcc 000000", CS_QL_INITIAL, &r),
+        CS_QF_OK);
     CU_ASSERT_EQUAL(r.crypto, 1);
     CU_ASSERT_EQUAL(r.last_off, 5);
     CU_ASSERT_EQUAL(r.last_len, 3);
@@ -526,7 +528,9 @@ static void test_frames(void)
     CU_ASSERT_EQUAL(frames_of("0e 04 02 02 6869 01", CS_QL_1RTT, &r), CS_QF_OK);
     /* NEW_CONNECTION_ID, PATH_CHALLENGE, HANDSHAKE_DONE, DATAGRAM with length */
     CU_ASSERT_EQUAL(frames_of("18 01 00 04 01020304 00112233445566778899aabbccddeeff "
-                              "1a 0102030405060708 1e 31 02 abcd", CS_QL_1RTT, &r), CS_QF_OK);
+                              "1a 0102030405060708 1e 31 02 abcd",
+                              CS_QL_1RTT, &r),
+                    CS_QF_OK);
     /* CRYPTO running past the payload */
     CU_ASSERT_EQUAL(frames_of("06 00 10 aabb", CS_QL_INITIAL, &r), CS_QF_BAD);
     CU_ASSERT_EQUAL(r.crypto, 0);
@@ -559,12 +563,14 @@ static void on_msg(void *ctx, const uint8_t *m, uint32_t len)
 }
 
 /* Two messages of 10 and 6 bytes: type 1 len 6, type 2 len 2. */
-static const uint8_t two_msgs[16] = {1, 0, 0, 6, 'a', 'b', 'c', 'd', 'e', 'f', 2, 0, 0, 2, 'x', 'y'};
+static const uint8_t two_msgs[16] = {1,   0,   0, 6, 'a', 'b', 'c', 'd',
+                                     'e', 'f', 2, 0, 0,   2,   'x', 'y'};
 
 static void test_cstream_orders(void)
 {
     /* every split into three pieces, delivered in every order, gives the same two messages */
-    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
     for (uint32_t a = 1; a < 15; a++) {
         for (uint32_t b = a + 1; b < 16; b++) {
             uint32_t start[3] = {0, a, b}, end[3] = {a, b, 16};
@@ -576,7 +582,8 @@ static void test_cstream_orders(void)
                     int i = orders[o][k];
                     uint8_t *piece = g_memdup2(two_msgs + start[i], end[i] - start[i]);
                     CU_ASSERT_EQUAL(cs_quic_cstream_add(&cs, 1024, start[i], piece,
-                                                        end[i] - start[i], on_msg, &r), 0);
+                                                        end[i] - start[i], on_msg, &r),
+                                    0);
                     g_free(piece);
                 }
                 CU_ASSERT_EQUAL(r.n, 2);
@@ -608,7 +615,10 @@ static void test_cstream_limits(void)
     CU_ASSERT_EQUAL(cs_quic_cstream_pending(&cs), 2);
     CU_ASSERT_EQUAL(cs_quic_cstream_add(&cs, 64, 16, m, 7, on_msg, &r), CS_QCS_CONFLICT);
     CU_ASSERT_EQUAL(r.n, 3);
-    CU_ASSERT(memcmp(r.all->data + 16, "\x01\x00\x00\x04" "abXY", 8) == 0);
+    CU_ASSERT(memcmp(r.all->data + 16,
+                     "\x01\x00\x00\x04"
+                     "abXY",
+                     8) == 0);
     CU_ASSERT_EQUAL(cs_quic_cstream_pending(&cs), 0);
     /* bytes beyond the cap are dropped and reported */
     CU_ASSERT_EQUAL(cs_quic_cstream_add(&cs, 64, 24 + 100, m, 8, on_msg, &r), CS_QCS_CAP);
@@ -676,8 +686,8 @@ typedef struct trun {
     cs_counters counters;
     tflow flows[64];
     int nflows;
-    GArray *ended;       /* copies of ended connections */
-    GArray *why;         /* their cs_quic_end */
+    GArray *ended; /* copies of ended connections */
+    GArray *why;   /* their cs_quic_end */
     int news;
     int hello_types[2][4];
     uint32_t hello_lens[2][4];
@@ -736,8 +746,8 @@ static cs_quic_conn *ended(trun *t, uint32_t i)
 
 /* Sends a datagram from 10.0.0.<src>:sport to 10.0.0.<dst>:dport at second `sec`; the copy is
  * exactly `len` bytes long so that a read past it is caught by ASan. Returns the table's answer. */
-static bool send_dgram(trun *t, int src, uint16_t sport, int dst, uint16_t dport,
-                       const uint8_t *p, uint32_t len, uint32_t wire, int sec)
+static bool send_dgram(trun *t, int src, uint16_t sport, int dst, uint16_t dport, const uint8_t *p,
+                       uint32_t len, uint32_t wire, int sec)
 {
     cs_addr sa = {{10, 0, 0, (uint8_t)src}}, da = {{10, 0, 0, (uint8_t)dst}};
     tflow *f = NULL;
@@ -752,8 +762,17 @@ static bool send_dgram(trun *t, int src, uint16_t sport, int dst, uint16_t dport
         *f = (tflow){(uint32_t)src, (uint32_t)dst, sport, dport, NULL};
     }
     uint8_t *copy = g_memdup2(p, len);
-    cs_quic_dgram d = {4, &sa, &da, sport, dport, copy, len, wire != 0 ? wire : len,
-                       (cs_time_t)sec * CS_NS_PER_S, &f->app, false};
+    cs_quic_dgram d = {4,
+                       &sa,
+                       &da,
+                       sport,
+                       dport,
+                       copy,
+                       len,
+                       wire != 0 ? wire : len,
+                       (cs_time_t)sec * CS_NS_PER_S,
+                       &f->app,
+                       false};
     bool r = cs_quic_datagram(t->q, &d, NULL, NULL);
     g_free(copy);
     return r;
@@ -773,8 +792,8 @@ static uint32_t client_initial(uint32_t version, const char *dcid, const char *s
 
 /* A server Initial (keys from the client's DCID `keyed`) carrying `frames`. */
 static uint32_t server_initial(uint32_t version, const char *keyed, const char *dcid,
-                               const char *scid, uint64_t pn, const uint8_t *frames,
-                               uint32_t flen, uint8_t *out)
+                               const char *scid, uint64_t pn, const uint8_t *frames, uint32_t flen,
+                               uint8_t *out)
 {
     cs_quic_keys c, s;
     initial_keys_for(version, keyed, &c, &s);
@@ -833,7 +852,7 @@ static void test_conn_rfc_handshake(void)
     CU_ASSERT_EQUAL(t.hello_lens[0][0], 241); /* 0x0000ed + 4 */
     CU_ASSERT_EQUAL(t.hellos[1], 1);
     CU_ASSERT_EQUAL(t.hello_types[1][0], 2);
-    CU_ASSERT_EQUAL(t.hello_lens[1][0], 90);  /* 0x000056 + 4 */
+    CU_ASSERT_EQUAL(t.hello_lens[1][0], 90); /* 0x000056 + 4 */
     CU_ASSERT_EQUAL(g_array_index(t.why, int, 0), CS_QEND_EOF);
     for (int a = 0; a < CS_ANOM_COUNT; a++)
         CU_ASSERT_EQUAL(t.counters.anomalies[a], 0);
@@ -980,8 +999,8 @@ static void test_conn_vn_close(void)
     uint8_t pkt[1300];
     uint32_t n = client_initial(0xff00001d, DCID_HEX, "c1c2c3c4", 0, rfc_frames, 245, pkt);
     CU_ASSERT(send_dgram(&t, C, 50000, S, 443, pkt, n, 0, 1));
-    uint8_t vn[] = {0x80, 0, 0, 0, 0, 4, 0xc1, 0xc2, 0xc3, 0xc4, 8, 0x83, 0x94, 0xc8, 0xf0,
-                    0x3e, 0x51, 0x57, 0x08, 0, 0, 0, 1};
+    uint8_t vn[] = {0x80, 0,    0,    0,    0,    4,    0xc1, 0xc2, 0xc3, 0xc4, 8, 0x83,
+                    0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0,    0,    0,    1};
     CU_ASSERT(send_dgram(&t, S, 443, C, 50000, vn, sizeof vn, 0, 2));
     /* second connection: the server closes it in its Initial (PROTOCOL_VIOLATION) */
     n = client_initial(CS_QUIC_V1, "0102030405060708", "", 0, rfc_frames, 245, pkt);

@@ -2,6 +2,7 @@
  * --host parsers. Registered through suite_util() (test_main.c). Expected strings are worked out by
  * hand in the comments, hex from RFC 4648's test vectors. */
 #include <CUnit/CUnit.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "suites.h"
@@ -142,6 +143,25 @@ static void test_fmt_width(void)
     CU_ASSERT_STRING_EQUAL(cs_fmt_duration_exact(250 * CS_NS_PER_MS, b, sizeof b), "250ms");
 }
 
+/* IPv4 addresses (formatted by hand) against inet_ntop, for every value of each byte. */
+static void test_addr_str_ipv4(void)
+{
+    char got[64], want[INET_ADDRSTRLEN];
+    cs_addr a;
+    memset(&a, 0, sizeof a);
+    for (unsigned v = 0; v < 256; v++) {
+        for (int pos = 0; pos < 4; pos++) {
+            for (int k = 0; k < 4; k++)
+                a.b[k] = (uint8_t)(k == pos ? v : 255 - v / (unsigned)(k + 1));
+            inet_ntop(AF_INET, a.b, want, sizeof want);
+            CU_ASSERT_STRING_EQUAL(cs_addr_str(&a, 4, got, sizeof got), want);
+        }
+    }
+    memset(&a, 0, sizeof a);
+    a.b[15] = 1;
+    CU_ASSERT_STRING_EQUAL(cs_addr_str(&a, 6, got, sizeof got), "::1");
+}
+
 void suite_util(void)
 {
     static const cs_test_case cases[] = {{"durations to read (us .. d)", test_fmt_duration},
@@ -151,6 +171,7 @@ void suite_util(void)
                                          {"duration values", test_parse_duration},
                                          {"slow thresholds", test_parse_slow},
                                          {"exact durations (bucket widths)", test_fmt_width},
+                                         {"IPv4 addresses as inet_ntop", test_addr_str_ipv4},
                                          {NULL, NULL}};
     cs_add_suite("util", cases);
 }
