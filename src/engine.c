@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_quic.h"
 #include "defrag.h"
 #include "engine.h"
 #include "plot.h"
@@ -19,6 +20,9 @@ struct cs_engine {
     cs_flow_table *flow;
     cs_udp_table *udp;
     cs_udp_stats udp_stats; /* cumulative, final report only */
+    cs_app_quic *quic;      /* QUIC over the UDP flows (NULL: OpenSSL cannot open Initials) */
+    cs_app_quic_sink quic_sink;
+    cs_quic_agg quic_agg; /* cumulative, final report only */
     cs_tunnels *tunnels;
     cs_defrag *defrag;
     cs_app *app;
@@ -207,6 +211,8 @@ static bool udp_wanted(const cs_engine *e, const cs_udp_flow *f)
 static void on_udp_end(void *ctx, cs_udp_flow *f, cs_udp_end why)
 {
     cs_engine *e = ctx;
+    if (e->quic != NULL)
+        cs_app_quic_flow_end(e->quic, f);
     if (!udp_wanted(e, f))
         return;
     cs_udp_row row;
@@ -215,6 +221,29 @@ static void on_udp_end(void *ctx, cs_udp_flow *f, cs_udp_end why)
     cs_udp_stats_add(&e->udp_stats, &row);
     if (e->report->udp != NULL)
         e->report->udp(e->report, &row);
+}
+
+static void on_udp_datagram(void *ctx, cs_udp_flow *f, int dir, const uint8_t *p, uint32_t len,
+                            uint32_t wire_len, cs_time_t ts)
+{
+    cs_engine *e = ctx;
+    cs_app_quic_datagram(e->quic, f, dir, p, len, wire_len, ts, e->frame);
+}
+
+/* An ended QUIC connection: through the record filters (its client is endpoint 0) to the QUIC
+ * table and the writer. --stream names a TCP stream: no QUIC connection passes. */
+static void on_quic_conn(void *ctx, const cs_quic_row *row)
+{
+    cs_engine *e = ctx;
+    if (e->cfg.filter.stream_set ||
+        !record_wanted(e, row->family, row->addr, row->port, 0, row->tunnel_id))
+        return;
+    cs_quic_row r = *row;
+    cs_conn_uid(r.uid, e->uid_key, row->first_frame);
+    r.tunnel = cs_tunnels_get(e->tunnels, row->tunnel_id);
+    cs_quic_agg_add(&e->quic_agg, &r);
+    if (e->report->quic != NULL)
+        e->report->quic(e->report, &r);
 }
 
 /* A packet with tunnel layers: accounts it to its tunnel (pkt->tunnel_id is set for the flow
@@ -308,9 +337,13 @@ cs_engine *cs_engine_new(const cs_engine_cfg *cfg, cs_report *report)
     e->flow = cs_flow_new(&e->cfg.flow, &e->hooks, &e->ctr);
     if (e->cfg.udp.max_flows == 0)
         cs_udp_cfg_default(&e->cfg.udp);
-    e->udp_hooks = (cs_udp_hooks){.ctx = e, .flow_end = on_udp_end};
+    e->quic_sink = (cs_app_quic_sink){.ctx = e, .conn = on_quic_conn};
+    e->quic = cs_app_quic_new(&e->cfg.quic, &e->quic_sink, &e->ctr);
+    e->udp_hooks = (cs_udp_hooks){
+        .ctx = e, .datagram = e->quic != NULL ? on_udp_datagram : NULL, .flow_end = on_udp_end};
     e->udp = cs_udp_new(&e->cfg.udp, &e->udp_hooks, &e->ctr);
     cs_udp_stats_init(&e->udp_stats, cfg->max_keys);
+    cs_quic_agg_init(&e->quic_agg, cfg->max_keys);
     e->tunnels = cs_tunnels_new(cfg->max_keys);
     e->defrag = cs_defrag_new(CS_DEFRAG_MAX_BYTES, cfg->max_frag_datagrams, CS_DEFRAG_TIMEOUT);
     e->app = cs_app_new(&e->cfg.app, &e->http_sink, &e->ctr);
@@ -366,6 +399,8 @@ void cs_engine_idle(cs_engine *e, cs_time_t now)
 {
     cs_flow_expire(e->flow, now);
     cs_udp_expire(e->udp, now);
+    if (e->quic != NULL)
+        cs_app_quic_expire(e->quic, now);
     advance_intervals(e, now);
 }
 
@@ -389,15 +424,20 @@ static void fill_info(cs_engine *e, cs_run_info *info)
         info->tunnels = e->tunnels;
     if (info->udp_streams == 0)
         info->udp_streams = cs_udp_streams(e->udp);
+    if (info->quic == NULL)
+        info->quic = &e->quic_agg;
     info->want_tunnel_id = e->cfg.filter.tunnel_id_set ? (int64_t)e->cfg.filter.tunnel_id : -1;
     info->want_vni = e->cfg.filter.vni_set ? (int64_t)e->cfg.filter.vni : -1;
     info->have_drops = e->have_drops;
     memcpy(info->drops, e->drops, sizeof info->drops);
 }
 
-/* Latency per server is counted once, in the stats; the analytics get their copy before a report. */
+/* Latency per server is counted once, in the stats; the analytics get their copy before a report.
+ * The QUIC table's own counts go to the QUIC aggregates the same way. */
 static void sync_analytics(cs_engine *e)
 {
+    if (e->quic != NULL)
+        cs_quic_agg_sync(&e->quic_agg, cs_app_quic_stats(e->quic), cs_app_quic_peak(e->quic));
     if (e->cfg.analytics != NULL) {
         cs_analytics_servers_from(e->cfg.analytics, &e->stats);
         e->cfg.analytics->streams = cs_flow_streams(e->flow);
@@ -417,6 +457,8 @@ void cs_engine_flush(cs_engine *e)
 {
     cs_flow_flush(e->flow);
     cs_udp_flush(e->udp);
+    if (e->quic != NULL)
+        cs_app_quic_flush(e->quic);
     if (e->cfg.interval > 0 && e->ivl_start != INT64_MIN) /* the interval in progress, cut at the end */
         close_interval(e, e->last_ts + 1 > e->ivl_start ? e->last_ts + 1
                                                          : e->ivl_start + e->cfg.interval);
@@ -484,6 +526,11 @@ const cs_udp_stats *cs_engine_udp_stats(const cs_engine *e)
     return &e->udp_stats;
 }
 
+const cs_quic_agg *cs_engine_quic(const cs_engine *e)
+{
+    return &e->quic_agg;
+}
+
 const cs_tunnels *cs_engine_tunnels(const cs_engine *e)
 {
     return e->tunnels;
@@ -511,6 +558,8 @@ void cs_engine_free(cs_engine *e)
     cs_flow_free(e->flow);
     cs_udp_free(e->udp);
     cs_udp_stats_free(&e->udp_stats);
+    cs_app_quic_free(e->quic);
+    cs_quic_agg_free(&e->quic_agg);
     cs_tunnels_free(e->tunnels);
     cs_defrag_free(e->defrag);
     cs_app_free(e->app);

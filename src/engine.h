@@ -7,6 +7,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "app_quic.h"
 #include "flow.h"
 #include "flow_udp.h"
 #include "report.h"
@@ -56,6 +57,7 @@ typedef struct cs_engine_cfg {
     cs_engine_filter filter;
     cs_flow_cfg flow;
     cs_udp_cfg udp; /* UDP flow table (all zero: cs_udp_cfg_default) */
+    cs_app_quic_cfg quic; /* QUIC table and --quic-port (quic.max_conns 0: cs_quic_cfg_default) */
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
     FILE
@@ -116,6 +118,9 @@ const cs_tunnels *cs_engine_tunnels(const cs_engine *e);
 uint64_t cs_engine_udp_streams(const cs_engine *e);
 /* UDP flows tracked now (a live gauge). */
 uint32_t cs_engine_udp_active(const cs_engine *e);
+
+/* The run's QUIC per-server table (owned by the engine). */
+const cs_quic_agg *cs_engine_quic(const cs_engine *e);
 
 /* The run's packet and anomaly counters (owned by the engine). */
 cs_counters *cs_engine_counters(cs_engine *e);

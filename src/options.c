@@ -14,7 +14,7 @@ typedef struct cs_options_store {
     gchar *filter, *iface, *write_file, *user, *server, *client, *since, *until, *color;
     gchar *metrics_listen;
     gchar *tls_keylog;
-    gchar **http_ports, **http2_ports, **vxlan_ports;
+    gchar **http_ports, **http2_ports, **vxlan_ports, **quic_ports;
     gchar **rest;       /* the words after the options: files, or with -r/-i the BPF filter */
     gchar **read_files; /* -r FILE (repeatable) */
     gchar **files;      /* the capture files: rest or read_files (not owned) */
@@ -24,11 +24,12 @@ typedef struct cs_options_store {
     gdouble idle_timeout, close_linger, duration, interval, udp_idle_timeout;
     gint64 max_conns, max_ooo, max_tombstones, max_frag, max_keys, http_max_pending, count,
         rotate_mb, stream;
-    gint64 tunnel_id, vni, max_udp_flows;
+    gint64 tunnel_id, vni, max_udp_flows, quic_max_conns;
     gint jobs, snaplen, buffer_kib, rotate_secs;
     GArray *ports;      /* --http-port values, parsed */
     GArray *vxlan;      /* --vxlan-port values, parsed */
     GArray *ports2;     /* --http2-port values, parsed */
+    GArray *qports;     /* --quic-port values, parsed */
     GPtrArray *strings; /* help texts built with the defaults in them */
 } store;
 
@@ -197,12 +198,19 @@ static void add_analysis_group(GOptionContext *ctx, store *s)
         {"vxlan-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->vxlan_ports,
          "Decode UDP port PORT as VXLAN too (besides 4789; repeatable or comma-separated, up to 8)",
          "PORT"},
+        {"quic-port", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->quic_ports,
+         text(s,
+              "Take every UDP datagram to or from port PORT as QUIC (repeatable or "
+              "comma-separated, up to %d; long headers of known versions are found on any port)",
+              CS_QUIC_MAX_PORTS),
+         "PORT"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     add_group(ctx, "analysis", "Analysis:", e);
 }
 
 static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *flow,
-                             const cs_http_cfg *http, const cs_udp_cfg *udp)
+                             const cs_http_cfg *http, const cs_udp_cfg *udp,
+                             const cs_quic_cfg *quic)
 {
     GOptionEntry e[] = {
         {"idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &s->idle_timeout,
@@ -233,6 +241,12 @@ static void add_limits_group(GOptionContext *ctx, store *s, const cs_flow_cfg *f
         {"max-udp-flows", 0, 0, G_OPTION_ARG_INT64, &s->max_udp_flows,
          text(s, "Track at most N UDP flows; the idlest are ended and counted (default %u)",
               udp->max_flows),
+         "N"},
+        {"quic-max-conns", 0, 0, G_OPTION_ARG_INT64, &s->quic_max_conns,
+         text(s,
+              "Track at most N QUIC connections; the idlest are ended and counted "
+              "(default %u)",
+              quic->max_conns),
          "N"},
         {"max-frag-datagrams", 0, 0, G_OPTION_ARG_INT64, &s->max_frag,
          text(s,
@@ -301,7 +315,8 @@ static GOptionContext *new_context(store *s, cs_options *o)
     add_reports_group(ctx, s);
     g_option_context_add_group(ctx, cs_an_cli_group(&o->an, false));
     add_analysis_group(ctx, s);
-    add_limits_group(ctx, s, &o->engine.flow, &o->engine.app.http, &o->engine.udp);
+    add_limits_group(ctx, s, &o->engine.flow, &o->engine.app.http, &o->engine.udp,
+                     &o->engine.quic.quic);
     return ctx;
 }
 
@@ -422,6 +437,8 @@ static const char *first_conflict(const store *s, const cs_an_cli *an)
         {s->udp_idle_timeout <= 0, "--udp-idle-timeout takes seconds > 0"},
         {s->max_udp_flows < 1 || s->max_udp_flows > UINT32_MAX,
          "--max-udp-flows takes 1 to 4294967295"},
+        {s->quic_max_conns < 1 || s->quic_max_conns > UINT32_MAX,
+         "--quic-max-conns takes 1 to 4294967295"},
         {s->tunnel_id < -1 || s->tunnel_id > UINT32_MAX, "--tunnel-id takes 0 to 4294967295"},
         {s->vni < -1 || s->vni > 0xffffff, "--vni takes 0 to 16777215"},
         {(s->max_keys != MAX_KEYS_NOT_GIVEN && s->max_keys < 0) || s->max_keys > UINT32_MAX,
@@ -476,6 +493,8 @@ static const char *parse_values(store *s, cs_options *o)
         return "--http-port takes port numbers from 1 to 65535";
     if (!parse_ports(s->http2_ports, s->ports2))
         return "--http2-port takes port numbers from 1 to 65535";
+    if (!parse_ports(s->quic_ports, s->qports) || s->qports->len > CS_QUIC_MAX_PORTS)
+        return "--quic-port takes up to 16 port numbers from 1 to 65535";
     if (!parse_ports(s->vxlan_ports, s->vxlan) || s->vxlan->len > 8)
         return "--vxlan-port takes up to 8 port numbers from 1 to 65535";
     if (s->server != NULL) {
@@ -556,6 +575,10 @@ static void map_values(const store *s, cs_options *o)
     e->udp.idle_timeout = (cs_time_t)(s->udp_idle_timeout * 1e9);
     e->udp.max_flows = (uint32_t)s->max_udp_flows;
     e->udp.max_tombstones = (uint32_t)s->max_tombstones;
+    e->quic.quic.max_conns = (uint32_t)s->quic_max_conns;
+    e->quic.n_ports = s->qports->len;
+    for (guint i = 0; i < s->qports->len; i++)
+        e->quic.ports[i] = g_array_index(s->qports, uint16_t, i);
     e->flow.verify_checksums = s->verify_checksums;
     e->app.http.max_pending = (uint32_t)s->http_max_pending;
     e->app.http.decode_bodies = s->http_decode;
@@ -590,6 +613,7 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
     s->ports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     s->vxlan = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     s->ports2 = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    s->qports = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     cs_an_cli_init(&o->an);
     cs_live_opts_default(&o->live);
     cs_flow_cfg_default(&o->engine.flow);
@@ -602,6 +626,8 @@ bool cs_options_parse(cs_options *o, int argc, char **argv, int *status)
     cs_udp_cfg_default(&o->engine.udp);
     s->udp_idle_timeout = (double)o->engine.udp.idle_timeout / 1e9;
     s->max_udp_flows = o->engine.udp.max_flows;
+    cs_quic_cfg_default(&o->engine.quic.quic);
+    s->quic_max_conns = o->engine.quic.quic.max_conns;
     s->tunnel_id = -1;
     s->vni = -1;
     o->engine.max_frag_datagrams = CS_DEFRAG_MAX_DATAGRAMS;
@@ -654,6 +680,7 @@ void cs_options_free(cs_options *o)
     g_strfreev(s->http_ports);
     g_strfreev(s->vxlan_ports);
     g_strfreev(s->http2_ports);
+    g_strfreev(s->quic_ports);
     g_strfreev(s->rest);
     g_strfreev(s->read_files);
     g_free(s->filter);
@@ -670,6 +697,7 @@ void cs_options_free(cs_options *o)
     g_array_free(s->ports, TRUE);
     g_array_free(s->vxlan, TRUE);
     g_array_free(s->ports2, TRUE);
+    g_array_free(s->qports, TRUE);
     g_ptr_array_free(s->strings, TRUE);
     g_free(s);
     o->store = NULL;

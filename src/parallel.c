@@ -60,6 +60,16 @@ static void fwd_udp(cs_report *r, const cs_udp_row *row)
     pthread_mutex_unlock(f->lock);
 }
 
+static void fwd_quic(cs_report *r, const cs_quic_row *row)
+{
+    forward *f = (forward *)r;
+    if (f->to->quic == NULL)
+        return;
+    pthread_mutex_lock(f->lock);
+    f->to->quic(f->to, row);
+    pthread_mutex_unlock(f->lock);
+}
+
 static void fwd_finish(cs_report *r, const cs_stats *st, const cs_run_info *info)
 {
     (void)r;
@@ -188,6 +198,7 @@ static void plan_groups(worker *ws, int n, char **files, int n_files, const char
             f->base.conn = fwd_conn;
             f->base.http = fwd_http;
             f->base.udp = fwd_udp;
+            f->base.quic = fwd_quic;
             f->base.finish = fwd_finish;
             f->base.destroy = fwd_destroy;
             f->to = report;
@@ -248,6 +259,8 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
     cs_udp_stats udp;
     cs_udp_stats_init(&udp, cfg->max_keys);
     cs_tunnels *tunnels = cs_tunnels_new(cfg->max_keys);
+    cs_quic_agg quic;
+    cs_quic_agg_init(&quic, cfg->max_keys);
     uint64_t udp_streams = 0;
     cs_counters ctr;
     memset(&ctr, 0, sizeof ctr);
@@ -266,6 +279,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         cs_stats_merge(&merged, cs_engine_stats(w->engine));
         cs_udp_stats_merge(&udp, cs_engine_udp_stats(w->engine));
         cs_tunnels_merge(tunnels, cs_engine_tunnels(w->engine));
+        cs_quic_agg_merge(&quic, cs_engine_quic(w->engine));
         udp_streams += cs_engine_udp_streams(w->engine);
         if (w->cfg.analytics != NULL) {
             /* automatic buckets: each group widened on its own; the merge takes the widest */
@@ -302,6 +316,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
         info->parallel = n_threads;
         info->udp = &udp;
         info->tunnels = tunnels;
+        info->quic = &quic;
         info->udp_streams = udp_streams;
         info->want_tunnel_id = cfg->filter.tunnel_id_set ? (int64_t)cfg->filter.tunnel_id : -1;
         info->want_vni = cfg->filter.vni_set ? (int64_t)cfg->filter.vni : -1;
@@ -322,6 +337,7 @@ int cs_run_parallel(char **files, int n_files, int n_threads, const char *bpf,
     cs_stats_free(&merged);
     cs_udp_stats_free(&udp);
     cs_tunnels_free(tunnels);
+    cs_quic_agg_free(&quic);
     pthread_mutex_destroy(&lock);
     g_free(ws);
     return status;

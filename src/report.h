@@ -11,6 +11,7 @@
 #include "json.h"
 #include "source.h"
 #include "stats.h"
+#include "stats_quic.h"
 #include "stats_udp.h"
 #include "tunnel.h"
 
@@ -48,6 +49,7 @@ typedef struct cs_run_info {
     uint64_t udp_streams;      /* udp.stream numbers given out */
     int64_t want_tunnel_id;    /* --tunnel-id (-1: not given): tunnel rows listed ... */
     int64_t want_vni;          /* ... and --vni (-1: not given) */
+    const cs_quic_agg *quic;   /* QUIC per server (NULL: not tracked); set by the engine */
 } cs_run_info;
 
 /* One interval report: [start, end) of capture time, its own packet counters (a difference of
@@ -68,6 +70,8 @@ struct cs_report {
     void (*http)(cs_report *r, const cs_http_row *row);
     /* One ended UDP flow record. May be NULL. */
     void (*udp)(cs_report *r, const cs_udp_row *row);
+    /* One ended QUIC connection. May be NULL. */
+    void (*quic)(cs_report *r, const cs_quic_row *row);
     /* One interval's report (--interval): stats of that interval alone. May be NULL. */
     void (*interval)(cs_report *r, const cs_stats *st, const cs_interval_info *iv);
     /* End of the run: summaries. */
@@ -116,6 +120,15 @@ struct cs_json;
 void cs_report_json_tunnel(struct cs_json *j, const cs_tunnel *tn, bool changed);
 /* The tunnel object alone, as a top-level value (for the CSV cell of the same field). */
 void cs_report_json_tunnel_value(struct cs_json *j, const cs_tunnel *tn);
+
+/* report_quic.c: the QUIC parts of the writers. Text: the "QUIC connection attempts per
+ * destination" and "QUIC per server" tables (nothing without QUIC). JSON: one "quic" object per
+ * connection; at the end "quic_server" objects; the quic_* members of the summary (only when QUIC
+ * was seen, so other captures keep their summary). */
+void cs_report_quic_text(cs_report *r, const cs_run_info *info);
+void cs_report_quic_json(cs_report *r, const cs_quic_row *row);
+void cs_report_quic_json_finish(cs_report *r, const cs_run_info *info);
+void cs_report_quic_json_summary(struct cs_json *j, const cs_run_info *info);
 
 /* JSON writer (report_json.c): starts a record of `type` in r's buffer; writes it as one line;
  * an address member in its text form. */

@@ -396,6 +396,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
         json_tls_server(r, g_ptr_array_index(ts, i));
     g_ptr_array_free(ts, TRUE);
     cs_report_udp_json_finish(r, info);
+    cs_report_quic_json_finish(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL)
         cs_analytics_report_json(info->analytics, info->analytics_opts, r->out);
 
@@ -420,6 +421,7 @@ static void json_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     cs_json_uint(&j, "udp_flows", info->udp != NULL ? info->udp->flows : 0);
     cs_json_uint(&j, "udp_streams", info->udp_streams);
     cs_json_uint(&j, "tunnels", info->tunnels != NULL ? cs_tunnels_count_rows(info->tunnels) : 0);
+    cs_report_quic_json_summary(&j, info);
     cs_json_uint(&j, "connections", st->conns);
     cs_json_uint(&j, "connections_started", st->conns_started);
     cs_json_uint(&j, "streams", info->streams);
@@ -480,6 +482,7 @@ cs_report *cs_report_json_new(FILE *out)
     r->conn = json_conn;
     r->http = json_http;
     r->udp = cs_report_udp_json;
+    r->quic = cs_report_quic_json;
     r->interval = json_interval;
     r->finish = json_finish;
     r->destroy = cs_report_base_destroy;

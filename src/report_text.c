@@ -813,6 +813,7 @@ static void text_finish(cs_report *r, const cs_stats *st, const cs_run_info *inf
     print_look(r);
     print_tls_servers(r, st);
     cs_report_udp_text(r, info);
+    cs_report_quic_text(r, info);
     if (info->analytics != NULL && info->analytics_opts != NULL) {
         fputc('\n', r->out);
         cs_analytics_report_text(info->analytics, info->analytics_opts, r->out);

@@ -476,6 +476,40 @@ static gint cmp_server(gconstpointer pa, gconstpointer pb)
     return (a->port > b->port) - (a->port < b->port);
 }
 
+void *cs_ep_row_get(GHashTable *t, uint32_t max_keys, uint64_t *capped, uint8_t family,
+                    const cs_addr *a, uint16_t port, size_t size)
+{
+    cs_ep_key k;
+    memset(&k, 0, sizeof k);
+    k.addr = *a;
+    k.port = port;
+    k.family = family;
+    cs_ep_row *v = g_hash_table_lookup(t, &k);
+    if (v == NULL && max_keys > 0 && g_hash_table_size(t) >= max_keys) {
+        memset(&k, 0, sizeof k);
+        v = g_hash_table_lookup(t, &k);
+        (*capped)++;
+    }
+    if (v == NULL) {
+        v = g_malloc0(size);
+        v->addr = k.addr;
+        v->family = k.family;
+        v->port = k.port;
+        g_hash_table_insert(t, g_memdup2(&k, sizeof k), v);
+    }
+    return v;
+}
+
+gint cs_ep_row_cmp(gconstpointer pa, gconstpointer pb)
+{
+    const cs_ep_row *a = *(cs_ep_row *const *)pa;
+    const cs_ep_row *b = *(cs_ep_row *const *)pb;
+    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
+    if (c != 0)
+        return c;
+    return (a->port > b->port) - (a->port < b->port);
+}
+
 GPtrArray *cs_table_sorted(GHashTable *t, GCompareFunc cmp)
 {
     GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(t));

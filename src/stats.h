@@ -261,6 +261,29 @@ typedef struct cs_ep_key {
 guint cs_ep_key_hash(gconstpointer k);
 gboolean cs_ep_key_equal(gconstpointer a, gconstpointer b);
 
+/* The first members of the rows of a per-endpoint table (cs_udp_server, cs_quic_server begin
+ * with these, in this order: CS_EP_ROW_CHECK checks it at compile time). */
+typedef struct cs_ep_row {
+    cs_addr addr;
+    uint8_t family; /* 0: the '(other)' row */
+    uint16_t port;
+} cs_ep_row;
+#define CS_EP_ROW_CHECK(T)                                                                         \
+    G_STATIC_ASSERT(offsetof(T, addr) == offsetof(cs_ep_row, addr) &&                              \
+                    offsetof(T, family) == offsetof(cs_ep_row, family) &&                          \
+                    offsetof(T, port) == offsetof(cs_ep_row, port))
+
+/* The row of endpoint (family, a, port) in t, whose keys are cs_ep_key and whose values are rows
+ * of `size` bytes beginning like cs_ep_row (freed by t's value destroy function); a new row is
+ * zeroed. With max_keys rows already (0: no cap) a new endpoint goes to the '(other)' row
+ * (family 0, created when needed) and *capped is incremented. Can't fail. */
+void *cs_ep_row_get(GHashTable *t, uint32_t max_keys, uint64_t *capped, uint8_t family,
+                    const cs_addr *a, uint16_t port, size_t size);
+
+/* Orders two such rows (pointers to row pointers, as cs_table_sorted passes them) by family,
+ * address and port ('(other)' first). */
+gint cs_ep_row_cmp(gconstpointer pa, gconstpointer pb);
+
 /* The values of hash table t sorted by cmp (which gets pointers to the value pointers). Free
  * with g_ptr_array_free(a, TRUE); the values stay owned by t. */
 GPtrArray *cs_table_sorted(GHashTable *t, GCompareFunc cmp);

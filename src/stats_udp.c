@@ -1,5 +1,6 @@
 /* stats_udp.c - per-server UDP aggregates over ended flow records, and the row a writer gets for
  * each record; the server table is capped like the TCP tables (an '(other)' row, counted). */
+#include <stddef.h>
 #include <string.h>
 
 #include "stats.h"
@@ -51,28 +52,13 @@ void cs_udp_stats_free(cs_udp_stats *s)
     s->servers = NULL;
 }
 
+CS_EP_ROW_CHECK(cs_udp_server);
+
 /* The row of a server; at the cap a new one goes to the '(other)' row (family 0), counted. */
 static cs_udp_server *server_get(cs_udp_stats *s, uint8_t family, const cs_addr *a, uint16_t port)
 {
-    cs_ep_key k;
-    memset(&k, 0, sizeof k);
-    k.addr = *a;
-    k.port = port;
-    k.family = family;
-    cs_udp_server *v = g_hash_table_lookup(s->servers, &k);
-    if (v == NULL && s->max_keys > 0 && g_hash_table_size(s->servers) >= s->max_keys) {
-        memset(&k, 0, sizeof k);
-        v = g_hash_table_lookup(s->servers, &k);
-        s->keys_capped++;
-    }
-    if (v == NULL) {
-        v = g_new0(cs_udp_server, 1);
-        v->addr = k.addr;
-        v->family = k.family;
-        v->port = k.port;
-        g_hash_table_insert(s->servers, g_memdup2(&k, sizeof k), v);
-    }
-    return v;
+    return cs_ep_row_get(s->servers, s->max_keys, &s->keys_capped, family, a, port,
+                         sizeof(cs_udp_server));
 }
 
 void cs_udp_stats_add(cs_udp_stats *s, const cs_udp_row *row)
@@ -116,17 +102,7 @@ void cs_udp_stats_merge(cs_udp_stats *into, const cs_udp_stats *from)
     }
 }
 
-static gint cmp_server(gconstpointer pa, gconstpointer pb)
-{
-    const cs_udp_server *a = *(cs_udp_server *const *)pa;
-    const cs_udp_server *b = *(cs_udp_server *const *)pb;
-    int c = cs_addr_cmp(a->family, &a->addr, b->family, &b->addr);
-    if (c != 0)
-        return c;
-    return (a->port > b->port) - (a->port < b->port);
-}
-
 GPtrArray *cs_udp_stats_sorted(const cs_udp_stats *s)
 {
-    return cs_table_sorted(s->servers, cmp_server);
+    return cs_table_sorted(s->servers, cs_ep_row_cmp);
 }

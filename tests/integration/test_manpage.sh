@@ -114,6 +114,8 @@ json_runs=(
     "$PCAPS/http2/h2c-features.pcap"
     "$PCAPS/http2/h2c-gap.pcap"
     "$PCAPS/http2/h2-tls12-parallel.pcap"
+    "$PCAPS/quic/quic-noanswer.pcap"
+    "$PCAPS/quic/quic-retry.pcap"
 )
 : > "$TMP/all.json"
 for run in "${json_runs[@]}"; do
@@ -124,29 +126,29 @@ for run in "${json_runs[@]}"; do
 done
 grep -oE '"type":"[a-z_]+"' "$TMP/all.json" | cut -d'"' -f4 | sort -u > "$TMP/types"
 for t in conn http tls syn_dest server http_server tls_server interval summary analytics \
-    top_talker activity latency flow_profile udp udp_server tunnel; do
+    top_talker activity latency flow_profile udp udp_server tunnel quic quic_server; do
     grep -qxF "$t" "$TMP/types" || fail "the captures run here produced no '$t' object"
 done
 check_names "$TMP/types" "$TMP/terms" "JSON object types written on the captures"
 # field names, nested ones included; objects keyed by data (states, anomalies, versions, ALPN
 # protocols) are left out: their keys are values, not fields
-sed -E 's/"(conn_states|anomalies|versions|next_protocols)":\{[^}]*\}//g' "$TMP/all.json" |
+sed -E 's/"(conn_states|anomalies|versions|next_protocols|quic_states|server_names|client_protocols)":\{[^}]*\}//g' "$TMP/all.json" |
     grep -oE '"[A-Za-z0-9_.]+":' | tr -d '":' | sort -u > "$TMP/fields"
 check_names "$TMP/fields" "$TMP/terms" "JSON fields written on the captures"
 
 # the writer's source names fields the captures above cannot produce (live drops, input errors)
 SRC_JSON="$SRCDIR/src/report_json.c"
-SRC_UDP="$SRCDIR/src/report_udp.c"
+SRC_UDP="$SRCDIR/src/report_udp.c $SRCDIR/src/report_quic.c"
 if [ -f "$SRC_JSON" ]; then
     {
-        grep -hv 'json_percentiles(' "$SRC_JSON" "$SRC_UDP" | grep -oE '\(&?j, "[A-Za-z0-9_.]+"' | cut -d'"' -f2
+        grep -hv 'json_percentiles(' "$SRC_JSON" $SRC_UDP | grep -oE '\(&?j, "[A-Za-z0-9_.]+"' | cut -d'"' -f2
         grep -oE 'json_percentiles\(&?j, "[a-z_]+"' "$SRC_JSON" | cut -d'"' -f2 |
             while read -r base; do printf '%s_p50_us\n%s_p90_us\n%s_p99_us\n%s_max_us\n' \
                 "$base" "$base" "$base" "$base"; done
-        grep -ohE '"type", "[a-z_]+"' "$SRC_JSON" "$SRC_UDP" | cut -d'"' -f4
-        grep -ohE 'json_begin\(r, &j, "[a-z_]+"' "$SRC_JSON" "$SRC_UDP" | cut -d'"' -f2
+        grep -ohE '"type", "[a-z_]+"' "$SRC_JSON" $SRC_UDP | cut -d'"' -f4
+        grep -ohE 'json_begin\(r, &j, "[a-z_]+"' "$SRC_JSON" $SRC_UDP | cut -d'"' -f2
     } > "$TMP/srcfields"
-    check_names "$TMP/srcfields" "$TMP/terms" "JSON fields and types named in src/report_json.c and src/report_udp.c"
+    check_names "$TMP/srcfields" "$TMP/terms" "JSON fields and types named in src/report_json.c, report_udp.c and report_quic.c"
 else
     echo "SKIP: $SRC_JSON not found: fields of the source not checked"
 fi

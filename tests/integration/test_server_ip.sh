@@ -86,8 +86,11 @@ for path in open(sys.argv[1]).read().split():
     if rolled != {(ip, str(n)) for ip, n in ports.items() if n > 1}:
         bad.append("text roll-up rows %s, ports %s" % (rolled, dict(ports)))
     byip = run("--by-ip", path)
-    rows = re.findall(r"^  (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", byip.split(
-        "Connections per server IP\n")[-1], re.M)
+    # the rows of that section only (it ends at a blank line; later tables, such as QUIC's, have
+    # numeric columns too)
+    section = byip.split("Connections per server IP\n", 1)[1].split("\n\n")[0] \
+        if "Connections per server IP\n" in byip else ""
+    rows = re.findall(r"^  (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", section, re.M)
     if {r[0]: tuple(map(int, r[1:])) for r in rows} != {
             ip: (o["ports"], o["conns"], o["established"], o["refused"], o["reset"], o["open_at_end"])
             for ip, o in ips.items()} or "\nConnections per server\n" in byip:

@@ -9,10 +9,12 @@
 #include <openssl/evp.h>
 
 #include "../quic_protect.h"
+#include "app_quic.h"
 #include "quic.h"
 #include "quic_conn.h"
 #include "quic_crypto.h"
 #include "quic_cstream.h"
+#include "stats_quic.h"
 #include "suites.h"
 
 /* ---- vectors: RFC 9001 appendix A (V1_*) and RFC 9369 appendix A (V2_*), hex as printed ---- */
@@ -1029,6 +1031,126 @@ static void test_conn_vn_close(void)
     trun_done(&t);
 }
 
+/* ---- app_quic.c and stats_quic.c: the rows a run reports, the per-server aggregates ---------- */
+
+typedef struct arows {
+    GArray *rows; /* cs_quic_row */
+    char history[4][CS_QUIC_HISTORY_MAX + 1];
+} arows;
+
+static void on_row(void *ctx, const cs_quic_row *row)
+{
+    arows *a = ctx;
+    if (a->rows->len < 4)
+        g_strlcpy(a->history[a->rows->len], row->history, sizeof a->history[0]);
+    g_array_append_val(a->rows, *row);
+}
+
+static void test_app_quic_rows(void)
+{
+    arows a = {.rows = g_array_new(FALSE, FALSE, sizeof(cs_quic_row))};
+    cs_app_quic_sink sink = {&a, on_row};
+    cs_app_quic_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cs_counters ctr;
+    memset(&ctr, 0, sizeof ctr);
+    cs_app_quic *aq = cs_app_quic_new(&cfg, &sink, &ctr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(aq);
+    cs_udp_flow f;
+    memset(&f, 0, sizeof f);
+    f.family = 4;
+    f.addr[0] = (cs_addr){{10, 0, 0, C}};
+    f.addr[1] = (cs_addr){{10, 0, 0, S}};
+    f.port[0] = 50000;
+    f.port[1] = 443;
+    f.stream = 7;
+    uint8_t pkt[1300], srv[200], hs[100];
+    uint32_t n = unhex(V1_CLIENT_INITIAL, pkt, sizeof pkt);
+    cs_app_quic_datagram(aq, &f, 0, pkt, n, n, 1 * CS_NS_PER_S, 11);
+    uint32_t sn = unhex(V1_SERVER_INITIAL, srv, sizeof srv);
+    cs_app_quic_datagram(aq, &f, 1, srv, sn, sn, 2 * CS_NS_PER_S, 12);
+    uint32_t hn = handshake_pkt("", "f067a5502a4262b5", 0, hs);
+    cs_app_quic_datagram(aq, &f, 1, hs, hn, hn, 4 * CS_NS_PER_S, 13);
+    hn = handshake_pkt("f067a5502a4262b5", "", 0, hs);
+    cs_app_quic_datagram(aq, &f, 0, hs, hn, hn, 5 * CS_NS_PER_S, 14);
+    /* not QUIC on another flow: no record */
+    cs_udp_flow g = f;
+    g.port[1] = 53;
+    g.app = NULL;
+    static const uint8_t dns[12] = {0x12, 0x34, 1, 0, 0, 1};
+    cs_app_quic_datagram(aq, &g, 0, dns, sizeof dns, sizeof dns, 5 * CS_NS_PER_S, 15);
+    cs_app_quic_flow_end(aq, &f);
+    CU_ASSERT_PTR_NULL(f.app);
+    cs_app_quic_flush(aq);
+    CU_ASSERT_EQUAL_FATAL(a.rows->len, 1);
+    const cs_quic_row *r = &g_array_index(a.rows, cs_quic_row, 0);
+    CU_ASSERT_EQUAL(r->number, 0);
+    CU_ASSERT_EQUAL(r->udp_stream, 7);
+    CU_ASSERT_EQUAL(r->first_frame, 11);
+    CU_ASSERT_STRING_EQUAL(r->version, "1");
+    CU_ASSERT_STRING_EQUAL(r->client_initial_dcid, "8394c8f03e515708");
+    CU_ASSERT_STRING_EQUAL(r->client_scid, "");
+    CU_ASSERT_STRING_EQUAL(r->server_scid, "f067a5502a4262b5");
+    CU_ASSERT(r->server_scid_seen);
+    /* RFC 9001 A.2's ClientHello names example.com; A.3's ServerHello picks TLS 1.3 and
+     * TLS_AES_128_GCM_SHA256 */
+    CU_ASSERT(r->have_client_hello && r->have_server_hello);
+    CU_ASSERT_STRING_EQUAL(r->server_name, "example.com");
+    CU_ASSERT_EQUAL(r->tls_version, 0x0304);
+    CU_ASSERT_EQUAL(r->cipher, 0x1301);
+    CU_ASSERT_EQUAL(strncmp(r->ja4, "q13d", 4), 0); /* QUIC, TLS 1.3, an SNI */
+    CU_ASSERT_EQUAL(strlen(r->ja3), 32);
+    CU_ASSERT_EQUAL(strlen(r->ja3s), 32);
+    CU_ASSERT_EQUAL(r->handshake, 3 * CS_NS_PER_S); /* client Initial 1 s, server Handshake 4 s */
+    CU_ASSERT_EQUAL(r->state, CS_QS_ESTABLISHED);
+    CU_ASSERT_STRING_EQUAL(r->end_reason, "eof");
+    CU_ASSERT_EQUAL(r->dgrams[0], 2);
+    CU_ASSERT_EQUAL(r->dgrams[1], 2);
+    CU_ASSERT_EQUAL(r->bytes[1], sn + hn);
+    CU_ASSERT_EQUAL(r->start, 1 * CS_NS_PER_S);
+    CU_ASSERT_EQUAL(r->end, 5 * CS_NS_PER_S);
+    CU_ASSERT_STRING_EQUAL(a.history[0], "ISishH");
+
+    /* aggregates: the row, then a row for another server past a cap of 1 ('(other)') */
+    cs_quic_agg s1, s2;
+    cs_quic_agg_init(&s1, 1);
+    cs_quic_agg_init(&s2, 0);
+    cs_quic_row r2 = *r;
+    r2.addr[1].b[3] = 9;
+    r2.state = CS_QS_NO_ANSWER;
+    r2.handshake = -1;
+    g_strlcpy(r2.server_name, "b.example", sizeof r2.server_name);
+    cs_quic_agg_add(&s1, r);
+    cs_quic_agg_add(&s1, &r2);
+    CU_ASSERT_EQUAL(s1.conns, 2);
+    CU_ASSERT_EQUAL(s1.keys_capped, 1);
+    CU_ASSERT_EQUAL(s1.by_state[CS_QS_ESTABLISHED], 1);
+    CU_ASSERT_EQUAL(s1.by_state[CS_QS_NO_ANSWER], 1);
+    cs_quic_agg_merge(&s2, &s1);
+    cs_quic_agg_merge(&s2, &s1);
+    GPtrArray *rows = cs_quic_agg_sorted(&s2);
+    CU_ASSERT_EQUAL_FATAL(rows->len, 2);
+    const cs_quic_server *other = g_ptr_array_index(rows, 0), *sv = g_ptr_array_index(rows, 1);
+    CU_ASSERT_EQUAL(other->family, 0);
+    CU_ASSERT_EQUAL(other->conns, 2);
+    CU_ASSERT_EQUAL(other->initials_unanswered, 2 * r2.initials[0]);
+    CU_ASSERT_EQUAL(sv->port, 443);
+    CU_ASSERT_EQUAL(sv->conns, 2);
+    CU_ASSERT_EQUAL(sv->handshake_us.n, 2);
+    CU_ASSERT_EQUAL(sv->handshake_us.max, 3000000);
+    unsigned others;
+    CU_ASSERT_STRING_EQUAL(cs_quic_names_top(&sv->sni, &others), "example.com");
+    CU_ASSERT_EQUAL(others, 0);
+    CU_ASSERT_STRING_EQUAL(cs_quic_names_top(&other->sni, &others), "b.example");
+    CU_ASSERT_EQUAL(s2.conns, 4);
+    CU_ASSERT_EQUAL(s2.keys_capped, 2);
+    g_ptr_array_free(rows, TRUE);
+    cs_quic_agg_free(&s1);
+    cs_quic_agg_free(&s2);
+    cs_app_quic_free(aq);
+    g_array_free(a.rows, TRUE);
+}
+
 void suite_quic(void)
 {
     static const cs_test_case cases[] = {
@@ -1057,6 +1179,8 @@ void suite_quic(void)
         {"connection: NAT rebinding", test_conn_migration},
         {"connection: Initial flood against the cap", test_conn_flood},
         {"connection: Version Negotiation, CONNECTION_CLOSE, snaplen", test_conn_vn_close},
+        {"app_quic: a run's row from RFC 9001's Initials; per-server aggregates",
+         test_app_quic_rows},
         {NULL, NULL},
     };
     qc = cs_quic_crypto_new();
