@@ -56,7 +56,7 @@ typedef struct cs_edge_sink {
 typedef struct cs_engine_cfg {
     cs_engine_filter filter;
     cs_flow_cfg flow;
-    cs_udp_cfg udp; /* UDP flow table (all zero: cs_udp_cfg_default) */
+    cs_udp_cfg udp;       /* UDP flow table (all zero: cs_udp_cfg_default) */
     cs_app_quic_cfg quic; /* QUIC table and --quic-port (quic.max_conns 0: cs_quic_cfg_default) */
     cs_app_cfg app;
     FILE *stream_list;   /* non-NULL: print "FRAME<TAB>STREAM" for every TCP frame */
