@@ -488,12 +488,14 @@ static bool parse_container(vp *v, cs_jv *x, bool object)
     }
     x->n = r->kids->len - mark;
     x->kids = arena_alloc(r, sizeof *x->kids * (x->n + 1));
-    memcpy(x->kids, r->kids->pdata + mark, sizeof *x->kids * x->n);
+    if (x->n > 0) /* pdata is NULL while the array has never held anything */
+        memcpy(x->kids, r->kids->pdata + mark, sizeof *x->kids * x->n);
     g_ptr_array_set_size(r->kids, mark);
     if (object) {
         uint32_t nn = r->names->len - nmark;
         x->names = arena_alloc(r, sizeof *x->names * (nn + 1));
-        memcpy(x->names, r->names->pdata + nmark, sizeof *x->names * nn);
+        if (nn > 0)
+            memcpy(x->names, r->names->pdata + nmark, sizeof *x->names * nn);
         g_ptr_array_set_size(r->names, nmark);
         if (nn != x->n) /* a name without its value (error): keep the shorter count */
             x->n = MIN(x->n, nn);
